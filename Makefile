@@ -1,0 +1,40 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install chromium messages check
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[embedded,test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the app with demo data on an embedded PostgreSQL and Redis (Ctrl-C stops all).
+run: $(STAMP)
+	$(PY) -m contrib_budget.quickstart
+
+## Run the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
+test: $(STAMP) chromium
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Chromium is missing: install Debian's chromium package (sudo apt-get install chromium)."; exit 1; \
+		fi; \
+	fi
+
+## Refresh the French catalogues after changing strings (needs gettext).
+messages: $(STAMP)
+	for dir in contrib_budget members budgets contributions cobudget; do \
+		(cd $$dir && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null); done
+	$(PY) manage.py makemessages -l fr --no-obsolete --ignore='*/*' >/dev/null
+	$(PY) manage.py compilemessages >/dev/null

@@ -1,0 +1,188 @@
+"""Services of the ledger: the only code that writes money.
+
+Every movement is one balanced transaction. Account balances are updated with
+conditional UPDATEs taken in a fixed (id) order, so concurrent posts serialise
+on the rows they touch, never deadlock, and never drive a protected account
+below zero.
+"""
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.utils.translation import gettext as _
+
+from contrib_budget.errors import DomainError
+from contrib_budget.money import has_at_most_two_decimals
+from members.models import Collective
+
+from .models import Account, AccountKind, Entry, LedgerTransaction
+
+logger = logging.getLogger(__name__)
+
+Leg = tuple[Account, Decimal]
+
+ACCOUNTS_ALLOWED_NEGATIVE = {AccountKind.FUNDING_SOURCE, AccountKind.PAID}
+
+
+class InsufficientFunds(DomainError):
+    default_code = "insufficient_funds"
+
+
+class UnbalancedTransaction(DomainError):
+    default_code = "unbalanced"
+
+
+def account_get_or_create(
+    *, collective: Collective, kind: str, code: str, name: str
+) -> Account:
+    account, _created = Account.objects.get_or_create(
+        collective=collective,
+        code=code,
+        defaults={
+            "kind": kind,
+            "name": name[:200],
+            "currency": collective.currency,
+            "allow_negative": kind in ACCOUNTS_ALLOWED_NEGATIVE,
+        },
+    )
+    return account
+
+
+def _check_legs(collective: Collective, legs: Sequence[Leg]) -> None:
+    if len(legs) < 2:
+        raise UnbalancedTransaction(_("A transaction needs at least two entries."))
+    total = Decimal(0)
+    for account, amount in legs:
+        if not isinstance(amount, Decimal) or not has_at_most_two_decimals(amount):
+            raise DomainError(_("Amounts must be decimals with at most two places."), "amount_precision")
+        if amount == 0:
+            raise UnbalancedTransaction(_("A ledger entry cannot be zero."))
+        if account.collective_id != collective.pk:
+            raise DomainError(_("Every account must belong to the same collective."), "cross_collective")
+        if account.currency != collective.currency:
+            raise DomainError(_("Every account must be in the collective's currency."), "currency_mismatch")
+        total += amount
+    if total != 0:
+        raise UnbalancedTransaction(_("The entries of a transaction must sum to zero."))
+
+
+def _apply_to_balances(legs: Sequence[Leg]) -> None:
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    accounts = {}
+    for account, amount in legs:
+        deltas[account.pk] += amount
+        accounts[account.pk] = account
+    for account_id in sorted(deltas):
+        delta = deltas[account_id]
+        if delta == 0:
+            continue
+        updated = (
+            Account.objects.filter(pk=account_id)
+            .filter(Q(allow_negative=True) | Q(balance__gte=-delta))
+            .update(balance=F("balance") + delta)
+        )
+        if not updated:
+            raise InsufficientFunds(
+                _("Not enough money in %(account)s.") % {"account": accounts[account_id].name}
+            )
+
+
+def _link_of(linked) -> tuple[str, str]:
+    if linked is None:
+        return "", ""
+    if isinstance(linked, tuple):
+        return linked[0], str(linked[1])
+    return linked._meta.label_lower, str(linked.pk)
+
+
+def transaction_post(
+    *,
+    collective: Collective,
+    kind: str,
+    legs: Sequence[Leg],
+    memo: str = "",
+    actor=None,
+    idempotency_key: str | None = None,
+    linked=None,
+    reverses: LedgerTransaction | None = None,
+) -> LedgerTransaction:
+    """Post one balanced transaction; with an idempotency key, post it once only.
+
+    `linked` is the model instance the movement is about (a payout, an
+    allocation...), or a `(label, id)` pair naming one.
+    """
+    linked_type, linked_id = _link_of(linked)
+    _check_legs(collective, legs)
+    if idempotency_key:
+        existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return existing
+    try:
+        with transaction.atomic():
+            txn = LedgerTransaction.objects.create(
+                collective=collective,
+                kind=kind,
+                memo=memo[:255],
+                actor=actor,
+                idempotency_key=idempotency_key,
+                reverses=reverses,
+                linked_type=linked_type,
+                linked_id=linked_id,
+            )
+            _apply_to_balances(legs)
+            Entry.objects.bulk_create(
+                Entry(collective=collective, transaction=txn, account=account, amount=amount)
+                for account, amount in legs
+            )
+    except IntegrityError:
+        if idempotency_key:
+            existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
+            if existing:
+                return existing
+        raise
+    logger.info("ledger: posted transaction %s (%s) in %s", txn.pk, kind, collective.slug)
+    return txn
+
+
+def transfer(
+    *, collective: Collective, source: Account, destination: Account, amount: Decimal, kind: str, **options
+) -> LedgerTransaction:
+    return transaction_post(
+        collective=collective, kind=kind, legs=[(source, -amount), (destination, amount)], **options
+    )
+
+
+def transaction_reverse(
+    *, txn: LedgerTransaction, actor=None, memo: str = "", idempotency_key: str | None = None
+) -> LedgerTransaction:
+    """Undo a transaction by posting its mirror image; the original stays."""
+    if LedgerTransaction.objects.filter(reverses=txn).exists():
+        raise DomainError(_("This transaction has already been reversed."), "already_reversed")
+    legs = [(entry.account, -entry.amount) for entry in txn.entries.select_related("account")]
+    return transaction_post(
+        collective=txn.collective,
+        kind=f"{txn.kind}_reversal",
+        legs=legs,
+        memo=memo or _("Reversal of transaction #%(id)s") % {"id": txn.pk},
+        actor=actor,
+        idempotency_key=idempotency_key,
+        reverses=txn,
+        linked=(txn.linked_type, txn.linked_id) if txn.linked_type else None,
+    )
+
+
+def balance_from_entries(account: Account) -> Decimal:
+    return account.entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
+def balances_from_entries(accounts: Iterable[Account]) -> dict[int, Decimal]:
+    rows = (
+        Entry.objects.filter(account__in=list(accounts))
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["account_id"]: row["total"] for row in rows}

@@ -1,0 +1,45 @@
+"""Set-based checks of every ledger invariant; `check_ledger` prints them."""
+
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import Account, Entry, LedgerTransaction
+
+
+def _entries_total():
+    return Coalesce(
+        Subquery(
+            Entry.objects.filter(account=OuterRef("pk"))
+            .values("account")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        Value(Decimal("0")),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+
+
+def ledger_violations(collective=None) -> list[str]:
+    """Every broken invariant of the ledger, as readable lines (empty: all good)."""
+    transactions = LedgerTransaction.objects.all()
+    accounts = Account.objects.all()
+    if collective is not None:
+        transactions = transactions.of(collective)
+        accounts = accounts.of(collective)
+    problems = []
+    unbalanced = transactions.annotate(
+        total=Coalesce(Sum("entries__amount"), Value(Decimal("0"))), legs=Count("entries")
+    ).filter(~Q(total=0) | Q(legs__lt=2))
+    for txn in unbalanced:
+        problems.append(f"transaction #{txn.pk} has {txn.legs} entries summing to {txn.total}")
+    with_totals = accounts.annotate(entries_total=_entries_total())
+    for account in with_totals.exclude(balance=F("entries_total")):
+        problems.append(
+            f"account {account.code} ({account.collective_id}) caches {account.balance}"
+            f" but its entries sum to {account.entries_total}"
+        )
+    for account in with_totals.filter(allow_negative=False, entries_total__lt=0):
+        problems.append(f"account {account.code} ({account.collective_id}) is negative: {account.entries_total}")
+    return problems

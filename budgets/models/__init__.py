@@ -1,0 +1,3 @@
+from .ledger import Account, AccountKind, Entry, LedgerTransaction
+
+__all__ = ["Account", "AccountKind", "Entry", "LedgerTransaction"]

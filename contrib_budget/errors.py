@@ -1,0 +1,29 @@
+"""One exception hierarchy for business rules; the API and pages translate it."""
+
+
+class DomainError(Exception):
+    """A business rule refused the action. Nothing was written."""
+
+    status_code = 400
+    default_code = "invalid"
+
+    def __init__(self, message: str, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.fields = fields or {}
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    default_code = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_code = "conflict"

@@ -1,0 +1,52 @@
+"""Exact money: one rounding helper and largest-remainder splits."""
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Sequence
+
+CENT = Decimal("0.01")
+
+
+def to_money(value) -> Decimal:
+    """Round a value to the cent, half away from zero."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def has_at_most_two_decimals(value: Decimal) -> bool:
+    return value == value.quantize(CENT)
+
+
+def split_largest_remainder(
+    total: Decimal, weights: Sequence[Decimal], *, rotation: int = 0
+) -> list[Decimal]:
+    """Share `total` in proportion to `weights`; the parts always sum to `total`.
+
+    Each part is first rounded down to the cent; the cents left over go to the
+    largest remainders. Equal remainders are ordered from position `rotation`
+    onwards, so a caller that advances `rotation` from one split to the next
+    hands the odd cent to a different person each time.
+    """
+    total = to_money(total)
+    if not weights:
+        if total:
+            raise ValueError("Cannot split a non-zero amount among no parts.")
+        return []
+    if any(w < 0 for w in weights):
+        raise ValueError("Weights must not be negative.")
+    weight_sum = sum(weights, Decimal(0))
+    if weight_sum == 0:
+        if total:
+            raise ValueError("Cannot split a non-zero amount by zero weights.")
+        return [Decimal("0.00")] * len(weights)
+
+    cents_total = int(total / CENT)
+    exact = [Decimal(cents_total) * w / weight_sum for w in weights]
+    floors = [int(e.to_integral_value(rounding=ROUND_DOWN)) for e in exact]
+    left_over = cents_total - sum(floors)
+    count = len(weights)
+    order = sorted(
+        range(count),
+        key=lambda i: (-(exact[i] - floors[i]), (i - rotation) % count),
+    )
+    for i in order[:left_over]:
+        floors[i] += 1
+    return [Decimal(c) * CENT for c in floors]

@@ -1,0 +1,66 @@
+"""The collective named in the URL is resolved once per request, here.
+
+A person who is not a member of the collective gets 404 for every page and
+endpoint under it (its existence is not disclosed); a member lacking the role
+gets 403.
+"""
+
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from members.models import Membership
+
+URL_KWARG = "collective_slug"
+
+
+def membership_for(user, slug: str) -> Membership:
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        return Membership.objects.select_related("collective", "user").get(
+            collective__slug=slug, user=user
+        )
+    except Membership.DoesNotExist:
+        raise Http404 from None
+
+
+class CollectiveMiddleware:
+    """Sets request.collective and request.membership for collective pages.
+
+    API views resolve the collective themselves (contrib_budget.api), after
+    DRF has authenticated the request by token or session.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get(URL_KWARG)
+        if slug is None or request.path.startswith("/api/"):
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        request.membership = membership_for(request.user, slug)
+        request.collective = request.membership.collective
+        return None
+
+
+def role_required(*roles: str):
+    """Page decorator: the member must hold at least one of `roles`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.membership.has_role(*roles):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from budgets import urls as budgets_urls
+from cobudget import urls as cobudget_urls
+from contributions import urls as contributions_urls
+from members import urls as members_urls
+
+APPS = (members_urls, budgets_urls, contributions_urls, cobudget_urls)
+
+collective_pages = [pattern for app in APPS for pattern in app.collective_urlpatterns]
+collective_api = [pattern for app in APPS for pattern in app.api_urlpatterns]
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *members_urls.api_root_urlpatterns,
+    path("collectives/<slug:collective_slug>/", include(collective_api)),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_v1)),
+    path("c/<slug:collective_slug>/", include(collective_pages)),
+    *members_urls.urlpatterns,
+]

@@ -1,0 +1,162 @@
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.errors import DomainError
+
+from . import services
+from .models import Collective, Membership, Role
+
+
+class CollectiveSerializer(serializers.ModelSerializer):
+    my_roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Collective
+        fields = ["id", "name", "slug", "currency", "locale", "timezone", "description", "my_roles"]
+        read_only_fields = ["id"]
+
+    def get_my_roles(self, collective) -> list[str]:
+        return getattr(collective, "my_roles", None) or []
+
+
+class CollectiveViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+):
+    """My collectives; create one (I become its coordinator); read and edit one."""
+
+    serializer_class = CollectiveSerializer
+    lookup_field = "slug"
+    lookup_url_kwarg = "collective_slug"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        mine = Membership.objects.filter(user=self.request.user).values("collective_id")
+        return Collective.objects.filter(pk__in=mine)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if "collective_slug" in kwargs:
+            membership = CollectiveScopedMixin.resolve(request, kwargs["collective_slug"])
+            if self.action == "partial_update" and not membership.has_role(Role.COORDINATOR):
+                raise exceptions.PermissionDenied()
+
+    def list(self, request, *args, **kwargs):
+        memberships = Membership.objects.filter(user=request.user).select_related("collective")
+        page = self.paginate_queryset(memberships.order_by("collective__name"))
+        collectives = []
+        for membership in page:
+            membership.collective.my_roles = membership.roles
+            collectives.append(membership.collective)
+        return self.get_paginated_response(self.get_serializer(collectives, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        collective = request.membership.collective
+        collective.my_roles = request.membership.roles
+        return Response(self.get_serializer(collective).data)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.collective_create(creator=self.request.user, **serializer.validated_data)
+        serializer.instance.my_roles = [Role.COORDINATOR.value]
+
+    def partial_update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(request.membership.collective, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        collective = services.collective_update(
+            collective=request.membership.collective, actor=request.user, **serializer.validated_data
+        )
+        collective.my_roles = request.membership.roles
+        return Response(self.get_serializer(collective).data)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email")
+    name = serializers.CharField(source="user.display_name", read_only=True)
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), allow_empty=False)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "email", "name", "roles", "joined_at"]
+        read_only_fields = ["id", "joined_at"]
+
+
+class InvitationResultSerializer(serializers.Serializer):
+    invitation = serializers.IntegerField()
+    email = serializers.EmailField()
+    roles = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField()
+
+
+class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
+    """The members of a collective. Coordinators add, change roles and remove; anyone may leave."""
+
+    serializer_class = MemberSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    roles_by_action = {"create": (Role.COORDINATOR,), "partial_update": (Role.COORDINATOR,)}
+
+    def get_queryset(self):
+        return Membership.objects.of(self.collective).select_related("user").order_by("user__email")
+
+    @extend_schema(responses={201: MemberSerializer, 202: InvitationResultSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.member_add(
+            collective=self.collective, actor=request.user,
+            email=serializer.validated_data["user"]["email"], roles=serializer.validated_data["roles"],
+        )
+        if isinstance(result, Membership):
+            return Response(MemberSerializer(result).data, status=status.HTTP_201_CREATED)
+        body = {"invitation": result.pk, "email": result.email, "roles": result.roles,
+                "expires_at": result.expires_at}
+        return Response(InvitationResultSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+    def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()
+        serializer = self.get_serializer(membership, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if "roles" not in serializer.validated_data:
+            raise DomainError(_("Only roles can be changed."), "invalid", fields={"roles": [_("This field is required.")]})
+        membership = services.membership_set_roles(
+            membership=membership, actor=request.user, roles=serializer.validated_data["roles"]
+        )
+        return Response(self.get_serializer(membership).data)
+
+    def destroy(self, request, *args, **kwargs):
+        membership = self.get_object()
+        services.require_coordinator_or_self(membership=membership, actor_membership=request.membership)
+        services.membership_remove(membership=membership, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class ObtainTokenView(APIView):
+    """Exchange an email and password for a personal API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request, email=serializer.validated_data["email"].lower(), password=serializer.validated_data["password"]
+        )
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed(_("Unable to log in with these credentials."))
+        token = services.token_create(user=user, name=_("API token"))
+        return Response({"token": token.key})

@@ -1,0 +1,195 @@
+import secrets
+from datetime import timedelta
+
+from babel.numbers import list_currencies
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contrib_budget.models import CollectiveOwned
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(_("email address"), unique=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
+    is_staff = models.BooleanField(_("staff status"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@")[0]
+
+
+def validate_currency(code: str) -> None:
+    if code not in list_currencies():
+        raise ValidationError(
+            _("%(code)s is not an ISO 4217 currency code."), params={"code": code}, code="currency"
+        )
+
+
+class Collective(models.Model):
+    class Locale(models.TextChoices):
+        FR = "fr", _("French")
+        EN = "en", _("English")
+
+    name = models.CharField(_("name"), max_length=150)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=60,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9-]*$", _("Use lowercase letters, digits and dashes."))],
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR", validators=[validate_currency])
+    locale = models.CharField(_("language"), max_length=5, choices=Locale.choices, default=Locale.FR)
+    timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
+    description = models.TextField(_("description"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("collective")
+        verbose_name_plural = _("collectives")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", _("coordinator")
+    CONTRIBUTOR = "contributor", _("contributor")
+    MEMBER = "member", _("member")
+    ACCOUNTANT = "accountant", _("accountant")
+
+
+class Membership(CollectiveOwned):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["collective", "user"], name="membership_unique_user"),
+            models.CheckConstraint(
+                condition=Q(roles__contained_by=[r.value for r in Role]),
+                name="membership_known_roles",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.collective}"
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+def invitation_expiry():
+    return timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+
+
+def invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Invitation(CollectiveOwned):
+    email = models.EmailField(_("email address"))
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
+    token = models.CharField(max_length=64, unique=True, default=invitation_token, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_pending(self) -> bool:
+        return not self.accepted_at and not self.revoked_at and self.expires_at > timezone.now()
+
+
+class AuditEvent(CollectiveOwned):
+    """Who changed what, when, with the state before and after."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=80, blank=True)
+    target_id = models.CharField(max_length=40, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["collective", "target_type", "target_id"])]
+
+
+class PersonalToken(models.Model):
+    """An API token a person creates, names and revokes; several per person."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    key = models.CharField(max_length=64, unique=True, default=invitation_token, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

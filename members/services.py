@@ -1,0 +1,209 @@
+"""Every write about people, collectives, memberships, invitations and tokens."""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contrib_budget.errors import DomainError, Forbidden
+
+from .audit import audit_record
+from .models import Collective, Invitation, Membership, PersonalToken, Role
+
+logger = logging.getLogger(__name__)
+
+COLLECTIVE_FIELDS = ("name", "slug", "currency", "locale", "timezone", "description")
+
+
+def _collective_state(collective: Collective) -> dict:
+    return {field: getattr(collective, field) for field in COLLECTIVE_FIELDS}
+
+
+def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        raise DomainError(
+            _("Please correct the highlighted fields."), "invalid", fields=error.message_dict
+        ) from None
+
+
+def _check_roles(roles: list[str]) -> list[str]:
+    known = set(Role.values)
+    unknown = [role for role in roles if role not in known]
+    if unknown:
+        raise DomainError(
+            _("Unknown role: %(roles)s.") % {"roles": ", ".join(unknown)},
+            "unknown_role",
+            fields={"roles": [_("Choose among: %(roles)s.") % {"roles": ", ".join(Role.values)}]},
+        )
+    if not roles:
+        raise DomainError(_("Give at least one role."), "no_role", fields={"roles": [_("Give at least one role.")]})
+    return sorted(set(roles), key=Role.values.index)
+
+
+def collective_create(*, creator, **fields) -> Collective:
+    """Create a collective; its creator becomes its first coordinator."""
+    collective = Collective(**{k: v for k, v in fields.items() if k in COLLECTIVE_FIELDS})
+    _validated(collective)
+    with transaction.atomic():
+        collective.save()
+        Membership.objects.create(collective=collective, user=creator, roles=[Role.COORDINATOR.value])
+        audit_record(collective=collective, actor=creator, action="collective.created", target=collective,
+                     after=_collective_state(collective))
+    return collective
+
+
+def collective_update(*, collective: Collective, actor, **fields) -> Collective:
+    before = _collective_state(collective)
+    for field, value in fields.items():
+        if field in COLLECTIVE_FIELDS:
+            setattr(collective, field, value)
+    _validated(collective)
+    with transaction.atomic():
+        collective.save()
+        audit_record(collective=collective, actor=actor, action="collective.updated", target=collective,
+                     before=before, after=_collective_state(collective))
+    return collective
+
+
+def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -> Membership | Invitation:
+    """Add a known person at once; invite an unknown email address."""
+    roles = _check_roles(roles)
+    email = email.strip().lower()
+    user = get_user_model().objects.filter(email__iexact=email).first()
+    if user is None:
+        return invitation_create(collective=collective, actor=actor, email=email, roles=roles)
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            collective=collective, user=user, defaults={"roles": roles}
+        )
+        if not created:
+            raise DomainError(
+                _("%(email)s is already a member.") % {"email": email},
+                "already_member",
+                fields={"email": [_("Already a member of this collective.")]},
+            )
+        audit_record(collective=collective, actor=actor, action="membership.added", target=membership,
+                     after={"email": email, "roles": roles})
+    return membership
+
+
+def invitation_create(*, collective: Collective, actor, email: str, roles: list[str]) -> Invitation:
+    roles = _check_roles(roles)
+    invitation = Invitation(collective=collective, email=email, roles=roles, invited_by=actor)
+    _validated(invitation, exclude=("collective", "invited_by"))
+    with transaction.atomic():
+        invitation.save()
+        audit_record(collective=collective, actor=actor, action="invitation.created", target=invitation,
+                     after={"email": email, "roles": roles})
+        transaction.on_commit(lambda: invitation_send(invitation=invitation))
+    return invitation
+
+
+def invitation_send(*, invitation: Invitation) -> None:
+    from django.conf import settings
+
+    link = settings.SITE_URL.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
+    context = {"invitation": invitation, "link": link}
+    send_mail(
+        subject=_("You are invited to join %(name)s") % {"name": invitation.collective.name},
+        message=render_to_string("members/email/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
+    if not invitation.is_pending:
+        raise DomainError(_("This invitation is no longer pending."), "not_pending")
+    with transaction.atomic():
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(collective=invitation.collective, actor=actor, action="invitation.revoked",
+                     target=invitation)
+    return invitation
+
+
+def invitation_accept(*, token: str, user) -> Membership:
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("collective").filter(token=token).first()
+        )
+        if invitation is None or not invitation.is_pending:
+            raise DomainError(_("This invitation link is invalid, expired or revoked."), "invitation_invalid")
+        membership, created = Membership.objects.get_or_create(
+            collective=invitation.collective, user=user, defaults={"roles": invitation.roles}
+        )
+        if not created:
+            membership.roles = sorted(set(membership.roles) | set(invitation.roles), key=Role.values.index)
+            membership.save(update_fields=["roles"])
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        audit_record(collective=invitation.collective, actor=user, action="invitation.accepted",
+                     target=membership, after={"email": user.email, "roles": membership.roles})
+    return membership
+
+
+def _lock_coordinators(collective: Collective) -> list[Membership]:
+    """Lock every coordinator's row so two demotions cannot leave none."""
+    return list(
+        Membership.objects.of(collective).filter(roles__contains=[Role.COORDINATOR.value])
+        .select_for_update().order_by("pk")
+    )
+
+
+def _ensure_coordinator_remains(collective: Collective, leaving: Membership) -> None:
+    coordinators = _lock_coordinators(collective)
+    if [m.pk for m in coordinators] == [leaving.pk]:
+        raise DomainError(
+            _("A collective always keeps at least one coordinator."),
+            "last_coordinator",
+            fields={"roles": [_("Name another coordinator first.")]},
+        )
+
+
+def membership_set_roles(*, membership: Membership, actor, roles: list[str]) -> Membership:
+    roles = _check_roles(roles)
+    with transaction.atomic():
+        if Role.COORDINATOR.value not in roles:
+            _ensure_coordinator_remains(membership.collective, membership)
+        before = {"roles": membership.roles}
+        membership.roles = roles
+        membership.save(update_fields=["roles"])
+        audit_record(collective=membership.collective, actor=actor, action="membership.roles_changed",
+                     target=membership, before=before, after={"roles": roles})
+    return membership
+
+
+def membership_remove(*, membership: Membership, actor) -> None:
+    """A coordinator removes someone, or a person leaves (actor is the member)."""
+    is_self = actor.pk == membership.user_id
+    with transaction.atomic():
+        _ensure_coordinator_remains(membership.collective, membership)
+        audit_record(collective=membership.collective, actor=actor,
+                     action="membership.left" if is_self else "membership.removed",
+                     target=membership, before={"email": membership.user.email, "roles": membership.roles})
+        membership.delete()
+
+
+def require_coordinator_or_self(*, membership: Membership, actor_membership: Membership) -> None:
+    if membership.pk != actor_membership.pk and not actor_membership.has_role(Role.COORDINATOR):
+        raise Forbidden(_("Only coordinators can manage other members."))
+
+
+def token_create(*, user, name: str) -> PersonalToken:
+    token = PersonalToken.objects.create(user=user, name=name.strip()[:100] or _("API token"))
+    logger.info("members: token %s created for user %s", token.pk, user.pk)
+    return token
+
+
+def token_revoke(*, token: PersonalToken) -> None:
+    logger.info("members: token %s revoked for user %s", token.pk, token.user_id)
+    token.delete()
