@@ -32,9 +32,10 @@ chromium:
 		fi; \
 	fi
 
-## Refresh the French catalogues after changing strings (needs gettext).
+## Refresh the French catalogues after changing strings (needs gettext):
+## each app keeps its own locale/; the project package and templates/ use locale/.
 messages: $(STAMP)
-	for dir in contrib_budget members budgets contributions cobudget; do \
-		(cd $$dir && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null); done
-	$(PY) manage.py makemessages -l fr --no-obsolete --ignore='*/*' >/dev/null
-	$(PY) manage.py compilemessages >/dev/null
+	for app in members budgets contributions cobudget; do \
+		(cd $$app && mkdir -p locale && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null); done
+	$(PY) manage.py makemessages -l fr --no-obsolete $(foreach dir,members budgets contributions cobudget tests .venv staticfiles,--ignore=$(dir)) >/dev/null
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null

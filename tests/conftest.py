@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+import time
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -48,3 +53,48 @@ def api():
         return client
 
     return client_for
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """A real Celery worker process, consuming through Redis, on the test database.
+
+    Tasks sent while it runs go through the broker instead of running eagerly.
+    Data a task needs must be committed, hence `transactional_db`.
+    """
+    from contrib_budget.celery import app
+
+    database = settings.DATABASES["default"]
+    url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
+        USER=database["USER"] or "postgres", HOST=database["HOST"] or "127.0.0.1",
+        PORT=database["PORT"] or 5432, NAME=database["NAME"],
+    )
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    app.control.purge()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "contrib_budget", "worker", "--pool=solo",
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        env=env, cwd=settings.BASE_DIR,
+    )
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        _wait_for_worker(app, process)
+        yield process
+    finally:
+        app.conf.task_always_eager = previous
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_for_worker(app, process, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("The Celery worker exited while starting.")
+        if app.control.ping(timeout=0.5):
+            return
+    raise RuntimeError("The Celery worker did not answer within %s seconds." % timeout)
