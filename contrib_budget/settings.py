@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "budgets",
     "contributions",
     "cobudget",
+    "budgets.accounting",
 ]
 
 MIDDLEWARE = [

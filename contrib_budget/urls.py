@@ -3,11 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from budgets import urls as budgets_urls
+from budgets.accounting import urls as accounting_urls
 from cobudget import urls as cobudget_urls
 from contributions import urls as contributions_urls
 from members import urls as members_urls
 
-APPS = (members_urls, budgets_urls, contributions_urls, cobudget_urls)
+APPS = (members_urls, budgets_urls, contributions_urls, cobudget_urls, accounting_urls)
 
 collective_pages = [pattern for app in APPS for pattern in app.collective_urlpatterns]
 collective_api = [pattern for app in APPS for pattern in app.api_urlpatterns]

@@ -1,0 +1,2 @@
+collective_urlpatterns: list = []
+api_urlpatterns: list = []
