@@ -1,3 +1,22 @@
-from .ledger import Account, AccountKind, Entry, LedgerTransaction
+from .budget import (
+    Budget,
+    Envelope,
+    Funding,
+    FundingStatus,
+    LeftoverPolicy,
+    OverspendPolicy,
+    Period,
+    PeriodKind,
+    PeriodStatus,
+    RateLevel,
+    SourceKind,
+    Task,
+    TaskPriority,
+)
+from .ledger import MONEY, Account, AccountKind, Entry, LedgerTransaction
 
-__all__ = ["Account", "AccountKind", "Entry", "LedgerTransaction"]
+__all__ = [
+    "MONEY", "Account", "AccountKind", "Budget", "Entry", "Envelope", "Funding", "FundingStatus",
+    "LedgerTransaction", "LeftoverPolicy", "OverspendPolicy", "Period", "PeriodKind", "PeriodStatus",
+    "RateLevel", "SourceKind", "Task", "TaskPriority",
+]

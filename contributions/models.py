@@ -1,0 +1,155 @@
+"""Declarations of work, their open regulation, and the payouts closings grant."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from budgets.models import MONEY
+from contrib_budget.models import CollectiveOwned
+
+
+class ValueMode(models.TextChoices):
+    TIME_RATE = "time_rate", _("time × rate")
+    SELF_ASSESSED = "self_assessed", _("amount I set")
+    FIXED_PRICE = "fixed_price", _("agreed service (fixed price)")
+
+
+class ContributionStatus(models.TextChoices):
+    PENDING = "pending", _("pending review")
+    VALIDATED = "validated", _("validated")
+    ADJUSTED = "adjusted", _("adjusted")
+    REJECTED = "rejected", _("rejected")
+
+
+class Contribution(CollectiveOwned):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contributions")
+    budget = models.ForeignKey("budgets.Budget", on_delete=models.PROTECT, related_name="contributions")
+    envelope = models.ForeignKey(
+        "budgets.Envelope", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions"
+    )
+    task = models.ForeignKey("budgets.Task", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions")
+    # The period that contains performed_on; pending declarations may be carried to a later one at closing.
+    period = models.ForeignKey("budgets.Period", on_delete=models.PROTECT, related_name="contributions")
+    performed_on = models.DateField(_("date"))
+    description = models.TextField(_("description"))
+    minutes = models.PositiveIntegerField(_("time spent (minutes)"), default=0)
+    value_mode = models.CharField(_("value"), max_length=20, choices=ValueMode.choices, default=ValueMode.TIME_RATE)
+    rate_level = models.ForeignKey(
+        "budgets.RateLevel", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions"
+    )
+    # The hourly rate used, copied at declaration so a later grid change does not rewrite history.
+    hourly_rate = models.DecimalField(_("hourly rate"), null=True, blank=True, **MONEY)
+    amount = models.DecimalField(_("requested amount"), validators=[MinValueValidator(0)], **MONEY)
+    # What coordinators validated: the requested amount, or the adjusted one.
+    validated_amount = models.DecimalField(_("validated amount"), null=True, blank=True, **MONEY)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ContributionStatus.choices, default=ContributionStatus.PENDING
+    )
+    decision_reason = models.TextField(_("reason"), blank=True)
+    attachment = models.FileField(_("attachment"), upload_to="contributions/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contribution")
+        verbose_name_plural = _("contributions")
+        ordering = ["-performed_on", "-id"]
+        indexes = [models.Index(fields=["collective", "period", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="contribution_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(validated_amount__isnull=True) | Q(validated_amount__gte=0),
+                name="contribution_validated_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author} — {self.description[:40]}"
+
+
+class Approval(CollectiveOwned):
+    """One coordinator's approval; a budget may require several before validation."""
+
+    contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="approvals")
+    coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
+        constraints = [
+            models.UniqueConstraint(fields=["contribution", "coordinator"], name="approval_once_per_coordinator"),
+        ]
+
+
+class CommentKind(models.TextChoices):
+    QUESTION = "question", _("question")
+    REPLY = "reply", _("reply")
+    AMENDMENT = "amendment", _("amendment")
+    DECISION = "decision", _("decision")
+
+
+class Comment(CollectiveOwned):
+    """The open regulation thread of a declaration, visible to the whole collective."""
+
+    contribution = models.ForeignKey(Contribution, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=CommentKind.choices, default=CommentKind.QUESTION)
+    body = models.TextField(_("comment"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "id"]
+
+
+class PayoutState(models.TextChoices):
+    OWED = "owed", _("owed (backed by pledged money)")
+    PAYABLE = "payable", _("payable")
+    PAID = "paid", _("paid")
+
+
+class Payout(CollectiveOwned):
+    """What a closing granted for one declaration, and how far it is paid."""
+
+    contribution = models.OneToOneField(Contribution, on_delete=models.PROTECT, related_name="payout")
+    period = models.ForeignKey("budgets.Period", on_delete=models.PROTECT, related_name="payouts")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
+    requested = models.DecimalField(_("requested"), **MONEY)
+    granted = models.DecimalField(_("granted"), **MONEY)
+    # The part of `granted` backed by received money; the rest is owed until pledges arrive.
+    payable_amount = models.DecimalField(_("payable"), default=0, **MONEY)
+    # Why granted differs from requested: a code and its parameters, rendered in the reader's language.
+    explanation_code = models.CharField(max_length=40)
+    explanation_params = models.JSONField(default=dict, blank=True)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        ordering = ["period", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(granted__gte=0) & Q(granted__lte=models.F("requested")),
+                                   name="payout_granted_within_request"),
+            models.CheckConstraint(condition=Q(payable_amount__gte=0) & Q(payable_amount__lte=models.F("granted")),
+                                   name="payout_payable_within_granted"),
+            models.CheckConstraint(condition=Q(paid_on__isnull=True) | Q(payable_amount=models.F("granted")),
+                                   name="payout_paid_only_when_payable"),
+        ]
+
+    @property
+    def state(self) -> str:
+        if self.paid_on:
+            return PayoutState.PAID
+        if self.payable_amount < self.granted:
+            return PayoutState.OWED
+        return PayoutState.PAYABLE
+
+    @property
+    def owed_amount(self):
+        return self.granted - self.payable_amount
