@@ -1,6 +1,7 @@
 """Exact money: one rounding helper and largest-remainder splits."""
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Sequence
 
 CENT = Decimal("0.01")
@@ -12,7 +13,7 @@ def to_money(value) -> Decimal:
 
 
 def has_at_most_two_decimals(value: Decimal) -> bool:
-    return value == value.quantize(CENT)
+    return value.is_finite() and value == value.quantize(CENT)
 
 
 def split_largest_remainder(
@@ -20,8 +21,9 @@ def split_largest_remainder(
 ) -> list[Decimal]:
     """Share `total` in proportion to `weights`; the parts always sum to `total`.
 
-    Each part is first rounded down to the cent; the cents left over go to the
-    largest remainders. Equal remainders are ordered from position `rotation`
+    Each part is first rounded down (towards minus infinity) to the cent, in
+    exact rational arithmetic; the cents left over go to the largest
+    remainders. Equal remainders are ordered from position `rotation`
     onwards, so a caller that advances `rotation` from one split to the next
     hands the odd cent to a different person each time.
     """
@@ -39,8 +41,8 @@ def split_largest_remainder(
         return [Decimal("0.00")] * len(weights)
 
     cents_total = int(total / CENT)
-    exact = [Decimal(cents_total) * w / weight_sum for w in weights]
-    floors = [int(e.to_integral_value(rounding=ROUND_DOWN)) for e in exact]
+    exact = [cents_total * Fraction(w) / Fraction(weight_sum) for w in weights]
+    floors = [e.numerator // e.denominator for e in exact]
     left_over = cents_total - sum(floors)
     count = len(weights)
     order = sorted(

@@ -1,0 +1,132 @@
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contrib_budget.money import CENT, has_at_most_two_decimals, split_largest_remainder, to_money
+
+totals = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2,
+                     allow_nan=False, allow_infinity=False)
+weights = st.decimals(min_value=Decimal("0"), max_value=Decimal("1000"), places=3,
+                      allow_nan=False, allow_infinity=False)
+weight_lists = st.lists(weights, min_size=1, max_size=30).filter(lambda ws: sum(ws) > 0)
+rotations = st.integers(min_value=0, max_value=1000)
+
+
+@given(total=totals, weights=weight_lists, rotation=rotations)
+def test_parts_always_sum_to_the_total(total, weights, rotation):
+    parts = split_largest_remainder(total, weights, rotation=rotation)
+    assert len(parts) == len(weights)
+    assert sum(parts, Decimal(0)) == total
+    assert all(part == part.quantize(CENT) for part in parts)
+
+
+@given(total=totals, weights=weight_lists, rotation=rotations)
+def test_each_part_is_within_a_cent_of_its_exact_share(total, weights, rotation):
+    parts = split_largest_remainder(total, weights, rotation=rotation)
+    weight_sum = Fraction(sum(weights, Decimal(0)))
+    for part, weight in zip(parts, weights):
+        exact = Fraction(total) * Fraction(weight) / weight_sum
+        assert abs(Fraction(part) - exact) < Fraction(CENT)
+
+
+@given(total=totals, count=st.integers(min_value=1, max_value=50), weight=weights.filter(lambda w: w > 0),
+       rotation=rotations)
+def test_equal_weights_never_differ_by_more_than_a_cent(total, count, weight, rotation):
+    parts = split_largest_remainder(total, [weight] * count, rotation=rotation)
+    assert max(parts) - min(parts) <= CENT
+    assert sum(parts, Decimal(0)) == total
+
+
+@given(total=totals, weights=weight_lists, rotation=rotations)
+def test_a_zero_weight_gets_nothing(total, weights, rotation):
+    weights = [*weights, Decimal(0)]
+    parts = split_largest_remainder(total, weights, rotation=rotation)
+    assert parts[-1] == 0
+    assert sum(parts, Decimal(0)) == total
+
+
+@given(count=st.integers(min_value=2, max_value=20), odd_cents=st.integers(min_value=1, max_value=19),
+       rotation=rotations)
+def test_rotation_moves_the_odd_cents_to_the_following_positions(count, odd_cents, rotation):
+    odd_cents %= count
+    if odd_cents == 0:
+        odd_cents = 1
+    total = Decimal(count * 5) + odd_cents * CENT
+    parts = split_largest_remainder(total, [1] * count, rotation=rotation)
+    winners = {i for i, part in enumerate(parts) if part > Decimal(5)}
+    assert winners == {(rotation + k) % count for k in range(odd_cents)}
+    next_parts = split_largest_remainder(total, [1] * count, rotation=rotation + 1)
+    assert next_parts != parts
+    assert next_parts == parts[-1:] + parts[:-1]
+
+
+def test_one_odd_cent_visits_everyone_once_over_a_full_rotation():
+    winners = [
+        max(range(3), key=split_largest_remainder(Decimal("10.00"), [1, 1, 1], rotation=k).__getitem__)
+        for k in range(3)
+    ]
+    assert sorted(winners) == [0, 1, 2]
+
+
+def test_largest_remainder_wins_before_the_rotation_applies():
+    # Exact shares 0.6, 0.3, 0.1 of 0.01: the first has the largest remainder.
+    assert split_largest_remainder(Decimal("0.01"), [6, 3, 1], rotation=2) == [
+        Decimal("0.01"), Decimal("0.00"), Decimal("0.00")
+    ]
+
+
+def test_negative_totals_split_exactly():
+    parts = split_largest_remainder(Decimal("-10.00"), [1, 1, 1])
+    assert sum(parts) == Decimal("-10.00")
+    assert sorted(parts) == [Decimal("-3.34"), Decimal("-3.33"), Decimal("-3.33")]
+
+
+def test_weights_whose_decimal_ratio_is_inexact_still_split_exactly():
+    third = Decimal(1) / 3
+    assert split_largest_remainder(Decimal("10.00"), [third] * 3) == [
+        Decimal("3.34"), Decimal("3.33"), Decimal("3.33")
+    ]
+
+
+def test_zero_total_gives_zero_parts():
+    assert split_largest_remainder(Decimal("0"), [1, 2]) == [Decimal("0.00"), Decimal("0.00")]
+    assert split_largest_remainder(Decimal("0"), [0, 0]) == [Decimal("0.00"), Decimal("0.00")]
+    assert split_largest_remainder(Decimal("0"), []) == []
+
+
+def test_a_single_part_takes_the_whole():
+    assert split_largest_remainder(Decimal("12.34"), [Decimal("0.5")]) == [Decimal("12.34")]
+
+
+def test_the_total_is_rounded_to_the_cent_first():
+    assert split_largest_remainder(Decimal("1.005"), [1, 1]) == [Decimal("0.51"), Decimal("0.50")]
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "message"),
+    [
+        (Decimal("1.00"), [], "no parts"),
+        (Decimal("1.00"), [0, 0], "zero weights"),
+        (Decimal("1.00"), [1, -1], "negative"),
+    ],
+)
+def test_impossible_splits_are_refused(total, weights, message):
+    with pytest.raises(ValueError, match=message):
+        split_largest_remainder(total, weights)
+
+
+def test_to_money_rounds_half_away_from_zero():
+    assert to_money("2.345") == Decimal("2.35")
+    assert to_money("-2.345") == Decimal("-2.35")
+    assert to_money(7) == Decimal("7.00")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("1.23", True), ("1.2", True), ("5", True), ("1.234", False), ("NaN", False), ("Infinity", False)],
+)
+def test_has_at_most_two_decimals(value, expected):
+    assert has_at_most_two_decimals(Decimal(value)) is expected
