@@ -4,7 +4,89 @@
 
 from dataclasses import dataclass, field
 
-from .models import Collective, User
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from . import services
+from .models import Collective, Membership, Role, User
+
+DEMO_DOMAIN = "demo.contrib-budget.org"
+DEMO_PASSWORD = "fabrique-demo"
+
+COORDINATOR, CONTRIBUTOR, MEMBER, ACCOUNTANT = (
+    Role.COORDINATOR.value, Role.CONTRIBUTOR.value, Role.MEMBER.value, Role.ACCOUNTANT.value,
+)
+
+# Key (lowercase first name) -> full name.
+PEOPLE = {
+    "alice": "Alice Martin",
+    "bob": "Bob Lefebvre",
+    "carol": "Carole Dubois",
+    "david": "David Moreau",
+    "emma": "Emma Laurent",
+    "farid": "Farid Benali",
+    "gaelle": "Gaëlle Le Goff",
+    "hugo": "Hugo Petit",
+    "ines": "Inès Haddad",
+    "jules": "Jules Girard",
+    "karim": "Karim Mansouri",
+    "lea": "Léa Fontaine",
+    "nadia": "Nadia Ouali",
+    "theo": "Théo Roux",
+}
+
+# Key -> fields of the collective, its first coordinator, and everyone else's roles.
+COLLECTIVES = {
+    "fabrique": {
+        "fields": {
+            "name": "La Fabrique",
+            "slug": "la-fabrique",
+            "currency": "EUR",
+            "locale": "fr",
+            "timezone": "Europe/Paris",
+            "description": (
+                "Tiers-lieu associatif à Montreuil : atelier bois et métal partagé, café-cantine, "
+                "ressourcerie et salle de réunion. Les contributions à la vie du lieu sont "
+                "rétribuées sur un budget contributif voté chaque trimestre."
+            ),
+        },
+        "coordinator": ("alice", [COORDINATOR, MEMBER]),
+        "members": {
+            "bob": [CONTRIBUTOR, MEMBER],
+            "david": [CONTRIBUTOR, MEMBER],
+            "emma": [CONTRIBUTOR, MEMBER],
+            "farid": [CONTRIBUTOR, MEMBER],
+            "carol": [ACCOUNTANT],
+            "gaelle": [MEMBER],
+            "hugo": [MEMBER],
+            "ines": [MEMBER],
+            "jules": [MEMBER],
+            "karim": [MEMBER],
+            "lea": [MEMBER],
+        },
+    },
+    "kpa": {
+        "fields": {
+            "name": "KPA-Cité",
+            "slug": "kpa-cite",
+            "currency": "EUR",
+            "locale": "fr",
+            "timezone": "Europe/Paris",
+            "description": (
+                "Collectif de quartier qui anime un jardin partagé et une cuisine solidaire ; "
+                "il partage avec La Fabrique quelques bénévoles et des outils."
+            ),
+        },
+        "coordinator": ("alice", [COORDINATOR]),
+        "members": {
+            "emma": [CONTRIBUTOR, MEMBER],
+            "bob": [MEMBER],
+            "nadia": [CONTRIBUTOR, MEMBER],
+            "theo": [MEMBER],
+        },
+    },
+}
 
 
 @dataclass
@@ -14,3 +96,51 @@ class DemoData:
     # Keyed by lowercase first name: alice (coordinator), bob, david, emma, farid
     # (contributors), carol (accountant), gaelle, hugo, ines, jules, karim, lea (members).
     people: dict[str, User] = field(default_factory=dict)
+
+
+def demo_email(key: str) -> str:
+    return f"{key}@{DEMO_DOMAIN}"
+
+
+def _person_create(key: str) -> User:
+    """A demo person who can log in at once: password set, email address verified."""
+    user = get_user_model().objects.create_user(demo_email(key), DEMO_PASSWORD, name=PEOPLE[key])
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+def _collective_seed(spec: dict, people: dict[str, User]) -> Collective:
+    coordinator_key, coordinator_roles = spec["coordinator"]
+    coordinator = people[coordinator_key]
+    collective = services.collective_create(creator=coordinator, **spec["fields"])
+    services.membership_set_roles(
+        membership=Membership.objects.of(collective).get(user=coordinator), actor=coordinator,
+        roles=coordinator_roles,
+    )
+    for key, roles in spec["members"].items():
+        services.member_add(collective=collective, actor=coordinator, email=people[key].email, roles=roles)
+    return collective
+
+
+def seed() -> DemoData:
+    """Create the demo people and collectives (call once: see `demo_exists`)."""
+    with transaction.atomic():
+        people = {key: _person_create(key) for key in PEOPLE}
+        collectives = {key: _collective_seed(spec, people) for key, spec in COLLECTIVES.items()}
+    return DemoData(collectives=collectives, people=people)
+
+
+def demo_exists() -> bool:
+    return Collective.objects.filter(slug=COLLECTIVES["fabrique"]["fields"]["slug"]).exists()
+
+
+def demo_accounts() -> list[tuple[str, str, dict[str, list[str]]]]:
+    """(email, name, {collective name: roles}) of every demo person, as stored now."""
+    users = (
+        get_user_model().objects.filter(email__endswith="@" + DEMO_DOMAIN)
+        .prefetch_related("memberships__collective").order_by("email")
+    )
+    return [
+        (user.email, user.name, {m.collective.name: m.roles for m in user.memberships.all()})
+        for user in users
+    ]
