@@ -163,16 +163,22 @@ def transaction_reverse(
     if LedgerTransaction.objects.filter(reverses=txn).exists():
         raise DomainError(_("This transaction has already been reversed."), "already_reversed")
     legs = [(entry.account, -entry.amount) for entry in txn.entries.select_related("account")]
-    return transaction_post(
-        collective=txn.collective,
-        kind=f"{txn.kind}_reversal",
-        legs=legs,
-        memo=memo or _("Reversal of transaction #%(id)s") % {"id": txn.pk},
-        actor=actor,
-        idempotency_key=idempotency_key,
-        reverses=txn,
-        linked=(txn.linked_type, txn.linked_id) if txn.linked_type else None,
-    )
+    try:
+        return transaction_post(
+            collective=txn.collective,
+            kind=f"{txn.kind}_reversal"[:40],
+            legs=legs,
+            memo=memo or _("Reversal of transaction #%(id)s") % {"id": txn.pk},
+            actor=actor,
+            idempotency_key=idempotency_key,
+            reverses=txn,
+            linked=(txn.linked_type, txn.linked_id) if txn.linked_type else None,
+        )
+    except IntegrityError:
+        # A concurrent reversal won the unique `reverses` slot.
+        if LedgerTransaction.objects.filter(reverses=txn).exists():
+            raise DomainError(_("This transaction has already been reversed."), "already_reversed") from None
+        raise
 
 
 def balance_from_entries(account: Account) -> Decimal:

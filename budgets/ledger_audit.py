@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from .ledger import ACCOUNTS_ALLOWED_NEGATIVE
 from .models import Account, Entry, LedgerTransaction
 
 
@@ -40,6 +41,8 @@ def ledger_violations(collective=None) -> list[str]:
             f"account {account.code} ({account.collective_id}) caches {account.balance}"
             f" but its entries sum to {account.entries_total}"
         )
-    for account in with_totals.filter(allow_negative=False, entries_total__lt=0):
+    # The kind decides where a negative balance is allowed; the per-account flag cannot widen it.
+    may_be_negative = Q(allow_negative=True, kind__in=ACCOUNTS_ALLOWED_NEGATIVE)
+    for account in with_totals.filter(~may_be_negative, entries_total__lt=0):
         problems.append(f"account {account.code} ({account.collective_id}) is negative: {account.entries_total}")
     return problems

@@ -25,11 +25,9 @@ def _first_code(codes) -> str:
 
 
 def exception_handler(exc, context):
-    """Every error has one shape: {"detail", "code", "fields"}."""
+    """Every error has one shape: {"detail", "code", "fields"} (fields is {} when none apply)."""
     if isinstance(exc, DomainError):
-        body = {"detail": exc.message, "code": exc.code}
-        if exc.fields:
-            body["fields"] = exc.fields
+        body = {"detail": exc.message, "code": exc.code, "fields": exc.fields}
         return Response(body, status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -48,7 +46,7 @@ def exception_handler(exc, context):
             "fields": fields,
         }
     else:
-        response.data = {"detail": str(exc.detail), "code": _first_code(exc.get_codes())}
+        response.data = {"detail": str(exc.detail), "code": _first_code(exc.get_codes()), "fields": {}}
     return response
 
 

@@ -2,17 +2,19 @@
 
 import logging
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError, Forbidden
 
+from . import tasks
 from .audit import audit_record
 from .models import Collective, Invitation, Membership, PersonalToken, Role
 
@@ -62,6 +64,10 @@ def collective_create(*, creator, **fields) -> Collective:
 
 def collective_update(*, collective: Collective, actor, **fields) -> Collective:
     before = _collective_state(collective)
+    new_currency = fields.get("currency", collective.currency)
+    if new_currency != collective.currency and _has_ledger_accounts(collective):
+        message = _("The currency cannot change once money has been recorded.")
+        raise DomainError(message, "currency_locked", fields={"currency": [message]})
     for field, value in fields.items():
         if field in COLLECTIVE_FIELDS:
             setattr(collective, field, value)
@@ -71,6 +77,11 @@ def collective_update(*, collective: Collective, actor, **fields) -> Collective:
         audit_record(collective=collective, actor=actor, action="collective.updated", target=collective,
                      before=before, after=_collective_state(collective))
     return collective
+
+
+def _has_ledger_accounts(collective: Collective) -> bool:
+    # The ledger's accounts carry the currency they were opened in (budgets depends on members).
+    return apps.get_model("budgets", "Account").objects.of(collective).exists()
 
 
 def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -> Membership | Invitation:
@@ -103,21 +114,26 @@ def invitation_create(*, collective: Collective, actor, email: str, roles: list[
         invitation.save()
         audit_record(collective=collective, actor=actor, action="invitation.created", target=invitation,
                      after={"email": email, "roles": roles})
-        transaction.on_commit(lambda: invitation_send(invitation=invitation))
+        transaction.on_commit(lambda: tasks.send_invitation_email.delay(invitation.pk))
     return invitation
 
 
 def invitation_send(*, invitation: Invitation) -> None:
+    """Email the invitation link, in the collective's language; a stale invitation is not sent."""
     from django.conf import settings
 
+    if not invitation.is_pending:
+        logger.info("members: invitation %s is no longer pending, not sent", invitation.pk)
+        return
     link = settings.SITE_URL.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
     context = {"invitation": invitation, "link": link}
-    send_mail(
-        subject=_("You are invited to join %(name)s") % {"name": invitation.collective.name},
-        message=render_to_string("members/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
+    with translation.override(invitation.collective.locale):
+        send_mail(
+            subject=_("You are invited to join %(name)s") % {"name": invitation.collective.name},
+            message=render_to_string("members/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[invitation.email],
+        )
 
 
 def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
