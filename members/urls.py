@@ -5,10 +5,21 @@ from . import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("collectives/new/", views.collective_create, name="collective_create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("settings/", views.settings_index, name="settings"),
+    path("settings/tokens/", views.tokens, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]
 
 collective_urlpatterns = [
     path("", views.collective_dashboard, name="collective_dashboard"),
+    path("members/", views.members, name="members"),
+    path("members/invite/", views.member_invite, name="member_invite"),
+    path("members/<int:membership_id>/roles/", views.membership_roles, name="membership_roles"),
+    path("members/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
+    path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("audit/", views.audit_log, name="audit_log"),
 ]
 
 api_root_urlpatterns = [

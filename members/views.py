@@ -1,14 +1,199 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Pages about me, my collectives, their members, invitations and tokens.
 
-from .models import Membership
+Each view parses the request, calls one service, renders. A DomainError from a
+service becomes a form error or a message, never a server error.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.tenancy import role_required
+
+from . import selectors, services
+from .forms import CollectiveCreateForm, MemberInviteForm, MembershipRolesForm, TokenCreateForm, add_domain_error
+from .models import Invitation, Membership, PersonalToken, Role
+
+AUDIT_PAGE_SIZE = 50
+NEW_TOKEN_SESSION_KEY = "members:new_token"
+
+
+def _domain_message(error: DomainError) -> str:
+    details = [str(message) for messages_ in error.fields.values() for message in messages_]
+    return " ".join([error.message, *details])
 
 
 @login_required
 def home(request):
-    memberships = Membership.objects.filter(user=request.user).select_related("collective")
-    return render(request, "members/home.html", {"memberships": memberships.order_by("collective__name")})
+    return render(request, "members/home.html", {
+        "memberships": selectors.memberships_of(request.user),
+        "invitations": selectors.invitations_pending_for(request.user),
+        "waiting_items": selectors.waiting_items(request.user),
+    })
+
+
+@login_required
+def collective_create(request):
+    form = CollectiveCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            collective = services.collective_create(creator=request.user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("%(name)s is created. You are its coordinator.") % {"name": collective.name})
+            return redirect("collective_dashboard", collective.slug)
+    return render(request, "members/collective_create.html", {"form": form})
 
 
 def collective_dashboard(request, collective_slug):
-    return render(request, "members/collective_dashboard.html", {"collective": request.collective})
+    return render(request, "members/collective_dashboard.html", {
+        "collective": request.collective,
+        "membership": request.membership,
+        "member_count": selectors.collective_member_count(request.collective),
+    })
+
+
+def _members_page(request, invite_form, status=200):
+    is_coordinator = request.membership.has_role(Role.COORDINATOR)
+    return render(request, "members/members.html", {
+        "collective": request.collective,
+        "membership": request.membership,
+        "is_coordinator": is_coordinator,
+        "memberships": selectors.collective_members(request.collective),
+        "invitations": selectors.collective_invitations_pending(request.collective) if is_coordinator else [],
+        "invite_form": invite_form,
+        "role_choices": Role.choices,
+    }, status=status)
+
+
+def members(request, collective_slug):
+    return _members_page(request, MemberInviteForm())
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def member_invite(request, collective_slug):
+    form = MemberInviteForm(request.POST)
+    if form.is_valid():
+        try:
+            result = services.member_add(collective=request.collective, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            if isinstance(result, Membership):
+                messages.success(request, _("%(email)s is now a member.") % {"email": result.user.email})
+            else:
+                messages.success(request, _("An invitation was sent to %(email)s.") % {"email": result.email})
+            return redirect("members", collective_slug)
+    return _members_page(request, form, status=400)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def membership_roles(request, collective_slug, membership_id):
+    membership = get_object_or_404(Membership.objects.of(request.collective).select_related("user"), pk=membership_id)
+    form = MembershipRolesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give at least one role."))
+        return redirect("members", collective_slug)
+    try:
+        services.membership_set_roles(membership=membership, actor=request.user, roles=form.cleaned_data["roles"])
+    except DomainError as error:
+        messages.error(request, _domain_message(error))
+    else:
+        messages.success(request, _("The roles of %(name)s are saved.") % {"name": membership.user.display_name})
+    return redirect("members", collective_slug)
+
+
+@require_POST
+def membership_remove(request, collective_slug, membership_id):
+    """A coordinator removes someone; anyone may remove themself (leave)."""
+    membership = get_object_or_404(Membership.objects.of(request.collective).select_related("user"), pk=membership_id)
+    leaving = membership.pk == request.membership.pk
+    try:
+        services.require_coordinator_or_self(membership=membership, actor_membership=request.membership)
+        services.membership_remove(membership=membership, actor=request.user)
+    except DomainError as error:
+        if isinstance(error, Forbidden):
+            raise PermissionDenied from None
+        messages.error(request, _domain_message(error))
+        return redirect("members", collective_slug)
+    if leaving:
+        messages.success(request, _("You left %(name)s.") % {"name": request.collective.name})
+        return redirect("home")
+    messages.success(request, _("%(name)s was removed.") % {"name": membership.user.display_name})
+    return redirect("members", collective_slug)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def invitation_revoke(request, collective_slug, invitation_id):
+    invitation = get_object_or_404(Invitation.objects.of(request.collective), pk=invitation_id)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+    except DomainError as error:
+        messages.error(request, _domain_message(error))
+    else:
+        messages.success(request, _("The invitation to %(email)s is revoked.") % {"email": invitation.email})
+    return redirect("members", collective_slug)
+
+
+def invitation_accept(request, token):
+    invitation = selectors.invitation_by_token(token)
+    if invitation is None:
+        return render(request, "members/invitation_invalid.html", status=404)
+    if not invitation.is_pending:
+        return render(request, "members/invitation_invalid.html", {"invitation": invitation}, status=410)
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return render(request, "members/invitation_invalid.html", {"invitation": invitation}, status=410)
+        messages.success(request, _("Welcome to %(name)s!") % {"name": membership.collective.name})
+        return redirect("collective_dashboard", membership.collective.slug)
+    return render(request, "members/invitation_accept.html", {
+        "invitation": invitation,
+        "roles": selectors.role_labels(invitation.roles),
+    })
+
+
+@role_required(Role.COORDINATOR)
+def audit_log(request, collective_slug):
+    page = Paginator(selectors.audit_events(request.collective), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "members/audit_log.html", {"collective": request.collective, "page": page})
+
+
+@login_required
+def settings_index(request):
+    return render(request, "members/settings_index.html")
+
+
+@login_required
+def tokens(request):
+    form = TokenCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token = services.token_create(user=request.user, name=form.cleaned_data["name"])
+        request.session[NEW_TOKEN_SESSION_KEY] = {"name": token.name, "key": token.key}
+        return redirect("tokens")
+    return render(request, "members/tokens.html", {
+        "form": form,
+        "tokens": selectors.tokens_of(request.user),
+        "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+    })
+
+
+@require_POST
+@login_required
+def token_revoke(request, token_id):
+    token = get_object_or_404(PersonalToken, pk=token_id, user=request.user)
+    services.token_revoke(token=token)
+    messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
+    return redirect("tokens")
+

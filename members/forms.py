@@ -1,0 +1,68 @@
+"""Page forms: they parse input; the services decide and write."""
+
+from zoneinfo import available_timezones
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from contrib_budget.errors import DomainError
+
+from .models import Collective, Role
+
+
+def add_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the form: on its fields when it names them."""
+    placed = False
+    for field, messages in error.fields.items():
+        if field in form.fields:
+            for message in messages if isinstance(messages, list | tuple) else [messages]:
+                form.add_error(field, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def _timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(available_timezones())]
+
+
+class CollectiveCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=150)
+    slug = forms.SlugField(
+        label=_("Short name in addresses"), max_length=60,
+        help_text=_("Lowercase letters, digits and dashes, e.g. la-fabrique."),
+    )
+    currency = forms.CharField(
+        label=_("Currency"), max_length=3, min_length=3, initial="EUR",
+        help_text=_("ISO 4217 code, e.g. EUR."),
+    )
+    locale = forms.ChoiceField(label=_("Language"), choices=Collective.Locale.choices, initial=Collective.Locale.FR)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices, initial="Europe/Paris")
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+
+class RolesField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Roles"))
+        super().__init__(choices=Role.choices, **kwargs)
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    roles = RolesField(initial=[Role.MEMBER.value])
+
+
+class MembershipRolesForm(forms.Form):
+    roles = RolesField()
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"), max_length=100,
+        help_text=_("What the token is for, e.g. the name of a script or a tool."),
+    )

@@ -1,0 +1,132 @@
+"""Reads about people, collectives and memberships that pages need by name.
+
+`waiting_items(user)` gathers "what waits for me" on the home page from
+per-app providers: an app registers a function taking the user and returning
+`WaitingItem`s (``@waiting_provider`` at import time, e.g. in its selectors
+module imported from its AppConfig.ready). Each provider runs a fixed number of
+queries whatever the number of items.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from .models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    """Something a person should act on: a title, the collective it concerns, a link."""
+
+    title: str
+    url: str
+    collective: Collective | None = None
+    detail: str = ""
+    due: datetime | None = None
+
+
+WaitingProvider = Callable[[object], Iterable[WaitingItem]]
+_waiting_providers: list[WaitingProvider] = []
+
+
+def waiting_provider(provider: WaitingProvider) -> WaitingProvider:
+    """Register a provider of waiting items (idempotent)."""
+    if provider not in _waiting_providers:
+        _waiting_providers.append(provider)
+    return provider
+
+
+def waiting_items(user) -> list[WaitingItem]:
+    """Everything waiting for `user`, across apps, soonest due first."""
+    items = [item for provider in _waiting_providers for item in provider(user)]
+    return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("collective").order_by("collective__name")
+
+
+def invitations_pending_for(user) -> QuerySet[Invitation]:
+    """Pending invitations addressed to the user's email address."""
+    return (
+        Invitation.objects.filter(
+            email__iexact=user.email, accepted_at__isnull=True, revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("collective", "invited_by")
+        .order_by("expires_at")
+    )
+
+
+@waiting_provider
+def _pending_invitations(user) -> list[WaitingItem]:
+    return [
+        WaitingItem(
+            title=_("Answer the invitation to join %(name)s") % {"name": invitation.collective.name},
+            url=reverse("invitation_accept", args=[invitation.token]),
+            collective=invitation.collective,
+            detail=_("Invited by %(name)s") % {"name": invitation.invited_by.display_name},
+            due=invitation.expires_at,
+        )
+        for invitation in invitations_pending_for(user)
+    ]
+
+
+def collective_members(collective: Collective) -> QuerySet[Membership]:
+    return Membership.objects.of(collective).select_related("user").order_by("user__name", "user__email")
+
+
+def collective_member_count(collective: Collective) -> int:
+    return Membership.objects.of(collective).aggregate(count=Count("pk"))["count"]
+
+
+def collective_invitations_pending(collective: Collective) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.of(collective)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    return Invitation.objects.select_related("collective", "invited_by").filter(token=token).first()
+
+
+def audit_events(collective: Collective) -> QuerySet[AuditEvent]:
+    """The collective's audit trail, newest first."""
+    return AuditEvent.objects.of(collective).select_related("actor").order_by("-created_at", "-id")
+
+
+def tokens_of(user) -> QuerySet[PersonalToken]:
+    return PersonalToken.objects.filter(user=user).order_by("-created_at")
+
+
+def role_labels(roles: Iterable[str]) -> list[str]:
+    labels = dict(Role.choices)
+    return [str(labels.get(role, role)) for role in roles]
+
+
+# Readable names for audit actions; other apps add theirs with
+# `AUDIT_ACTION_LABELS.update({...})`. Unknown actions show their code.
+AUDIT_ACTION_LABELS = {
+    "collective.created": _lazy("collective created"),
+    "collective.updated": _lazy("collective updated"),
+    "membership.added": _lazy("member added"),
+    "membership.roles_changed": _lazy("roles changed"),
+    "membership.removed": _lazy("member removed"),
+    "membership.left": _lazy("member left"),
+    "invitation.created": _lazy("invitation sent"),
+    "invitation.revoked": _lazy("invitation revoked"),
+    "invitation.accepted": _lazy("invitation accepted"),
+}
+
+
+def audit_action_label(action: str) -> str:
+    return str(AUDIT_ACTION_LABELS.get(action, action))

@@ -1,0 +1,423 @@
+"""The pages about accounts, collectives, members, invitations, audit and tokens."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from members import services
+from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages read in English here; the French rendering has its own test."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+@pytest.fixture
+def as_user(client):
+    def log_in(user):
+        client.force_login(user)
+        return client
+
+    return log_in
+
+
+def _collective_form(**overrides):
+    data = {"name": "Le Tiers-Lieu", "slug": "tiers-lieu", "currency": "EUR", "locale": "fr",
+            "timezone": "Europe/Paris", "description": "Un lieu partagé."}
+    return {**data, **overrides}
+
+
+# Home -------------------------------------------------------------------------------------------
+
+
+def test_home_requires_login(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("account_login"))
+
+
+def test_home_lists_my_collectives_with_my_roles(as_user, collective, member):
+    response = as_user(member).get(reverse("home"))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "La Fabrique" in body
+    assert "member, contributor" in body
+    assert "Ailleurs" not in body
+
+
+def test_home_shows_pending_invitations_for_my_email_and_what_waits(as_user, collective, coordinator):
+    invitee = UserFactory(email="newcomer@example.org")
+    invitation = Invitation.objects.create(collective=collective, email="NewComer@example.org",
+                                           roles=[Role.CONTRIBUTOR.value], invited_by=coordinator)
+    Invitation.objects.create(collective=collective, email="newcomer@example.org", roles=[Role.MEMBER.value],
+                              invited_by=coordinator, revoked_at=timezone.now())
+    response = as_user(invitee).get(reverse("home"))
+    invitations = list(response.context["invitations"])
+    assert invitations == [invitation]
+    assert [item.url for item in response.context["waiting_items"]] == [
+        reverse("invitation_accept", args=[invitation.token])
+    ]
+    assert "Join La Fabrique" in response.content.decode()
+
+
+def test_accepting_from_the_home_page_joins_the_collective(as_user, collective, coordinator):
+    invitee = UserFactory(email="newcomer@example.org")
+    invitation = Invitation.objects.create(collective=collective, email=invitee.email,
+                                           roles=[Role.CONTRIBUTOR.value], invited_by=coordinator)
+    response = as_user(invitee).post(reverse("invitation_accept", args=[invitation.token]))
+    assert response.status_code == 302
+    assert response.url == reverse("collective_dashboard", args=[collective.slug])
+    assert Membership.objects.get(collective=collective, user=invitee).roles == [Role.CONTRIBUTOR.value]
+
+
+# Create a collective ------------------------------------------------------------------------------
+
+
+def test_create_collective_makes_me_its_coordinator(as_user):
+    user = UserFactory()
+    response = as_user(user).post(reverse("collective_create"), _collective_form())
+    assert response.status_code == 302
+    collective = Collective.objects.get(slug="tiers-lieu")
+    assert response.url == reverse("collective_dashboard", args=["tiers-lieu"])
+    assert Membership.objects.get(collective=collective, user=user).roles == [Role.COORDINATOR.value]
+    assert collective.currency == "EUR" and collective.timezone == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"currency": "XYZ"}, "currency"),
+        ({"slug": "Pas un slug!"}, "slug"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"locale": "de"}, "locale"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_create_collective_with_bad_input_shows_the_field_error_and_saves_nothing(as_user, overrides, field):
+    response = as_user(UserFactory()).post(reverse("collective_create"), _collective_form(**overrides))
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert 'class="errorlist"' in response.content.decode()
+    assert not Collective.objects.exists()
+    assert not Membership.objects.exists()
+
+
+def test_create_collective_with_a_taken_slug_says_so_and_saves_nothing(as_user, collective):
+    response = as_user(UserFactory()).post(reverse("collective_create"), _collective_form(slug=collective.slug))
+    assert response.status_code == 200
+    assert response.context["form"].errors["slug"]
+    assert Collective.objects.count() == 1
+
+
+# Dashboard -------------------------------------------------------------------------------------
+
+
+def test_dashboard_shows_my_roles_and_the_member_count(as_user, collective, coordinator, member, accountant):
+    response = as_user(member).get(reverse("collective_dashboard", args=[collective.slug]))
+    assert response.status_code == 200
+    assert response.context["member_count"] == 3
+    body = response.content.decode()
+    assert "member, contributor" in body
+    assert reverse("members", args=[collective.slug]) in body
+    assert reverse("audit_log", args=[collective.slug]) not in body
+
+
+def test_dashboard_of_another_collective_is_not_found(as_user, collective, outsider):
+    assert as_user(outsider).get(reverse("collective_dashboard", args=[collective.slug])).status_code == 404
+
+
+# Members -----------------------------------------------------------------------------------------
+
+
+def test_members_page_lists_name_email_and_roles(as_user, collective, coordinator, member):
+    response = as_user(member).get(reverse("members", args=[collective.slug]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "alice@example.org" in body and "Bob" in body and "coordinator, member" in body
+    assert "invite_form" in response.context and not response.context["is_coordinator"]
+    assert reverse("member_invite", args=[collective.slug]) not in body
+
+
+def test_coordinator_adds_an_existing_person_at_once(as_user, collective, coordinator):
+    known = UserFactory(email="dora@example.org")
+    response = as_user(coordinator).post(reverse("member_invite", args=[collective.slug]),
+                                         {"email": "Dora@Example.org", "roles": ["contributor", "member"]})
+    assert response.status_code == 302
+    assert Membership.objects.get(collective=collective, user=known).roles == ["contributor", "member"]
+    assert not Invitation.objects.exists()
+
+
+def test_coordinator_invites_an_unknown_email_which_receives_the_link(
+    as_user, collective, coordinator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_user(coordinator).post(reverse("member_invite", args=[collective.slug]),
+                                             {"email": "eve@example.org", "roles": ["member"]})
+    assert response.status_code == 302
+    invitation = Invitation.objects.get(collective=collective)
+    assert invitation.email == "eve@example.org" and invitation.roles == ["member"]
+    assert len(mail.outbox) == 1
+    assert reverse("invitation_accept", args=[invitation.token]) in mail.outbox[0].body
+    pending = as_user(coordinator).get(reverse("members", args=[collective.slug]))
+    assert "eve@example.org" in pending.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"email": "eve@example.org", "roles": []}, "roles"),
+        ({"email": "eve@example.org", "roles": ["treasurer"]}, "roles"),
+        ({"email": "not-an-email", "roles": ["member"]}, "email"),
+    ],
+)
+def test_invite_with_bad_input_shows_the_error_and_saves_nothing(as_user, collective, coordinator, data, field):
+    response = as_user(coordinator).post(reverse("member_invite", args=[collective.slug]), data)
+    assert response.status_code == 400
+    assert response.context["invite_form"].errors[field]
+    assert not Invitation.objects.exists()
+    assert Membership.objects.of(collective).count() == 1
+
+
+def test_inviting_someone_already_member_is_a_field_error(as_user, collective, coordinator, member):
+    response = as_user(coordinator).post(reverse("member_invite", args=[collective.slug]),
+                                         {"email": member.email, "roles": ["member"]})
+    assert response.status_code == 400
+    assert response.context["invite_form"].errors["email"]
+
+
+def test_coordinator_changes_roles(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=member)
+    response = as_user(coordinator).post(reverse("membership_roles", args=[collective.slug, membership.pk]),
+                                         {"roles": ["accountant"]})
+    assert response.status_code == 302
+    membership.refresh_from_db()
+    assert membership.roles == ["accountant"]
+
+
+def test_last_coordinator_cannot_drop_the_role_and_is_told_why(as_user, client, collective, coordinator):
+    membership = Membership.objects.get(collective=collective, user=coordinator)
+    response = as_user(coordinator).post(reverse("membership_roles", args=[collective.slug, membership.pk]),
+                                         {"roles": ["member"]}, follow=True)
+    assert "A collective always keeps at least one coordinator." in response.content.decode()
+    membership.refresh_from_db()
+    assert Role.COORDINATOR.value in membership.roles
+
+
+def test_last_coordinator_cannot_leave_and_is_told_why(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=coordinator)
+    response = as_user(coordinator).post(reverse("membership_remove", args=[collective.slug, membership.pk]),
+                                         follow=True)
+    assert "A collective always keeps at least one coordinator." in response.content.decode()
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_coordinator_removes_a_member(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=member)
+    response = as_user(coordinator).post(reverse("membership_remove", args=[collective.slug, membership.pk]))
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert AuditEvent.objects.of(collective).filter(action="membership.removed").exists()
+
+
+def test_a_member_leaves_and_goes_home(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=member)
+    response = as_user(member).post(reverse("membership_remove", args=[collective.slug, membership.pk]))
+    assert response.status_code == 302 and response.url == reverse("home")
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_coordinator_revokes_a_pending_invitation(as_user, collective, coordinator):
+    invitation = Invitation.objects.create(collective=collective, email="eve@example.org", roles=["member"],
+                                           invited_by=coordinator)
+    response = as_user(coordinator).post(reverse("invitation_revoke", args=[collective.slug, invitation.pk]))
+    assert response.status_code == 302
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is not None
+
+
+def test_coordinator_only_actions_are_forbidden_to_other_members(as_user, collective, coordinator, member):
+    client = as_user(member)
+    coordinator_membership = Membership.objects.get(collective=collective, user=coordinator)
+    invitation = Invitation.objects.create(collective=collective, email="eve@example.org", roles=["member"],
+                                           invited_by=coordinator)
+    forbidden = [
+        ("post", reverse("member_invite", args=[collective.slug]), {"email": "x@example.org", "roles": ["member"]}),
+        ("post", reverse("membership_roles", args=[collective.slug, coordinator_membership.pk]), {"roles": ["member"]}),
+        ("post", reverse("membership_remove", args=[collective.slug, coordinator_membership.pk]), {}),
+        ("post", reverse("invitation_revoke", args=[collective.slug, invitation.pk]), {}),
+        ("get", reverse("audit_log", args=[collective.slug]), {}),
+    ]
+    for method, url, data in forbidden:
+        assert getattr(client, method)(url, data).status_code == 403, url
+    coordinator_membership.refresh_from_db()
+    invitation.refresh_from_db()
+    assert coordinator_membership.roles == [Role.COORDINATOR.value, Role.MEMBER.value]
+    assert invitation.revoked_at is None
+    assert Invitation.objects.count() == 1
+
+
+def test_member_pages_of_another_collective_are_not_found(as_user, collective, coordinator, outsider):
+    membership = Membership.objects.get(collective=collective, user=coordinator)
+    client = as_user(outsider)
+    assert client.get(reverse("members", args=[collective.slug])).status_code == 404
+    assert client.post(reverse("membership_remove", args=[collective.slug, membership.pk])).status_code == 404
+    own = Membership.objects.get(user=outsider)
+    # A membership id of another collective, under my own collective's URL, is not found either.
+    assert client.post(reverse("membership_roles", args=[own.collective.slug, membership.pk]),
+                       {"roles": ["member"]}).status_code == 404
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+# Invitation link ---------------------------------------------------------------------------------
+
+
+def test_invitation_page_sends_a_visitor_to_sign_up_or_log_in_and_back(client, collective, coordinator):
+    invitation = Invitation.objects.create(collective=collective, email="eve@example.org",
+                                           roles=["contributor"], invited_by=coordinator)
+    path = reverse("invitation_accept", args=[invitation.token])
+    response = client.get(path)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "La Fabrique" in body and "contributor" in body
+    assert f'{reverse("account_login")}?next={path}' in body
+    assert f'{reverse("account_signup")}?next={path}' in body
+    assert client.post(path).status_code == 200
+    assert not Membership.objects.filter(user__email="eve@example.org").exists()
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired", "accepted"])
+def test_a_used_invitation_link_says_it_cannot_be_used(as_user, collective, coordinator, state):
+    now = timezone.now()
+    fields = {"revoked": {"revoked_at": now}, "expired": {"expires_at": now - timedelta(days=1)},
+              "accepted": {"accepted_at": now}}[state]
+    invitation = Invitation.objects.create(collective=collective, email="eve@example.org", roles=["member"],
+                                           invited_by=coordinator, **fields)
+    user = UserFactory(email="eve@example.org")
+    response = as_user(user).post(reverse("invitation_accept", args=[invitation.token]))
+    assert response.status_code == 410
+    assert "This invitation cannot be used" in response.content.decode()
+    assert not Membership.objects.filter(user=user).exists()
+
+
+def test_an_unknown_invitation_link_is_not_found(client):
+    response = client.get(reverse("invitation_accept", args=["nope"]))
+    assert response.status_code == 404
+    assert "This invitation link is invalid." in response.content.decode()
+
+
+# Audit log ---------------------------------------------------------------------------------------
+
+
+def test_audit_log_shows_who_what_and_before_after_newest_first(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=member)
+    services.membership_set_roles(membership=membership, actor=coordinator, roles=["accountant"])
+    services.collective_update(collective=collective, actor=coordinator, name="La Grande Fabrique")
+    response = as_user(coordinator).get(reverse("audit_log", args=[collective.slug]))
+    events = list(response.context["page"].object_list)
+    assert [event.action for event in events] == ["collective.updated", "membership.roles_changed"]
+    body = response.content.decode()
+    assert "roles changed" in body and "Alice" in body and "La Grande Fabrique" in body and "accountant" in body
+
+
+def _events(collective, actor, count):
+    AuditEvent.objects.bulk_create(
+        AuditEvent(collective=collective, actor=actor, action="membership.added", target_label=f"p{i}",
+                   after={"roles": ["member"]}) for i in range(count)
+    )
+
+
+@pytest.mark.parametrize("count", [3, 120])
+def test_audit_log_query_count_does_not_grow_with_events(
+    as_user, collective, coordinator, django_assert_max_num_queries, count
+):
+    other = UserFactory()
+    _events(collective, other, count)
+    client = as_user(coordinator)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("audit_log", args=[collective.slug]))
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == min(count, 50)
+
+
+def test_audit_log_paginates(as_user, collective, coordinator):
+    _events(collective, coordinator, 60)
+    response = as_user(coordinator).get(reverse("audit_log", args=[collective.slug]), {"page": 2})
+    assert len(response.context["page"].object_list) == 10
+
+
+# Settings and tokens -----------------------------------------------------------------------------
+
+
+def test_token_key_is_shown_once_after_creation(as_user):
+    user = UserFactory()
+    client = as_user(user)
+    response = client.post(reverse("tokens"), {"name": "my script"}, follow=True)
+    token = PersonalToken.objects.get(user=user)
+    assert token.name == "my script"
+    assert token.key in response.content.decode()
+    again = client.get(reverse("tokens"))
+    assert token.key not in again.content.decode() and "my script" in again.content.decode()
+
+
+def test_token_with_no_name_is_a_field_error(as_user):
+    user = UserFactory()
+    response = as_user(user).post(reverse("tokens"), {"name": ""})
+    assert response.context["form"].errors["name"]
+    assert not PersonalToken.objects.exists()
+
+
+def test_token_revoke_deletes_my_token_only(as_user):
+    me, someone = UserFactory(), UserFactory()
+    mine = services.token_create(user=me, name="mine")
+    theirs = services.token_create(user=someone, name="theirs")
+    client = as_user(me)
+    assert client.post(reverse("token_revoke", args=[theirs.pk])).status_code == 404
+    assert client.post(reverse("token_revoke", args=[mine.pk])).status_code == 302
+    assert list(PersonalToken.objects.all()) == [theirs]
+
+
+def test_settings_page_links_to_two_factor_and_tokens(as_user):
+    response = as_user(UserFactory()).get(reverse("settings"))
+    body = response.content.decode()
+    assert reverse("mfa_index") in body and reverse("tokens") in body
+
+
+def test_two_factor_page_uses_the_site_layout(as_user):
+    response = as_user(UserFactory()).get(reverse("mfa_index"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'href="/static/css/app.css"' in body and reverse("mfa_activate_totp") in body
+
+
+# Accounts and language ---------------------------------------------------------------------------
+
+
+def test_signup_page_uses_the_site_layout(client):
+    response = client.get(reverse("account_signup"))
+    body = response.content.decode()
+    assert 'href="/static/css/app.css"' in body and 'name="email"' in body and 'class="topbar"' in body
+
+
+def test_home_renders_in_french_when_the_language_is_fr(as_user, collective, member):
+    client = as_user(member)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    body = client.get(reverse("home")).content.decode()
+    assert "Mes collectifs" in body and "My collectives" not in body
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert "My collectives" in client.get(reverse("home")).content.decode()
+
+
+def test_language_switcher_sets_the_language(client):
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/accounts/login/"})
+    assert response.status_code == 302 and response.url == "/accounts/login/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+
