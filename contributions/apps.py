@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ContributionsConfig(AppConfig):
     name = "contributions"
     verbose_name = _("Contributions")
+
+    def ready(self) -> None:
+        # Registers the "what waits for me" providers of declarations.
+        from . import selectors  # noqa: F401

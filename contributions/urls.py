@@ -1,2 +1,20 @@
-collective_urlpatterns: list = []
-api_urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import api, views
+
+collective_urlpatterns = [
+    path("contributions/", views.contribution_list, name="contribution_list"),
+    path("contributions/new/", views.contribution_declare, name="contribution_declare"),
+    path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution_detail"),
+    path("contributions/<int:contribution_id>/question/", views.contribution_question, name="contribution_question"),
+    path("contributions/<int:contribution_id>/amend/", views.contribution_amend, name="contribution_amend"),
+    path("contributions/<int:contribution_id>/validate/", views.contribution_validate, name="contribution_validate"),
+    path("contributions/<int:contribution_id>/adjust/", views.contribution_adjust, name="contribution_adjust"),
+    path("contributions/<int:contribution_id>/reject/", views.contribution_reject, name="contribution_reject"),
+    path("periods/<int:period_id>/", views.period_detail, name="period_detail"),
+]
+
+_router = SimpleRouter()
+_router.register("contributions", api.ContributionViewSet, basename="api-contributions")
+api_urlpatterns = _router.urls

@@ -1,0 +1,184 @@
+"""The declarations API: declare, amend, question, validate, adjust, reject.
+
+Serializers only parse and render; every decision is a service's.
+"""
+
+import django_filters
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from budgets.models import MONEY, Budget, Envelope, RateLevel, Task
+from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.errors import DomainError
+from members.models import Role
+
+from . import selectors, services
+from .models import Contribution, ContributionStatus, ValueMode
+
+WRITABLE = ("budget", "envelope", "task", "performed_on", "description", "minutes", "value_mode",
+            "rate_level", "hourly_rate", "amount")
+
+
+class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related object of the request's collective only (others do not exist)."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.of(self.context["collective"])
+
+
+class AuthorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+
+
+class ContributionSerializer(serializers.ModelSerializer):
+    budget = ScopedRelatedField(Budget)
+    envelope = ScopedRelatedField(Envelope, required=False, allow_null=True)
+    task = ScopedRelatedField(Task, required=False, allow_null=True)
+    rate_level = ScopedRelatedField(RateLevel, required=False, allow_null=True)
+    minutes = serializers.IntegerField(min_value=0, max_value=services.MAX_MINUTES, default=0)
+    value_mode = serializers.ChoiceField(choices=ValueMode.choices, default=ValueMode.TIME_RATE)
+    hourly_rate = serializers.DecimalField(required=False, allow_null=True, min_value=0, **MONEY)
+    amount = serializers.DecimalField(required=False, allow_null=True, min_value=0,
+                                      max_value=services.MAX_AMOUNT, **MONEY)
+    description = serializers.CharField(max_length=5000)
+    author = AuthorSerializer(read_only=True)
+    granted_amount = serializers.SerializerMethodField()
+    comments_count = serializers.IntegerField(read_only=True, default=0)
+    validated_amount = serializers.DecimalField(read_only=True, **MONEY)
+
+    class Meta:
+        model = Contribution
+        fields = ["id", *WRITABLE, "attachment", "status", "period", "granted_amount", "author",
+                  "validated_amount", "decision_reason", "comments_count", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "period", "decision_reason", "created_at", "updated_at"]
+        extra_kwargs = {"attachment": {"required": False}}
+
+    def get_granted_amount(self, contribution) -> str | None:
+        payout = getattr(contribution, "payout", None)
+        if payout is None:
+            return None
+        return serializers.DecimalField(**MONEY).to_representation(payout.granted)
+
+
+class QuestionSerializer(serializers.Serializer):
+    comment = serializers.CharField(max_length=5000)
+
+
+class AdjustSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(min_value=0, max_value=services.MAX_AMOUNT, **MONEY)
+    reason = serializers.CharField(max_length=2000)
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ContributionFilter(django_filters.FilterSet):
+    budget = django_filters.NumberFilter(field_name="budget_id")
+    period = django_filters.NumberFilter(field_name="period_id")
+    author = django_filters.NumberFilter(field_name="author_id")
+    status = django_filters.ChoiceFilter(choices=ContributionStatus.choices)
+
+    class Meta:
+        model = Contribution
+        fields = ["budget", "period", "author", "status"]
+
+
+class ContributionViewSet(
+    CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+):
+    """Every declaration of the collective, visible to all its members; contributors declare."""
+
+    serializer_class = ContributionSerializer
+    filterset_class = ContributionFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    roles_by_action = {
+        "create": (Role.CONTRIBUTOR,),
+        "validate": (Role.COORDINATOR,),
+        "adjust": (Role.COORDINATOR,),
+        "reject": (Role.COORDINATOR,),
+    }
+
+    def get_queryset(self):
+        return selectors.contributions_of(self.collective)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "collective": getattr(self, "collective", None)}
+
+    def _render(self, contribution: Contribution, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=contribution.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        attachment = data.pop("attachment", None)
+        contribution = services.contribution_declare(
+            collective=self.collective, membership=self.membership,
+            declaration=services.Declaration(**data), attachment=attachment,
+        )
+        return self._render(contribution, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        contribution = self.get_object()
+        serializer = self.get_serializer(contribution, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = {name: value for name, value in serializer.validated_data.items() if name in WRITABLE}
+        if not changes:
+            raise DomainError(_("Nothing to change."), "no_change")
+        contribution = services.contribution_amend(contribution=contribution, actor=request.user, changes=changes)
+        return self._render(contribution)
+
+    @extend_schema(request=QuestionSerializer, responses={201: inline_serializer(
+        "ContributionComment", {"id": serializers.IntegerField(), "kind": serializers.CharField(),
+                                "comment": serializers.CharField(), "created_at": serializers.DateTimeField()})})
+    @action(detail=True, methods=["post"])
+    def question(self, request, *args, **kwargs):
+        contribution = self.get_object()
+        serializer = QuestionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.contribution_question(
+            contribution=contribution, actor=request.user, comment=serializer.validated_data["comment"]
+        )
+        return Response(
+            {"id": comment.pk, "kind": comment.kind, "comment": comment.body, "created_at": comment.created_at},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=None, responses=ContributionSerializer)
+    @action(detail=True, methods=["post"])
+    def validate(self, request, *args, **kwargs):
+        contribution = services.contribution_validate(contribution=self.get_object(), membership=self.membership)
+        return self._render(contribution)
+
+    @extend_schema(request=AdjustSerializer, responses=ContributionSerializer)
+    @action(detail=True, methods=["post"])
+    def adjust(self, request, *args, **kwargs):
+        contribution = self.get_object()
+        serializer = AdjustSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contribution = services.contribution_adjust(
+            contribution=contribution, membership=self.membership, **serializer.validated_data
+        )
+        return self._render(contribution)
+
+    @extend_schema(request=RejectSerializer, responses=ContributionSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, *args, **kwargs):
+        contribution = self.get_object()
+        serializer = RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contribution = services.contribution_reject(
+            contribution=contribution, membership=self.membership, reason=serializer.validated_data["reason"]
+        )
+        return self._render(contribution)

@@ -1,0 +1,188 @@
+"""Page forms for declarations: they parse input; the services decide and write."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from budgets.models import MONEY, Envelope, Task
+from contrib_budget.errors import DomainError
+from members.forms import add_domain_error
+
+from . import selectors, services
+from .models import Contribution, ContributionStatus, ValueMode
+
+MAX_HOURS = services.MAX_MINUTES // 60
+
+
+class DataSelect(forms.Select):
+    """A select whose options carry data-* attributes, for the form's few lines of script."""
+
+    def __init__(self, *args, option_data: dict[str, dict] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.option_data = option_data or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"].update(self.option_data.get(str(value), {}))
+        return option
+
+
+class DeclarationForm(forms.Form):
+    """One screen: date, budget, mission or task, what, time, value."""
+
+    description = forms.CharField(
+        label=_("What did you do?"), max_length=5000,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "enterkeyhint": "send"}),
+    )
+    performed_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    budget = forms.ModelChoiceField(label=_("Budget"), queryset=None, empty_label=None)
+    work = forms.ChoiceField(label=_("Mission or task"), required=False)
+    hours = forms.IntegerField(
+        label=_("Hours"), min_value=0, max_value=MAX_HOURS, initial=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": MAX_HOURS}),
+    )
+    minutes = forms.IntegerField(
+        label=_("Minutes"), min_value=0, max_value=59, initial=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": 59, "step": 5}),
+    )
+    value_mode = forms.ChoiceField(
+        label=_("Value"), choices=ValueMode.choices, initial=ValueMode.TIME_RATE, widget=forms.RadioSelect,
+    )
+    rate_level = forms.ModelChoiceField(label=_("Rate level"), queryset=None, required=False)
+    hourly_rate = forms.DecimalField(
+        label=_("My hourly rate"), required=False, min_value=0, **MONEY,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
+    )
+    amount = forms.DecimalField(
+        label=_("Amount requested"), required=False, min_value=0, max_value=services.MAX_AMOUNT, **MONEY,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
+    )
+    attachment = forms.FileField(label=_("Attachment (optional)"), required=False)
+
+    def __init__(self, *args, collective, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.collective = collective
+        budgets = list(selectors.budgets_of(collective))
+        self.fields["budget"].queryset = selectors.budgets_of(collective)
+        self.fields["budget"].widget = DataSelect(option_data={
+            str(b.pk): {"data-custom-rate": "1" if b.allow_custom_rate else "0"} for b in budgets
+        })
+        levels = list(selectors.rate_levels_of(collective))
+        self.fields["rate_level"].queryset = selectors.rate_levels_of(collective)
+        self.fields["rate_level"].widget = DataSelect(option_data={
+            str(level.pk): {"data-budget": str(level.budget_id), "data-rate": str(level.hourly_rate)}
+            for level in levels
+        })
+        self.fields["rate_level"].label_from_instance = lambda level: f"{level.name} ({level.hourly_rate}/h)"
+        envelopes = list(Envelope.objects.of(collective).order_by("budget_id", "name", "id"))
+        tasks = list(
+            Task.objects.of(collective).filter(is_published=True, is_done=False)
+            .select_related("envelope").order_by("envelope_id", "priority", "id")
+        )
+        self.envelopes = {f"e{e.pk}": e for e in envelopes}
+        self.tasks = {f"t{t.pk}": t for t in tasks}
+        choices, data = [("", _("— none —"))], {}
+        for envelope in envelopes:
+            choices.append((f"e{envelope.pk}", envelope.name))
+            data[f"e{envelope.pk}"] = {"data-budget": str(envelope.budget_id)}
+            for task in (t for t in tasks if t.envelope_id == envelope.pk):
+                choices.append((f"t{task.pk}", f"{envelope.name} › {task.title}"))
+                data[f"t{task.pk}"] = {"data-budget": str(envelope.budget_id)}
+        self.fields["work"].choices = choices
+        self.fields["work"].widget = DataSelect(choices=choices, option_data=data)
+
+    def declaration(self) -> services.Declaration:
+        data = self.cleaned_data
+        work = data.get("work") or ""
+        return services.Declaration(
+            budget=data["budget"],
+            envelope=self.envelopes[work] if work in self.envelopes else None,
+            task=self.tasks[work] if work in self.tasks else None,
+            performed_on=data["performed_on"],
+            description=data["description"],
+            minutes=data["hours"] * 60 + data["minutes"],
+            value_mode=data["value_mode"],
+            rate_level=data.get("rate_level"),
+            hourly_rate=data.get("hourly_rate") if data.get("rate_level") is None else None,
+            amount=data.get("amount"),
+        )
+
+    def changes(self) -> dict:
+        """The declaration as amendments of an existing one."""
+        declaration = self.declaration()
+        return {name: getattr(declaration, name) for name in services.Declaration.__dataclass_fields__}
+
+    def add_service_error(self, error: DomainError) -> None:
+        fields = {("work" if name in ("envelope", "task") else name): messages
+                  for name, messages in error.fields.items()}
+        add_domain_error(self, DomainError(error.message, error.code, fields=fields))
+
+
+def declaration_initial(*, collective, user) -> dict:
+    """Today, the budget and rate level I used last: what I most likely declare again."""
+    initial = {"performed_on": timezone.localdate(), "hours": 1, "minutes": 0, "value_mode": ValueMode.TIME_RATE}
+    last = selectors.last_declaration_of(collective, user)
+    if last is not None:
+        initial.update(budget=last.budget_id, value_mode=last.value_mode, rate_level=last.rate_level_id)
+        if last.rate_level_id is None and last.hourly_rate is not None:
+            initial["hourly_rate"] = last.hourly_rate
+    return initial
+
+
+def contribution_initial(contribution: Contribution) -> dict:
+    work = f"t{contribution.task_id}" if contribution.task_id else (
+        f"e{contribution.envelope_id}" if contribution.envelope_id else "")
+    return {
+        "description": contribution.description, "performed_on": contribution.performed_on,
+        "budget": contribution.budget_id, "work": work,
+        "hours": contribution.minutes // 60, "minutes": contribution.minutes % 60,
+        "value_mode": contribution.value_mode, "rate_level": contribution.rate_level_id,
+        "hourly_rate": contribution.hourly_rate if contribution.rate_level_id is None else None,
+        "amount": contribution.amount,
+    }
+
+
+class QuestionForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Your question or comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class AdjustForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Adjusted amount"), min_value=0, max_value=services.MAX_AMOUNT, **MONEY,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
+    )
+    reason = forms.CharField(label=_("Reason (everyone will read it)"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (everyone will read it)"), max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ListFilterForm(forms.Form):
+    budget = forms.ModelChoiceField(label=_("Budget"), queryset=None, required=False, empty_label=_("All budgets"))
+    period = forms.ModelChoiceField(label=_("Period"), queryset=None, required=False, empty_label=_("All periods"))
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All statuses")), *ContributionStatus.choices])
+
+    def __init__(self, *args, collective, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["budget"].queryset = selectors.budgets_of(collective)
+        self.fields["period"].queryset = selectors.periods_of(collective)
+        self.fields["period"].label_from_instance = lambda p: (
+            f"{p.budget.name} · {p.starts_on:%d/%m/%Y} – {p.ends_on:%d/%m/%Y}"
+        )
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "budget": data["budget"].pk if data.get("budget") else None,
+            "period": data["period"].pk if data.get("period") else None,
+            "status": data.get("status") or None,
+        }
+

@@ -1,0 +1,175 @@
+"""Reads about declarations: lists, threads, gauges and what waits for a person.
+
+Every read issues a fixed number of queries whatever the number of declarations.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from budgets.models import MONEY, Budget, Period, RateLevel
+from members.models import AuditEvent, Collective, Membership, Role
+from members.selectors import WaitingItem, waiting_provider
+
+from .models import Comment, CommentKind, Contribution, ContributionStatus
+
+ZERO = Decimal("0.00")
+COUNTED = (ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED)
+
+
+def contributions_of(
+    collective: Collective, *, budget: int | None = None, period: int | None = None,
+    status: str | None = None, author: int | None = None,
+) -> QuerySet[Contribution]:
+    """Every declaration of the collective (visible to all its members), newest first."""
+    queryset = (
+        Contribution.objects.of(collective)
+        .select_related("author", "budget", "period", "envelope", "task", "rate_level", "payout")
+        .annotate(comments_count=Count("comments", distinct=True))
+        .order_by("-performed_on", "-id")
+    )
+    if budget:
+        queryset = queryset.filter(budget_id=budget)
+    if period:
+        queryset = queryset.filter(period_id=period)
+    if status:
+        queryset = queryset.filter(status=status)
+    if author:
+        queryset = queryset.filter(author_id=author)
+    return queryset
+
+
+def contribution_thread(contribution: Contribution) -> QuerySet[Comment]:
+    return Comment.objects.of(contribution.collective).filter(contribution=contribution).select_related("author")
+
+
+def contribution_approvers(contribution: Contribution) -> list:
+    return [approval.coordinator for approval in contribution.approvals.select_related("coordinator").order_by("id")]
+
+
+def contribution_history(contribution: Contribution) -> QuerySet[AuditEvent]:
+    """The audit trail of one declaration, oldest first: who did what, when."""
+    return (
+        AuditEvent.objects.of(contribution.collective)
+        .filter(target_type=Contribution._meta.label_lower, target_id=str(contribution.pk))
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+def budgets_of(collective: Collective) -> QuerySet[Budget]:
+    return Budget.objects.of(collective).order_by("name", "id")
+
+
+def periods_of(collective: Collective) -> QuerySet[Period]:
+    return Period.objects.of(collective).select_related("budget").order_by("budget__name", "-starts_on")
+
+
+def rate_levels_of(collective: Collective) -> QuerySet[RateLevel]:
+    return RateLevel.objects.of(collective).order_by("budget_id", "position", "id")
+
+
+def last_declaration_of(collective: Collective, user) -> Contribution | None:
+    """The person's latest declaration here: its budget and rate level are the form's defaults."""
+    return Contribution.objects.of(collective).filter(author=user).order_by("-created_at", "-id").first()
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """Money available vs requested vs validated in a period; red when requests exceed it."""
+
+    available: Decimal | None
+    requested: Decimal
+    validated: Decimal
+    granted: Decimal
+    count: int
+
+    @property
+    def over(self) -> bool:
+        return self.available is not None and max(self.requested, self.validated) > self.available
+
+    def _percent(self, amount: Decimal) -> int:
+        scale = max(self.available or ZERO, self.requested, self.validated)
+        return int(amount * 100 / scale) if scale else 0
+
+    @property
+    def requested_percent(self) -> int:
+        return self._percent(self.requested)
+
+    @property
+    def validated_percent(self) -> int:
+        return self._percent(self.validated)
+
+    @property
+    def available_percent(self) -> int:
+        return self._percent(self.available or ZERO)
+
+
+def period_gauge(period: Period, available: Decimal | None) -> Gauge:
+    """One aggregate query over the period's declarations."""
+    money = DecimalField(**MONEY)
+    totals = Contribution.objects.of(period.collective).filter(period=period).aggregate(
+        requested=Coalesce(Sum("amount", filter=~Q(status=ContributionStatus.REJECTED)), Value(ZERO), output_field=money),
+        validated=Coalesce(Sum("validated_amount", filter=Q(status__in=COUNTED)), Value(ZERO), output_field=money),
+        granted=Coalesce(Sum("payout__granted"), Value(ZERO), output_field=money),
+        count=Count("id"),
+    )
+    return Gauge(available=available, **totals)
+
+
+@waiting_provider
+def _declarations_to_review(user) -> list[WaitingItem]:
+    """Coordinators: pending declarations of others they have not approved yet, one line per collective."""
+    coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
+        "collective_id"
+    )
+    rows = (
+        Contribution.objects.filter(
+            collective_id__in=coordinated, status=ContributionStatus.PENDING, period__status="open",
+        )
+        .exclude(author=user)
+        .exclude(approvals__coordinator=user)
+        .values("collective_id", "collective__slug", "collective__name")
+        .annotate(count=Count("id"))
+        .order_by("collective__name")
+    )
+    return [
+        WaitingItem(
+            title=ngettext(
+                "%(count)d declaration waits for your review in %(name)s",
+                "%(count)d declarations wait for your review in %(name)s",
+                row["count"],
+            ) % {"count": row["count"], "name": row["collective__name"]},
+            url=reverse("contribution_list", args=[row["collective__slug"]]) + "?status=pending",
+            collective=Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"]),
+        )
+        for row in rows
+    ]
+
+
+@waiting_provider
+def _questions_on_my_declarations(user) -> list[WaitingItem]:
+    """My open declarations whose latest comment is somebody else's question."""
+    latest = Comment.objects.filter(contribution=OuterRef("pk")).order_by("-created_at", "-id")
+    rows = (
+        Contribution.objects.filter(author=user, period__status="open")
+        .exclude(status=ContributionStatus.REJECTED)
+        .annotate(last_kind=Subquery(latest.values("kind")[:1]), last_author=Subquery(latest.values("author")[:1]))
+        .filter(last_kind=CommentKind.QUESTION)
+        .exclude(last_author=user.pk)
+        .select_related("collective")
+        .order_by("-performed_on", "-id")[:20]
+    )
+    return [
+        WaitingItem(
+            title=_("A question waits for your answer: %(description)s") % {"description": row.description[:60]},
+            url=reverse("contribution_detail", args=[row.collective.slug, row.pk]),
+            collective=row.collective,
+        )
+        for row in rows
+    ]

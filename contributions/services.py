@@ -1,0 +1,366 @@
+"""Every write about declarations and their open regulation.
+
+Declaring, amending, questioning, validating, adjusting and rejecting each
+check the state first (role, author, status, period), raise a DomainError
+that names the faulty fields, write in one transaction with the period and
+the declaration locked, and leave an audit event the declaration page shows.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
+from budgets.periods import period_for_date
+from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget.money import has_at_most_two_decimals, to_money
+from members.audit import audit_record
+from members.models import Collective, Membership, Role
+
+from .models import Approval, Comment, CommentKind, Contribution, ContributionStatus, ValueMode
+
+# A declaration above this is a typing mistake, not a contribution.
+MAX_AMOUNT = Decimal("1000000.00")
+# 1000 hours: more than half a year of full-time work in one declaration.
+MAX_MINUTES = 1000 * 60
+# Statuses in which the author may still amend, and coordinators still decide.
+AMENDABLE = (ContributionStatus.PENDING,)
+DECIDABLE = (ContributionStatus.PENDING, ContributionStatus.VALIDATED)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a person declares, before it is checked."""
+
+    budget: Budget
+    performed_on: date
+    description: str
+    minutes: int
+    value_mode: str
+    envelope: Envelope | None = None
+    task: Task | None = None
+    rate_level: RateLevel | None = None
+    hourly_rate: Decimal | None = None
+    amount: Decimal | None = None
+
+
+def _invalid(field: str, message: str, code: str = "invalid") -> DomainError:
+    return DomainError(message, code, fields={field: [message]})
+
+
+def _money(value, field: str) -> Decimal:
+    """A well-formed amount: a decimal, not negative, at most two decimals, not absurd."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise _invalid(field, _("Enter an amount such as 12.50."), "invalid_amount") from None
+    if not amount.is_finite():
+        raise _invalid(field, _("Enter an amount such as 12.50."), "invalid_amount")
+    if amount < 0:
+        raise _invalid(field, _("An amount cannot be negative (zero is fine for pro-bono work)."), "negative_amount")
+    if not has_at_most_two_decimals(amount):
+        raise _invalid(field, _("An amount has at most two decimals (cents)."), "too_many_decimals")
+    if amount > MAX_AMOUNT:
+        raise _invalid(
+            field, _("An amount cannot exceed %(max)s in one declaration.") % {"max": MAX_AMOUNT}, "amount_too_large"
+        )
+    return to_money(amount)
+
+
+def _state(contribution: Contribution) -> dict:
+    return {
+        "budget": contribution.budget_id,
+        "envelope": contribution.envelope_id,
+        "task": contribution.task_id,
+        "period": contribution.period_id,
+        "performed_on": contribution.performed_on.isoformat(),
+        "description": contribution.description,
+        "minutes": contribution.minutes,
+        "value_mode": contribution.value_mode,
+        "rate_level": contribution.rate_level_id,
+        "hourly_rate": str(contribution.hourly_rate) if contribution.hourly_rate is not None else None,
+        "amount": str(contribution.amount),
+        "validated_amount": str(contribution.validated_amount) if contribution.validated_amount is not None else None,
+        "status": contribution.status,
+        "decision_reason": contribution.decision_reason,
+    }
+
+
+def _checked(declaration: Declaration, *, collective: Collective) -> dict:
+    """Check a declaration against its budget; return the model fields to write.
+
+    The period is not resolved here: it needs the date to be inside the budget first.
+    """
+    budget = declaration.budget
+    if budget.collective_id != collective.pk:
+        raise _invalid("budget", _("Choose a budget of this collective."), "unknown_budget")
+
+    description = (declaration.description or "").strip()
+    if not description:
+        raise _invalid("description", _("Say in a few words what you did."), "required")
+
+    if declaration.performed_on < budget.starts_on or (budget.ends_on and declaration.performed_on > budget.ends_on):
+        raise _invalid(
+            "performed_on",
+            _("This budget runs from %(start)s to %(end)s; choose a date inside it.") % {
+                "start": budget.starts_on.isoformat(),
+                "end": budget.ends_on.isoformat() if budget.ends_on else "…",
+            },
+            "date_outside_budget",
+        )
+
+    minutes = declaration.minutes
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        raise _invalid("minutes", _("Time spent cannot be negative."), "negative_minutes")
+    if minutes > MAX_MINUTES:
+        raise _invalid(
+            "minutes", _("Time spent cannot exceed %(hours)s hours in one declaration.") % {"hours": MAX_MINUTES // 60},
+            "too_many_minutes",
+        )
+
+    envelope, task = declaration.envelope, declaration.task
+    if task is not None:
+        if task.envelope.budget_id != budget.pk:
+            raise _invalid("task", _("This task belongs to another budget."), "task_of_another_budget")
+        if envelope is not None and task.envelope_id != envelope.pk:
+            raise _invalid("task", _("This task belongs to another mission."), "task_of_another_envelope")
+        envelope = task.envelope
+    if envelope is not None and envelope.budget_id != budget.pk:
+        raise _invalid("envelope", _("This mission belongs to another budget."), "envelope_of_another_budget")
+
+    if declaration.value_mode not in ValueMode.values:
+        raise _invalid("value_mode", _("Choose how the value is set."), "invalid_choice")
+
+    rate_level, hourly_rate = declaration.rate_level, None
+    if rate_level is not None and rate_level.budget_id != budget.pk:
+        raise _invalid("rate_level", _("This rate level belongs to another budget."), "rate_level_of_another_budget")
+    if declaration.value_mode == ValueMode.TIME_RATE:
+        if declaration.hourly_rate is not None and rate_level is None:
+            if not budget.allow_custom_rate:
+                raise _invalid("hourly_rate", _("This budget does not let people set their own rate."),
+                               "custom_rate_not_allowed")
+            hourly_rate = _money(declaration.hourly_rate, "hourly_rate")
+        elif rate_level is not None:
+            hourly_rate = rate_level.hourly_rate
+        else:
+            raise _invalid("rate_level", _("Choose a rate level to value your time."), "required")
+        try:
+            amount = _money(to_money(Decimal(minutes) * hourly_rate / 60), "amount")
+        except DomainError as error:
+            raise _invalid("minutes", error.message, error.code) from None
+    else:
+        if declaration.amount is None:
+            raise _invalid("amount", _("Give the amount you request (zero for pro-bono work)."), "required")
+        amount = _money(declaration.amount, "amount")
+        rate_level = None
+
+    return {
+        "budget": budget,
+        "envelope": envelope,
+        "task": task,
+        "performed_on": declaration.performed_on,
+        "description": description,
+        "minutes": minutes,
+        "value_mode": declaration.value_mode,
+        "rate_level": rate_level,
+        "hourly_rate": hourly_rate,
+        "amount": amount,
+    }
+
+
+def _open_period(*, budget: Budget, day: date) -> Period:
+    """The period containing `day`, locked; refused unless it is still open."""
+    period = period_for_date(budget=budget, day=day)
+    period = Period.objects.select_for_update().get(pk=period.pk)
+    if period.status != PeriodStatus.OPEN:
+        raise _invalid(
+            "performed_on",
+            _("The period from %(start)s to %(end)s is closed: declare this work in an open period.") % {
+                "start": period.starts_on.isoformat(), "end": period.ends_on.isoformat(),
+            },
+            "period_closed",
+        )
+    return period
+
+
+def _lock(contribution: Contribution) -> tuple[Contribution, Period]:
+    """Lock the declaration's period then the declaration (always in that order)."""
+    period = Period.objects.select_for_update().get(pk=contribution.period_id)
+    locked = Contribution.objects.select_for_update().select_related("budget").get(pk=contribution.pk)
+    if period.status != PeriodStatus.OPEN:
+        raise Conflict(
+            _("The period of this declaration is closed: it can no longer change."), "period_closed"
+        )
+    return locked, period
+
+
+def contribution_declare(
+    *, collective: Collective, membership: Membership, declaration: Declaration, attachment=None
+) -> Contribution:
+    """A contributor declares work; it lands in the open period that contains its date."""
+    if membership.collective_id != collective.pk or not membership.has_role(Role.CONTRIBUTOR):
+        raise Forbidden(_("Only contributors declare work in this collective."), "not_contributor")
+    fields = _checked(declaration, collective=collective)
+    with transaction.atomic():
+        period = _open_period(budget=fields["budget"], day=fields["performed_on"])
+        contribution = Contribution(collective=collective, author=membership.user, period=period, **fields)
+        if attachment is not None:
+            contribution.attachment = attachment
+        contribution.save()
+        audit_record(collective=collective, actor=membership.user, action="contribution.declared",
+                     target=contribution, after=_state(contribution))
+    return contribution
+
+
+def contribution_amend(
+    *, contribution: Contribution, actor, changes: dict, note: str = ""
+) -> Contribution:
+    """The author changes a declaration not yet decided; approvals given so far lapse."""
+    if contribution.author_id != actor.pk:
+        raise Forbidden(_("Only the author may amend a declaration."), "not_author")
+    allowed = {"budget", "envelope", "task", "performed_on", "description", "minutes", "value_mode",
+               "rate_level", "hourly_rate", "amount"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise DomainError(_("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+    with transaction.atomic():
+        contribution, _period = _lock(contribution)
+        if contribution.status not in AMENDABLE:
+            raise Conflict(_("This declaration is already decided: it can no longer be amended."), "already_decided")
+        current = {
+            "budget": contribution.budget, "envelope": contribution.envelope, "task": contribution.task,
+            "performed_on": contribution.performed_on, "description": contribution.description,
+            "minutes": contribution.minutes, "value_mode": contribution.value_mode,
+            "rate_level": contribution.rate_level,
+            "hourly_rate": contribution.hourly_rate if contribution.rate_level_id is None else None,
+            "amount": contribution.amount,
+        }
+        if "rate_level" in changes and changes["rate_level"] is not None:
+            current["hourly_rate"] = None
+        if "budget" in changes and changes["budget"] != contribution.budget:
+            current.update(envelope=None, task=None, rate_level=None, hourly_rate=None)
+        current.update(changes)
+        fields = _checked(Declaration(**current), collective=contribution.collective)
+        before = _state(contribution)
+        period = _open_period(budget=fields["budget"], day=fields["performed_on"])
+        for name, value in fields.items():
+            setattr(contribution, name, value)
+        contribution.period = period
+        contribution.save()
+        withdrawn = Approval.objects.filter(contribution=contribution).delete()[0]
+        after = _state(contribution)
+        changed = sorted(name for name in after if after[name] != before[name])
+        Comment.objects.create(
+            collective=contribution.collective, contribution=contribution, author=actor,
+            kind=CommentKind.AMENDMENT, body=note.strip() or ", ".join(changed),
+        )
+        audit_record(collective=contribution.collective, actor=actor, action="contribution.amended",
+                     target=contribution, before=before, after={**after, "approvals_withdrawn": withdrawn})
+    return contribution
+
+
+def contribution_question(*, contribution: Contribution, actor, comment: str) -> Comment:
+    """Any member questions a declaration in the open; the author's own comments are replies."""
+    body = (comment or "").strip()
+    if not body:
+        raise _invalid("comment", _("Write your question."), "required")
+    with transaction.atomic():
+        contribution, _period = _lock(contribution)
+        kind = CommentKind.REPLY if contribution.author_id == actor.pk else CommentKind.QUESTION
+        note = Comment.objects.create(
+            collective=contribution.collective, contribution=contribution, author=actor, kind=kind, body=body
+        )
+        audit_record(collective=contribution.collective, actor=actor, action=f"contribution.{kind}",
+                     target=contribution, after={"comment": body})
+    return note
+
+
+def _require_reviewer(contribution: Contribution, membership: Membership) -> None:
+    if membership.collective_id != contribution.collective_id or not membership.has_role(Role.COORDINATOR):
+        raise Forbidden(_("Only coordinators review declarations."), "not_coordinator")
+    if contribution.author_id == membership.user_id:
+        raise Forbidden(_("Nobody reviews their own declaration."), "own_declaration")
+
+
+def contribution_validate(*, contribution: Contribution, membership: Membership) -> Contribution:
+    """A coordinator approves; the declaration is validated once the budget's N coordinators approved."""
+    _require_reviewer(contribution, membership)
+    actor = membership.user
+    with transaction.atomic():
+        contribution, _period = _lock(contribution)
+        if contribution.status != ContributionStatus.PENDING:
+            raise Conflict(_("This declaration is already decided."), "already_decided")
+        _approval, created = Approval.objects.get_or_create(
+            collective=contribution.collective, contribution=contribution, coordinator=actor
+        )
+        if not created:
+            raise Conflict(_("You already approved this declaration."), "already_approved")
+        approvals = Approval.objects.filter(contribution=contribution).count()
+        required = contribution.budget.required_approvals
+        before = _state(contribution)
+        if approvals >= required:
+            contribution.status = ContributionStatus.VALIDATED
+            contribution.validated_amount = contribution.amount
+            contribution.decision_reason = ""
+            contribution.save(update_fields=["status", "validated_amount", "decision_reason", "updated_at"])
+            action = "contribution.validated"
+        else:
+            action = "contribution.approved"
+        audit_record(collective=contribution.collective, actor=actor, action=action, target=contribution,
+                     before=before, after={**_state(contribution), "approvals": approvals, "required": required})
+    return contribution
+
+
+def _decide(
+    *, contribution: Contribution, membership: Membership, status: str, amount: Decimal | None, reason: str,
+    action: str,
+) -> Contribution:
+    actor = membership.user
+    with transaction.atomic():
+        contribution, _period = _lock(contribution)
+        if contribution.status not in DECIDABLE:
+            raise Conflict(_("This declaration is already adjusted or rejected."), "already_decided")
+        if amount is not None and amount > contribution.amount:
+            raise _invalid(
+                "amount",
+                _("An adjustment cannot exceed the requested %(amount)s; the author may amend the request.") % {
+                    "amount": contribution.amount},
+                "above_request",
+            )
+        before = _state(contribution)
+        contribution.status = status
+        contribution.validated_amount = amount
+        contribution.decision_reason = reason
+        contribution.save(update_fields=["status", "validated_amount", "decision_reason", "updated_at"])
+        audit_record(collective=contribution.collective, actor=actor, action=action, target=contribution,
+                     before=before, after=_state(contribution))
+    return contribution
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise _invalid("reason", _("Give the reason: everyone in the collective will read it."), "required")
+    return reason
+
+
+def contribution_adjust(
+    *, contribution: Contribution, membership: Membership, amount, reason: str
+) -> Contribution:
+    """A coordinator sets a lower amount, with a reason everyone sees."""
+    _require_reviewer(contribution, membership)
+    reason = _reason(reason)
+    amount = _money(amount, "amount")
+    return _decide(contribution=contribution, membership=membership, status=ContributionStatus.ADJUSTED,
+                   amount=amount, reason=reason, action="contribution.adjusted")
+
+
+def contribution_reject(*, contribution: Contribution, membership: Membership, reason: str) -> Contribution:
+    """A coordinator rejects a declaration, with a reason everyone sees."""
+    _require_reviewer(contribution, membership)
+    reason = _reason(reason)
+    return _decide(contribution=contribution, membership=membership, status=ContributionStatus.REJECTED,
+                   amount=None, reason=reason, action="contribution.rejected")

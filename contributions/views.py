@@ -1,0 +1,223 @@
+"""Pages of declarations: declare, the list, one declaration with its thread, a period and its gauge.
+
+Each view parses the request, calls one service, renders. A DomainError from a
+service becomes a form error or a message, never a server error.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from budgets.models import Period, PeriodStatus
+from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.tenancy import role_required
+from members.models import Role
+
+from . import selectors, services
+from .forms import (
+    AdjustForm,
+    DeclarationForm,
+    ListFilterForm,
+    QuestionForm,
+    RejectForm,
+    contribution_initial,
+    declaration_initial,
+)
+from .models import Contribution, ContributionStatus
+
+PAGE_SIZE = 50
+
+
+def _message(error: DomainError) -> str:
+    details = [str(message) for messages_ in error.fields.values() for message in messages_]
+    return " ".join(dict.fromkeys([error.message, *details]))
+
+
+def _contribution(request, contribution_id: int) -> Contribution:
+    try:
+        return selectors.contributions_of(request.collective).get(pk=contribution_id)
+    except Contribution.DoesNotExist:
+        raise Http404 from None
+
+
+@role_required(Role.CONTRIBUTOR)
+def contribution_declare(request, collective_slug):
+    collective = request.collective
+    if request.method == "POST":
+        form = DeclarationForm(request.POST, request.FILES, collective=collective)
+        if form.is_valid():
+            try:
+                contribution = services.contribution_declare(
+                    collective=collective, membership=request.membership, declaration=form.declaration(),
+                    attachment=form.cleaned_data.get("attachment"),
+                )
+            except DomainError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, _("Declared: %(amount)s requested.") % {"amount": contribution.amount})
+                return redirect("contribution_detail", collective_slug, contribution.pk)
+    else:
+        form = DeclarationForm(initial=declaration_initial(collective=collective, user=request.user),
+                               collective=collective)
+    return render(request, "contributions/declare.html", {
+        "collective": collective, "form": form, "has_budgets": bool(form.fields["budget"].queryset),
+    }, status=400 if form.errors else 200)
+
+
+def contribution_list(request, collective_slug):
+    collective = request.collective
+    filter_form = ListFilterForm(request.GET or None, collective=collective)
+    queryset = selectors.contributions_of(collective, **filter_form.filters())
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "contributions/list.html", {
+        "collective": collective, "filter_form": filter_form, "page": page, "query": query.urlencode(),
+        "can_declare": request.membership.has_role(Role.CONTRIBUTOR),
+    })
+
+
+def _detail(request, contribution, *, status=200, **forms):
+    membership = request.membership
+    is_author = contribution.author_id == request.user.pk
+    period_open = contribution.period.status == PeriodStatus.OPEN
+    can_review = (membership.has_role(Role.COORDINATOR) and not is_author and period_open
+                  and contribution.status in services.DECIDABLE)
+    approvers = selectors.contribution_approvers(contribution)
+    can_amend = is_author and period_open and contribution.status in services.AMENDABLE
+    context = {
+        "collective": request.collective,
+        "contribution": contribution,
+        "payout": getattr(contribution, "payout", None),
+        "thread": selectors.contribution_thread(contribution),
+        "history": selectors.contribution_history(contribution),
+        "approvers": approvers,
+        "is_author": is_author,
+        "period_open": period_open,
+        "can_amend": can_amend,
+        "can_review": can_review,
+        "can_validate": can_review and contribution.status == ContributionStatus.PENDING
+        and request.user not in approvers,
+        "question_form": forms.get("question_form") or QuestionForm(),
+        "amend_form": (forms.get("amend_form") or DeclarationForm(
+            initial=contribution_initial(contribution), collective=request.collective)) if can_amend else None,
+        "adjust_form": forms.get("adjust_form") or AdjustForm(initial={"amount": contribution.amount}),
+        "reject_form": forms.get("reject_form") or RejectForm(),
+    }
+    return render(request, "contributions/detail.html", context, status=status)
+
+
+def contribution_detail(request, collective_slug, contribution_id):
+    return _detail(request, _contribution(request, contribution_id))
+
+
+def _refused(request, contribution, error: DomainError, **forms):
+    if isinstance(error, Forbidden):
+        raise PermissionDenied from None
+    if forms:
+        form = next(iter(forms.values()))
+        add_error = getattr(form, "add_service_error", None)
+        if add_error:
+            add_error(error)
+        else:
+            placed = [form.add_error(name, message) for name, msgs in error.fields.items() if name in form.fields
+                      for message in msgs]
+            if not placed:
+                form.add_error(None, error.message)
+    else:
+        messages.error(request, _message(error))
+    return _detail(request, contribution, status=409 if error.status_code == 409 else 400, **forms)
+
+
+@require_POST
+def contribution_question(request, collective_slug, contribution_id):
+    contribution = _contribution(request, contribution_id)
+    form = QuestionForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, contribution, status=400, question_form=form)
+    try:
+        services.contribution_question(contribution=contribution, actor=request.user,
+                                       comment=form.cleaned_data["comment"])
+    except DomainError as error:
+        return _refused(request, contribution, error, question_form=form)
+    messages.success(request, _("Your comment is posted for everyone to read."))
+    return redirect("contribution_detail", collective_slug, contribution.pk)
+
+
+@require_POST
+def contribution_amend(request, collective_slug, contribution_id):
+    contribution = _contribution(request, contribution_id)
+    if contribution.author_id != request.user.pk:
+        raise PermissionDenied
+    form = DeclarationForm(request.POST, request.FILES, collective=request.collective)
+    if not form.is_valid():
+        return _detail(request, contribution, status=400, amend_form=form)
+    try:
+        services.contribution_amend(contribution=contribution, actor=request.user, changes=form.changes())
+    except DomainError as error:
+        return _refused(request, contribution, error, amend_form=form)
+    messages.success(request, _("Your declaration is amended."))
+    return redirect("contribution_detail", collective_slug, contribution.pk)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def contribution_validate(request, collective_slug, contribution_id):
+    contribution = _contribution(request, contribution_id)
+    try:
+        contribution = services.contribution_validate(contribution=contribution, membership=request.membership)
+    except DomainError as error:
+        return _refused(request, contribution, error)
+    if contribution.status == ContributionStatus.VALIDATED:
+        messages.success(request, _("The declaration is validated."))
+    else:
+        messages.success(request, _("Your approval is recorded; more coordinators must approve."))
+    return redirect("contribution_detail", collective_slug, contribution.pk)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def contribution_adjust(request, collective_slug, contribution_id):
+    contribution = _contribution(request, contribution_id)
+    form = AdjustForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, contribution, status=400, adjust_form=form)
+    try:
+        services.contribution_adjust(contribution=contribution, membership=request.membership, **form.cleaned_data)
+    except DomainError as error:
+        return _refused(request, contribution, error, adjust_form=form)
+    messages.success(request, _("The declaration is adjusted; everyone sees the reason."))
+    return redirect("contribution_detail", collective_slug, contribution.pk)
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def contribution_reject(request, collective_slug, contribution_id):
+    contribution = _contribution(request, contribution_id)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, contribution, status=400, reject_form=form)
+    try:
+        services.contribution_reject(contribution=contribution, membership=request.membership,
+                                     reason=form.cleaned_data["reason"])
+    except DomainError as error:
+        return _refused(request, contribution, error, reject_form=form)
+    messages.success(request, _("The declaration is rejected; everyone sees the reason."))
+    return redirect("contribution_detail", collective_slug, contribution.pk)
+
+
+def period_detail(request, collective_slug, period_id):
+    period = get_object_or_404(Period.objects.of(request.collective).select_related("budget"), pk=period_id)
+    contributions = selectors.contributions_of(request.collective, period=period.pk)
+    page = Paginator(contributions, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "contributions/period.html", {
+        "collective": request.collective,
+        "period": period,
+        "gauge": selectors.period_gauge(period, period.available),
+        "page": page,
+        "is_coordinator": request.membership.has_role(Role.COORDINATOR),
+    })
