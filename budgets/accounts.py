@@ -1,0 +1,41 @@
+"""The ledger accounts of budgets and of the people they pay.
+
+- `source:<slug>` (funding source, may go negative) credits the budget;
+- `budget:<id>:received` holds received money not granted yet;
+- `budget:<id>:pledged` holds pledged money neither received nor granted yet;
+- `owed:<user_id>` holds what was granted to a person on pledged money;
+- `payable:<user_id>` holds what was granted on received money and is not paid yet;
+- `paid:<user_id>` counts what was paid out to the person.
+"""
+
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from .ledger import account_get_or_create
+from .models import Account, AccountKind, Budget
+
+
+def source_account(*, budget: Budget, source: str) -> Account:
+    slug = slugify(source)[:60] or "source"
+    return account_get_or_create(collective=budget.collective, kind=AccountKind.FUNDING_SOURCE,
+                                 code=f"source:{slug}", name=source)
+
+
+def budget_received_account(budget: Budget) -> Account:
+    return account_get_or_create(collective=budget.collective, kind=AccountKind.BUDGET,
+                                 code=f"budget:{budget.pk}:received",
+                                 name=_("%(budget)s — received") % {"budget": budget.name})
+
+
+def budget_pledged_account(budget: Budget) -> Account:
+    return account_get_or_create(collective=budget.collective, kind=AccountKind.BUDGET,
+                                 code=f"budget:{budget.pk}:pledged",
+                                 name=_("%(budget)s — pledged") % {"budget": budget.name})
+
+
+def person_account(*, collective, user, state: str) -> Account:
+    """`state` is "owed", "payable" or "paid"."""
+    kind = AccountKind.PAID if state == "paid" else AccountKind.PAYABLE
+    names = {"owed": _("Owed to %(person)s"), "payable": _("Payable to %(person)s"), "paid": _("Paid to %(person)s")}
+    return account_get_or_create(collective=collective, kind=kind, code=f"{state}:{user.pk}",
+                                 name=names[state] % {"person": user.display_name})

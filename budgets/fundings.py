@@ -1,0 +1,138 @@
+"""Fundings credit a budget, pledged or received; received money turns owed payouts payable."""
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contrib_budget.errors import Conflict, DomainError
+from members.audit import audit_record
+
+from . import accounts
+from .ledger import Leg, transaction_post
+from .models import Budget, Funding, FundingStatus, SourceKind
+from .services import budget_lock, money_checked
+
+
+def _funding_state(funding: Funding) -> dict:
+    return {"source": funding.source, "source_kind": funding.source_kind, "amount": str(funding.amount),
+            "status": funding.status, "received_on": funding.received_on.isoformat() if funding.received_on else None}
+
+
+def merge_legs(legs: list[Leg]) -> list[Leg]:
+    """One leg per account, without zero legs."""
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    accounts_by_id = {}
+    for account, amount in legs:
+        totals[account.pk] += amount
+        accounts_by_id[account.pk] = account
+    return [(accounts_by_id[pk], amount) for pk, amount in totals.items() if amount != 0]
+
+
+def settlement(*, budget: Budget, cash: Decimal) -> tuple[list[Leg], list[tuple[int, Decimal]]]:
+    """Owed payouts of `budget` become payable, oldest first, as far as `cash` (received money
+    not granted yet) goes. Returns the ledger legs and the (payout id, amount) updates.
+
+    Call it with the budget locked (see `budget_lock`).
+    """
+    from .selectors import payouts_owed_posted
+
+    legs: list[Leg] = []
+    updates: list[tuple[int, Decimal]] = []
+    per_person: dict[int, Decimal] = defaultdict(Decimal)
+    people = {}
+    for payout in payouts_owed_posted(budget=budget):
+        if cash <= 0:
+            break
+        amount = min(payout.granted - payout.payable_amount, cash)
+        cash -= amount
+        updates.append((payout.pk, amount))
+        per_person[payout.person_id] += amount
+        people[payout.person_id] = payout.person
+    total = sum((amount for _pk, amount in updates), Decimal("0.00"))
+    if total:
+        legs += [(accounts.budget_received_account(budget), -total), (accounts.budget_pledged_account(budget), total)]
+        for person_id, amount in per_person.items():
+            person = people[person_id]
+            legs += [(accounts.person_account(collective=budget.collective, user=person, state="owed"), -amount),
+                     (accounts.person_account(collective=budget.collective, user=person, state="payable"), amount)]
+    return legs, updates
+
+
+def _apply_updates(updates: list[tuple[int, Decimal]]) -> None:
+    from contributions.models import Payout
+
+    for payout_id, amount in updates:
+        Payout.objects.filter(pk=payout_id).update(payable_amount=F("payable_amount") + amount)
+
+
+def funding_create(
+    *, budget: Budget, actor, source: str, amount, source_kind: str = SourceKind.GRANT,
+    status: str = FundingStatus.PLEDGED, received_on: date | None = None,
+) -> Funding:
+    """Credit `budget` from `source`; received money first makes owed payouts payable."""
+    amount = money_checked(amount, "amount", positive=True)
+    source = (source or "").strip()
+    if not source:
+        raise DomainError(_("Name the source of this funding."), "invalid",
+                          fields={"source": [_("This field is required.")]})
+    if source_kind not in SourceKind.values:
+        raise DomainError(_("Unknown kind of source."), "invalid", fields={"source_kind": [_("Unknown kind of source.")]})
+    if status not in FundingStatus.values:
+        raise DomainError(_("A funding is pledged or received."), "invalid",
+                          fields={"status": [_("Choose pledged or received.")]})
+    if status == FundingStatus.RECEIVED:
+        received_on = received_on or timezone.localdate()
+    else:
+        received_on = None
+    with transaction.atomic():
+        budget = budget_lock(budget)
+        funding = Funding.objects.create(
+            collective=budget.collective, budget=budget, source=source, source_kind=source_kind, amount=amount,
+            status=status, received_on=received_on, created_by=actor,
+        )
+        legs: list[Leg] = [(accounts.source_account(budget=budget, source=source), -amount)]
+        updates: list[tuple[int, Decimal]] = []
+        if status == FundingStatus.RECEIVED:
+            received = accounts.budget_received_account(budget)
+            legs.append((received, amount))
+            settle_legs, updates = settlement(budget=budget, cash=received.balance + amount)
+            legs += settle_legs
+        else:
+            legs.append((accounts.budget_pledged_account(budget), amount))
+        transaction_post(collective=budget.collective, kind="funding", legs=merge_legs(legs),
+                         memo=_("Funding from %(source)s") % {"source": source}, actor=actor,
+                         idempotency_key=f"funding:{funding.pk}", linked=funding)
+        _apply_updates(updates)
+        audit_record(collective=budget.collective, actor=actor, action="funding.created", target=funding,
+                     after=_funding_state(funding))
+    return funding
+
+
+def funding_receive(*, funding: Funding, actor, received_on: date | None = None) -> Funding:
+    """A pledged funding arrives: its money moves from pledged to received, and owed payouts
+    of the budget become payable, oldest first."""
+    with transaction.atomic():
+        budget = budget_lock(funding.budget)
+        funding = Funding.objects.select_for_update().get(pk=funding.pk)
+        if funding.status == FundingStatus.RECEIVED:
+            raise Conflict(_("This funding is already received."), "already_received")
+        before = _funding_state(funding)
+        funding.status = FundingStatus.RECEIVED
+        funding.received_on = received_on or timezone.localdate()
+        funding.save(update_fields=["status", "received_on"])
+        received = accounts.budget_received_account(budget)
+        legs: list[Leg] = [(accounts.budget_pledged_account(budget), -funding.amount), (received, funding.amount)]
+        settle_legs, updates = settlement(budget=budget, cash=received.balance + funding.amount)
+        legs = merge_legs(legs + settle_legs)
+        transaction_post(collective=budget.collective, kind="funding_received", legs=legs,
+                         memo=_("Funding from %(source)s received") % {"source": funding.source}, actor=actor,
+                         idempotency_key=f"funding-receive:{funding.pk}", linked=funding)
+        _apply_updates(updates)
+        audit_record(collective=budget.collective, actor=actor, action="funding.received", target=funding,
+                     before=before, after=_funding_state(funding))
+    return funding

@@ -1,0 +1,111 @@
+"""Payouts after a closing: their explanation, and marking them paid (one or in bulk)."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from contrib_budget.errors import Conflict, DomainError
+from members.audit import audit_record
+from members.models import Collective
+
+from . import accounts
+from .ledger import transaction_post
+
+
+def _money(value) -> str:
+    return number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)
+
+
+def _percent(value) -> str:
+    return number_format(Decimal(value), decimal_pos=2, use_l10n=True)
+
+
+def explanation_text(code: str, params: dict) -> str:
+    """The sentence that explains a granted amount, in the reader's language."""
+    p = params or {}
+    if code == "granted_in_full":
+        return _("Granted in full.")
+    if code == "pro_rata":
+        return _("Scaled to %(ratio)s%% because requests (%(requested)s) exceeded the money available "
+                 "(%(available)s).") % {"ratio": _percent(p["ratio"]), "requested": _money(p["requested"]),
+                                        "available": _money(p["available"])}
+    if code == "services_first_full":
+        return _("Agreed services were paid first: granted in full.")
+    if code == "services_first_scaled":
+        return _("Agreed services were paid first, but even they (%(requested)s) exceeded the money available "
+                 "(%(available)s): scaled to %(ratio)s%%.") % {
+            "ratio": _percent(p["ratio"]), "requested": _money(p["requested"]), "available": _money(p["available"])}
+    if code == "services_first_rest":
+        return _("Agreed services were paid first (%(services)s); the rest (%(rest)s) was shared pro rata: "
+                 "scaled to %(ratio)s%%.") % {
+            "services": _money(p["services"]), "rest": _money(p["rest"]), "ratio": _percent(p["ratio"])}
+    if code == "services_first_nothing_left":
+        return _("Agreed services were paid first (%(services)s) and used all the money available "
+                 "(%(available)s): nothing was left for this declaration.") % {
+            "services": _money(p["services"]), "available": _money(p["available"])}
+    if code == "decision_pro_rata":
+        return _("Decided by the coordinators: shared pro rata, scaled to %(ratio)s%% because requests "
+                 "(%(requested)s) exceeded the money available (%(available)s).") % {
+            "ratio": _percent(p["ratio"]), "requested": _money(p["requested"]), "available": _money(p["available"])}
+    if code == "decision_amount":
+        note = p.get("note")
+        if note:
+            return _("Decided by the coordinators: an amount set for each declaration. %(note)s") % {"note": note}
+        return _("Decided by the coordinators: an amount set for each declaration.")
+    if code == "decision_top_up":
+        return _("Decided by the coordinators: a top-up funding (%(amount)s) covered the gap; granted in full.") % {
+            "amount": _money(p["amount"])}
+    return code
+
+
+def _paid_state(payout) -> dict:
+    return {"paid_on": payout.paid_on.isoformat() if payout.paid_on else None, "reference": payout.reference}
+
+
+def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, paid_on: date,
+                      reference: str = "") -> list:
+    """Mark payable payouts paid (all or none): payable → paid in the ledger, once each."""
+    from contributions.models import Payout, PayoutState
+
+    ids = sorted(set(payout_ids))
+    if not ids:
+        raise DomainError(_("Choose at least one payout."), "invalid", fields={"payouts": [_("Choose at least one payout.")]})
+    with transaction.atomic():
+        payouts = list(Payout.objects.of(collective).select_for_update().select_related("person")
+                       .filter(pk__in=ids).order_by("id"))
+        if len(payouts) != len(ids):
+            raise DomainError(_("Unknown payout."), "not_found", fields={"payouts": [_("Unknown payout.")]})
+        paid = [p.pk for p in payouts if p.state == PayoutState.PAID]
+        if paid:
+            raise Conflict(_("Already marked paid: #%(ids)s.") % {"ids": ", #".join(map(str, paid))}, "already_paid",
+                           fields={"payouts": paid})
+        owed = [p.pk for p in payouts if p.state == PayoutState.OWED]
+        if owed:
+            raise Conflict(_("Not payable yet (backed by pledged money): #%(ids)s.") % {"ids": ", #".join(map(str, owed))},
+                           "not_payable", fields={"payouts": owed})
+        for payout in payouts:
+            if payout.granted:
+                transaction_post(
+                    collective=collective, kind="payout_paid", actor=actor, linked=payout,
+                    legs=[(accounts.person_account(collective=collective, user=payout.person, state="payable"),
+                           -payout.granted),
+                          (accounts.person_account(collective=collective, user=payout.person, state="paid"),
+                           payout.granted)],
+                    memo=_("Paid %(reference)s") % {"reference": reference} if reference else _("Paid"),
+                    idempotency_key=f"paid:{payout.pk}",
+                )
+            before = _paid_state(payout)
+            payout.paid_on = paid_on
+            payout.reference = reference
+            payout.save(update_fields=["paid_on", "reference"])
+            audit_record(collective=collective, actor=actor, action="payout.paid", target=payout,
+                         before=before, after=_paid_state(payout))
+    return payouts
+
+
+def payout_mark_paid(*, payout, actor, paid_on: date, reference: str = ""):
+    return payouts_mark_paid(collective=payout.collective, payout_ids=[payout.pk], actor=actor, paid_on=paid_on,
+                             reference=reference)[0]

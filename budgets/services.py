@@ -1,0 +1,217 @@
+"""Every write about budgets, their rate grid, envelopes and tasks.
+
+Fundings live in `budgets.fundings`, periods in `budgets.periods`, the closing in
+`budgets.closing`, payouts in `budgets.payouts`.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from contrib_budget.errors import DomainError
+from contrib_budget.money import has_at_most_two_decimals
+from members.audit import audit_record
+from members.models import Collective
+
+from .models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
+
+MAX_AMOUNT = Decimal("1000000000.00")
+BUDGET_FIELDS = (
+    "name", "description", "period_kind", "starts_on", "ends_on", "amount_per_period", "overspend_policy",
+    "leftover_policy", "allow_custom_rate", "required_approvals", "auto_close_after_days",
+)
+SCHEDULE_FIELDS = ("period_kind", "starts_on", "ends_on")
+ENVELOPE_FIELDS = ("name", "description", "amount")
+TASK_FIELDS = ("envelope", "title", "description", "priority", "is_published", "is_done")
+
+
+def money_checked(value, field: str, *, positive: bool = False) -> Decimal:
+    """A money amount from input: a decimal with at most two places, not negative, not absurd."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        raise DomainError(_("Enter an amount."), "invalid", fields={field: [_("Enter an amount.")]}) from None
+    if not amount.is_finite() or not has_at_most_two_decimals(amount):
+        raise DomainError(_("Use at most two decimal places."), "amount_precision",
+                          fields={field: [_("Use at most two decimal places.")]})
+    if amount < 0 or (positive and amount == 0):
+        message = _("The amount must be greater than zero.") if positive else _("The amount cannot be negative.")
+        raise DomainError(message, "invalid", fields={field: [message]})
+    if amount > MAX_AMOUNT:
+        raise DomainError(_("This amount is too large."), "amount_too_large", fields={field: [_("This amount is too large.")]})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None
+
+
+def budget_lock(budget: Budget) -> Budget:
+    """Lock the budget row: every money movement of a budget serialises on it."""
+    return Budget.objects.select_for_update().select_related("collective").get(pk=budget.pk)
+
+
+def _budget_state(budget: Budget) -> dict:
+    state = {field: getattr(budget, field) for field in BUDGET_FIELDS}
+    for field, value in state.items():
+        if value is not None and not isinstance(value, (str, bool, int)):
+            state[field] = str(value)
+    state["rate_levels"] = [
+        {"id": level.pk, "name": level.name, "hourly_rate": str(level.hourly_rate)}
+        for level in budget.rate_levels.all()
+    ]
+    return state
+
+
+def _check_budget(budget: Budget) -> None:
+    if budget.amount_per_period is not None:
+        budget.amount_per_period = money_checked(budget.amount_per_period, "amount_per_period")
+    _validated(budget, exclude=("collective",))
+    if budget.ends_on is not None and budget.ends_on < budget.starts_on:
+        raise DomainError(_("The end date comes before the start date."), "invalid",
+                          fields={"ends_on": [_("The end date comes before the start date.")]})
+
+
+def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
+    """Replace the rate grid: levels with an id are updated, without one created, missing ones removed."""
+    current = {level.pk: level for level in budget.rate_levels.all()}
+    kept = []
+    for position, data in enumerate(levels):
+        level_id = data.get("id")
+        if level_id is not None and level_id not in current:
+            raise DomainError(_("Unknown rate level."), "invalid", fields={"rate_levels": [_("Unknown rate level.")]})
+        level = current.get(level_id) or RateLevel(collective_id=budget.collective_id, budget=budget)
+        level.name = (data.get("name") or "").strip()
+        if not level.name:
+            raise DomainError(_("Name each rate level."), "invalid", fields={"rate_levels": [_("Name each rate level.")]})
+        level.hourly_rate = money_checked(data.get("hourly_rate"), "rate_levels")
+        level.position = position
+        level.save()
+        kept.append(level)
+    removed = [pk for pk in current if pk not in {level.pk for level in kept}]
+    if removed:
+        from contributions.models import Contribution
+
+        if Contribution.objects.filter(rate_level_id__in=removed).exists():
+            raise DomainError(_("A rate level used by declarations cannot be removed."), "rate_level_in_use",
+                              fields={"rate_levels": [_("A rate level used by declarations cannot be removed.")]})
+        RateLevel.objects.filter(pk__in=removed).delete()
+    return kept
+
+
+def budget_create(*, collective: Collective, actor, rate_levels: list[dict] | None = None, **fields) -> Budget:
+    """A coordinator sets up a budget; its periods are created from its start date and kind."""
+    from .periods import periods_initial
+
+    budget = Budget(collective=collective, **{k: v for k, v in fields.items() if k in BUDGET_FIELDS})
+    _check_budget(budget)
+    with transaction.atomic():
+        budget.save()
+        rate_grid_set(budget=budget, levels=rate_levels or [])
+        periods_initial(budget=budget)
+        audit_record(collective=collective, actor=actor, action="budget.created", target=budget,
+                     after=_budget_state(budget))
+    return budget
+
+
+def budget_update(*, budget: Budget, actor, rate_levels: list[dict] | None = None, **fields) -> Budget:
+    """Change a budget. Its schedule can change only while no period is closed and nothing is declared."""
+    from contributions.models import Contribution
+
+    from .periods import periods_initial
+
+    with transaction.atomic():
+        budget = budget_lock(budget)
+        before = _budget_state(budget)
+        for field, value in fields.items():
+            if field in BUDGET_FIELDS:
+                setattr(budget, field, value)
+        _check_budget(budget)
+        schedule_changed = any(before[field] != _budget_state(budget)[field] for field in SCHEDULE_FIELDS)
+        if schedule_changed:
+            locked = (Period.objects.filter(budget=budget).exclude(status=PeriodStatus.OPEN).exists()
+                      or Contribution.objects.filter(budget=budget).exists())
+            if locked:
+                raise DomainError(
+                    _("The schedule cannot change once a period is closed or work is declared."), "schedule_locked",
+                    fields={field: [_("The schedule is locked.")] for field in SCHEDULE_FIELDS if field in fields},
+                )
+        budget.save()
+        if schedule_changed:
+            Period.objects.filter(budget=budget).delete()
+            periods_initial(budget=budget)
+        if rate_levels is not None:
+            rate_grid_set(budget=budget, levels=rate_levels)
+        audit_record(collective=budget.collective, actor=actor, action="budget.updated", target=budget,
+                     before=before, after=_budget_state(budget))
+    return budget
+
+
+def envelope_create(*, budget: Budget, actor, name: str, amount, description: str = "") -> Envelope:
+    envelope = Envelope(collective_id=budget.collective_id, budget=budget, name=name, description=description,
+                        amount=money_checked(amount, "amount"))
+    _validated(envelope, exclude=("collective", "budget"))
+    with transaction.atomic():
+        envelope.save()
+        audit_record(collective=budget.collective, actor=actor, action="envelope.created", target=envelope,
+                     after={"name": name, "amount": str(envelope.amount)})
+    return envelope
+
+
+def envelope_update(*, envelope: Envelope, actor, **fields) -> Envelope:
+    before = {"name": envelope.name, "description": envelope.description, "amount": str(envelope.amount)}
+    for field, value in fields.items():
+        if field in ENVELOPE_FIELDS:
+            setattr(envelope, field, money_checked(value, "amount") if field == "amount" else value)
+    _validated(envelope, exclude=("collective", "budget"))
+    with transaction.atomic():
+        envelope.save()
+        audit_record(collective=envelope.collective, actor=actor, action="envelope.updated", target=envelope,
+                     before=before, after={"name": envelope.name, "description": envelope.description,
+                                           "amount": str(envelope.amount)})
+    return envelope
+
+
+def _task_state(task: Task) -> dict:
+    return {"envelope": task.envelope_id, "title": task.title, "priority": task.priority,
+            "is_published": task.is_published, "is_done": task.is_done}
+
+
+def _check_task_envelope(task: Task, budget: Budget) -> None:
+    if task.envelope.budget_id != budget.pk:
+        raise DomainError(_("Choose an envelope of this budget."), "invalid",
+                          fields={"envelope": [_("Choose an envelope of this budget.")]})
+
+
+def task_create(*, budget: Budget, actor, envelope: Envelope, title: str, description: str = "",
+                priority: int = 2, is_published: bool = True) -> Task:
+    """Coordinators publish a task with a priority so contributors see what is needed."""
+    task = Task(collective_id=budget.collective_id, envelope=envelope, title=title, description=description,
+                priority=priority, is_published=is_published)
+    _check_task_envelope(task, budget)
+    _validated(task, exclude=("collective", "envelope"))
+    with transaction.atomic():
+        task.save()
+        audit_record(collective=budget.collective, actor=actor, action="task.created", target=task,
+                     after=_task_state(task))
+    return task
+
+
+def task_update(*, task: Task, actor, **fields) -> Task:
+    before = _task_state(task)
+    budget = task.envelope.budget
+    for field, value in fields.items():
+        if field in TASK_FIELDS:
+            setattr(task, field, value)
+    _check_task_envelope(task, budget)
+    _validated(task, exclude=("collective", "envelope"))
+    with transaction.atomic():
+        task.save()
+        audit_record(collective=task.collective, actor=actor, action="task.updated", target=task,
+                     before=before, after=_task_state(task))
+    return task
