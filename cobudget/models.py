@@ -1,0 +1,302 @@
+"""Cobudget rounds: envelopes in wallets, buckets to fund, allocations, and the close.
+
+Money never lives here: wallets and buckets each own a ledger account, and
+their balances are the ledger's. What this module keeps is the rules of a
+round, the buckets' descriptions and the append-only trail of allocations,
+each tied to the ledger transaction that moved its money.
+"""
+
+from django.conf import settings
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from budgets.models import MONEY
+from contrib_budget.models import CollectiveOwned
+
+
+class RoundStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+
+
+class EnvelopePolicy(models.TextChoices):
+    EQUAL = "equal", _("the same amount for everyone")
+    MANUAL = "manual", _("an amount set per member")
+    WEIGHTED = "weighted", _("a total weighted by granted contributions")
+
+
+class PartialPolicy(models.TextChoices):
+    REFUND = "refund", _("refund buckets below their minimum")
+    ACCEPT = "accept", _("accept buckets above the threshold")
+
+
+class LeftoverPolicy(models.TextChoices):
+    EXPIRE = "expire", _("expires")
+    RETURN_TO_POOL = "return_to_pool", _("returns to the collective's pool")
+
+
+class OverallocationMode(models.TextChoices):
+    REFUSE = "refuse", _("refuse the allocation")
+    CAP_TO_REMAINING = "cap_to_remaining", _("trim it to what is still needed")
+
+
+class Round(CollectiveOwned):
+    name = models.CharField(_("name"), max_length=150)
+    description = models.TextField(_("description"), blank=True)
+    guidelines = models.TextField(_("guidelines"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=RoundStatus.choices, default=RoundStatus.DRAFT)
+
+    # Optional windows: without them, proposals and funding are open while the round is open.
+    proposals_open_at = models.DateTimeField(_("proposals open at"), null=True, blank=True)
+    proposals_close_at = models.DateTimeField(_("proposals close at"), null=True, blank=True)
+    funding_opens_at = models.DateTimeField(_("funding opens at"), null=True, blank=True)
+    funding_closes_at = models.DateTimeField(_("funding closes at"), null=True, blank=True)
+
+    envelope_policy = models.CharField(
+        _("envelopes"), max_length=10, choices=EnvelopePolicy.choices, default=EnvelopePolicy.EQUAL
+    )
+    # equal: each participant's envelope; weighted: the total shared out; manual: unused.
+    envelope_amount = models.DecimalField(
+        _("envelope amount"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY
+    )
+    # manual: {"<user id>": "<amount>"}; its keys are the participants.
+    manual_envelopes = models.JSONField(_("envelope per member"), default=dict, blank=True)
+    weight_from = models.DateField(_("contributions from"), null=True, blank=True)
+    weight_to = models.DateField(_("contributions to"), null=True, blank=True)
+    envelope_floor = models.DecimalField(
+        _("minimum envelope"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY
+    )
+    envelope_cap = models.DecimalField(
+        _("maximum envelope"), null=True, blank=True, validators=[MinValueValidator(0)], **MONEY
+    )
+    # Empty: every holder of the member role when the round opens.
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("participants")
+    )
+
+    max_per_member_per_bucket = models.DecimalField(
+        _("maximum one member may give one bucket"), null=True, blank=True,
+        validators=[MinValueValidator(0)], **MONEY,
+    )
+    allow_retract = models.BooleanField(_("allocations can be taken back before the close"), default=True)
+    hide_allocations_until_close = models.BooleanField(_("hide who gave what until the close"), default=False)
+    bucket_approval_required = models.BooleanField(_("buckets need approval before funding"), default=False)
+    min_carriers = models.PositiveSmallIntegerField(
+        _("minimum number of carriers per bucket"), default=1, validators=[MinValueValidator(1)]
+    )
+    partial_policy = models.CharField(
+        _("buckets below their minimum"), max_length=10, choices=PartialPolicy.choices, default=PartialPolicy.REFUND
+    )
+    partial_threshold_percent = models.PositiveSmallIntegerField(
+        _("accept from this % of the minimum"), default=100,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    leftover_policy = models.CharField(
+        _("money left in wallets"), max_length=20, choices=LeftoverPolicy.choices, default=LeftoverPolicy.EXPIRE
+    )
+    overallocation_mode = models.CharField(
+        _("an allocation above what a bucket still needs"), max_length=20,
+        choices=OverallocationMode.choices, default=OverallocationMode.REFUSE,
+    )
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Set when every bucket and wallet of a closed round has been settled.
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("cobudget round")
+        verbose_name_plural = _("cobudget rounds")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(partial_threshold_percent__gte=0) & Q(partial_threshold_percent__lte=100),
+                name="round_threshold_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(envelope_floor__isnull=True) | Q(envelope_cap__isnull=True)
+                | Q(envelope_floor__lte=F("envelope_cap")),
+                name="round_floor_below_cap",
+            ),
+            models.CheckConstraint(
+                condition=Q(funding_opens_at__isnull=True) | Q(funding_closes_at__isnull=True)
+                | Q(funding_opens_at__lt=F("funding_closes_at")),
+                name="round_funding_window_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="closed") | Q(settled_at__isnull=True), name="round_settled_only_closed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Wallet(CollectiveOwned):
+    """One participant's envelope in one round; its money is its ledger account's."""
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="wallets")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    envelope = models.DecimalField(_("envelope"), **MONEY)
+    account = models.OneToOneField("budgets.Account", on_delete=models.PROTECT, related_name="+")
+    # Set once what was left in it at the close has expired or gone back to the pool.
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("wallet")
+        verbose_name_plural = _("wallets")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user"], name="wallet_one_per_member_per_round"),
+            models.CheckConstraint(condition=Q(envelope__gte=0), name="wallet_envelope_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.round}"
+
+    @property
+    def balance(self):
+        return self.account.balance
+
+
+class BucketStatus(models.TextChoices):
+    DRAFT = "draft", _("draft")
+    PROPOSED = "proposed", _("proposed")
+    OPEN = "open", _("open for funding")
+    FUNDED = "funded", _("funded")
+    PARTIALLY_FUNDED = "partially_funded", _("partially funded")
+    UNFUNDED = "unfunded", _("unfunded")
+    CANCELLED = "cancelled", _("cancelled")
+    COMPLETED = "completed", _("completed")
+
+
+def bucket_image_path(instance, filename: str) -> str:
+    return f"cobudget/{instance.collective_id}/buckets/{filename}"
+
+
+class Bucket(CollectiveOwned):
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="buckets")
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("description"), blank=True)
+    image = models.FileField(
+        _("image"), upload_to=bucket_image_path, blank=True,
+        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "gif", "webp"])],
+    )
+    status = models.CharField(_("status"), max_length=20, choices=BucketStatus.choices, default=BucketStatus.DRAFT)
+    carriers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", verbose_name=_("carriers"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The sums of the budget lines, kept by the services that write the lines.
+    min_goal = models.DecimalField(_("minimum goal"), **MONEY)
+    max_goal = models.DecimalField(_("maximum goal"), **MONEY)
+    account = models.OneToOneField("budgets.Account", on_delete=models.PROTECT, related_name="+")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+    # The contributive budget envelope this funded bucket became, if any.
+    envelope = models.OneToOneField(
+        "budgets.Envelope", null=True, blank=True, on_delete=models.PROTECT, related_name="bucket"
+    )
+    # What left the bucket's account for that envelope (frozen with the ledger transfer).
+    converted_amount = models.DecimalField(default=0, **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bucket")
+        verbose_name_plural = _("buckets")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_goal__gt=0), name="bucket_min_goal_positive"),
+            models.CheckConstraint(condition=Q(max_goal__gte=F("min_goal")), name="bucket_max_goal_above_min"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class BudgetLine(CollectiveOwned):
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="lines")
+    description = models.CharField(_("description"), max_length=200)
+    min_amount = models.DecimalField(_("minimum"), **MONEY)
+    max_amount = models.DecimalField(_("maximum"), null=True, blank=True, **MONEY)
+
+    class Meta:
+        verbose_name = _("budget line")
+        verbose_name_plural = _("budget lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gt=0), name="budget_line_min_positive"),
+            models.CheckConstraint(
+                condition=Q(max_amount__isnull=True) | Q(max_amount__gte=F("min_amount")),
+                name="budget_line_max_above_min",
+            ),
+        ]
+
+
+class AllocationKind(models.TextChoices):
+    ALLOCATE = "allocate", _("allocation")
+    RETRACT = "retract", _("taken back")
+    REFUND = "refund", _("refunded")
+    MERGE = "merge", _("moved by a merge")
+
+
+class Allocation(CollectiveOwned):
+    """One movement between a wallet and a bucket (append-only); its money moved in `transaction`."""
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="allocations")
+    bucket = models.ForeignKey(Bucket, on_delete=models.PROTECT, related_name="allocations")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="allocations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=AllocationKind.choices)
+    # Positive: into the bucket; negative: back out of it.
+    amount = models.DecimalField(_("amount"), **MONEY)
+    transaction = models.ForeignKey("budgets.LedgerTransaction", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["bucket", "user"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="allocation_amount_not_zero"),
+        ]
+
+
+class CommentKind(models.TextChoices):
+    COMMENT = "comment", _("comment")
+    QUESTION = "question", _("question")
+
+
+class BucketComment(CollectiveOwned):
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=10, choices=CommentKind.choices, default=CommentKind.COMMENT)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "id"]
+
+
+class BucketFlag(CollectiveOwned):
+    """A member's concern that a bucket goes against the round's guidelines."""
+
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="flags")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("which guideline, and why"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "author"], name="flag_once_per_member"),
+        ]

@@ -1,0 +1,115 @@
+"""Reads worth naming: envelopes' weights, wallets, buckets with their funding."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import F, Sum
+
+from members.models import Collective, Membership, Role
+
+from .models import Allocation, Bucket, BucketStatus, Round, RoundStatus, Wallet
+
+ZERO = Decimal("0.00")
+
+
+def granted_by_member(collective: Collective, start: date, end: date) -> dict[int, Decimal]:
+    """What closings granted each person for work performed between `start` and `end` (inclusive).
+
+    The weight of the `weighted` envelope policy. It reads the payouts of the
+    contributive budgets (issue 3), whatever their payment state: a grant
+    counts as soon as a closing decided it.
+    """
+    from contributions.models import Payout
+
+    rows = (
+        Payout.objects.of(collective)
+        .filter(contribution__performed_on__gte=start, contribution__performed_on__lte=end)
+        .values("person_id")
+        .annotate(total=Sum("granted"))
+    )
+    return {row["person_id"]: row["total"] for row in rows if row["total"]}
+
+
+def default_participant_ids(collective: Collective) -> list[int]:
+    """Every holder of the member role, in a stable order."""
+    return list(
+        Membership.objects.of(collective)
+        .filter(roles__contains=[Role.MEMBER.value])
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )
+
+
+def allocations_visible(round: Round) -> bool:
+    """Whether others' per-person allocations may be shown."""
+    return not round.hide_allocations_until_close or round.status == RoundStatus.CLOSED
+
+
+def wallet_of(round: Round, user) -> Wallet | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Wallet.objects.of(round.collective).select_related("account").filter(round=round, user=user).first()
+
+
+def wallet_allocated(wallet: Wallet) -> Decimal:
+    """What the wallet's owner has in buckets now (net of what came back)."""
+    total = Allocation.objects.filter(wallet=wallet).aggregate(total=Sum("amount"))["total"]
+    return total or ZERO
+
+
+@dataclass
+class BucketFunding:
+    funded_amount: Decimal = ZERO
+    funders_count: int = 0
+    my_amount: Decimal = ZERO
+    # (user id, name, amount) of every funder; only filled when allocations are visible.
+    funders: list = field(default_factory=list)
+
+
+def funding_by_bucket(buckets: list[Bucket], user) -> dict[int, BucketFunding]:
+    """Funders, counts and what `user` gave, for many buckets in one query."""
+    result = {bucket.pk: BucketFunding(funded_amount=bucket_funded_amount(bucket)) for bucket in buckets}
+    if not buckets:
+        return result
+    rows = (
+        Allocation.objects.filter(bucket__in=[b.pk for b in buckets])
+        .values("bucket_id", "user_id", "user__name", "user__email")
+        .annotate(net=Sum("amount"))
+        .filter(net__gt=0)
+        .order_by("bucket_id", "-net", "user_id")
+    )
+    for row in rows:
+        funding = result[row["bucket_id"]]
+        funding.funders_count += 1
+        name = row["user__name"] or row["user__email"].split("@")[0]
+        funding.funders.append((row["user_id"], name, row["net"]))
+        if user is not None and row["user_id"] == user.pk:
+            funding.my_amount = row["net"]
+    return result
+
+
+def bucket_funded_amount(bucket: Bucket) -> Decimal:
+    """What the bucket raised: its ledger account, plus what it already handed to an envelope."""
+    return bucket.account.balance + bucket.converted_amount
+
+
+def round_buckets(round: Round, *, include_drafts_of=None):
+    """The buckets of a round that others can see (drafts only for their carriers)."""
+    queryset = Bucket.objects.of(round.collective).filter(round=round).select_related("account")
+    visible = queryset.exclude(status=BucketStatus.DRAFT)
+    if include_drafts_of is not None:
+        visible = visible | queryset.filter(status=BucketStatus.DRAFT, carriers=include_drafts_of)
+    return visible.distinct().order_by("created_at", "id")
+
+
+def round_totals(round: Round) -> dict:
+    """The round's envelopes, what is in buckets and what is left in wallets."""
+    wallets = Wallet.objects.of(round.collective).filter(round=round)
+    totals = wallets.aggregate(envelopes=Sum("envelope"), left=Sum(F("account__balance")))
+    return {
+        "envelopes": totals["envelopes"] or ZERO,
+        "left_in_wallets": totals["left"] or ZERO,
+        "participants": wallets.count(),
+    }

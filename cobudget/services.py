@@ -1,0 +1,801 @@
+"""Every write of the cobudget: rounds, wallets, buckets, allocations and the close.
+
+Lock order, everywhere: the round row (FOR SHARE by allocations and bucket
+changes, FOR UPDATE by opening and closing), then bucket rows (FOR UPDATE, by
+id), then ledger accounts (conditional UPDATEs by id, in budgets.ledger). So
+an allocation never races the close, two allocations to one bucket run one
+after the other, and two allocations from one wallet can never overdraw it.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from budgets.ledger import InsufficientFunds, account_get_or_create, transaction_post, transfer
+from budgets.models import Account, AccountKind
+from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget.money import has_at_most_two_decimals, to_money
+from members.audit import audit_record
+from members.models import Collective, Membership, Role
+
+from . import selectors
+from .envelopes import weighted_envelopes
+from .models import (
+    Allocation,
+    AllocationKind,
+    Bucket,
+    BucketComment,
+    BucketFlag,
+    BucketStatus,
+    BudgetLine,
+    CommentKind,
+    EnvelopePolicy,
+    LeftoverPolicy,
+    OverallocationMode,
+    PartialPolicy,
+    Round,
+    RoundStatus,
+    Wallet,
+)
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+
+ROUND_FIELDS = (
+    "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_opens_at",
+    "funding_closes_at", "envelope_policy", "envelope_amount", "manual_envelopes", "weight_from", "weight_to",
+    "envelope_floor", "envelope_cap", "max_per_member_per_bucket", "allow_retract",
+    "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
+    "partial_threshold_percent", "leftover_policy", "overallocation_mode",
+)
+# What may still change once the round is open: words and the calendar, never the money rules.
+ROUND_FIELDS_WHILE_OPEN = (
+    "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_closes_at",
+)
+BUCKET_LIVE = (BucketStatus.DRAFT, BucketStatus.PROPOSED, BucketStatus.OPEN, BucketStatus.FUNDED)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+def _money(value, field: str = "amount") -> Decimal:
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise DomainError(_("Enter an amount."), "invalid_amount", fields={field: [_("Enter an amount.")]}) from None
+    if not amount.is_finite() or not has_at_most_two_decimals(amount):
+        raise DomainError(_("Amounts have at most two decimal places."), "amount_precision",
+                          fields={field: [_("At most two decimal places.")]})
+    return to_money(amount)
+
+
+def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False)
+    except ValidationError as error:
+        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None
+
+
+def _lock_round_shared(round_id: int) -> Round:
+    """Take the round row FOR SHARE: many allocations at once, but never during the close."""
+    rows = list(Round.objects.raw("SELECT * FROM cobudget_round WHERE id = %s FOR SHARE", [round_id]))
+    return rows[0]
+
+
+def _is_coordinator(collective: Collective, user) -> bool:
+    return Membership.objects.of(collective).filter(user=user, roles__contains=[Role.COORDINATOR.value]).exists()
+
+
+def _round_state(round: Round) -> dict:
+    state = {}
+    for name in ROUND_FIELDS + ("status",):
+        value = getattr(round, name)
+        state[name] = str(value) if value is not None and not isinstance(value, (bool, int, dict, str)) else value
+    return state
+
+
+def pool_account(collective: Collective) -> Account:
+    return account_get_or_create(collective=collective, kind=AccountKind.POOL, code="cobudget:pool",
+                                 name=_("Cobudget pool"))
+
+
+def round_source_account(round: Round) -> Account:
+    """Where a round's envelopes come from, and where expired money goes back."""
+    return account_get_or_create(collective=round.collective, kind=AccountKind.FUNDING_SOURCE,
+                                 code=f"cobudget:round:{round.pk}:source",
+                                 name=_("Envelopes of the round %(name)s") % {"name": round.name})
+
+
+# ---------------------------------------------------------------------------
+# rounds
+
+def _check_round_rules(round: Round) -> None:
+    if round.envelope_policy == EnvelopePolicy.WEIGHTED and (not round.weight_from or not round.weight_to):
+        raise DomainError(_("A weighted round needs the dates of the contributions that weigh."), "weight_dates",
+                          fields={"weight_from": [_("Required for weighted envelopes.")]})
+    if round.weight_from and round.weight_to and round.weight_from > round.weight_to:
+        raise DomainError(_("The contributions' date range ends before it starts."), "weight_dates",
+                          fields={"weight_to": [_("Must be on or after the start.")]})
+    if round.envelope_floor is not None and round.envelope_cap is not None and round.envelope_floor > round.envelope_cap:
+        raise DomainError(_("The minimum envelope is above the maximum."), "floor_above_cap",
+                          fields={"envelope_floor": [_("Must not exceed the maximum envelope.")]})
+    windows = [("proposals_open_at", "proposals_close_at"), ("funding_opens_at", "funding_closes_at")]
+    for start, end in windows:
+        if getattr(round, start) and getattr(round, end) and getattr(round, start) >= getattr(round, end):
+            raise DomainError(_("A window must close after it opens."), "window_order",
+                              fields={end: [_("Must be after the opening.")]})
+    if not isinstance(round.manual_envelopes, dict):
+        raise DomainError(_("Give the envelopes as member → amount."), "manual_envelopes",
+                          fields={"manual_envelopes": [_("Expected an object.")]})
+    cleaned = {}
+    for key, value in round.manual_envelopes.items():
+        try:
+            user_id = int(key)
+        except (TypeError, ValueError):
+            raise DomainError(_("Unknown member in the envelopes."), "manual_envelopes",
+                              fields={"manual_envelopes": [_("Keys are member ids.")]}) from None
+        amount = _money(value, "manual_envelopes")
+        if amount < 0:
+            raise DomainError(_("An envelope cannot be negative."), "negative_amount",
+                              fields={"manual_envelopes": [_("Must not be negative.")]})
+        cleaned[str(user_id)] = str(amount)
+    if cleaned:
+        known = set(Membership.objects.of(round.collective).filter(user_id__in=[int(k) for k in cleaned])
+                    .values_list("user_id", flat=True))
+        if len(known) != len(cleaned):
+            raise DomainError(_("Every envelope must go to a member of the collective."), "manual_envelopes",
+                              fields={"manual_envelopes": [_("Unknown member.")]})
+    round.manual_envelopes = cleaned
+
+
+def round_create(*, collective: Collective, actor, participants=None, **fields) -> Round:
+    round = Round(collective=collective, created_by=actor, **{k: v for k, v in fields.items() if k in ROUND_FIELDS})
+    _check_round_rules(round)
+    _validated(round, exclude=("collective", "created_by"))
+    with transaction.atomic():
+        round.save()
+        if participants:
+            round_set_participants(round=round, users=participants)
+        audit_record(collective=collective, actor=actor, action="cobudget.round_created", target=round,
+                     after=_round_state(round))
+    return round
+
+
+def round_set_participants(*, round: Round, users) -> None:
+    ids = {getattr(u, "pk", u) for u in users}
+    members = set(Membership.objects.of(round.collective).filter(user_id__in=ids).values_list("user_id", flat=True))
+    if members != ids:
+        raise DomainError(_("Every participant must be a member of the collective."), "unknown_participant",
+                          fields={"participants": [_("Unknown member.")]})
+    round.participants.set(sorted(ids))
+
+
+def round_update(*, round: Round, actor, participants=None, **fields) -> Round:
+    with transaction.atomic():
+        round = Round.objects.select_for_update().get(pk=round.pk)
+        if round.status == RoundStatus.CLOSED:
+            raise Conflict(_("A closed round cannot change."), "round_closed")
+        allowed = ROUND_FIELDS if round.status == RoundStatus.DRAFT else ROUND_FIELDS_WHILE_OPEN
+        refused = [name for name in fields if name not in allowed] + (["participants"] if participants is not None
+                                                                       and round.status != RoundStatus.DRAFT else [])
+        if refused:
+            raise Conflict(_("Once the round is open, its money rules cannot change."), "round_open",
+                           fields={name: [_("Cannot change once the round is open.")] for name in refused})
+        before = _round_state(round)
+        for name, value in fields.items():
+            setattr(round, name, value)
+        _check_round_rules(round)
+        _validated(round, exclude=("collective", "created_by"))
+        round.save()
+        if participants is not None:
+            round_set_participants(round=round, users=participants)
+        audit_record(collective=round.collective, actor=actor, action="cobudget.round_updated", target=round,
+                     before=before, after=_round_state(round))
+    return round
+
+
+def round_envelopes(*, round: Round) -> dict[int, Decimal]:
+    """Each participant's envelope by the round's policy (user id → amount)."""
+    if round.envelope_policy == EnvelopePolicy.MANUAL:
+        envelopes = {int(k): Decimal(v) for k, v in round.manual_envelopes.items()}
+        if not envelopes:
+            raise DomainError(_("Set at least one member's envelope."), "no_participants",
+                              fields={"manual_envelopes": [_("Required for manual envelopes.")]})
+        return envelopes
+    participants = sorted(round.participants.values_list("pk", flat=True)) or selectors.default_participant_ids(
+        round.collective)
+    if not participants:
+        raise DomainError(_("This round has no participants."), "no_participants")
+    if not round.envelope_amount:
+        raise DomainError(_("Set the envelope amount."), "envelope_amount",
+                          fields={"envelope_amount": [_("Required.")]})
+    if round.envelope_policy == EnvelopePolicy.EQUAL:
+        return {user_id: round.envelope_amount for user_id in participants}
+    granted = selectors.granted_by_member(round.collective, round.weight_from, round.weight_to)
+    return weighted_envelopes(
+        total=round.envelope_amount, weights={p: granted.get(p, ZERO) for p in participants},
+        floor=round.envelope_floor, cap=round.envelope_cap, rotation=round.pk,
+    )
+
+
+def round_open(*, round: Round, actor) -> Round:
+    """Open the round: every participant's wallet is credited, in one ledger transaction."""
+    with transaction.atomic():
+        round = Round.objects.select_for_update().select_related("collective").get(pk=round.pk)
+        if round.status != RoundStatus.DRAFT:
+            raise Conflict(_("This round is already open or closed."), "round_not_draft")
+        envelopes = round_envelopes(round=round)
+        collective = round.collective
+        source = round_source_account(round)
+        legs = []
+        for user_id, amount in sorted(envelopes.items()):
+            account = account_get_or_create(collective=collective, kind=AccountKind.WALLET,
+                                            code=f"cobudget:wallet:{round.pk}:{user_id}",
+                                            name=_("Wallet of member %(user)s in %(round)s")
+                                            % {"user": user_id, "round": round.name})
+            Wallet.objects.create(collective=collective, round=round, user_id=user_id, envelope=amount,
+                                  account=account)
+            if amount:
+                legs.append((account, amount))
+        total = sum((amount for _a, amount in legs), ZERO)
+        if total:
+            transaction_post(collective=collective, kind="cobudget_round_open", legs=[(source, -total), *legs],
+                             memo=_("Envelopes of %(round)s") % {"round": round.name}, actor=actor,
+                             idempotency_key=f"cobudget:round:{round.pk}:open", linked=round)
+        round.status = RoundStatus.OPEN
+        round.opened_at = timezone.now()
+        round.save(update_fields=["status", "opened_at"])
+        audit_record(collective=collective, actor=actor, action="cobudget.round_opened", target=round,
+                     after={"participants": len(envelopes), "total": str(total)})
+    return round
+
+
+def _funding_open(round: Round, now=None) -> bool:
+    now = now or timezone.now()
+    if round.status != RoundStatus.OPEN:
+        return False
+    if round.funding_opens_at and now < round.funding_opens_at:
+        return False
+    return not (round.funding_closes_at and now >= round.funding_closes_at)
+
+
+def _proposals_open(round: Round, now=None) -> bool:
+    now = now or timezone.now()
+    if round.status == RoundStatus.CLOSED:
+        return False
+    if round.proposals_open_at and now < round.proposals_open_at:
+        return False
+    return not (round.proposals_close_at and now >= round.proposals_close_at)
+
+
+def round_close(*, round: Round, actor=None) -> Round:
+    """Close a round and settle it: resumable, and a second run posts nothing more.
+
+    Step 1 marks the round closed (no allocation can start after it). Then each
+    bucket, then each wallet, is settled in its own transaction under its row
+    lock, its ledger movements named by idempotency keys; a run killed halfway
+    is completed by the next one.
+    """
+    with transaction.atomic():
+        locked = Round.objects.select_for_update().get(pk=round.pk)
+        if locked.status == RoundStatus.DRAFT:
+            raise Conflict(_("A round that never opened cannot be closed."), "round_not_open")
+        if locked.settled_at:
+            return locked
+        if locked.status == RoundStatus.OPEN:
+            locked.status = RoundStatus.CLOSED
+            locked.closed_at = timezone.now()
+            locked.save(update_fields=["status", "closed_at"])
+            audit_record(collective=locked.collective, actor=actor, action="cobudget.round_closed", target=locked,
+                         after={"closed_at": locked.closed_at.isoformat()})
+    for bucket_id in Bucket.objects.filter(round=locked).order_by("pk").values_list("pk", flat=True):
+        bucket_settle(bucket_id=bucket_id, actor=actor)
+    for wallet_id in Wallet.objects.filter(round=locked).order_by("pk").values_list("pk", flat=True):
+        wallet_settle(wallet_id=wallet_id, actor=actor)
+    Round.objects.filter(pk=locked.pk, settled_at__isnull=True).update(settled_at=timezone.now())
+    locked.refresh_from_db()
+    logger.info("cobudget: round %s closed and settled", locked.pk)
+    return locked
+
+
+def _funders(bucket: Bucket) -> list[dict]:
+    return list(
+        Allocation.objects.filter(bucket=bucket).values("user_id", "wallet_id").annotate(net=Sum("amount"))
+        .filter(net__gt=0).order_by("user_id")
+    )
+
+
+def _give_back(*, bucket: Bucket, actor, reason: str, memo: str) -> Decimal:
+    """Return every funder's net allocation from the bucket to their wallet (idempotent per funder)."""
+    wallets = {w.pk: w for w in Wallet.objects.filter(round_id=bucket.round_id).select_related("account")}
+    total = ZERO
+    for funder in _funders(bucket):
+        wallet = wallets[funder["wallet_id"]]
+        txn = transfer(collective=bucket.collective, source=bucket.account, destination=wallet.account,
+                       amount=funder["net"], kind="cobudget_refund", memo=memo, actor=actor,
+                       idempotency_key=f"cobudget:bucket:{bucket.pk}:{reason}:{funder['user_id']}", linked=bucket)
+        Allocation.objects.get_or_create(
+            transaction=txn, bucket=bucket,
+            defaults={"collective": bucket.collective, "round_id": bucket.round_id, "wallet": wallet,
+                      "user_id": funder["user_id"], "kind": AllocationKind.REFUND, "amount": -funder["net"]},
+        )
+        total += funder["net"]
+    return total
+
+
+def bucket_outcome(*, round: Round, funded: Decimal, min_goal: Decimal) -> str:
+    """The fate of an open bucket at the close, by the round's rules."""
+    if funded >= min_goal:
+        return BucketStatus.FUNDED
+    if (funded > 0 and round.partial_policy == PartialPolicy.ACCEPT
+            and funded * 100 >= min_goal * round.partial_threshold_percent):
+        return BucketStatus.PARTIALLY_FUNDED
+    return BucketStatus.UNFUNDED
+
+
+def bucket_settle(*, bucket_id: int, actor=None) -> Bucket:
+    with transaction.atomic():
+        bucket = (Bucket.objects.select_for_update(of=("self",)).select_related("round", "collective")
+                  .get(pk=bucket_id))
+        if bucket.settled_at:
+            return bucket
+        before = bucket.status
+        if bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED, BucketStatus.PROPOSED):
+            bucket.account = Account.objects.get(pk=bucket.account_id)
+            outcome = bucket_outcome(round=bucket.round, funded=bucket.account.balance, min_goal=bucket.min_goal)
+            if outcome == BucketStatus.UNFUNDED:
+                _give_back(bucket=bucket, actor=actor, reason="refund",
+                           memo=_("Refund of %(bucket)s at the close") % {"bucket": bucket.title})
+            bucket.status = outcome
+        bucket.settled_at = timezone.now()
+        bucket.save(update_fields=["status", "settled_at"])
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_settled", target=bucket,
+                     before={"status": before}, after={"status": bucket.status})
+    return bucket
+
+
+def wallet_settle(*, wallet_id: int, actor=None) -> Wallet:
+    """What is left in a wallet at the close expires or returns to the pool, by the round's rule."""
+    with transaction.atomic():
+        wallet = Wallet.objects.select_for_update(of=("self",)).select_related("round", "collective").get(pk=wallet_id)
+        if wallet.settled_at:
+            return wallet
+        wallet.account = Account.objects.get(pk=wallet.account_id)
+        left = wallet.account.balance
+        if left:
+            round = wallet.round
+            returning = round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL
+            destination = pool_account(wallet.collective) if returning else round_source_account(round)
+            transfer(collective=wallet.collective, source=wallet.account, destination=destination, amount=left,
+                     kind="cobudget_wallet_return" if returning else "cobudget_wallet_expiry",
+                     memo=_("Left in a wallet of %(round)s") % {"round": round.name}, actor=actor,
+                     idempotency_key=f"cobudget:wallet:{wallet.pk}:leftover", linked=wallet)
+        wallet.settled_at = timezone.now()
+        wallet.save(update_fields=["settled_at"])
+    return wallet
+
+
+def rounds_close_due(*, now=None) -> list[int]:
+    """Close every open round whose funding window has ended; finish any close left halfway."""
+    now = now or timezone.now()
+    due = Round.objects.filter(status=RoundStatus.OPEN, funding_closes_at__lte=now).values_list("pk", flat=True)
+    unfinished = Round.objects.filter(status=RoundStatus.CLOSED, settled_at__isnull=True).values_list("pk", flat=True)
+    closed = []
+    for round_id in sorted(set(due) | set(unfinished)):
+        round_close(round=Round.objects.get(pk=round_id))
+        closed.append(round_id)
+    return closed
+
+
+# ---------------------------------------------------------------------------
+# buckets
+
+def is_participant(*, round: Round, user) -> bool:
+    if round.status != RoundStatus.DRAFT:
+        return Wallet.objects.filter(round=round, user=user).exists()
+    if round.envelope_policy == EnvelopePolicy.MANUAL:
+        return str(user.pk) in round.manual_envelopes
+    if round.participants.exists():
+        return round.participants.filter(pk=user.pk).exists()
+    return Membership.objects.of(round.collective).filter(user=user, roles__contains=[Role.MEMBER.value]).exists()
+
+
+def _lines(lines) -> list[tuple[str, Decimal, Decimal | None]]:
+    if not lines:
+        raise DomainError(_("Give at least one budget line, or a minimum goal."), "no_budget_line",
+                          fields={"min_goal": [_("Required.")]})
+    cleaned = []
+    for line in lines:
+        description = (line.get("description") or "").strip() or _("Budget")
+        minimum = _money(line.get("min_amount"), "min_goal")
+        maximum = line.get("max_amount")
+        maximum = None if maximum in (None, "") else _money(maximum, "max_goal")
+        if minimum <= 0:
+            raise DomainError(_("A minimum goal must be above zero."), "min_goal",
+                              fields={"min_goal": [_("Must be above zero.")]})
+        if maximum is not None and maximum < minimum:
+            raise DomainError(
+                _("The maximum goal (%(max)s) is below the minimum goal (%(min)s).") % {"max": maximum, "min": minimum},
+                "min_above_max", fields={"max_goal": [_("Must be at least the minimum goal.")]},
+            )
+        cleaned.append((description[:200], minimum, maximum))
+    return cleaned
+
+
+def _set_lines(bucket: Bucket, lines) -> None:
+    bucket.lines.all().delete()
+    BudgetLine.objects.bulk_create(
+        BudgetLine(collective=bucket.collective, bucket=bucket, description=d, min_amount=mn, max_amount=mx)
+        for d, mn, mx in lines
+    )
+    _recompute_goals(bucket)
+
+
+def _recompute_goals(bucket: Bucket) -> None:
+    lines = list(bucket.lines.all())
+    bucket.min_goal = sum((line.min_amount for line in lines), ZERO)
+    bucket.max_goal = sum((line.max_amount or line.min_amount for line in lines), ZERO)
+    bucket.save(update_fields=["min_goal", "max_goal"])
+
+
+def _check_carriers(collective: Collective, carriers) -> list[int]:
+    ids = sorted({getattr(c, "pk", c) for c in carriers})
+    known = set(Membership.objects.of(collective).filter(user_id__in=ids).values_list("user_id", flat=True))
+    if known != set(ids):
+        raise DomainError(_("Every carrier must be a member of the collective."), "unknown_carrier",
+                          fields={"carriers": [_("Unknown member.")]})
+    return ids
+
+
+def bucket_create(*, round: Round, actor, title: str, description: str = "", lines, carriers=(), image=None) -> Bucket:
+    if round.status == RoundStatus.CLOSED:
+        raise Conflict(_("This round is closed."), "round_closed")
+    if not _proposals_open(round):
+        raise Conflict(_("Bucket proposals are not open in this round."), "proposals_closed")
+    if not is_participant(round=round, user=actor):
+        raise Forbidden(_("Only the round's participants propose buckets."), "not_participant")
+    cleaned = _lines(lines)
+    carrier_ids = _check_carriers(round.collective, [actor, *carriers])
+    if not (title or "").strip():
+        raise DomainError(_("Give the bucket a title."), "title", fields={"title": [_("This field is required.")]})
+    with transaction.atomic():
+        bucket = Bucket(collective=round.collective, round=round, title=title.strip()[:150], description=description,
+                        created_by=actor, min_goal=cleaned[0][1], max_goal=cleaned[0][2] or cleaned[0][1])
+        if image:
+            bucket.image = image
+        bucket.account = account_get_or_create(
+            collective=round.collective, kind=AccountKind.BUCKET, code=f"cobudget:bucket:{uuid.uuid4().hex}",
+            name=_("Bucket %(title)s") % {"title": bucket.title},
+        )
+        bucket.save()
+        bucket.carriers.set(carrier_ids)
+        _set_lines(bucket, cleaned)
+        audit_record(collective=round.collective, actor=actor, action="cobudget.bucket_created", target=bucket,
+                     after={"title": bucket.title, "min_goal": str(bucket.min_goal), "max_goal": str(bucket.max_goal)})
+    return bucket
+
+
+def _require_carrier_or_coordinator(bucket: Bucket, actor) -> None:
+    if bucket.carriers.filter(pk=actor.pk).exists() or _is_coordinator(bucket.collective, actor):
+        return
+    raise Forbidden(_("Only the bucket's carriers or a coordinator can do this."), "not_carrier")
+
+
+def bucket_update(*, bucket: Bucket, actor, lines=None, carriers=None, **fields) -> Bucket:
+    _require_carrier_or_coordinator(bucket, actor)
+    with transaction.atomic():
+        bucket = Bucket.objects.select_for_update(of=("self",)).select_related("round").get(pk=bucket.pk)
+        if bucket.status not in (BucketStatus.DRAFT, BucketStatus.PROPOSED, BucketStatus.OPEN):
+            raise Conflict(_("This bucket can no longer be edited."), "bucket_locked")
+        if lines is not None and bucket.status == BucketStatus.OPEN:
+            raise Conflict(_("The goals of a bucket open for funding cannot change."), "bucket_open",
+                           fields={"budget_lines": [_("Locked while funding is open.")]})
+        before = {"title": bucket.title, "min_goal": str(bucket.min_goal), "max_goal": str(bucket.max_goal)}
+        for name in ("title", "description", "image"):
+            if name in fields:
+                setattr(bucket, name, fields[name])
+        if not (bucket.title or "").strip():
+            raise DomainError(_("Give the bucket a title."), "title", fields={"title": [_("This field is required.")]})
+        bucket.save()
+        if lines is not None:
+            _set_lines(bucket, _lines(lines))
+        if carriers is not None:
+            ids = _check_carriers(bucket.collective, carriers)
+            if not ids:
+                raise DomainError(_("A bucket needs at least one carrier."), "no_carrier",
+                                  fields={"carriers": [_("Required.")]})
+            bucket.carriers.set(ids)
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_updated", target=bucket,
+                     before=before,
+                     after={"title": bucket.title, "min_goal": str(bucket.min_goal), "max_goal": str(bucket.max_goal)})
+    return bucket
+
+
+def _check_enough_carriers(bucket: Bucket) -> None:
+    count = bucket.carriers.count()
+    if count < bucket.round.min_carriers:
+        raise DomainError(
+            _("This bucket needs at least %(count)s carriers; it has %(have)s.")
+            % {"count": bucket.round.min_carriers, "have": count},
+            "not_enough_carriers", fields={"carriers": [_("Add co-carriers.")]},
+        )
+
+
+def bucket_propose(*, bucket: Bucket, actor) -> Bucket:
+    """A draft becomes visible to all; without approval rules it opens for funding at once."""
+    _require_carrier_or_coordinator(bucket, actor)
+    with transaction.atomic():
+        bucket = Bucket.objects.select_for_update(of=("self",)).select_related("round").get(pk=bucket.pk)
+        if bucket.status != BucketStatus.DRAFT:
+            raise Conflict(_("Only a draft can be proposed."), "not_draft")
+        if not _proposals_open(bucket.round):
+            raise Conflict(_("Bucket proposals are not open in this round."), "proposals_closed")
+        _check_enough_carriers(bucket)
+        bucket.status = BucketStatus.PROPOSED if bucket.round.bucket_approval_required else BucketStatus.OPEN
+        bucket.save(update_fields=["status"])
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_proposed", target=bucket,
+                     before={"status": BucketStatus.DRAFT}, after={"status": bucket.status})
+    return bucket
+
+
+def bucket_approve(*, bucket: Bucket, actor) -> Bucket:
+    if not _is_coordinator(bucket.collective, actor):
+        raise Forbidden(_("Only coordinators approve buckets."), "not_coordinator")
+    with transaction.atomic():
+        bucket = Bucket.objects.select_for_update(of=("self",)).select_related("round").get(pk=bucket.pk)
+        if bucket.status != BucketStatus.PROPOSED:
+            raise Conflict(_("Only a proposed bucket can be approved."), "not_proposed")
+        if bucket.round.status == RoundStatus.CLOSED:
+            raise Conflict(_("This round is closed."), "round_closed")
+        _check_enough_carriers(bucket)
+        bucket.status = BucketStatus.OPEN
+        bucket.save(update_fields=["status"])
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_approved", target=bucket,
+                     before={"status": BucketStatus.PROPOSED}, after={"status": bucket.status})
+    return bucket
+
+
+def bucket_cancel(*, bucket: Bucket, actor) -> Bucket:
+    """Withdraw a bucket: every allocation goes back to its wallet by a return transfer."""
+    _require_carrier_or_coordinator(bucket, actor)
+    with transaction.atomic():
+        round = _lock_round_shared(bucket.round_id)
+        bucket = Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective").get(pk=bucket.pk)
+        if round.status == RoundStatus.CLOSED:
+            raise Conflict(_("This round is closed: its buckets have their outcome."), "round_closed")
+        if bucket.status not in BUCKET_LIVE:
+            raise Conflict(_("This bucket is already %(status)s.") % {"status": bucket.get_status_display()},
+                           "bucket_not_live")
+        before = bucket.status
+        returned = _give_back(bucket=bucket, actor=actor, reason="cancel",
+                              memo=_("%(bucket)s was withdrawn") % {"bucket": bucket.title})
+        bucket.status = BucketStatus.CANCELLED
+        bucket.save(update_fields=["status"])
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_cancelled", target=bucket,
+                     before={"status": before}, after={"status": bucket.status, "returned": str(returned)})
+    return bucket
+
+
+def bucket_merge(*, bucket: Bucket, into: Bucket, actor) -> Bucket:
+    """Merge `bucket` into `into`: its lines, carriers and allocations follow; it is then cancelled."""
+    if bucket.pk == into.pk:
+        raise DomainError(_("A bucket cannot be merged into itself."), "merge_self", fields={"into": [_("Choose another bucket.")]})
+    if bucket.round_id != into.round_id or bucket.collective_id != into.collective_id:
+        raise DomainError(_("Only buckets of the same round can be merged."), "merge_other_round",
+                          fields={"into": [_("Choose a bucket of the same round.")]})
+    coordinator = _is_coordinator(bucket.collective, actor)
+    if not coordinator and not (bucket.carriers.filter(pk=actor.pk).exists() and into.carriers.filter(pk=actor.pk).exists()):
+        raise Forbidden(_("Only someone who carries both buckets, or a coordinator, can merge them."), "not_carrier")
+    with transaction.atomic():
+        round = _lock_round_shared(bucket.round_id)
+        locked = {b.pk: b for b in Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective")
+                  .filter(pk__in=[bucket.pk, into.pk]).order_by("pk")}
+        source, target = locked[bucket.pk], locked[into.pk]
+        if round.status == RoundStatus.CLOSED:
+            raise Conflict(_("This round is closed."), "round_closed")
+        mergeable = (BucketStatus.PROPOSED, BucketStatus.OPEN)
+        if source.status not in mergeable or target.status not in mergeable:
+            raise Conflict(_("Only proposed or open buckets can be merged."), "not_mergeable")
+        funders = _funders(source)
+        if funders and target.status != BucketStatus.OPEN:
+            raise Conflict(_("This bucket already has allocations: merge it into a bucket open for funding."),
+                           "merge_into_open")
+        for line in source.lines.all():
+            BudgetLine.objects.create(collective=target.collective, bucket=target, description=line.description,
+                                      min_amount=line.min_amount, max_amount=line.max_amount)
+        _recompute_goals(target)
+        target.carriers.add(*source.carriers.all())
+        wallets = {w.pk: w for w in Wallet.objects.filter(round=round).select_related("account")}
+        for funder in funders:
+            txn = transfer(collective=source.collective, source=source.account, destination=target.account,
+                           amount=funder["net"], kind="cobudget_merge", actor=actor,
+                           memo=_("%(a)s merged into %(b)s") % {"a": source.title, "b": target.title},
+                           idempotency_key=f"cobudget:bucket:{source.pk}:merge:{funder['user_id']}", linked=source)
+            common = {"collective": source.collective, "round": round, "wallet": wallets[funder["wallet_id"]],
+                      "user_id": funder["user_id"], "kind": AllocationKind.MERGE, "transaction": txn}
+            Allocation.objects.create(bucket=source, amount=-funder["net"], **common)
+            Allocation.objects.create(bucket=target, amount=funder["net"], **common)
+        source.status = BucketStatus.CANCELLED
+        source.merged_into = target
+        source.save(update_fields=["status", "merged_into"])
+        audit_record(collective=source.collective, actor=actor, action="cobudget.bucket_merged", target=source,
+                     after={"into": target.pk, "moved": str(sum((f["net"] for f in funders), ZERO))})
+    return target
+
+
+def bucket_complete(*, bucket: Bucket, actor) -> Bucket:
+    _require_carrier_or_coordinator(bucket, actor)
+    with transaction.atomic():
+        bucket = Bucket.objects.select_for_update(of=("self",)).get(pk=bucket.pk)
+        if bucket.status not in (BucketStatus.FUNDED, BucketStatus.PARTIALLY_FUNDED) or not bucket.settled_at:
+            raise Conflict(_("Only a bucket funded at the close can be completed."), "not_funded")
+        before = bucket.status
+        bucket.status = BucketStatus.COMPLETED
+        bucket.save(update_fields=["status"])
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_completed", target=bucket,
+                     before={"status": before}, after={"status": bucket.status})
+    return bucket
+
+
+def bucket_comment(*, bucket: Bucket, actor, body: str, kind: str = CommentKind.COMMENT) -> BucketComment:
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(_("Write something first."), "empty", fields={"body": [_("This field is required.")]})
+    if kind not in CommentKind.values:
+        raise DomainError(_("Unknown kind of message."), "kind", fields={"kind": [_("Choose a valid kind.")]})
+    with transaction.atomic():
+        comment = BucketComment.objects.create(collective=bucket.collective, bucket=bucket, author=actor,
+                                               kind=kind, body=body)
+        audit_record(collective=bucket.collective, actor=actor, action=f"cobudget.bucket_{kind}", target=bucket,
+                     after={"comment": comment.pk})
+    return comment
+
+
+def bucket_flag(*, bucket: Bucket, actor, reason: str) -> BucketFlag:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say which guideline this bucket goes against."), "empty",
+                          fields={"reason": [_("This field is required.")]})
+    with transaction.atomic():
+        flag, created = BucketFlag.objects.get_or_create(
+            bucket=bucket, author=actor, defaults={"collective": bucket.collective, "reason": reason}
+        )
+        if not created:
+            raise Conflict(_("You have already flagged this bucket."), "already_flagged")
+        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_flagged", target=bucket,
+                     after={"reason": reason})
+    return flag
+
+
+# ---------------------------------------------------------------------------
+# allocations
+
+@dataclass
+class AllocationResult:
+    allocation: Allocation
+    requested: Decimal
+    amount: Decimal
+    trimmed: bool
+    funded_amount: Decimal
+    wallet_balance: Decimal
+
+    @property
+    def message(self) -> str:
+        if self.trimmed:
+            return _("The bucket only needed %(amount)s: your allocation of %(requested)s was trimmed to it.") % {
+                "amount": self.amount, "requested": self.requested}
+        if self.amount < 0:
+            return _("You took back %(amount)s.") % {"amount": -self.amount}
+        return _("You gave %(amount)s.") % {"amount": self.amount}
+
+
+def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = None) -> AllocationResult:
+    """Move money from the actor's wallet into a bucket (or back out of it, with a negative amount).
+
+    Under the round's shared lock and the bucket's row lock, the bucket's
+    funding and the member's total to it are read fresh; the ledger's
+    conditional update refuses to overdraw the wallet. So concurrent
+    allocations can neither overfund the bucket, nor exceed the per-member
+    maximum, nor drive a wallet below zero.
+    """
+    amount = _money(amount)
+    if amount == 0:
+        raise DomainError(_("Enter an amount other than zero."), "zero_amount", fields={"amount": [_("Must not be zero.")]})
+    if round_id is not None and int(round_id) != bucket.round_id:
+        raise DomainError(
+            _("This bucket belongs to another round."), "wrong_round",
+            fields={"round": [_("The bucket is in round %(id)s.") % {"id": bucket.round_id}]},
+        )
+    with transaction.atomic():
+        round = _lock_round_shared(bucket.round_id)
+        if round.status == RoundStatus.CLOSED:
+            raise Conflict(_("This round is closed: allocations are final."), "round_closed")
+        if not _funding_open(round):
+            raise Conflict(_("Funding is not open in this round."), "funding_closed")
+        bucket = Bucket.objects.select_for_update(of=("self",)).select_related("collective").get(pk=bucket.pk)
+        wallet = Wallet.objects.filter(round_id=round.pk, user=actor).select_related("account").first()
+        if wallet is None:
+            raise Forbidden(_("You have no wallet in this round."), "not_participant")
+        bucket.account = Account.objects.get(pk=bucket.account_id)
+        funded = bucket.account.balance
+        mine = Allocation.objects.filter(bucket=bucket, user=actor).aggregate(total=Sum("amount"))["total"] or ZERO
+        requested, trimmed = amount, False
+        if amount > 0:
+            amount, trimmed = _check_allocation(round, bucket, funded, mine, wallet, amount)
+        else:
+            _check_retract(round, bucket, mine, amount)
+        source, destination = (wallet.account, bucket.account) if amount > 0 else (bucket.account, wallet.account)
+        try:
+            txn = transfer(collective=bucket.collective, source=source, destination=destination, amount=abs(amount),
+                           kind="cobudget_allocation" if amount > 0 else "cobudget_retract", actor=actor,
+                           memo=bucket.title, linked=bucket)
+        except InsufficientFunds:
+            wallet.account.refresh_from_db()
+            raise DomainError(
+                _("Your wallet holds only %(balance)s.") % {"balance": wallet.account.balance}, "insufficient_funds",
+                fields={"amount": [_("More than your wallet holds.")]},
+            ) from None
+        allocation = Allocation.objects.create(
+            collective=bucket.collective, round_id=round.pk, bucket=bucket, wallet=wallet, user=actor,
+            kind=AllocationKind.ALLOCATE if amount > 0 else AllocationKind.RETRACT, amount=amount, transaction=txn,
+        )
+        funded += amount
+        status = BucketStatus.FUNDED if funded == bucket.max_goal else BucketStatus.OPEN
+        if status != bucket.status:
+            bucket.status = status
+            bucket.save(update_fields=["status"])
+        audit_record(collective=bucket.collective, actor=actor, action=f"cobudget.{allocation.kind}", target=bucket,
+                     after={"amount": str(amount), "funded": str(funded)})
+    wallet.account.refresh_from_db()
+    return AllocationResult(allocation=allocation, requested=requested, amount=amount, trimmed=trimmed,
+                            funded_amount=funded + bucket.converted_amount, wallet_balance=wallet.account.balance)
+
+
+def _check_allocation(round: Round, bucket: Bucket, funded: Decimal, mine: Decimal, wallet: Wallet,
+                      amount: Decimal) -> tuple[Decimal, bool]:
+    if bucket.status == BucketStatus.FUNDED:
+        raise Conflict(_("This bucket is already fully funded."), "bucket_full")
+    if bucket.status != BucketStatus.OPEN:
+        raise Conflict(_("This bucket is not open for funding."), "bucket_not_open")
+    trimmed = False
+    needed = bucket.max_goal - funded
+    if amount > needed:
+        if round.overallocation_mode != OverallocationMode.CAP_TO_REMAINING:
+            raise DomainError(
+                _("This bucket only needs %(needed)s more.") % {"needed": needed}, "overfunding",
+                fields={"amount": [_("At most %(needed)s.") % {"needed": needed}]},
+            )
+        amount, trimmed = needed, True
+    if round.max_per_member_per_bucket is not None and mine + amount > round.max_per_member_per_bucket:
+        left = max(round.max_per_member_per_bucket - mine, ZERO)
+        raise DomainError(
+            _("One member may give at most %(max)s to a bucket; you can still give %(left)s.")
+            % {"max": round.max_per_member_per_bucket, "left": left},
+            "member_maximum", fields={"amount": [_("At most %(left)s.") % {"left": left}]},
+        )
+    if amount > wallet.account.balance:
+        raise DomainError(
+            _("Your wallet holds only %(balance)s.") % {"balance": wallet.account.balance}, "insufficient_funds",
+            fields={"amount": [_("More than your wallet holds.")]},
+        )
+    return amount, trimmed
+
+
+def _check_retract(round: Round, bucket: Bucket, mine: Decimal, amount: Decimal) -> None:
+    if not round.allow_retract:
+        raise Forbidden(_("This round does not allow taking allocations back."), "retract_forbidden")
+    if bucket.status not in (BucketStatus.OPEN, BucketStatus.FUNDED):
+        raise Conflict(_("This bucket is not open for funding."), "bucket_not_open")
+    if -amount > mine:
+        raise DomainError(
+            _("You gave this bucket %(mine)s: you cannot take back more.") % {"mine": mine}, "retract_too_much",
+            fields={"amount": [_("At most %(mine)s.") % {"mine": mine}]},
+        )

@@ -1,0 +1,71 @@
+"""Real threads against real PostgreSQL: no wallet below zero, no bucket above its max goal."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections
+
+from budgets.ledger_audit import ledger_violations
+from budgets.models import Account
+from cobudget import services
+from cobudget.models import Allocation, Bucket, Wallet
+from members.models import Role
+from tests.factories import MembershipFactory, UserFactory
+
+from .conftest import run_in_threads
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+D = Decimal
+
+
+def test_forty_parallel_allocations_from_one_wallet_of_100_exactly_ten_succeed(make_round, make_bucket, member):
+    round = make_round()
+    buckets = [make_bucket(round, title=f"B{i}", min_goal="500.00") for i in range(4)]
+
+    def allocate(i):
+        close_old_connections()
+        return services.allocation_create(bucket=buckets[i % 4], actor=member, amount="10.00")
+
+    results = run_in_threads(allocate, 40)
+    successes = [r for r in results if isinstance(r, services.AllocationResult)]
+    assert len(successes) == 10, [r for r in results if not isinstance(r, services.AllocationResult)][:3]
+    assert all(getattr(r, "code", None) == "insufficient_funds" for r in results if r not in successes)
+    wallet = Wallet.objects.select_related("account").get(round=round, user=member)
+    assert wallet.account.balance == D("0.00")
+    assert sum(Account.objects.get(pk=b.account_id).balance for b in buckets) == D("100.00")
+    assert ledger_violations(round.collective) == []
+
+
+@pytest.mark.parametrize("mode,amount,expected_successes", [("refuse", "25.00", 10), ("cap_to_remaining", "30.00", 9)])
+def test_many_members_racing_fill_a_bucket_exactly_to_its_max_goal(collective, make_round, make_bucket,
+                                                                   mode, amount, expected_successes):
+    racers = [MembershipFactory(collective=collective, user=UserFactory(email=f"racer{i}@example.org"),
+                                roles=[Role.MEMBER.value]).user for i in range(20)]
+    round = make_round(overallocation_mode=mode, participants=racers)
+    bucket = make_bucket(round, by=racers[0], min_goal="200.00", max_goal="250.00")
+
+    def allocate(i):
+        return services.allocation_create(bucket=bucket, actor=racers[i], amount=amount)
+
+    results = run_in_threads(allocate, len(racers))
+    successes = [r for r in results if isinstance(r, services.AllocationResult)]
+    assert len(successes) == expected_successes
+    assert Account.objects.get(pk=bucket.account_id).balance == D("250.00")
+    assert Bucket.objects.get(pk=bucket.pk).status == "funded"
+    assert sum(Allocation.objects.filter(bucket=bucket).values_list("amount", flat=True)) == D("250.00")
+    assert ledger_violations(round.collective) == []
+
+
+def test_concurrent_closes_post_each_movement_once(make_round, make_bucket, people, coordinator):
+    round = make_round(partial_policy="refund")
+    bucket = make_bucket(round, min_goal="300.00")
+    for person in people[:3]:
+        services.allocation_create(bucket=bucket, actor=person, amount="20.00")
+
+    results = run_in_threads(lambda i: services.round_close(round=round, actor=coordinator), 4)
+    assert not [r for r in results if isinstance(r, Exception)]
+    from budgets.models import LedgerTransaction
+
+    assert LedgerTransaction.objects.filter(kind="cobudget_refund").count() == 3
+    assert LedgerTransaction.objects.filter(kind="cobudget_wallet_expiry").count() == len(people)
+    assert ledger_violations(round.collective) == []
