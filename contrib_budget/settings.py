@@ -195,3 +195,10 @@ LOGGING = {
 }
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=14)
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# Accounting exports: files are kept this many days, then a beat job deletes them.
+EXPORTS_KEEP_DAYS = env.int("EXPORTS_KEEP_DAYS", default=7)
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "accounting-purge-expired-exports": {"task": "budgets.accounting.tasks.purge_expired_exports", "schedule": 3600.0},
+}

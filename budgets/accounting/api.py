@@ -1,0 +1,105 @@
+"""The accounting API: exports (list, request, status, download) and period locks."""
+
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from budgets.models import AccountKind, Period
+from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.errors import Conflict
+from members.models import Role
+
+from . import selectors, services
+from .models import Export, ExportFormat, ExportKind, ExportStatus
+
+BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+    requested_by = serializers.CharField(source="requested_by.display_name", read_only=True)
+
+    class Meta:
+        model = Export
+        fields = ["id", "kind", "format", "params", "status", "progress", "row_count", "error", "requested_by",
+                  "created_at", "finished_at", "expires_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, export) -> str | None:
+        if export.status != ExportStatus.READY:
+            return None
+        path = reverse("api-export-download", args=[export.collective.slug, export.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+def _request_fields() -> dict:
+    return {
+        "kind": serializers.ChoiceField(choices=ExportKind.choices),
+        "format": serializers.ChoiceField(choices=ExportFormat.choices),
+        "from": serializers.DateField(required=False, allow_null=True),
+        "to": serializers.DateField(required=False, allow_null=True),
+        "delimiter": serializers.ChoiceField(choices=[",", ";"], required=False),
+        "separator": serializers.ChoiceField(choices=["tab", "pipe"], required=False),
+        "budget": serializers.IntegerField(required=False, min_value=1),
+        "period": serializers.IntegerField(required=False, min_value=1),
+        "round": serializers.IntegerField(required=False, min_value=1),
+        "account_kinds": serializers.ListField(
+            child=serializers.ChoiceField(choices=AccountKind.choices), required=False
+        ),
+    }
+
+
+# `from` is a Python keyword, hence the serializer is built from a dict of fields.
+ExportRequestSerializer = type("ExportRequestSerializer", (serializers.Serializer,), _request_fields())
+
+
+class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
+    """The collective's exports: every export of the collective, for its accountants and coordinators."""
+
+    serializer_class = ExportSerializer
+    required_roles = BOOKS_ROLES
+
+    def get_queryset(self):
+        return selectors.exports_of(self.collective).select_related("collective")
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: ExportSerializer})
+    def create(self, request, *args, **kwargs):
+        incoming = ExportRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        kind, fmt = data.pop("kind"), data.pop("format")
+        export = services.export_request(collective=self.collective, actor=request.user, kind=kind, fmt=fmt,
+                                         params=data)
+        return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"], url_path="download", url_name="download")
+    def download(self, request, *args, **kwargs):
+        return export_file_response(self.get_object())
+
+
+def export_file_response(export: Export) -> FileResponse:
+    if export.status != ExportStatus.READY or not export.file:
+        raise Conflict(_("This export is not ready."), "export_not_ready")
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename)
+
+
+class PeriodLockView(CollectiveScopedMixin, APIView):
+    """Lock a closed period (accountants): no later change may touch it."""
+
+    required_roles = (Role.ACCOUNTANT,)
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request, collective_slug: str, period_id: int):
+        period = get_object_or_404(Period.objects.of(self.collective), pk=period_id)
+        period = services.period_lock(period=period, actor=request.user)
+        return Response({"id": period.pk, "status": period.status, "locked_at": period.locked_at,
+                         "locked_by": period.locked_by.display_name})

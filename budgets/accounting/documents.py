@@ -1,0 +1,193 @@
+"""PDF documents: their data is computed, frozen in an IssuedDocument, then rendered by WeasyPrint.
+
+A document is rebuilt from its frozen data, so the same document always reads
+the same. Asking again for a document whose data has not changed returns the
+one already issued; when the data changed, a new document is issued.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.views import APIView
+from weasyprint import HTML
+
+from budgets.models import Period
+from contrib_budget.api import CollectiveScopedMixin
+from contributions.models import Contribution, Payout
+from members.models import Membership, Role
+
+from . import services
+from .models import DocumentKind, IssuedDocument
+
+ZERO = Decimal("0.00")
+BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
+TEMPLATES = {
+    DocumentKind.PERIOD_STATEMENT: "accounting/pdf/period_statement.html",
+    DocumentKind.PERSONAL_STATEMENT: "accounting/pdf/personal_statement.html",
+    DocumentKind.ROUND_RESULTS: "accounting/pdf/round_results.html",
+}
+
+
+def _money(value) -> str:
+    return str(value if value is not None else ZERO)
+
+
+def _collective_data(collective) -> dict:
+    return {"name": collective.name, "currency": collective.currency, "locale": collective.locale}
+
+
+def period_statement_data(period: Period) -> dict:
+    """Available money, every declaration with requested and granted, the policy applied, totals."""
+    collective = period.collective
+    contributions = (
+        Contribution.objects.of(collective).filter(period=period)
+        .select_related("author", "envelope").order_by("performed_on", "id")
+    )
+    granted_by_contribution = dict(
+        Payout.objects.of(collective).filter(period=period).values_list("contribution_id", "granted")
+    )
+    declarations = []
+    requested_total = granted_total = ZERO
+    for contribution in contributions:
+        granted = granted_by_contribution.get(contribution.pk, ZERO)
+        requested_total += contribution.amount
+        granted_total += granted
+        declarations.append({
+            "date": contribution.performed_on.isoformat(),
+            "person": contribution.author.display_name,
+            "envelope": contribution.envelope.name if contribution.envelope else "",
+            "description": contribution.description[:120],
+            "status": contribution.status,
+            "requested": _money(contribution.amount),
+            "granted": _money(granted),
+        })
+    budget = period.budget
+    return {
+        "collective": _collective_data(collective),
+        "budget": budget.name,
+        "period": {"index": period.index + 1, "starts_on": period.starts_on.isoformat(),
+                   "ends_on": period.ends_on.isoformat(), "status": period.status},
+        "available": _money(period.available),
+        "policy": budget.overspend_policy,
+        "decision": period.decision or None,
+        "closed_at": period.closed_at.isoformat() if period.closed_at else None,
+        "closed_by": period.closed_by.display_name if period.closed_by else "",
+        "declarations": declarations,
+        "totals": {"requested": _money(requested_total), "granted": _money(granted_total),
+                   "count": len(declarations)},
+    }
+
+
+def personal_statement_data(membership: Membership, year: int) -> dict:
+    """A person's contributions in a year, and what was granted and paid, per budget of the collective."""
+    collective, person = membership.collective, membership.user
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    contributions = Contribution.objects.of(collective).filter(author=person, performed_on__range=(first, last))
+    paid = Q(payout__paid_on__isnull=False)
+    per_budget = (
+        contributions.values("budget__name")
+        .annotate(
+            count=Count("id"),
+            requested=Coalesce(Sum("amount"), ZERO),
+            granted=Coalesce(Sum("payout__granted"), ZERO),
+            paid=Coalesce(Sum("payout__granted", filter=paid), ZERO),
+            minutes=Coalesce(Sum("minutes"), 0),
+        )
+        .order_by("budget__name")
+    )
+    rows = [{"budget": row["budget__name"], "count": row["count"], "hours": f"{row['minutes'] / 60:.2f}",
+             "requested": _money(row["requested"]), "granted": _money(row["granted"]), "paid": _money(row["paid"])}
+            for row in per_budget]
+    totals = {key: _money(sum((Decimal(row[key]) for row in rows), ZERO)) for key in ("requested", "granted", "paid")}
+    totals["count"] = sum(row["count"] for row in rows)
+    return {
+        "collective": _collective_data(collective),
+        "person": {"name": person.display_name, "email": person.email},
+        "year": year,
+        "budgets": rows,
+        "totals": totals,
+    }
+
+
+def render_pdf(document: IssuedDocument) -> bytes:
+    with translation.override(document.locale):
+        html = render_to_string(TEMPLATES[document.kind], {
+            "doc": document.data, "issued_at": document.issued_at, "document": document,
+        })
+    return HTML(string=html).write_pdf()
+
+
+def pdf_response(document: IssuedDocument, filename: str) -> HttpResponse:
+    response = HttpResponse(render_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["X-Document-Id"] = str(document.pk)
+    return response
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets clients ask for application/pdf; errors still render as JSON."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else JSONRenderer().render(data)
+
+
+class DocumentView(CollectiveScopedMixin, APIView):
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+
+@extend_schema(responses={(200, "application/pdf"): bytes})
+class PeriodStatementView(DocumentView):
+    """The closing statement of a period (every member may read it: declarations are public)."""
+
+    def get(self, request, collective_slug: str, period_id: int):
+        period = get_object_or_404(Period.objects.of(self.collective).select_related("budget", "closed_by"),
+                                   pk=period_id)
+        document = services.document_issue(
+            collective=self.collective, actor=request.user, kind=DocumentKind.PERIOD_STATEMENT,
+            subject=f"period:{period.pk}", data=period_statement_data(period),
+        )
+        return pdf_response(document, f"statement-period-{period.pk}.pdf")
+
+
+class PersonalStatementView(DocumentView):
+    """A person's statement for a year: the person themself, accountants and coordinators."""
+
+    @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/pdf"): bytes})
+    def get(self, request, collective_slug: str, membership_id: int):
+        membership = get_object_or_404(Membership.objects.of(self.collective).select_related("user", "collective"),
+                                       pk=membership_id)
+        if membership.user_id != request.user.pk and not self.membership.has_role(*BOOKS_ROLES):
+            raise PermissionDenied()
+        try:
+            year = int(request.query_params.get("year") or timezone.localdate().year)
+        except ValueError:
+            raise ValidationError({"year": [_("Give a year, e.g. 2025.")]}) from None
+        document = services.document_issue(
+            collective=self.collective, actor=request.user, kind=DocumentKind.PERSONAL_STATEMENT,
+            subject=f"membership:{membership.pk}:{year}", data=personal_statement_data(membership, year),
+        )
+        return pdf_response(document, f"statement-{membership.pk}-{year}.pdf")
+
+
+@extend_schema(responses={(200, "application/pdf"): bytes})
+class IssuedDocumentView(DocumentView):
+    """Rebuild an issued document from its frozen data (accountants and coordinators)."""
+
+    required_roles = BOOKS_ROLES
+
+    def get(self, request, collective_slug: str, document_id: int):
+        document = get_object_or_404(IssuedDocument.objects.of(self.collective), pk=document_id)
+        return pdf_response(document, f"{document.kind}-{document.pk}.pdf")

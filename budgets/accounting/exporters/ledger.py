@@ -1,0 +1,159 @@
+"""Exporters over the ledger alone: the journal, the trial balance and the FEC.
+
+Debit and credit follow the convention of `budgets.accounting.chart`: a
+positive entry (money into the account) is a debit, a negative one a credit.
+"""
+
+from decimal import Decimal
+from typing import Iterator
+
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+
+from budgets.models import Entry
+
+from ..chart import chart_of
+from ..selectors import accounting_settings_of
+from .base import CHUNK_SIZE, Exporter, register
+
+ZERO = Decimal("0.00")
+
+
+def debit_credit(amount: Decimal) -> tuple[Decimal, Decimal]:
+    return (amount, ZERO) if amount > 0 else (ZERO, -amount)
+
+
+class LedgerExporter(Exporter):
+    """Entries of the collective's ledger in the range, optionally of some account kinds."""
+
+    def entries(self):
+        entries = Entry.objects.of(self.collective).filter(**self.range.filter_kwargs("transaction__created_at"))
+        kinds = self.params.get("account_kinds")
+        if kinds:
+            entries = entries.filter(account__kind__in=kinds)
+        return entries
+
+    def count(self) -> int:
+        return self.entries().count()
+
+
+@register
+class JournalExporter(LedgerExporter):
+    """Every ledger entry of the range, one row each, in the order they were posted."""
+
+    kind = "journal"
+    COLUMNS = ["transaction_id", "date", "type", "account_code", "account_name", "account_kind",
+               "debit", "credit", "memo", "actor", "linked_object"]
+    FIELDS = ("transaction_id", "transaction__created_at", "transaction__kind", "account__code", "account__name",
+              "account__kind", "amount", "transaction__memo", "transaction__actor__name",
+              "transaction__actor__email", "transaction__linked_type", "transaction__linked_id")
+
+    def header(self) -> list[str]:
+        return list(self.COLUMNS)
+
+    def rows(self) -> Iterator[list]:
+        query = self.entries().order_by("transaction__created_at", "transaction_id", "id").values_list(*self.FIELDS)
+        for (txn_id, created_at, kind, code, name, account_kind, amount, memo,
+             actor_name, actor_email, linked_type, linked_id) in query.iterator(chunk_size=CHUNK_SIZE):
+            debit, credit = debit_credit(amount)
+            actor = actor_name or (actor_email or "")
+            linked = f"{linked_type}#{linked_id}" if linked_type else ""
+            yield [txn_id, self.local_date(created_at), kind, code, name, account_kind, debit, credit, memo,
+                   actor, linked]
+
+
+@register
+class TrialBalanceExporter(Exporter):
+    """Per account: opening balance, debit and credit movements in the range, closing balance.
+
+    Balances are signed like entries (debit balances positive), so the openings
+    and the closings each sum to zero over all accounts.
+    """
+
+    kind = "trial_balance"
+    COLUMNS = ["account_code", "account_name", "account_kind", "opening", "debit", "credit", "closing"]
+
+    def header(self) -> list[str]:
+        return list(self.COLUMNS)
+
+    def balances(self):
+        before = Q(transaction__created_at__lt=self.range.start) if self.range.start else Q(pk__in=[])
+        within = Q(**self.range.filter_kwargs("transaction__created_at"))
+        entries = Entry.objects.of(self.collective)
+        if self.range.end:
+            entries = entries.filter(transaction__created_at__lt=self.range.end)
+        return (
+            entries.values("account_id", "account__code", "account__name", "account__kind")
+            .annotate(
+                opening=Coalesce(Sum("amount", filter=before), ZERO),
+                debit=Coalesce(Sum("amount", filter=within & Q(amount__gt=0)), ZERO),
+                credit=Coalesce(-Sum("amount", filter=within & Q(amount__lt=0)), ZERO),
+            )
+            .order_by("account__code")
+        )
+
+    def count(self) -> int:
+        return self.balances().count()
+
+    def rows(self) -> Iterator[list]:
+        for row in self.balances().iterator(chunk_size=CHUNK_SIZE):
+            closing = row["opening"] + row["debit"] - row["credit"]
+            yield [row["account__code"], row["account__name"], row["account__kind"], row["opening"],
+                   row["debit"], row["credit"], closing]
+
+
+def fec_amount(value: Decimal) -> str:
+    """Decimal comma, no thousands separator, two decimals: 1234,50."""
+    return f"{value:.2f}".replace(".", ",")
+
+
+def fec_text(value: str) -> str:
+    """The FEC forbids its separators and line breaks inside a field."""
+    return " ".join(str(value).replace("|", " ").split())
+
+
+@register
+class FecExporter(LedgerExporter):
+    """The Fichier des écritures comptables (article A47 A-1 of the Livre des procédures fiscales).
+
+    One file per fiscal year; the 18 columns in the order of the DGFiP notice;
+    dates AAAAMMJJ; amounts with a decimal comma and no thousands separator.
+    EcritureNum numbers the transactions of the fiscal year continuously in
+    the order they were posted; PieceRef carries the ledger transaction id.
+    """
+
+    kind = "fec"
+    formats = ("txt",)
+    COLUMNS = ["JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
+               "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit",
+               "EcritureLet", "DateLet", "ValidDate", "Montantdevise", "Idevise"]
+    FIELDS = ("transaction_id", "transaction__created_at", "transaction__kind", "transaction__memo",
+              "account__code", "account__name", "account__kind", "amount")
+
+    def __init__(self, *, collective, params: dict):
+        super().__init__(collective=collective, params=params)
+        self.settings = accounting_settings_of(collective)
+
+    def header(self) -> list[str]:
+        return list(self.COLUMNS)
+
+    def filename(self, extension: str) -> str:
+        closing = self.range.last.strftime("%Y%m%d") if self.range.last else ""
+        return f"{self.settings.siren or '000000000'}FEC{closing}.{extension}"
+
+    def rows(self) -> Iterator[list]:
+        chart = chart_of(self.collective)
+        journal_code, journal_label = fec_text(self.settings.journal_code), fec_text(self.settings.journal_label)
+        foreign = self.collective.currency != "EUR"
+        query = self.entries().order_by("transaction__created_at", "transaction_id", "id").values_list(*self.FIELDS)
+        number, previous = 0, None
+        for txn_id, created_at, kind, memo, code, name, account_kind, amount in query.iterator(chunk_size=CHUNK_SIZE):
+            if txn_id != previous:
+                number, previous = number + 1, txn_id
+            day = self.local_date(created_at).strftime("%Y%m%d")
+            account_number, account_label = chart[account_kind]
+            debit, credit = debit_credit(amount)
+            yield [journal_code, journal_label, str(number), day, account_number, fec_text(account_label),
+                   fec_text(code), fec_text(name), str(txn_id), day, fec_text(memo or kind),
+                   fec_amount(debit), fec_amount(credit), "", "", day,
+                   fec_amount(abs(amount)) if foreign else "", self.collective.currency if foreign else ""]

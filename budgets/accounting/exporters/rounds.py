@@ -1,0 +1,1 @@
+"""Exporters about cobudget rounds."""

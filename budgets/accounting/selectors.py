@@ -1,0 +1,73 @@
+"""Reads of the accounting area worth naming: settings, totals that tie out, exports."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from budgets.models import Entry
+from contributions.models import Payout
+
+from .exporters.base import DateRange
+from .models import AccountingSettings, Export
+
+ZERO = Decimal("0.00")
+
+
+def accounting_settings_of(collective) -> AccountingSettings:
+    """The collective's settings, or the defaults (unsaved) when none were recorded."""
+    return AccountingSettings.objects.of(collective).first() or AccountingSettings(collective=collective)
+
+
+def ledger_totals(*, collective, date_range: DateRange) -> dict:
+    """Debits, credits and entry counts of the range, in total and per account kind (one query)."""
+    rows = (
+        Entry.objects.of(collective)
+        .filter(**date_range.filter_kwargs("transaction__created_at"))
+        .values("account__kind")
+        .annotate(
+            debit=Coalesce(Sum("amount", filter=Q(amount__gt=0)), ZERO),
+            credit=Coalesce(-Sum("amount", filter=Q(amount__lt=0)), ZERO),
+            entries=Count("id"),
+        )
+        .order_by("account__kind")
+    )
+    per_kind = [
+        {"kind": row["account__kind"], "debit": row["debit"], "credit": row["credit"],
+         "balance": row["debit"] - row["credit"], "entries": row["entries"]}
+        for row in rows
+    ]
+    debit = sum((row["debit"] for row in per_kind), ZERO)
+    credit = sum((row["credit"] for row in per_kind), ZERO)
+    return {
+        "per_kind": per_kind,
+        "debit": debit,
+        "credit": credit,
+        "entries": sum(row["entries"] for row in per_kind),
+        "balanced": debit == credit,
+    }
+
+
+def exports_of(collective):
+    return Export.objects.of(collective).select_related("requested_by")
+
+
+def payout_totals(*, collective, date_range: DateRange, budget_id=None) -> dict:
+    """What the closings of the range granted, and how far it is paid: granted = owed + payable + paid."""
+    payouts = Payout.objects.of(collective)
+    if date_range.first:
+        payouts = payouts.filter(period__ends_on__gte=date_range.first)
+    if date_range.last:
+        payouts = payouts.filter(period__starts_on__lte=date_range.last)
+    if budget_id:
+        payouts = payouts.filter(period__budget_id=budget_id)
+    paid = Q(paid_on__isnull=False)
+    totals = payouts.aggregate(
+        requested=Coalesce(Sum("requested"), ZERO),
+        granted=Coalesce(Sum("granted"), ZERO),
+        paid=Coalesce(Sum("granted", filter=paid), ZERO),
+        payable=Coalesce(Sum("payable_amount", filter=~paid), ZERO),
+        count=Count("id"),
+    )
+    totals["owed"] = totals["granted"] - totals["paid"] - totals["payable"]
+    return totals

@@ -1,0 +1,274 @@
+"""Every write of the accounting area: exports, the chart of accounts, settings, period locks."""
+
+import logging
+import tempfile
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from budgets.models import AccountKind, Period, PeriodStatus
+from contrib_budget.errors import Conflict, DomainError, Forbidden
+from members.audit import audit_record
+from members.models import Collective, Membership, Role
+
+from .chart import chart_of
+from .exporters import REGISTRY
+from .exporters.base import parse_date
+from .models import AccountingSettings, AccountMapping, Export, ExportStatus, IssuedDocument
+from .selectors import accounting_settings_of
+from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS
+
+logger = logging.getLogger(__name__)
+
+BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
+PROGRESS_EVERY_ROWS = 5000
+# A running export whose heartbeat is older than this was killed: it may be claimed again.
+STALE_AFTER = timedelta(minutes=15)
+FILTER_KEYS = ("budget", "period", "round", "account_kinds")
+
+
+def _require_role(collective: Collective, actor, roles=BOOKS_ROLES) -> None:
+    membership = Membership.objects.of(collective).filter(user=actor).first()
+    if membership is None or not membership.has_role(*roles):
+        raise Forbidden(_("Only accountants and coordinators may do this."))
+
+
+def fiscal_year_bounds(*, collective: Collective, day: date) -> tuple[date, date]:
+    """The first and last days of the fiscal year that contains `day`."""
+    start_month = accounting_settings_of(collective).fiscal_year_start_month
+    year = day.year if day.month >= start_month else day.year - 1
+    first = date(year, start_month, 1)
+    next_first = date(year + 1, start_month, 1)
+    return first, next_first - timedelta(days=1)
+
+
+def _clean_params(*, collective: Collective, kind: str, fmt: str, params: dict) -> dict:
+    exporter = REGISTRY.get(kind)
+    if exporter is None:
+        raise DomainError(_("Unknown kind of export."), "unknown_kind",
+                          fields={"kind": [_("Choose among: %(kinds)s.") % {"kinds": ", ".join(REGISTRY)}]})
+    if fmt not in exporter.formats:
+        raise DomainError(_("This export is not available in that format."), "unsupported_format",
+                          fields={"format": [_("Choose among: %(formats)s.") % {"formats": ", ".join(exporter.formats)}]})
+    try:
+        first, last = parse_date(params.get("from")), parse_date(params.get("to"))
+    except ValueError:
+        raise DomainError(_("Dates must be written YYYY-MM-DD."), "invalid_date",
+                          fields={"from": [_("Dates must be written YYYY-MM-DD.")]}) from None
+    if kind == "fec":
+        if first is None:
+            raise DomainError(_("The FEC covers one fiscal year: give its first day."), "fiscal_year_required",
+                              fields={"from": [_("This field is required.")]})
+        year_first, year_last = fiscal_year_bounds(collective=collective, day=first)
+        if last and last > year_last:
+            raise DomainError(_("The FEC covers one fiscal year: one file per year."), "one_fiscal_year",
+                              fields={"to": [_("Give a date up to %(date)s.") % {"date": year_last.isoformat()}]})
+        first, last = year_first, year_last
+    if first and last and last < first:
+        raise DomainError(_("The end of the range comes before its start."), "invalid_range",
+                          fields={"to": [_("The end of the range comes before its start.")]})
+    cleaned = {"from": first.isoformat() if first else None, "to": last.isoformat() if last else None}
+    if fmt == "csv":
+        delimiter = params.get("delimiter") or ","
+        if delimiter not in CSV_DELIMITERS:
+            raise DomainError(_("The CSV delimiter is a comma or a semicolon."), "invalid_delimiter",
+                              fields={"delimiter": [_("Choose , or ;.")]})
+        cleaned["delimiter"] = delimiter
+    if fmt == "txt":
+        separator = params.get("separator") or "tab"
+        if separator not in FEC_SEPARATORS:
+            raise DomainError(_("The FEC separator is a tab or a pipe."), "invalid_separator",
+                              fields={"separator": [_("Choose tab or pipe.")]})
+        cleaned["separator"] = separator
+    for key in FILTER_KEYS:
+        if params.get(key) not in (None, "", []):
+            cleaned[key] = params[key]
+    return cleaned
+
+
+def export_request(*, collective: Collective, actor, kind: str, fmt: str, params: dict) -> Export:
+    """Record an export and queue it; the file is written by a Celery worker."""
+    _require_role(collective, actor)
+    cleaned = _clean_params(collective=collective, kind=kind, fmt=fmt, params=params)
+    with transaction.atomic():
+        export = Export.objects.create(
+            collective=collective, requested_by=actor, kind=kind, format=fmt, params=cleaned,
+            expires_at=timezone.now() + timedelta(days=settings.EXPORTS_KEEP_DAYS),
+        )
+        audit_record(collective=collective, actor=actor, action="export.requested", target=export,
+                     after={"kind": kind, "format": fmt, "params": cleaned})
+        transaction.on_commit(lambda: _queue(export.pk))
+    return export
+
+
+def _queue(export_id: int) -> None:
+    from .tasks import run_export
+
+    run_export.delay(export_id)
+
+
+def _claim(export_id: int) -> bool:
+    now = timezone.now()
+    claimable = Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.RUNNING, updated_at__lt=now - STALE_AFTER)
+    return bool(
+        Export.objects.filter(claimable, pk=export_id).update(status=ExportStatus.RUNNING, progress=0, updated_at=now)
+    )
+
+
+def _set_progress(export_id: int, progress: int) -> None:
+    Export.objects.filter(pk=export_id).update(progress=progress, updated_at=timezone.now())
+
+
+def export_run(*, export_id: int) -> None:
+    """Write an export's file. Claims it first, so a second run (or a redelivery) is a no-op."""
+    if not _claim(export_id):
+        return
+    export = Export.objects.select_related("collective", "requested_by").get(pk=export_id)
+    try:
+        row_count = _write(export)
+    except Exception as error:
+        logger.exception("accounting: export %s failed", export_id)
+        Export.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        return
+    now = timezone.now()
+    Export.objects.filter(pk=export_id).update(
+        status=ExportStatus.READY, progress=100, file=export.file.name, row_count=row_count, finished_at=now,
+        updated_at=now, expires_at=now + timedelta(days=settings.EXPORTS_KEEP_DAYS),
+    )
+    export.refresh_from_db()
+    _email_ready(export)
+
+
+def _write(export: Export) -> int:
+    """Stream the exporter's rows into a temporary file, then store it; returns the row count."""
+    exporter = REGISTRY[export.kind](collective=export.collective, params=export.params)
+    writer_class = WRITERS[export.format]
+    total = exporter.count()
+    written = 0
+    with translation.override(export.collective.locale), tempfile.TemporaryFile() as stream:
+        writer = writer_class(stream, options={**export.params, "title": export.kind})
+        writer.write_header(exporter.header())
+        for row in exporter.rows():
+            writer.write_row(row)
+            written += 1
+            if written % PROGRESS_EVERY_ROWS == 0 and total:
+                _set_progress(export.pk, min(99, written * 100 // total))
+        writer.close()
+        stream.seek(0)
+        if export.file:
+            export.file.delete(save=False)
+        export.file.save(exporter.filename(writer_class.extension), File(stream), save=False)
+    return written
+
+
+def _email_ready(export: Export) -> None:
+    link = settings.SITE_URL.rstrip("/") + reverse(
+        "accounting_export_download", args=[export.collective.slug, export.pk]
+    )
+    with translation.override(export.collective.locale):
+        context = {"export": export, "link": link, "collective": export.collective}
+        subject = _("Your export is ready: %(kind)s") % {"kind": export.get_kind_display()}
+        body = render_to_string("accounting/email/export_ready.txt", context)
+    send_mail(subject, body, None, [export.requested_by.email])
+
+
+def exports_purge_expired() -> int:
+    """Delete the exports (and their files) kept past their expiry date."""
+    deleted = 0
+    for export in Export.objects.filter(expires_at__lt=timezone.now()).iterator():
+        if export.file:
+            export.file.delete(save=False)
+        export.delete()
+        deleted += 1
+    return deleted
+
+
+def chart_update(*, collective: Collective, actor, mapping: dict[str, tuple[str, str]]) -> None:
+    """Set the account number and label of each ledger account kind given."""
+    _require_role(collective, actor)
+    before = {kind: list(value) for kind, value in chart_of(collective).items()}
+    rows = []
+    for kind, (number, label) in mapping.items():
+        if kind not in AccountKind.values:
+            raise DomainError(_("Unknown ledger account kind."), "unknown_account_kind", fields={kind: [kind]})
+        row = AccountMapping(collective=collective, account_kind=kind, number=number.strip(), label=label.strip())
+        try:
+            row.full_clean(exclude=["collective"], validate_unique=False)
+        except ValidationError as error:
+            raise DomainError(_("Please correct the highlighted fields."), "invalid",
+                              fields={kind: [m for messages in error.message_dict.values() for m in messages]}) from None
+        rows.append(row)
+    with transaction.atomic():
+        for row in rows:
+            AccountMapping.objects.update_or_create(
+                collective=collective, account_kind=row.account_kind,
+                defaults={"number": row.number, "label": row.label},
+            )
+        audit_record(collective=collective, actor=actor, action="accounting.chart_updated", target=collective,
+                     before=before, after={kind: list(value) for kind, value in chart_of(collective).items()})
+
+
+SETTINGS_FIELDS = ("siren", "fiscal_year_start_month", "journal_code", "journal_label")
+
+
+def accounting_settings_update(*, collective: Collective, actor, **fields) -> AccountingSettings:
+    _require_role(collective, actor)
+    current = accounting_settings_of(collective)
+    before = {field: getattr(current, field) for field in SETTINGS_FIELDS}
+    for field, value in fields.items():
+        if field in SETTINGS_FIELDS:
+            setattr(current, field, value)
+    try:
+        current.full_clean(exclude=["collective"], validate_unique=False)
+    except ValidationError as error:
+        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None
+    with transaction.atomic():
+        current.save()
+        audit_record(collective=collective, actor=actor, action="accounting.settings_updated", target=collective,
+                     before=before, after={field: getattr(current, field) for field in SETTINGS_FIELDS})
+    return current
+
+
+def period_lock(*, period: Period, actor) -> Period:
+    """Lock a closed period: from now on no change may touch it (corrections go to an open period)."""
+    _require_role(period.collective, actor, roles=(Role.ACCOUNTANT,))
+    with transaction.atomic():
+        period = Period.objects.select_for_update().select_related("collective", "budget").get(pk=period.pk)
+        if period.locked_at:
+            raise Conflict(_("This period is already locked."), "period_locked")
+        if period.status != PeriodStatus.CLOSED:
+            raise Conflict(_("Only a closed period can be locked."), "period_not_closed")
+        period.locked_at = timezone.now()
+        period.locked_by = actor
+        period.save(update_fields=["locked_at", "locked_by"])
+        audit_record(collective=period.collective, actor=actor, action="period.locked", target=period,
+                     before={"locked_at": None}, after={"locked_at": period.locked_at.isoformat()})
+    return period
+
+
+def document_issue(*, collective: Collective, actor, kind: str, subject: str, data: dict) -> IssuedDocument:
+    """Freeze a document's data; the same data asked again returns the document already issued."""
+    with transaction.atomic():
+        latest = (
+            IssuedDocument.objects.of(collective).select_for_update()
+            .filter(kind=kind, subject=subject).order_by("-issued_at", "-id").first()
+        )
+        if latest is not None and latest.data == data:
+            return latest
+        document = IssuedDocument.objects.create(
+            collective=collective, kind=kind, subject=subject, data=data, locale=collective.locale, issued_by=actor,
+        )
+        audit_record(collective=collective, actor=actor, action="document.issued", target=document,
+                     after={"kind": kind, "subject": subject})
+    return document

@@ -1,0 +1,49 @@
+"""Filters that render frozen document data (strings) in the active language."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django import template
+from django.utils import formats
+
+from budgets.models import OverspendPolicy, PeriodStatus
+from contributions.models import ContributionStatus
+
+register = template.Library()
+
+
+@register.filter
+def money(value) -> str:
+    """'1234.5' → '1 234,50' in French, '1,234.50' in English."""
+    if value in (None, ""):
+        return ""
+    return formats.number_format(Decimal(str(value)), 2, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def isodate(value) -> str:
+    return formats.date_format(date.fromisoformat(value), "DATE_FORMAT") if value else ""
+
+
+@register.filter
+def isodatetime(value) -> str:
+    return formats.date_format(datetime.fromisoformat(value), "DATE_FORMAT") if value else ""
+
+
+def _label(choices, value) -> str:
+    return str(dict(choices.choices).get(value, value))
+
+
+@register.filter
+def period_status(value) -> str:
+    return _label(PeriodStatus, value)
+
+
+@register.filter
+def overspend_policy(value) -> str:
+    return _label(OverspendPolicy, value)
+
+
+@register.filter
+def contribution_status(value) -> str:
+    return _label(ContributionStatus, value)

@@ -1,0 +1,125 @@
+"""The accountant's area: totals that tie out, export requests, downloads, the chart of accounts."""
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from budgets.models import Period, PeriodStatus
+from contrib_budget.errors import DomainError
+from contrib_budget.tenancy import role_required
+from members.models import Role
+
+from . import selectors, services
+from .api import export_file_response
+from .chart import chart_of
+from .exporters.base import DateRange, parse_date
+from .forms import AccountingSettingsForm, ChartForm, ExportRequestForm, PeriodFilterForm
+from .models import ExportStatus
+
+BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
+RECENT_EXPORTS = 30
+
+
+def _exports_context(collective) -> dict:
+    exports = list(selectors.exports_of(collective)[:RECENT_EXPORTS])
+    active = any(export.status in (ExportStatus.PENDING, ExportStatus.RUNNING) for export in exports)
+    return {"exports": exports, "exports_active": active}
+
+
+@role_required(*BOOKS_ROLES)
+def index(request, collective_slug):
+    collective = request.collective
+    filters = PeriodFilterForm(request.GET or None, collective=collective)
+    params = filters.params()
+    date_range = DateRange(parse_date(params.get("from")), parse_date(params.get("to")), ZoneInfo(collective.timezone))
+    closed_periods = (
+        Period.objects.of(collective).filter(status=PeriodStatus.CLOSED, **date_range.date_filter_kwargs("ends_on"))
+        .select_related("budget", "locked_by").order_by("-ends_on", "-id")
+    )
+    if params.get("budget"):
+        closed_periods = closed_periods.filter(budget_id=params["budget"])
+    return render(request, "accounting/index.html", {
+        "collective": collective,
+        "filters": filters,
+        "totals": selectors.ledger_totals(collective=collective, date_range=date_range),
+        "payout_totals": selectors.payout_totals(collective=collective, date_range=date_range,
+                                                 budget_id=params.get("budget")),
+        "export_form": ExportRequestForm(initial={**request.GET.dict(), "format": "csv"}, collective=collective),
+        "closed_periods": closed_periods[:50],
+        "is_accountant": request.membership.has_role(Role.ACCOUNTANT),
+        **_exports_context(collective),
+    })
+
+
+@require_POST
+@role_required(*BOOKS_ROLES)
+def export_create(request, collective_slug):
+    form = ExportRequestForm(request.POST, collective=request.collective)
+    if not form.is_valid():
+        messages.error(request, _("The export request is not valid: %(errors)s") % {"errors": form.errors.as_text()})
+        return redirect("accounting_index", collective_slug)
+    try:
+        services.export_request(collective=request.collective, actor=request.user, kind=form.cleaned_data["kind"],
+                                fmt=form.cleaned_data["format"], params=form.export_params())
+    except DomainError as error:
+        details = " ".join(str(m) for field_messages in error.fields.values() for m in field_messages)
+        messages.error(request, f"{error.message} {details}".strip())
+    else:
+        messages.success(request, _("Your export is on its way: follow it below. We will also email you the link."))
+    return redirect("accounting_index", collective_slug)
+
+
+@role_required(*BOOKS_ROLES)
+def exports_list(request, collective_slug):
+    return render(request, "accounting/_exports.html", {"collective": request.collective,
+                                                        **_exports_context(request.collective)})
+
+
+@role_required(*BOOKS_ROLES)
+def export_download(request, collective_slug, export_id):
+    export = get_object_or_404(selectors.exports_of(request.collective), pk=export_id)
+    try:
+        return export_file_response(export)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("accounting_index", collective_slug)
+
+
+@role_required(*BOOKS_ROLES)
+def chart(request, collective_slug):
+    collective = request.collective
+    chart_form = ChartForm(request.POST or None, chart=chart_of(collective), prefix="chart")
+    settings_form = AccountingSettingsForm(request.POST or None, instance=selectors.accounting_settings_of(collective),
+                                           prefix="settings")
+    if request.method == "POST" and chart_form.is_valid() and settings_form.is_valid():
+        try:
+            services.chart_update(collective=collective, actor=request.user, mapping=chart_form.mapping())
+            services.accounting_settings_update(collective=collective, actor=request.user,
+                                                **settings_form.cleaned_data)
+        except DomainError as error:
+            chart_form.add_error(None, error.message)
+            for field_messages in error.fields.values():
+                for message in field_messages:
+                    chart_form.add_error(None, message)
+        else:
+            messages.success(request, _("The chart of accounts is saved."))
+            return redirect("accounting_chart", collective_slug)
+    return render(request, "accounting/chart.html", {
+        "collective": collective, "chart_form": chart_form, "settings_form": settings_form,
+    })
+
+
+@require_POST
+@role_required(Role.ACCOUNTANT)
+def period_lock(request, collective_slug, period_id):
+    period = get_object_or_404(Period.objects.of(request.collective), pk=period_id)
+    try:
+        services.period_lock(period=period, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The period %(period)s is locked.") % {"period": period})
+    return redirect("accounting_index", collective_slug)

@@ -1,0 +1,65 @@
+"""A busy collective: many balanced movements posted through the ledger's services."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from budgets import ledger
+from budgets.models import AccountKind, Budget, Period, PeriodStatus
+from members.models import Role
+from tests.factories import MembershipFactory, UserFactory
+
+
+def post_busy_ledger(collective, actor, *, rounds: int = 40) -> None:
+    """Fund a budget, split it into envelopes, grant people, pay them, reverse a few: ~8 entries a round."""
+    account = ledger.account_get_or_create
+    source = account(collective=collective, kind=AccountKind.FUNDING_SOURCE, code="source:1", name="Fondation Lille")
+    budget = account(collective=collective, kind=AccountKind.BUDGET, code="budget:1", name="Tiers-lieu 2025")
+    envelopes = [account(collective=collective, kind=AccountKind.ENVELOPE, code=f"envelope:{i}", name=f"Mission {i}")
+                 for i in range(3)]
+    payables = [account(collective=collective, kind=AccountKind.PAYABLE, code=f"payable:{i}", name=f"Personne {i}")
+                for i in range(5)]
+    paid = account(collective=collective, kind=AccountKind.PAID, code="paid", name="Versé")
+    for n in range(rounds):
+        amount = Decimal(1000 + n * 7) / 10
+        ledger.transfer(collective=collective, source=source, destination=budget, amount=amount, kind="funding_received",
+                        memo=f"Versement {n}", actor=actor)
+        envelope = envelopes[n % 3]
+        ledger.transfer(collective=collective, source=budget, destination=envelope, amount=amount, kind="envelope_fund",
+                        actor=actor)
+        share = (amount / 3).quantize(Decimal("0.01"))
+        txn = ledger.transaction_post(
+            collective=collective, kind="period_close", actor=actor, memo=f"Clôture {n}",
+            legs=[(envelope, -share * 2), (payables[n % 5], share), (payables[(n + 1) % 5], share)],
+            linked=("budgets.period", n),
+        )
+        if n % 7 == 0:
+            ledger.transaction_reverse(txn=txn, actor=actor)
+        else:
+            ledger.transfer(collective=collective, source=payables[n % 5], destination=paid, amount=share,
+                            kind="payout_paid", actor=actor, memo=f"Virement {n}")
+
+
+@pytest.fixture
+def busy_collective(collective, coordinator):
+    post_busy_ledger(collective, coordinator)
+    return collective
+
+
+@pytest.fixture
+def contributor(collective):
+    return MembershipFactory(collective=collective, user=UserFactory(email="david@example.org", name="David Martin"),
+                             roles=[Role.CONTRIBUTOR.value, Role.MEMBER.value]).user
+
+
+@pytest.fixture
+def budget(collective, coordinator):
+    return Budget.objects.create(collective=collective, name="Tiers-lieu 2025", starts_on=date(2025, 1, 1))
+
+
+@pytest.fixture
+def closed_period(collective, budget, coordinator):
+    return Period.objects.create(collective=collective, budget=budget, index=0, starts_on=date(2025, 1, 1),
+                                 ends_on=date(2025, 3, 31), status=PeriodStatus.CLOSED, available=Decimal("1500.00"),
+                                 closed_by=coordinator)
