@@ -13,6 +13,12 @@ from .factories import CollectiveFactory, MembershipFactory, UserFactory
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hashing with PBKDF2 costs ~0.3 s a user; tests need passwords to work, not to resist attacks."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def collective(db):
     return CollectiveFactory(name="La Fabrique", slug="la-fabrique")

@@ -103,11 +103,6 @@ def _fill(route: Route, slug: str, victim: Collective) -> tuple[dict, bool]:
     return values, all_real
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def victim(db):
     """The demo's collective, with every app's demo data, plus a pending invitation and some money."""
