@@ -77,6 +77,11 @@ def payouts_unposted(*, period: Period) -> QuerySet:
             .filter(posted=False).select_related("person", "period__budget").order_by("id"))
 
 
+def payouts_unposted_anywhere() -> QuerySet:
+    """Payouts of every collective whose grant is not in the ledger yet."""
+    return Payout.objects.filter(granted__gt=0).annotate(posted=_grant_posted()).filter(posted=False)
+
+
 def payouts_owed_posted(*, budget: Budget) -> QuerySet:
     """Owed payouts of a budget, oldest first, whose grant is posted: those that received money can settle."""
     return (Payout.objects.filter(period__budget=budget, payable_amount__lt=F("granted"), paid_on__isnull=True)

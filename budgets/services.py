@@ -71,10 +71,10 @@ def _budget_state(budget: Budget) -> dict:
 def _check_budget(budget: Budget) -> None:
     if budget.amount_per_period is not None:
         budget.amount_per_period = money_checked(budget.amount_per_period, "amount_per_period")
-    _validated(budget, exclude=("collective",))
-    if budget.ends_on is not None and budget.ends_on < budget.starts_on:
+    if budget.ends_on is not None and budget.starts_on is not None and budget.ends_on < budget.starts_on:
         raise DomainError(_("The end date comes before the start date."), "invalid",
                           fields={"ends_on": [_("The end date comes before the start date.")]})
+    _validated(budget, exclude=("collective",))
 
 
 def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
@@ -189,10 +189,10 @@ def _check_task_envelope(task: Task, budget: Budget) -> None:
 
 
 def task_create(*, budget: Budget, actor, envelope: Envelope, title: str, description: str = "",
-                priority: int = 2, is_published: bool = True) -> Task:
+                priority: int = 2, is_published: bool = True, is_done: bool = False) -> Task:
     """Coordinators publish a task with a priority so contributors see what is needed."""
     task = Task(collective_id=budget.collective_id, envelope=envelope, title=title, description=description,
-                priority=priority, is_published=is_published)
+                priority=priority, is_published=is_published, is_done=is_done)
     _check_task_envelope(task, budget)
     _validated(task, exclude=("collective", "envelope"))
     with transaction.atomic():

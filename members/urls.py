@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from budgets.urls import me_api_urlpatterns, me_urlpatterns
+
 from . import api, views
 
 urlpatterns = [
@@ -10,6 +12,7 @@ urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    *me_urlpatterns,
 ]
 
 collective_urlpatterns = [
@@ -30,6 +33,7 @@ api_root_urlpatterns = [
         api.CollectiveViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
         name="api-collective",
     ),
+    *me_api_urlpatterns,
 ]
 
 _collective_router = SimpleRouter()

@@ -1,0 +1,389 @@
+"""The budgets API: budgets and their rate grid, fundings, envelopes, tasks, periods, closing, payouts.
+
+Every member reads; coordinators write; accountants and coordinators mark payouts paid.
+Serializers parse and render; the services decide.
+"""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contrib_budget.api import CollectiveScopedMixin
+from contributions.models import Payout
+from members.models import Role
+
+from . import selectors, services
+from .closing import period_close
+from .fundings import funding_create, funding_receive
+from .models import MONEY, Budget, Envelope, Funding, Period, RateLevel, Task
+from .payouts import explanation_text, payouts_mark_paid
+
+COORDINATOR = (Role.COORDINATOR,)
+PAYERS = (Role.ACCOUNTANT, Role.COORDINATOR)
+
+
+def _money(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(**MONEY, **kwargs)
+
+
+class RateLevelSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(required=False, help_text="Give the id to keep (and rename) an existing level.")
+    hourly_rate = _money(min_value=0)
+
+    class Meta:
+        model = RateLevel
+        fields = ["id", "name", "hourly_rate", "position"]
+        read_only_fields = ["position"]
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    """`rate_levels` is read and written nested: a PATCH with `rate_levels` replaces the grid
+    (levels with an `id` are kept and updated, new ones created, missing ones removed)."""
+
+    rate_levels = RateLevelSerializer(many=True, required=False)
+    amount_per_period = _money(min_value=0, required=False, allow_null=True,
+                               help_text="Null: the funded total is spread evenly over the periods.")
+    received = _money(read_only=True, source="received_total")
+    pledged = _money(read_only=True, source="pledged_total")
+    granted = _money(read_only=True, source="granted_total")
+    remaining = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Budget
+        fields = ["id", "name", "description", "period_kind", "starts_on", "ends_on", "amount_per_period",
+                  "overspend_policy", "leftover_policy", "allow_custom_rate", "required_approvals",
+                  "auto_close_after_days", "rate_levels", "received", "pledged", "granted", "remaining", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def get_remaining(self, budget) -> str:
+        remaining = budget.received_total + budget.pledged_total - budget.granted_total
+        return _money().to_representation(remaining)
+
+
+class BudgetViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Budgets of the collective: every member reads, coordinators create and change them."""
+
+    serializer_class = BudgetSerializer
+    roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
+    lookup_url_kwarg = "budget_id"
+
+    def get_queryset(self):
+        return selectors.budgets_with_money(self.collective)
+
+    def _render(self, budget, code=status.HTTP_200_OK):
+        return Response(self.get_serializer(self.get_queryset().get(pk=budget.pk)).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        budget = services.budget_create(collective=self.collective, actor=request.user, **serializer.validated_data)
+        return self._render(budget, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        budget = self.get_object()
+        serializer = self.get_serializer(budget, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        budget = services.budget_update(budget=budget, actor=request.user, **serializer.validated_data)
+        return self._render(budget)
+
+
+class BudgetChildMixin(CollectiveScopedMixin):
+    """A sub-resource of `/budgets/<budget_id>/`."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.budget = get_object_or_404(Budget.objects.of(self.collective), pk=kwargs["budget_id"])
+
+
+class FundingSerializer(serializers.ModelSerializer):
+    amount = _money(min_value=0)
+
+    class Meta:
+        model = Funding
+        fields = ["id", "source", "source_kind", "amount", "status", "received_on", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class ReceiveSerializer(serializers.Serializer):
+    received_on = serializers.DateField(required=False, help_text="Defaults to today.")
+
+
+class FundingViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The fundings of a budget, pledged or received; coordinators add them and mark pledges received."""
+
+    serializer_class = FundingSerializer
+    roles_by_action = {"create": COORDINATOR, "receive": COORDINATOR}
+    lookup_url_kwarg = "funding_id"
+
+    def get_queryset(self):
+        return Funding.objects.of(self.collective).filter(budget=self.budget)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        funding = funding_create(budget=self.budget, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(funding).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request, *args, **kwargs):
+        serializer = ReceiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        funding = funding_receive(funding=self.get_object(), actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(funding).data)
+
+
+class EnvelopeSerializer(serializers.ModelSerializer):
+    amount = _money(min_value=0)
+
+    class Meta:
+        model = Envelope
+        fields = ["id", "name", "description", "amount", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class EnvelopeViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Envelopes (missions) of a budget, each with its own amount."""
+
+    serializer_class = EnvelopeSerializer
+    roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
+    lookup_url_kwarg = "envelope_id"
+
+    def get_queryset(self):
+        return Envelope.objects.of(self.collective).filter(budget=self.budget)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        envelope = services.envelope_create(budget=self.budget, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(envelope).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        envelope = services.envelope_update(envelope=serializer.instance, actor=request.user,
+                                            **serializer.validated_data)
+        return Response(self.get_serializer(envelope).data)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    envelope = serializers.PrimaryKeyRelatedField(queryset=Envelope.objects.none())
+
+    class Meta:
+        model = Task
+        fields = ["id", "envelope", "title", "description", "priority", "is_published", "is_done", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        budget = self.context.get("budget")
+        if budget is not None:
+            fields["envelope"].queryset = Envelope.objects.of(budget.collective).filter(budget=budget)
+        return fields
+
+
+class TaskViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Tasks published in the envelopes of a budget, by priority (1 high, 2 normal, 3 low).
+    Members see published tasks; coordinators see and write all of them."""
+
+    serializer_class = TaskSerializer
+    roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
+    lookup_url_kwarg = "task_id"
+
+    def get_queryset(self):
+        tasks = Task.objects.of(self.collective).filter(envelope__budget=self.budget).order_by("priority", "id")
+        if not self.membership.has_role(Role.COORDINATOR):
+            tasks = tasks.filter(is_published=True)
+        return tasks
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "budget": getattr(self, "budget", None)}
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        task = services.task_create(budget=self.budget, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(task).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        task = services.task_update(task=serializer.instance, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(task).data)
+
+
+class PeriodSerializer(serializers.ModelSerializer):
+    available = _money(source="available_now", read_only=True,
+                       help_text="Frozen at closing (or on entering deficit); projected while open.")
+    requested = _money(read_only=True)
+    validated = _money(read_only=True)
+    granted = _money(read_only=True)
+    over = serializers.BooleanField(read_only=True, help_text="Validated requests exceed the money available.")
+
+    class Meta:
+        model = Period
+        fields = ["id", "budget", "index", "starts_on", "ends_on", "status", "available", "requested", "validated",
+                  "granted", "over", "closed_at", "decision"]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["pro_rata", "amounts", "top_up"])
+    amounts = serializers.DictField(child=_money(min_value=0), required=False,
+                                    help_text="kind=amounts: {contribution id: granted amount}.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    amount = _money(min_value=0, required=False, help_text="kind=top_up: defaults to the gap.")
+    source = serializers.CharField(required=False, max_length=150)
+    source_kind = serializers.CharField(required=False, max_length=20)
+    status = serializers.ChoiceField(choices=["pledged", "received"], required=False)
+    received_on = serializers.DateField(required=False)
+
+
+class CloseSerializer(serializers.Serializer):
+    decision = DecisionSerializer(required=False, help_text="Required to close a period in deficit (hold policy).")
+
+
+def _period_with_figures(period: Period) -> Period:
+    return next(p for p in selectors.periods_with_figures(period.budget) if p.pk == period.pk)
+
+
+class BudgetPeriodViewSet(BudgetChildMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The periods of a budget with their money: available, requested, validated, granted."""
+
+    serializer_class = PeriodSerializer
+    queryset = Period.objects.none()
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(selectors.periods_with_figures(self.budget))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class PeriodViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """One period; coordinators close it (with a decision when it is in deficit)."""
+
+    serializer_class = PeriodSerializer
+    roles_by_action = {"close": COORDINATOR}
+    lookup_url_kwarg = "period_id"
+
+    def get_queryset(self):
+        return Period.objects.of(self.collective).select_related("budget")
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(_period_with_figures(self.get_object())).data)
+
+    @extend_schema(request=CloseSerializer, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, *args, **kwargs):
+        serializer = CloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        period = period_close(period=self.get_object(), actor=request.user,
+                              decision=serializer.validated_data.get("decision"))
+        return Response(self.get_serializer(_period_with_figures(period)).data)
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    author = serializers.IntegerField(source="person_id", read_only=True)
+    author_name = serializers.CharField(source="person.display_name", read_only=True)
+    explanation = serializers.SerializerMethodField()
+    state = serializers.CharField(read_only=True, help_text="owed | payable | paid")
+    requested = _money(read_only=True)
+    granted = _money(read_only=True)
+    owed = _money(source="owed_amount", read_only=True)
+    payable = _money(source="payable_amount", read_only=True)
+
+    class Meta:
+        model = Payout
+        fields = ["id", "contribution", "period", "author", "author_name", "requested", "granted", "explanation",
+                  "explanation_code", "explanation_params", "state", "owed", "payable", "paid_on", "reference"]
+        read_only_fields = fields
+
+    def get_explanation(self, payout) -> str:
+        return explanation_text(payout.explanation_code, payout.explanation_params)
+
+
+class MarkPaidSerializer(serializers.Serializer):
+    paid_on = serializers.DateField(required=False, help_text="Defaults to today.")
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class BulkMarkPaidSerializer(MarkPaidSerializer):
+    payouts = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=1000)
+
+
+class PeriodPayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """What a closing granted, per declaration, with its explanation and state."""
+
+    serializer_class = PayoutSerializer
+
+    def get_queryset(self):
+        period = get_object_or_404(Period.objects.of(self.collective), pk=self.kwargs["period_id"])
+        return selectors.payouts_of_period(period)
+
+
+class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Payouts of the collective (filter `?state=owed|payable|paid`); accountants and coordinators
+    mark them paid, one by one or in bulk (all or none)."""
+
+    serializer_class = PayoutSerializer
+    roles_by_action = {"mark_paid": PAYERS, "bulk_mark_paid": PAYERS}
+    lookup_url_kwarg = "payout_id"
+
+    def get_queryset(self):
+        return selectors.payouts_of_collective(self.collective, state=self.request.query_params.get("state"))
+
+    @extend_schema(request=MarkPaidSerializer, responses=PayoutSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-paid")
+    def mark_paid(self, request, *args, **kwargs):
+        serializer = MarkPaidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payout = self.get_object()
+        payouts_mark_paid(collective=self.collective, payout_ids=[payout.pk], actor=request.user,
+                          paid_on=serializer.validated_data.get("paid_on") or timezone.localdate(),
+                          reference=serializer.validated_data["reference"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=payout.pk)).data)
+
+    @extend_schema(request=BulkMarkPaidSerializer, responses=PayoutSerializer(many=True))
+    @action(detail=False, methods=["post"], url_path="mark-paid")
+    def bulk_mark_paid(self, request, *args, **kwargs):
+        serializer = BulkMarkPaidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payouts = payouts_mark_paid(collective=self.collective, payout_ids=serializer.validated_data["payouts"],
+                                    actor=request.user,
+                                    paid_on=serializer.validated_data.get("paid_on") or timezone.localdate(),
+                                    reference=serializer.validated_data["reference"])
+        fresh = selectors.payouts_of_collective(self.collective).filter(pk__in=[p.pk for p in payouts])
+        return Response(self.get_serializer(fresh, many=True).data)
+
+
+EARNINGS_FIGURES = ("declared", "granted", "owed", "payable", "paid")
+
+
+class EarningsView(APIView):
+    """My declared, granted, owed, payable and paid totals across all my collectives."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=inline_serializer("Earnings", {
+        "totals": inline_serializer("EarningsTotal", {
+            "currency": serializers.CharField(), **{name: _money() for name in EARNINGS_FIGURES}}, many=True),
+        "collectives": inline_serializer("EarningsOfCollective", {
+            "collective": serializers.CharField(), "name": serializers.CharField(),
+            "currency": serializers.CharField(), **{name: _money() for name in EARNINGS_FIGURES}}, many=True),
+    }))
+    def get(self, request):
+        rows = selectors.earnings_of(request.user)
+        money = _money()
+
+        def figures(row):
+            return {name: money.to_representation(row[name]) for name in EARNINGS_FIGURES}
+
+        return Response({
+            "totals": [{"currency": t["currency"], **figures(t)} for t in selectors.earnings_totals(rows)],
+            "collectives": [{"collective": r["collective"].slug, "name": r["collective"].name,
+                             "currency": r["collective"].currency, **figures(r)} for r in rows],
+        })

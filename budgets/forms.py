@@ -1,0 +1,156 @@
+"""Page forms: they parse input; the services decide and write."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import MONEY, FundingStatus, LeftoverPolicy, OverspendPolicy, PeriodKind, SourceKind, TaskPriority
+
+
+def _money_field(label, **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(label=label, min_value=0, **MONEY, **kwargs)
+
+
+def add_domain_error(form: forms.Form, error) -> None:
+    """Show a service's refusal on the form: on its fields when it names them."""
+    placed = False
+    for field, messages in error.fields.items():
+        if field in form.fields:
+            for message in messages if isinstance(messages, list | tuple) else [messages]:
+                form.add_error(field, str(message))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class BudgetForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=150)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    period_kind = forms.ChoiceField(label=_("Period"), choices=PeriodKind.choices, initial=PeriodKind.MONTH)
+    starts_on = forms.DateField(label=_("Starts on"), widget=DateInput())
+    ends_on = forms.DateField(label=_("Ends on"), required=False, widget=DateInput(),
+                              help_text=_("Leave empty for a budget without an end."))
+    amount_per_period = _money_field(_("Amount per period"), required=False,
+                                     help_text=_("Leave empty to spread the funded total evenly over the periods."))
+    overspend_policy = forms.ChoiceField(label=_("When requests exceed the money"), choices=OverspendPolicy.choices)
+    leftover_policy = forms.ChoiceField(label=_("Leftover"), choices=LeftoverPolicy.choices)
+    allow_custom_rate = forms.BooleanField(label=_("People may set their own rate"), required=False)
+    required_approvals = forms.IntegerField(label=_("Coordinator approvals required"), min_value=1, max_value=20,
+                                            initial=1)
+    auto_close_after_days = forms.IntegerField(
+        label=_("Close automatically this many days after a period ends"), min_value=0, max_value=365,
+        required=False, initial=7, help_text=_("Leave empty to close by hand only."))
+
+
+class RateLevelForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Level"), max_length=100, required=False)
+    hourly_rate = _money_field(_("Hourly rate"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("name") and data.get("hourly_rate") is None:
+            self.add_error("hourly_rate", _("Give the hourly rate of this level."))
+        if data.get("hourly_rate") is not None and not data.get("name"):
+            self.add_error("name", _("Name this level."))
+        return data
+
+
+RateGridFormSet = forms.formset_factory(RateLevelForm, extra=2, can_delete=True)
+
+
+def rate_levels_from(formset) -> list[dict]:
+    return [
+        {"id": form.cleaned_data.get("id"), "name": form.cleaned_data["name"],
+         "hourly_rate": form.cleaned_data["hourly_rate"]}
+        for form in formset.forms
+        if form.cleaned_data and form.cleaned_data.get("name") and not form.cleaned_data.get("DELETE")
+    ]
+
+
+class FundingForm(forms.Form):
+    source = forms.CharField(label=_("Source"), max_length=150, help_text=_("e.g. the region's grant, a client."))
+    source_kind = forms.ChoiceField(label=_("Kind of source"), choices=SourceKind.choices)
+    amount = _money_field(_("Amount"))
+    status = forms.ChoiceField(label=_("Status"), choices=FundingStatus.choices, widget=forms.RadioSelect,
+                               initial=FundingStatus.RECEIVED)
+    received_on = forms.DateField(label=_("Received on"), required=False, widget=DateInput(),
+                                  help_text=_("Defaults to today for received money."))
+
+
+class EnvelopeForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=150)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    amount = _money_field(_("Amount"))
+
+
+class TaskForm(forms.Form):
+    envelope = forms.TypedChoiceField(label=_("Envelope"), coerce=int)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    priority = forms.TypedChoiceField(label=_("Priority"), choices=TaskPriority.choices, coerce=int,
+                                      initial=TaskPriority.NORMAL)
+
+    def __init__(self, *args, envelopes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["envelope"].choices = [(e.pk, e.name) for e in envelopes]
+
+
+class DecisionForm(forms.Form):
+    KINDS = [
+        ("pro_rata", _("Share pro rata")),
+        ("amounts", _("Set an amount per declaration")),
+        ("top_up", _("Add a top-up funding that covers the gap")),
+    ]
+    kind = forms.ChoiceField(label=_("Decision"), choices=KINDS, widget=forms.RadioSelect, initial="pro_rata")
+    note = forms.CharField(label=_("Why (shown to everyone)"), required=False, max_length=500)
+    top_up_amount = _money_field(_("Top-up amount"), required=False)
+    top_up_source = forms.CharField(label=_("Top-up source"), required=False, max_length=150)
+    top_up_status = forms.ChoiceField(label=_("Top-up status"), choices=FundingStatus.choices,
+                                      initial=FundingStatus.RECEIVED)
+
+    def __init__(self, *args, requests=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request_ids = []
+        for contribution in requests:
+            name = f"amount_{contribution.pk}"
+            self.request_ids.append(contribution.pk)
+            self.fields[name] = _money_field(
+                _("%(author)s — %(description)s") % {"author": contribution.author.display_name,
+                                                      "description": contribution.description[:60]},
+                required=False)
+
+    def amount_fields(self):
+        return [self[f"amount_{pk}"] for pk in self.request_ids]
+
+    def decision(self) -> dict:
+        data = self.cleaned_data
+        kind = data["kind"]
+        if kind == "amounts":
+            return {"kind": kind, "note": data.get("note") or "",
+                    "amounts": {str(pk): data.get(f"amount_{pk}") if data.get(f"amount_{pk}") is not None else "0"
+                                for pk in self.request_ids}}
+        if kind == "top_up":
+            decision = {"kind": kind, "source": data.get("top_up_source") or "", "status": data["top_up_status"]}
+            if data.get("top_up_amount") is not None:
+                decision["amount"] = data["top_up_amount"]
+            return decision
+        return {"kind": kind}
+
+
+class MarkPaidForm(forms.Form):
+    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=timezone.localdate)
+    reference = forms.CharField(label=_("Reference"), required=False, max_length=100,
+                                help_text=_("e.g. the bank transfer's reference."))
+    payouts = forms.TypedMultipleChoiceField(label=_("Payouts"), coerce=int, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, payout_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payouts"].choices = [(pk, pk) for pk in payout_ids]

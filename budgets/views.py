@@ -1,0 +1,274 @@
+"""Pages of budgets, fundings, envelopes, tasks, closings and payouts.
+
+Each view parses the request, calls one service, renders. A DomainError from a
+service becomes a form error or a message, never a server error.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contrib_budget.errors import DomainError
+from contrib_budget.tenancy import role_required
+from contributions.models import Contribution, ContributionStatus
+from members.models import Role
+
+from . import closing, fundings, selectors, services
+from .forms import (
+    BudgetForm, DecisionForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, add_domain_error,
+    rate_levels_from,
+)
+from .models import Budget, Envelope, Funding, Period, PeriodStatus, Task
+from .payouts import explanation_text
+from .payouts import payouts_mark_paid as payouts_mark_paid_service
+
+COORDINATOR = Role.COORDINATOR
+
+
+def _budget(request, budget_id) -> Budget:
+    return get_object_or_404(selectors.budgets_with_money(request.collective), pk=budget_id)
+
+
+def _period(request, period_id) -> Period:
+    return get_object_or_404(Period.objects.of(request.collective).select_related("budget"), pk=period_id)
+
+
+def _with_explanations(payouts):
+    payouts = list(payouts)
+    for payout in payouts:
+        payout.explanation = explanation_text(payout.explanation_code, payout.explanation_params)
+    return payouts
+
+
+def budget_list(request, collective_slug):
+    return render(request, "budgets/budget_list.html", {
+        "budgets": selectors.budgets_with_money(request.collective),
+        "is_coordinator": request.membership.has_role(COORDINATOR),
+    })
+
+
+def budget_detail(request, collective_slug, budget_id):
+    budget = _budget(request, budget_id)
+    is_coordinator = request.membership.has_role(COORDINATOR)
+    tasks = Task.objects.of(request.collective).filter(envelope__budget=budget).order_by("priority", "id")
+    if not is_coordinator:
+        tasks = tasks.filter(is_published=True)
+    envelopes = list(Envelope.objects.of(request.collective).filter(budget=budget))
+    tasks_by_envelope = {}
+    for task in tasks:
+        tasks_by_envelope.setdefault(task.envelope_id, []).append(task)
+    for envelope in envelopes:
+        envelope.task_list = tasks_by_envelope.get(envelope.pk, [])
+    return render(request, "budgets/budget_detail.html", {
+        "budget": budget,
+        "remaining": budget.received_total + budget.pledged_total - budget.granted_total,
+        "envelopes": envelopes,
+        "fundings": Funding.objects.of(request.collective).filter(budget=budget),
+        "periods": selectors.periods_with_figures(budget),
+        "is_coordinator": is_coordinator,
+        "envelope_form": EnvelopeForm(),
+        "task_form": TaskForm(envelopes=envelopes),
+    })
+
+
+def _budget_form_page(request, *, budget=None):
+    if budget is None:
+        initial, grid = {}, []
+    else:
+        initial = {field: getattr(budget, field) for field in services.BUDGET_FIELDS}
+        grid = [{"id": level.pk, "name": level.name, "hourly_rate": level.hourly_rate}
+                for level in budget.rate_levels.all()]
+    form = BudgetForm(request.POST or None, initial=initial)
+    formset = RateGridFormSet(request.POST or None, initial=grid, prefix="rates")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            if budget is None:
+                budget = services.budget_create(collective=request.collective, actor=request.user,
+                                                rate_levels=rate_levels_from(formset), **form.cleaned_data)
+                messages.success(request, _("The budget %(name)s is created.") % {"name": budget.name})
+            else:
+                budget = services.budget_update(budget=budget, actor=request.user,
+                                                rate_levels=rate_levels_from(formset), **form.cleaned_data)
+                messages.success(request, _("The budget is saved."))
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            return redirect("budget_detail", request.collective.slug, budget.pk)
+    return render(request, "budgets/budget_form.html", {"form": form, "formset": formset, "budget": budget})
+
+
+@role_required(COORDINATOR)
+def budget_create(request, collective_slug):
+    return _budget_form_page(request)
+
+
+@role_required(COORDINATOR)
+def budget_edit(request, collective_slug, budget_id):
+    return _budget_form_page(request, budget=_budget(request, budget_id))
+
+
+@role_required(COORDINATOR)
+def funding_create(request, collective_slug, budget_id):
+    budget = _budget(request, budget_id)
+    form = FundingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            fundings.funding_create(budget=budget, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("The funding is added."))
+            return redirect("budget_detail", request.collective.slug, budget.pk)
+    return render(request, "budgets/funding_form.html", {"form": form, "budget": budget})
+
+
+@require_POST
+@role_required(COORDINATOR)
+def funding_receive(request, collective_slug, budget_id, funding_id):
+    funding = get_object_or_404(Funding.objects.of(request.collective), pk=funding_id, budget_id=budget_id)
+    try:
+        fundings.funding_receive(funding=funding, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("%(source)s is marked received.") % {"source": funding.source})
+    return redirect("budget_detail", request.collective.slug, budget_id)
+
+
+@require_POST
+@role_required(COORDINATOR)
+def envelope_create(request, collective_slug, budget_id):
+    budget = _budget(request, budget_id)
+    form = EnvelopeForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError(" ".join(m for errors in form.errors.values() for m in errors))
+        services.envelope_create(budget=budget, actor=request.user, **form.cleaned_data)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The envelope is added."))
+    return redirect("budget_detail", request.collective.slug, budget.pk)
+
+
+@require_POST
+@role_required(COORDINATOR)
+def task_create(request, collective_slug, budget_id):
+    budget = _budget(request, budget_id)
+    envelopes = Envelope.objects.of(request.collective).filter(budget=budget)
+    form = TaskForm(request.POST, envelopes=envelopes)
+    try:
+        if not form.is_valid():
+            raise DomainError(" ".join(m for errors in form.errors.values() for m in errors))
+        data = dict(form.cleaned_data)
+        data["envelope"] = envelopes.get(pk=data["envelope"])
+        services.task_create(budget=budget, actor=request.user, **data)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The task is published."))
+    return redirect("budget_detail", request.collective.slug, budget.pk)
+
+
+def _after_close(request, period):
+    if period.status == PeriodStatus.DEFICIT:
+        messages.warning(request, _("Requests exceed the money available: record a decision to close this period."))
+        return redirect("period_decision", request.collective.slug, period.pk)
+    messages.success(request, _("The period is closed."))
+    return redirect("period_payouts", request.collective.slug, period.pk)
+
+
+@require_POST
+@role_required(COORDINATOR)
+def period_close(request, collective_slug, period_id):
+    period = _period(request, period_id)
+    if period.status == PeriodStatus.DEFICIT:
+        return redirect("period_decision", request.collective.slug, period.pk)
+    try:
+        period = closing.period_close(period=period, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("budget_detail", request.collective.slug, period.budget_id)
+    return _after_close(request, period)
+
+
+@role_required(COORDINATOR)
+def period_decision(request, collective_slug, period_id):
+    period = _period(request, period_id)
+    if period.status != PeriodStatus.DEFICIT:
+        return redirect("period_payouts", request.collective.slug, period.pk)
+    requests = list(Contribution.objects.of(request.collective).select_related("author")
+                    .filter(period=period, status__in=[ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED])
+                    .order_by("author_id", "id"))
+    form = DecisionForm(request.POST or None, requests=requests)
+    if request.method == "POST" and form.is_valid():
+        try:
+            period = closing.period_close(period=period, actor=request.user, decision=form.decision())
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            return _after_close(request, period)
+    figures = next(p for p in selectors.periods_with_figures(period.budget) if p.pk == period.pk)
+    for contribution, field in zip(requests, form.amount_fields()):
+        contribution.field = field
+    return render(request, "budgets/period_decision.html", {
+        "period": figures, "budget": period.budget, "form": form, "requests": requests,
+        "gap": figures.validated - figures.available_now,
+    })
+
+
+def period_payouts(request, collective_slug, period_id):
+    period = _period(request, period_id)
+    figures = next(p for p in selectors.periods_with_figures(period.budget) if p.pk == period.pk)
+    return render(request, "budgets/period_payouts.html", {
+        "period": figures, "budget": period.budget,
+        "payouts": _with_explanations(selectors.payouts_of_period(period)),
+        "is_coordinator": request.membership.has_role(COORDINATOR),
+        "can_pay": request.membership.has_role(Role.ACCOUNTANT, COORDINATOR),
+    })
+
+
+PAYOUT_STATES = ("payable", "owed", "paid")
+
+
+def payouts(request, collective_slug):
+    state = request.GET.get("state", "payable")
+    state = state if state in PAYOUT_STATES else "payable"
+    return render(request, "budgets/payouts.html", {
+        "payouts": _with_explanations(selectors.payouts_of_collective(request.collective, state=state)[:500]),
+        "state": state, "states": PAYOUT_STATES,
+        "can_pay": request.membership.has_role(Role.ACCOUNTANT, COORDINATOR),
+        "today": timezone.localdate(),
+    })
+
+
+@require_POST
+@role_required(Role.ACCOUNTANT, COORDINATOR)
+def payouts_mark_paid(request, collective_slug):
+    ids = [int(pk) for pk in request.POST.getlist("payouts") if pk.isdigit()]
+    form = MarkPaidForm(request.POST, payout_ids=ids)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+    else:
+        try:
+            done = payouts_mark_paid_service(collective=request.collective, payout_ids=form.cleaned_data["payouts"],
+                                             actor=request.user, paid_on=form.cleaned_data["paid_on"],
+                                             reference=form.cleaned_data["reference"])
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("%(count)s payout(s) marked paid.") % {"count": len(done)})
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("payouts", request.collective.slug)
+
+
+@login_required
+def earnings(request):
+    rows = selectors.earnings_of(request.user)
+    return render(request, "budgets/earnings.html", {"rows": rows, "totals": selectors.earnings_totals(rows)})
