@@ -62,7 +62,13 @@ def api():
 
 
 @pytest.fixture
-def celery_worker(transactional_db, settings):
+def celery_worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; override it in a test module (e.g. EMAIL_URL)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings, celery_worker_env):
     """A real Celery worker process, consuming through Redis, on the test database.
 
     Tasks sent while it runs go through the broker instead of running eagerly.
@@ -75,7 +81,7 @@ def celery_worker(transactional_db, settings):
         USER=database["USER"] or "postgres", HOST=database["HOST"] or "127.0.0.1",
         PORT=database["PORT"] or 5432, NAME=database["NAME"],
     )
-    env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0", **celery_worker_env}
     app.control.purge()
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "contrib_budget", "worker", "--pool=solo",
