@@ -1,2 +1,28 @@
-collective_urlpatterns: list = []
-api_urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import api, views
+
+collective_urlpatterns = [
+    path("cobudget/", views.round_list, name="cobudget_rounds"),
+    path("cobudget/new/", views.round_edit, name="cobudget_round_new"),
+    path("cobudget/<int:round_id>/", views.round_detail, name="cobudget_round"),
+    path("cobudget/<int:round_id>/live/", views.round_live, name="cobudget_round_live"),
+    path("cobudget/<int:round_id>/edit/", views.round_edit, name="cobudget_round_edit"),
+    path("cobudget/<int:round_id>/open/", views.round_open, name="cobudget_round_open"),
+    path("cobudget/<int:round_id>/close/", views.round_close, name="cobudget_round_close"),
+    path("cobudget/<int:round_id>/results/", views.round_results, name="cobudget_round_results"),
+    path("cobudget/<int:round_id>/buckets/new/", views.bucket_edit, name="cobudget_bucket_new"),
+    path("cobudget/buckets/<int:bucket_id>/", views.bucket_detail, name="cobudget_bucket"),
+    path("cobudget/buckets/<int:bucket_id>/edit/", views.bucket_edit, name="cobudget_bucket_edit"),
+    path("cobudget/buckets/<int:bucket_id>/allocate/", views.bucket_allocate, name="cobudget_bucket_allocate"),
+    path("cobudget/buckets/<int:bucket_id>/action/<slug:name>/", views.bucket_action, name="cobudget_bucket_action"),
+    path("cobudget/buckets/<int:bucket_id>/comment/", views.bucket_comment, name="cobudget_bucket_comment"),
+    path("cobudget/buckets/<int:bucket_id>/flag/", views.bucket_flag, name="cobudget_bucket_flag"),
+    path("cobudget/buckets/<int:bucket_id>/envelope/", views.bucket_envelope, name="cobudget_bucket_envelope"),
+]
+
+_router = SimpleRouter()
+_router.register("rounds", api.RoundViewSet, basename="api-cobudget-rounds")
+_router.register("buckets", api.BucketViewSet, basename="api-cobudget-buckets")
+api_urlpatterns = _router.urls

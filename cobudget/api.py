@@ -1,0 +1,311 @@
+"""The cobudget API: rounds, their wallets, buckets and allocations (thin: services do the work)."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from budgets.models import MONEY
+from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.errors import DomainError, NotFound
+from members.models import Role
+
+from . import selectors, services
+from .models import Bucket, BucketStatus, Round
+
+MONEY_FIELD = {"max_digits": MONEY["max_digits"], "decimal_places": MONEY["decimal_places"]}
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    participants = serializers.ListField(
+        child=serializers.IntegerField(), required=False, write_only=True,
+        help_text="User ids; empty: every holder of the member role when the round opens.",
+    )
+    manual_envelopes = serializers.DictField(child=serializers.DecimalField(**MONEY_FIELD), required=False)
+
+    class Meta:
+        model = Round
+        fields = [
+            "id", "name", "description", "guidelines", "status",
+            "proposals_open_at", "proposals_close_at", "funding_opens_at", "funding_closes_at",
+            "envelope_policy", "envelope_amount", "manual_envelopes", "weight_from", "weight_to",
+            "envelope_floor", "envelope_cap", "participants", "max_per_member_per_bucket", "allow_retract",
+            "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
+            "partial_threshold_percent", "leftover_policy", "overallocation_mode",
+            "created_at", "opened_at", "closed_at", "settled_at",
+        ]
+        read_only_fields = ["id", "status", "created_at", "opened_at", "closed_at", "settled_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["participants"] = sorted(p.pk for p in instance.participants.all())
+        return data
+
+
+class WalletSerializer(serializers.Serializer):
+    round = serializers.IntegerField()
+    envelope = serializers.DecimalField(**MONEY_FIELD)
+    balance = serializers.DecimalField(**MONEY_FIELD)
+    allocated = serializers.DecimalField(**MONEY_FIELD)
+
+
+class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                   mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Cobudget rounds. Coordinators create, set up, open and close them."""
+
+    queryset = Round.objects.all()
+    serializer_class = RoundSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    roles_by_action = {action: (Role.COORDINATOR,) for action in ("create", "partial_update", "open", "close")}
+
+    def get_queryset(self):
+        return Round.objects.of(self.collective).prefetch_related("participants").order_by("-created_at", "-id")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.round_create(
+            collective=self.collective, actor=self.request.user, **serializer.validated_data
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        round = services.round_update(round=serializer.instance, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(round).data)
+
+    @extend_schema(request=None, responses=RoundSerializer)
+    @action(detail=True, methods=["post"])
+    def open(self, request, *args, **kwargs):
+        round = services.round_open(round=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(round).data)
+
+    @extend_schema(request=None, responses=RoundSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, *args, **kwargs):
+        round = services.round_close(round=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(round).data)
+
+    @extend_schema(responses=WalletSerializer)
+    @action(detail=True, methods=["get"])
+    def wallet(self, request, *args, **kwargs):
+        round = self.get_object()
+        wallet = selectors.wallet_of(round, request.user)
+        if wallet is None:
+            raise NotFound(_("You have no wallet in this round."), "no_wallet")
+        body = {"round": round.pk, "envelope": wallet.envelope, "balance": wallet.account.balance,
+                "allocated": selectors.wallet_allocated(wallet)}
+        return Response(WalletSerializer(body).data)
+
+
+class BudgetLineSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    min_amount = serializers.DecimalField(**MONEY_FIELD)
+    max_amount = serializers.DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+
+
+class BucketSerializer(serializers.ModelSerializer):
+    round = serializers.PrimaryKeyRelatedField(queryset=Round.objects.none())
+    carriers = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True,
+                                     help_text="User ids of the co-carriers; the creator always carries.")
+    min_goal = serializers.DecimalField(**MONEY_FIELD, required=False)
+    max_goal = serializers.DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+    budget_lines = BudgetLineSerializer(many=True, required=False, write_only=True)
+    funded_amount = serializers.SerializerMethodField()
+    funders_count = serializers.SerializerMethodField()
+    my_allocation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bucket
+        fields = [
+            "id", "round", "title", "description", "image", "status", "carriers", "min_goal", "max_goal",
+            "budget_lines", "funded_amount", "funders_count", "my_allocation", "merged_into", "created_at",
+        ]
+        read_only_fields = ["id", "status", "merged_into", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        collective = self.context.get("collective")
+        if collective is not None:
+            self.fields["round"].queryset = Round.objects.of(collective)
+        if self.instance is not None and not isinstance(self.instance, list):
+            self.fields["round"].read_only = True
+
+    def validate(self, data):
+        lines = data.get("budget_lines")
+        if lines is None and "min_goal" in data:
+            data["budget_lines"] = [{"description": "", "min_amount": data["min_goal"],
+                                     "max_amount": data.get("max_goal")}]
+        elif lines is None and "max_goal" in data:
+            raise serializers.ValidationError({"min_goal": [_("Give the minimum goal with the maximum.")]})
+        elif lines is not None and ("min_goal" in data or "max_goal" in data):
+            raise serializers.ValidationError(
+                {"budget_lines": [_("Send either budget lines or min_goal/max_goal, not both.")]})
+        if self.instance is None and "budget_lines" not in data:
+            raise serializers.ValidationError({"min_goal": [_("Give a minimum goal or budget lines.")]})
+        data.pop("min_goal", None)
+        data.pop("max_goal", None)
+        return data
+
+    def _funding(self, bucket) -> selectors.BucketFunding:
+        funding = self.context.get("funding", {})
+        if bucket.pk not in funding:
+            funding.update(selectors.funding_by_bucket([bucket], self.context["request"].user))
+        return funding[bucket.pk]
+
+    def get_funded_amount(self, bucket) -> str:
+        return serializers.DecimalField(**MONEY_FIELD).to_representation(self._funding(bucket).funded_amount)
+
+    def get_funders_count(self, bucket) -> int | None:
+        if not selectors.allocations_visible(bucket.round):
+            return None
+        return self._funding(bucket).funders_count
+
+    def get_my_allocation(self, bucket) -> str:
+        return serializers.DecimalField(**MONEY_FIELD).to_representation(self._funding(bucket).my_amount)
+
+    def to_representation(self, bucket):
+        data = super().to_representation(bucket)
+        data["carriers"] = sorted(c.pk for c in bucket.carriers.all())
+        data["budget_lines"] = BudgetLineSerializer(bucket.lines.all(), many=True).data
+        return data
+
+
+class AllocationRequestSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**MONEY_FIELD)
+    round = serializers.IntegerField(required=False, help_text="Optional: the round the allocation is meant for.")
+
+
+class AllocationResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="allocation.pk")
+    bucket = serializers.IntegerField(source="allocation.bucket_id")
+    requested = serializers.DecimalField(**MONEY_FIELD)
+    amount = serializers.DecimalField(**MONEY_FIELD)
+    trimmed = serializers.BooleanField()
+    message = serializers.CharField()
+    funded_amount = serializers.DecimalField(**MONEY_FIELD)
+    wallet_balance = serializers.DecimalField(**MONEY_FIELD)
+
+
+class FunderSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    name = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY_FIELD)
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.IntegerField()
+
+
+class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
+                    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """Buckets of the collective's rounds; `?round=<id>` filters. Participants propose, coordinators approve."""
+
+    queryset = Bucket.objects.all()
+    serializer_class = BucketSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    roles_by_action = {"approve": (Role.COORDINATOR,)}
+
+    def get_queryset(self):
+        queryset = (Bucket.objects.of(self.collective).select_related("account", "round")
+                    .prefetch_related("carriers", "lines").order_by("round_id", "created_at", "id"))
+        if self.action == "list":
+            queryset = (queryset.exclude(status=BucketStatus.DRAFT)
+                        | queryset.filter(status=BucketStatus.DRAFT, carriers=self.request.user)).distinct()
+            round_id = self.request.query_params.get("round")
+            if round_id is not None:
+                if not round_id.isdigit():
+                    raise DomainError(_("The round filter must be a round id."), "invalid",
+                                      fields={"round": [_("A round id.")]})
+                queryset = queryset.filter(round_id=int(round_id))
+        return queryset
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["collective"] = getattr(self, "collective", None)
+        context["funding"] = {}
+        return context
+
+    @extend_schema(parameters=[OpenApiParameter("round", int, description="Only the buckets of this round")])
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        context = self.get_serializer_context()
+        context["funding"] = selectors.funding_by_bucket(page, request.user)
+        return self.get_paginated_response(BucketSerializer(page, many=True, context=context).data)
+
+    def _carriers(self, ids):
+        return None if ids is None else get_user_model().objects.filter(pk__in=ids)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        carriers = data.get("carriers", [])
+        bucket = services.bucket_create(
+            round=data["round"], actor=request.user, title=data["title"], description=data.get("description", ""),
+            lines=data["budget_lines"], carriers=carriers, image=data.get("image"),
+        )
+        return Response(self.get_serializer(bucket).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(self.get_object(), data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        bucket = services.bucket_update(
+            bucket=serializer.instance, actor=request.user, lines=data.pop("budget_lines", None),
+            carriers=data.pop("carriers", None), **data,
+        )
+        return Response(self.get_serializer(bucket).data)
+
+    def _respond(self, bucket):
+        bucket = self.get_queryset().get(pk=bucket.pk)
+        return Response(self.get_serializer(bucket).data)
+
+    @extend_schema(request=None, responses=BucketSerializer)
+    @action(detail=True, methods=["post"])
+    def propose(self, request, *args, **kwargs):
+        return self._respond(services.bucket_propose(bucket=self.get_object(), actor=request.user))
+
+    @extend_schema(request=None, responses=BucketSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, *args, **kwargs):
+        return self._respond(services.bucket_approve(bucket=self.get_object(), actor=request.user))
+
+    @extend_schema(request=None, responses=BucketSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        return self._respond(services.bucket_cancel(bucket=self.get_object(), actor=request.user))
+
+    @extend_schema(request=MergeSerializer, responses=BucketSerializer)
+    @action(detail=True, methods=["post"])
+    def merge(self, request, *args, **kwargs):
+        bucket = self.get_object()
+        serializer = MergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        into = Bucket.objects.of(self.collective).filter(pk=serializer.validated_data["into"]).first()
+        if into is None:
+            raise DomainError(_("No such bucket to merge into."), "invalid", fields={"into": [_("Unknown bucket.")]})
+        return self._respond(services.bucket_merge(bucket=bucket, into=into, actor=request.user))
+
+    @extend_schema(methods=["GET"], responses=FunderSerializer(many=True))
+    @extend_schema(methods=["POST"], request=AllocationRequestSerializer, responses={201: AllocationResultSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def allocations(self, request, *args, **kwargs):
+        bucket = get_object_or_404(Bucket.objects.of(self.collective).select_related("round", "account"),
+                                   pk=kwargs["pk"])
+        if request.method == "POST":
+            serializer = AllocationRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            result = services.allocation_create(
+                bucket=bucket, actor=request.user, amount=serializer.validated_data["amount"],
+                round_id=serializer.validated_data.get("round"),
+            )
+            return Response(AllocationResultSerializer(result).data, status=status.HTTP_201_CREATED)
+        funding = selectors.funding_by_bucket([bucket], request.user)[bucket.pk]
+        visible = selectors.allocations_visible(bucket.round)
+        funders = [{"user": uid, "name": name, "amount": amount} for uid, name, amount in funding.funders
+                   if visible or uid == request.user.pk]
+        page = self.paginate_queryset(funders)
+        return self.get_paginated_response(FunderSerializer(page, many=True).data)
+
