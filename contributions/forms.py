@@ -63,16 +63,16 @@ class DeclarationForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.collective = collective
         budgets = list(selectors.budgets_of(collective))
-        self.fields["budget"].queryset = selectors.budgets_of(collective)
         self.fields["budget"].widget = DataSelect(option_data={
             str(b.pk): {"data-custom-rate": "1" if b.allow_custom_rate else "0"} for b in budgets
         })
+        self.fields["budget"].queryset = selectors.budgets_of(collective)
         levels = list(selectors.rate_levels_of(collective))
-        self.fields["rate_level"].queryset = selectors.rate_levels_of(collective)
         self.fields["rate_level"].widget = DataSelect(option_data={
             str(level.pk): {"data-budget": str(level.budget_id), "data-rate": str(level.hourly_rate)}
             for level in levels
         })
+        self.fields["rate_level"].queryset = selectors.rate_levels_of(collective)
         self.fields["rate_level"].label_from_instance = lambda level: f"{level.name} ({level.hourly_rate}/h)"
         envelopes = list(Envelope.objects.of(collective).order_by("budget_id", "name", "id"))
         tasks = list(
@@ -126,6 +126,10 @@ def declaration_initial(*, collective, user) -> dict:
         initial.update(budget=last.budget_id, value_mode=last.value_mode, rate_level=last.rate_level_id)
         if last.rate_level_id is None and last.hourly_rate is not None:
             initial["hourly_rate"] = last.hourly_rate
+        return initial
+    first_level = selectors.rate_levels_of(collective).filter(budget__in=selectors.budgets_of(collective)[:1]).first()
+    if first_level is not None:
+        initial.update(budget=first_level.budget_id, rate_level=first_level.pk)
     return initial
 
 

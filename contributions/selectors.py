@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from budgets.closing import period_available
 from budgets.models import MONEY, Budget, Period, RateLevel
 from members.models import AuditEvent, Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
@@ -110,8 +111,12 @@ class Gauge:
         return self._percent(self.available or ZERO)
 
 
-def period_gauge(period: Period, available: Decimal | None) -> Gauge:
-    """One aggregate query over the period's declarations."""
+def period_gauge(period: Period) -> Gauge:
+    """Available: frozen at closing, else what a closing now could grant; one aggregate over the declarations."""
+    if period.available is not None:
+        available = period.available
+    else:
+        available = period_available(budget=period.budget, period=period)
     money = DecimalField(**MONEY)
     totals = Contribution.objects.of(period.collective).filter(period=period).aggregate(
         requested=Coalesce(Sum("amount", filter=~Q(status=ContributionStatus.REJECTED)), Value(ZERO), output_field=money),

@@ -217,7 +217,7 @@ def period_detail(request, collective_slug, period_id):
     return render(request, "contributions/period.html", {
         "collective": request.collective,
         "period": period,
-        "gauge": selectors.period_gauge(period, period.available),
+        "gauge": selectors.period_gauge(period),
         "page": page,
         "is_coordinator": request.membership.has_role(Role.COORDINATOR),
     })
