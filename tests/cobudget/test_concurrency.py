@@ -69,3 +69,36 @@ def test_concurrent_closes_post_each_movement_once(make_round, make_bucket, peop
     assert LedgerTransaction.objects.filter(kind="cobudget_refund").count() == 3
     assert LedgerTransaction.objects.filter(kind="cobudget_wallet_expiry").count() == len(people)
     assert ledger_violations(round.collective) == []
+
+
+def test_forty_parallel_api_allocations_from_a_wallet_of_100_exactly_ten_succeed(api, collective, make_round,
+                                                                                make_bucket, member):
+    round = make_round()
+    buckets = [make_bucket(round, title=f"B{i}", min_goal="500.00") for i in range(2)]
+    urls = [f"/api/v1/collectives/{collective.slug}/buckets/{b.pk}/allocations/" for b in buckets]
+
+    def allocate(i):
+        return api(member).post(urls[i % 2], {"amount": "10.00"}, format="json")
+
+    responses = run_in_threads(allocate, 40)
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 10, statuses
+    assert {r.json()["code"] for r in responses if r.status_code != 201} == {"insufficient_funds"}
+    balance = api(member).get(f"/api/v1/collectives/{collective.slug}/rounds/{round.pk}/wallet/").json()
+    assert balance["balance"] == "0.00" and balance["allocated"] == "100.00"
+    assert ledger_violations(round.collective) == []
+
+
+def test_many_members_racing_through_the_api_fill_a_bucket_exactly(api, collective, make_round, make_bucket):
+    racers = [MembershipFactory(collective=collective, user=UserFactory(email=f"api-racer{i}@example.org"),
+                                roles=[Role.MEMBER.value]).user for i in range(16)]
+    round = make_round(participants=racers)
+    bucket = make_bucket(round, by=racers[0], min_goal="100.00", max_goal="175.00")
+    url = f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/allocations/"
+
+    responses = run_in_threads(lambda i: api(racers[i]).post(url, {"amount": "25.00"}, format="json"), len(racers))
+    assert sorted(r.status_code for r in responses).count(201) == 7
+    assert {r.json()["code"] for r in responses if r.status_code != 201} <= {"overfunding", "bucket_full"}
+    assert api(racers[0]).get(f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/").json()[
+        "funded_amount"] == "175.00"
+    assert Account.objects.get(pk=bucket.account_id).balance == D("175.00")
