@@ -7,15 +7,17 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from budgets.models import AccountKind, Period
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
 from members.models import Role
 
-from . import selectors, services
+from . import bank, selectors, services
+from .forms import BankStatementForm
 from .models import Export, ExportFormat, ExportKind, ExportStatus
 
 BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
@@ -92,14 +94,31 @@ def export_file_response(export: Export) -> FileResponse:
     return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename)
 
 
-class PeriodLockView(CollectiveScopedMixin, APIView):
+class PeriodLockViewSet(CollectiveScopedMixin, viewsets.ViewSet):
     """Lock a closed period (accountants): no later change may touch it."""
 
     required_roles = (Role.ACCOUNTANT,)
 
     @extend_schema(request=None, responses={200: dict})
-    def post(self, request, collective_slug: str, period_id: int):
+    def lock(self, request, collective_slug: str, period_id: int):
         period = get_object_or_404(Period.objects.of(self.collective), pk=period_id)
         period = services.period_lock(period=period, actor=request.user)
         return Response({"id": period.pk, "status": period.status, "locked_at": period.locked_at,
                          "locked_by": period.locked_by.display_name})
+
+
+class BankStatementViewSet(CollectiveScopedMixin, viewsets.ViewSet):
+    """Upload the bank's CSV of transfers (field `file`): matched payouts are marked paid (accountants)."""
+
+    required_roles = (Role.ACCOUNTANT,)
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",
+                                                                                              "format": "binary"}}}},
+                   responses={200: dict})
+    def upload(self, request, collective_slug: str):
+        form = BankStatementForm(request.data, request.FILES)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        results = bank.payouts_mark_paid_from_bank(collective=self.collective, actor=request.user, text=form.text())
+        return Response({"results": results})

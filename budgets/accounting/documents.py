@@ -18,15 +18,18 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
-from rest_framework.views import APIView
+from rest_framework import viewsets
 from weasyprint import HTML
 
 from budgets.models import Period
+from cobudget.models import Round, RoundStatus
 from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.errors import Conflict
 from contributions.models import Contribution, Payout
 from members.models import Membership, Role
 
 from . import services
+from .exporters.rounds import bucket_results, member_results
 from .models import DocumentKind, IssuedDocument
 
 ZERO = Decimal("0.00")
@@ -119,6 +122,27 @@ def personal_statement_data(membership: Membership, year: int) -> dict:
     }
 
 
+def round_results_data(round_) -> dict:
+    """Per bucket: goals, funded, funders, outcome; per member: envelope, allocated, returned."""
+    rounds = Round.objects.filter(pk=round_.pk)
+    buckets = [{"title": b.title, "status": b.status, "min_goal": _money(b.min_goal), "max_goal": _money(b.max_goal),
+                "funded": _money(b.funded), "funders": b.funders, "refunded": _money(b.refunded)}
+               for b in bucket_results(rounds)]
+    members = [{"name": w.user.display_name, "envelope": _money(w.envelope), "allocated": _money(w.allocated),
+                "returned": _money(w.returned), "left": _money(w.account.balance)}
+               for w in member_results(rounds)]
+    return {
+        "collective": _collective_data(round_.collective),
+        "round": {"name": round_.name, "status": round_.status,
+                  "closed_at": round_.closed_at.isoformat() if round_.closed_at else None},
+        "buckets": buckets,
+        "members": members,
+        "totals": {key: _money(sum((Decimal(m[key]) for m in members), ZERO))
+                   for key in ("envelope", "allocated", "returned", "left")}
+        | {"funded": _money(sum((Decimal(b["funded"]) for b in buckets), ZERO))},
+    }
+
+
 def render_pdf(document: IssuedDocument) -> bytes:
     with translation.override(document.locale):
         html = render_to_string(TEMPLATES[document.kind], {
@@ -144,15 +168,15 @@ class PdfRenderer(BaseRenderer):
         return data if isinstance(data, bytes) else JSONRenderer().render(data)
 
 
-class DocumentView(CollectiveScopedMixin, APIView):
+class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
+    """PDF documents: statements are issued (data frozen) on request, and rebuilt from their frozen data."""
+
     renderer_classes = [JSONRenderer, PdfRenderer]
+    roles_by_action = {"rebuild": BOOKS_ROLES}
 
-
-@extend_schema(responses={(200, "application/pdf"): bytes})
-class PeriodStatementView(DocumentView):
-    """The closing statement of a period (every member may read it: declarations are public)."""
-
-    def get(self, request, collective_slug: str, period_id: int):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def period_statement(self, request, collective_slug: str, period_id: int):
+        """The closing statement of a period (every member may read it: declarations are public)."""
         period = get_object_or_404(Period.objects.of(self.collective).select_related("budget", "closed_by"),
                                    pk=period_id)
         document = services.document_issue(
@@ -162,11 +186,9 @@ class PeriodStatementView(DocumentView):
         return pdf_response(document, f"statement-period-{period.pk}.pdf")
 
 
-class PersonalStatementView(DocumentView):
-    """A person's statement for a year: the person themself, accountants and coordinators."""
-
     @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/pdf"): bytes})
-    def get(self, request, collective_slug: str, membership_id: int):
+    def personal_statement(self, request, collective_slug: str, membership_id: int):
+        """A person's statement for a year: the person themself, accountants and coordinators."""
         membership = get_object_or_404(Membership.objects.of(self.collective).select_related("user", "collective"),
                                        pk=membership_id)
         if membership.user_id != request.user.pk and not self.membership.has_role(*BOOKS_ROLES):
@@ -182,12 +204,20 @@ class PersonalStatementView(DocumentView):
         return pdf_response(document, f"statement-{membership.pk}-{year}.pdf")
 
 
-@extend_schema(responses={(200, "application/pdf"): bytes})
-class IssuedDocumentView(DocumentView):
-    """Rebuild an issued document from its frozen data (accountants and coordinators)."""
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def round_results(self, request, collective_slug: str, round_id: int):
+        """The results of a closed cobudget round (every member may read them)."""
+        round_ = get_object_or_404(Round.objects.of(self.collective).select_related("collective"), pk=round_id)
+        if round_.status != RoundStatus.CLOSED:
+            raise Conflict(_("The results are published when the round is closed."), "round_not_closed")
+        document = services.document_issue(
+            collective=self.collective, actor=request.user, kind=DocumentKind.ROUND_RESULTS,
+            subject=f"round:{round_.pk}", data=round_results_data(round_),
+        )
+        return pdf_response(document, f"round-{round_.pk}-results.pdf")
 
-    required_roles = BOOKS_ROLES
-
-    def get(self, request, collective_slug: str, document_id: int):
-        document = get_object_or_404(IssuedDocument.objects.of(self.collective), pk=document_id)
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def rebuild(self, request, collective_slug: str, issued_document_id: int):
+        """Rebuild an issued document from its frozen data (accountants and coordinators)."""
+        document = get_object_or_404(IssuedDocument.objects.of(self.collective), pk=issued_document_id)
         return pdf_response(document, f"{document.kind}-{document.pk}.pdf")

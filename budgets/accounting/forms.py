@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import AccountKind, Budget
+from cobudget.models import Round
 
 from .models import AccountingSettings, ExportFormat, ExportKind
 
@@ -17,16 +18,13 @@ class PeriodFilterForm(forms.Form):
     end = forms.DateField(label=_("To"), required=False, widget=DateInput)
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=Budget.objects.none(), required=False,
                                     empty_label=_("All budgets"))
+    round = forms.ModelChoiceField(label=_("Cobudget round"), queryset=Round.objects.none(), required=False,
+                                   empty_label=_("All rounds"))
 
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["budget"].queryset = Budget.objects.of(collective)
-        round_choices = _round_choices(collective)
-        if round_choices:
-            self.fields["round"] = forms.TypedChoiceField(
-                label=_("Cobudget round"), choices=[("", _("All rounds")), *round_choices], required=False,
-                coerce=int, empty_value=None,
-            )
+        self.fields["round"].queryset = Round.objects.of(collective)
 
     def params(self) -> dict:
         if not self.is_valid():
@@ -36,17 +34,8 @@ class PeriodFilterForm(forms.Form):
             "from": data["start"].isoformat() if data["start"] else None,
             "to": data["end"].isoformat() if data["end"] else None,
             "budget": data["budget"].pk if data.get("budget") else None,
-            "round": data.get("round"),
+            "round": data["round"].pk if data.get("round") else None,
         }
-
-
-def _round_choices(collective) -> list[tuple[int, str]]:
-    from django.apps import apps
-
-    if not apps.is_installed("cobudget") or "round" not in apps.get_app_config("cobudget").models:
-        return []
-    Round = apps.get_model("cobudget", "Round")
-    return [(r.pk, r.name) for r in Round.objects.of(collective).order_by("-id")]
 
 
 class ExportRequestForm(PeriodFilterForm):
@@ -89,3 +78,23 @@ class AccountingSettingsForm(forms.ModelForm):
     class Meta:
         model = AccountingSettings
         fields = ["siren", "fiscal_year_start_month", "journal_code", "journal_label"]
+
+
+class BankStatementForm(forms.Form):
+    file = forms.FileField(label=_("Bank CSV of transfers"),
+                           help_text=_("Columns: date, amount, reference (or their French names)."))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        raw = upload.read(5_000_000 + 1)
+        if len(raw) > 5_000_000:
+            raise forms.ValidationError(_("The file is too large (5 MB at most)."))
+        for encoding in ("utf-8-sig", "cp1252"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        raise forms.ValidationError(_("The file cannot be read as text."))
+
+    def text(self) -> str:
+        return self.cleaned_data["file"]

@@ -62,12 +62,13 @@ def payout_totals(*, collective, date_range: DateRange, budget_id=None) -> dict:
     if budget_id:
         payouts = payouts.filter(period__budget_id=budget_id)
     paid = Q(paid_on__isnull=False)
-    totals = payouts.aggregate(
-        requested=Coalesce(Sum("requested"), ZERO),
-        granted=Coalesce(Sum("granted"), ZERO),
-        paid=Coalesce(Sum("granted", filter=paid), ZERO),
-        payable=Coalesce(Sum("payable_amount", filter=~paid), ZERO),
+    sums = payouts.aggregate(
+        requested_total=Coalesce(Sum("requested"), ZERO),
+        granted_total=Coalesce(Sum("granted"), ZERO),
+        paid_total=Coalesce(Sum("granted", filter=paid), ZERO),
+        payable_total=Coalesce(Sum("payable_amount", filter=~paid), ZERO),
         count=Count("id"),
     )
+    totals = {key.removesuffix("_total"): value for key, value in sums.items()}
     totals["owed"] = totals["granted"] - totals["paid"] - totals["payable"]
     return totals

@@ -42,6 +42,10 @@ def _require_role(collective: Collective, actor, roles=BOOKS_ROLES) -> None:
         raise Forbidden(_("Only accountants and coordinators may do this."))
 
 
+def require_accountant(collective: Collective, actor) -> None:
+    _require_role(collective, actor, roles=(Role.ACCOUNTANT,))
+
+
 def fiscal_year_bounds(*, collective: Collective, day: date) -> tuple[date, date]:
     """The first and last days of the fiscal year that contains `day`."""
     start_month = accounting_settings_of(collective).fiscal_year_start_month
@@ -242,7 +246,7 @@ def accounting_settings_update(*, collective: Collective, actor, **fields) -> Ac
 
 def period_lock(*, period: Period, actor) -> Period:
     """Lock a closed period: from now on no change may touch it (corrections go to an open period)."""
-    _require_role(period.collective, actor, roles=(Role.ACCOUNTANT,))
+    require_accountant(period.collective, actor)
     with transaction.atomic():
         period = Period.objects.select_for_update().select_related("collective", "budget").get(pk=period.pk)
         if period.locked_at:

@@ -10,6 +10,7 @@ collective_urlpatterns = [
     path("accounting/exports/<int:export_id>/download/", views.export_download, name="accounting_export_download"),
     path("accounting/chart/", views.chart, name="accounting_chart"),
     path("accounting/periods/<int:period_id>/lock/", views.period_lock, name="accounting_period_lock"),
+    path("accounting/bank-statement/", views.bank_statement, name="accounting_bank_statement"),
 ]
 
 _router = SimpleRouter()
@@ -17,10 +18,15 @@ _router.register("exports", api.ExportViewSet, basename="api-export")
 
 api_urlpatterns = [
     *_router.urls,
-    path("periods/<int:period_id>/lock/", api.PeriodLockView.as_view(), name="api-period-lock"),
-    path("periods/<int:period_id>/statement.pdf", documents.PeriodStatementView.as_view(),
+    path("accounting/bank-statement/", api.BankStatementViewSet.as_view({"post": "upload"}),
+         name="api-bank-statement"),
+    path("periods/<int:period_id>/lock/", api.PeriodLockViewSet.as_view({"post": "lock"}), name="api-period-lock"),
+    path("periods/<int:period_id>/statement.pdf", documents.DocumentViewSet.as_view({"get": "period_statement"}),
          name="api-period-statement"),
-    path("members/<int:membership_id>/statement.pdf", documents.PersonalStatementView.as_view(),
-         name="api-member-statement"),
-    path("documents/<int:document_id>.pdf", documents.IssuedDocumentView.as_view(), name="api-document"),
+    path("members/<int:membership_id>/statement.pdf",
+         documents.DocumentViewSet.as_view({"get": "personal_statement"}), name="api-member-statement"),
+    path("rounds/<int:round_id>/results.pdf", documents.DocumentViewSet.as_view({"get": "round_results"}),
+         name="api-round-results"),
+    path("documents/<int:issued_document_id>.pdf", documents.DocumentViewSet.as_view({"get": "rebuild"}),
+         name="api-document"),
 ]

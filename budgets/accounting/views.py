@@ -12,11 +12,11 @@ from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from members.models import Role
 
-from . import selectors, services
+from . import bank, selectors, services
 from .api import export_file_response
 from .chart import chart_of
 from .exporters.base import DateRange, parse_date
-from .forms import AccountingSettingsForm, ChartForm, ExportRequestForm, PeriodFilterForm
+from .forms import AccountingSettingsForm, BankStatementForm, ChartForm, ExportRequestForm, PeriodFilterForm
 from .models import ExportStatus
 
 BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
@@ -123,3 +123,20 @@ def period_lock(request, collective_slug, period_id):
     else:
         messages.success(request, _("The period %(period)s is locked.") % {"period": period})
     return redirect("accounting_index", collective_slug)
+
+
+@role_required(Role.ACCOUNTANT)
+def bank_statement(request, collective_slug):
+    """Upload the bank's CSV of transfers: matched payouts are marked paid; every line's result is shown."""
+    form = BankStatementForm(request.POST or None, request.FILES or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            results = bank.payouts_mark_paid_from_bank(collective=request.collective, actor=request.user,
+                                                        text=form.text())
+        except DomainError as error:
+            form.add_error("file", error.message)
+    return render(request, "accounting/bank_statement.html", {
+        "collective": request.collective, "form": form, "results": results,
+        "paid_count": sum(1 for result in results or [] if result["status"] == "paid"),
+    })

@@ -11,7 +11,7 @@ from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
 
 
-def post_busy_ledger(collective, actor, *, rounds: int = 40) -> None:
+def post_busy_ledger(collective, actor, *, rounds: int = 25) -> None:
     """Fund a budget, split it into envelopes, grant people, pay them, reverse a few: ~8 entries a round."""
     account = ledger.account_get_or_create
     source = account(collective=collective, kind=AccountKind.FUNDING_SOURCE, code="source:1", name="Fondation Lille")
@@ -39,6 +39,14 @@ def post_busy_ledger(collective, actor, *, rounds: int = 40) -> None:
         else:
             ledger.transfer(collective=collective, source=payables[n % 5], destination=paid, amount=share,
                             kind="payout_paid", actor=actor, memo=f"Virement {n}")
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings, monkeypatch):
+    """Export files land in a temporary MEDIA_ROOT, for this process and a Celery worker it starts."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    monkeypatch.setenv("MEDIA_ROOT", settings.MEDIA_ROOT)
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

@@ -17,6 +17,11 @@ from .base import CHUNK_SIZE, Exporter, register
 ZERO = Decimal("0.00")
 
 
+def transfer_reference(*, period_id: int, person_id: int) -> str:
+    """What to write on the transfer that pays a person for a period (matched by budgets.accounting.bank)."""
+    return f"CB-{period_id}-{person_id}"
+
+
 class PayoutScope(Exporter):
     """Payouts of the periods that overlap the range, optionally of one budget or period."""
 
@@ -35,11 +40,15 @@ class PayoutScope(Exporter):
 
 @register
 class PayoutsExporter(PayoutScope):
-    """Per person and per period: requested, granted, owed, payable (not yet paid), paid, references."""
+    """Per person and per period: requested, granted, owed, payable (not yet paid), paid, references.
+
+    `transfer_reference` is what to write on the bank transfer so the bank's
+    CSV can mark the payouts paid.
+    """
 
     kind = "payouts"
     COLUMNS = ["budget", "period_id", "period_start", "period_end", "person", "email", "requested", "granted",
-               "owed", "payable", "paid", "paid_on", "reference"]
+               "owed", "payable", "paid", "paid_on", "reference", "transfer_reference"]
 
     def header(self) -> list[str]:
         return list(self.COLUMNS)
@@ -70,7 +79,8 @@ class PayoutsExporter(PayoutScope):
             yield [row["period__budget__name"], row["period_id"], row["period__starts_on"], row["period__ends_on"],
                    row["person__name"] or row["person__email"], row["person__email"], row["requested_total"],
                    row["granted_total"], row["owed_total"], row["payable_total"], row["paid_total"],
-                   row["last_paid_on"], row["references"].strip()]
+                   row["last_paid_on"], row["references"].strip(),
+                   transfer_reference(period_id=row["period_id"], person_id=row["person_id"])]
 
 
 @register

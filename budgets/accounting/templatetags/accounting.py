@@ -7,6 +7,7 @@ from django import template
 from django.utils import formats
 
 from budgets.models import OverspendPolicy, PeriodStatus
+from cobudget.models import BucketStatus
 from contributions.models import ContributionStatus
 
 register = template.Library()
@@ -47,3 +48,8 @@ def overspend_policy(value) -> str:
 @register.filter
 def contribution_status(value) -> str:
     return _label(ContributionStatus, value)
+
+
+@register.filter
+def bucket_status(value) -> str:
+    return _label(BucketStatus, value)

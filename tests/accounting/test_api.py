@@ -1,0 +1,121 @@
+import pytest
+
+from budgets.accounting.models import Export, ExportStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def url(collective, rest: str = "") -> str:
+    return f"/api/v1/collectives/{collective.slug}/exports/{rest}"
+
+
+def test_an_accountant_requests_an_export_and_follows_it_to_the_download(busy_collective, accountant, api,
+                                                                         django_capture_on_commit_callbacks):
+    client = api(accountant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url(busy_collective), {"kind": "journal", "format": "csv", "from": "2000-01-01",
+                                                      "to": "2100-12-31", "delimiter": ";"}, format="json")
+    assert response.status_code == 202, response.json()
+    export_id = response.json()["id"]
+    body = client.get(url(busy_collective, f"{export_id}/")).json()
+    assert body["status"] == "ready" and body["progress"] == 100 and body["kind"] == "journal"
+    assert body["format"] == "csv" and body["row_count"] > 0 and body["created_at"]
+    assert body["params"]["from"] == "2000-01-01" and body["params"]["delimiter"] == ";"
+    assert body["download_url"].endswith(f"/exports/{export_id}/download/")
+    download = client.get(body["download_url"])
+    assert download.status_code == 200
+    content = b"".join(download.streaming_content).decode("utf-8-sig")
+    assert content.splitlines()[0].split(";")[6:8] == ["debit", "credit"]
+    assert len(content.splitlines()) == body["row_count"] + 1
+    listing = client.get(url(busy_collective)).json()
+    assert listing["count"] == 1 and listing["results"][0]["id"] == export_id
+
+
+def test_a_coordinator_sees_every_export_of_the_collective(collective, accountant, coordinator, api):
+    api(accountant).post(url(collective), {"kind": "trial_balance", "format": "xlsx"}, format="json")
+    listing = api(coordinator).get(url(collective)).json()
+    assert [row["kind"] for row in listing["results"]] == ["trial_balance"]
+
+
+def test_a_pending_export_has_no_download_url_and_cannot_be_downloaded(collective, accountant, api):
+    client = api(accountant)
+    export_id = client.post(url(collective), {"kind": "journal", "format": "xlsx"}, format="json").json()["id"]
+    body = client.get(url(collective, f"{export_id}/")).json()
+    assert body["status"] == ExportStatus.PENDING and body["download_url"] is None
+    response = client.get(url(collective, f"{export_id}/download/"))
+    assert response.status_code == 409 and response.json()["code"] == "export_not_ready"
+
+
+def test_invalid_export_requests_answer_400_with_the_field(collective, accountant, api):
+    response = api(accountant).post(url(collective), {"kind": "fec", "format": "csv"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "unsupported_format" and "format" in response.json()["fields"]
+    response = api(accountant).post(url(collective), {"kind": "nope", "format": "csv"}, format="json")
+    assert response.status_code == 400 and "kind" in response.json()["fields"]
+
+
+def test_members_get_403_and_outsiders_404_on_exports(collective, accountant, member, outsider, api):
+    export_id = api(accountant).post(url(collective), {"kind": "journal", "format": "csv"}, format="json").json()["id"]
+    for path in ("", f"{export_id}/", f"{export_id}/download/"):
+        assert api(member).get(url(collective, path)).status_code == 403
+        assert api(outsider).get(url(collective, path)).status_code == 404
+    assert api(member).post(url(collective), {"kind": "journal", "format": "csv"}, format="json").status_code == 403
+    assert api(outsider).post(url(collective), {"kind": "journal", "format": "csv"}, format="json").status_code == 404
+    assert api().get(url(collective)).status_code in (401, 403)
+    assert Export.objects.count() == 1
+
+
+def test_an_export_of_another_collective_is_not_found(collective, accountant, outsider, api):
+    export_id = api(accountant).post(url(collective), {"kind": "journal", "format": "csv"}, format="json").json()["id"]
+    other = outsider.memberships.get().collective
+    assert api(outsider).get(url(other, f"{export_id}/")).status_code == 404
+    assert api(outsider).get(url(other, f"{export_id}/download/")).status_code == 404
+
+
+def test_accounting_pages_are_for_accountants_and_coordinators(client, collective, accountant, coordinator, member,
+                                                             outsider):
+    for user, expected in ((accountant, 200), (coordinator, 200), (member, 403), (outsider, 404)):
+        client.force_login(user)
+        assert client.get(f"/c/{collective.slug}/accounting/").status_code == expected, user
+        assert client.get(f"/c/{collective.slug}/accounting/chart/").status_code == expected, user
+
+
+def test_the_accounting_page_shows_totals_that_tie_out(client, busy_collective, accountant,
+                                                       django_assert_max_num_queries):
+    client.force_login(accountant)
+    with django_assert_max_num_queries(20):
+        response = client.get(f"/c/{busy_collective.slug}/accounting/")
+    content = response.content.decode()
+    assert 'data-testid="balance-check"' in content and 'class="ok"' in content
+
+
+def test_the_page_downloads_list_is_polled_and_the_download_checks_the_collective(client, busy_collective,
+                                                                                  accountant, outsider,
+                                                                                  django_capture_on_commit_callbacks):
+    client.force_login(accountant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/c/{busy_collective.slug}/accounting/exports/",
+                               {"kind": "trial_balance", "format": "csv", "delimiter": ","})
+    assert response.status_code == 302
+    export = Export.objects.get()
+    fragment = client.get(f"/c/{busy_collective.slug}/accounting/exports/list/").content.decode()
+    assert f"/accounting/exports/{export.pk}/download/" in fragment
+    download = client.get(f"/c/{busy_collective.slug}/accounting/exports/{export.pk}/download/")
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    client.force_login(outsider)
+    assert client.get(f"/c/{busy_collective.slug}/accounting/exports/{export.pk}/download/").status_code == 404
+
+
+def test_coordinators_and_accountants_edit_the_chart_of_accounts(client, collective, coordinator):
+    client.force_login(coordinator)
+    data = {}
+    from budgets.accounting.chart import chart_of
+
+    for kind, (number, label) in chart_of(collective).items():
+        data[f"chart-number_{kind}"], data[f"chart-label_{kind}"] = number, label
+    data["chart-number_paid"], data["chart-label_paid"] = "512000", "Banque"
+    data.update({"settings-siren": "123456789", "settings-fiscal_year_start_month": "1",
+                 "settings-journal_code": "BC", "settings-journal_label": "Budgets"})
+    response = client.post(f"/c/{collective.slug}/accounting/chart/", data)
+    assert response.status_code == 302
+    assert chart_of(collective)["paid"] == ("512000", "Banque")

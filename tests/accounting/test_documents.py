@@ -1,0 +1,95 @@
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pypdf import PdfReader
+
+from budgets.accounting.documents import period_statement_data, render_pdf
+from budgets.accounting.models import IssuedDocument
+from contributions.models import Contribution, ContributionStatus, Payout
+from members.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def pdf_text(content: bytes) -> str:
+    reader = PdfReader(io.BytesIO(content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def declare(period, author, amount, granted, description, paid_on=None):
+    contribution = Contribution.objects.create(
+        collective=period.collective, author=author, budget=period.budget, period=period,
+        performed_on=period.starts_on, description=description, amount=Decimal(amount),
+        validated_amount=Decimal(amount), status=ContributionStatus.VALIDATED, value_mode="self_assessed",
+    )
+    Payout.objects.create(collective=period.collective, contribution=contribution, period=period, person=author,
+                          requested=Decimal(amount), granted=Decimal(granted), payable_amount=Decimal(granted),
+                          explanation_code="pro_rata", paid_on=paid_on, reference="CB-1" if paid_on else "")
+    return contribution
+
+
+@pytest.fixture
+def statement_period(closed_period, contributor, member):
+    declare(closed_period, contributor, "1200.00", "900.00", "Animation des ateliers", paid_on=date(2025, 4, 10))
+    declare(closed_period, member, "800.00", "600.00", "Comptabilité du tiers-lieu")
+    return closed_period
+
+
+def test_period_statement_shows_names_and_totals_and_rebuilds_identically(statement_period, coordinator, api):
+    collective = statement_period.collective
+    response = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{statement_period.pk}/statement.pdf")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    text = pdf_text(response.content)
+    for expected in ("La Fabrique", "Tiers-lieu 2025", "David Martin", "Bob", "Animation des ateliers", "EUR"):
+        assert expected in text, expected
+    spaced = text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "1 500,00" in spaced and "2 000,00" in spaced  # available and requested in total, French locale
+    assert "Page 1 / 1" in text
+    document = IssuedDocument.objects.get()
+    again = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{statement_period.pk}/statement.pdf")
+    assert IssuedDocument.objects.count() == 1 and again["X-Document-Id"] == str(document.pk)
+    rebuilt = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/documents/{document.pk}.pdf")
+    assert pdf_text(rebuilt.content) == pdf_text(again.content) == text
+
+
+def test_a_document_is_rebuilt_from_its_frozen_data_even_after_changes(statement_period, coordinator):
+    from budgets.accounting import services
+
+    collective = statement_period.collective
+    document = services.document_issue(collective=collective, actor=coordinator, kind="period_statement",
+                                       subject=f"period:{statement_period.pk}",
+                                       data=period_statement_data(statement_period))
+    before = pdf_text(render_pdf(document))
+    Contribution.objects.filter(period=statement_period).update(description="Changed afterwards")
+    assert pdf_text(render_pdf(IssuedDocument.objects.get(pk=document.pk))) == before
+    newer = services.document_issue(collective=collective, actor=coordinator, kind="period_statement",
+                                    subject=f"period:{statement_period.pk}",
+                                    data=period_statement_data(statement_period))
+    assert newer.pk != document.pk and "Changed afterwards" in pdf_text(render_pdf(newer))
+
+
+def test_personal_statement_in_english_for_an_english_collective(statement_period, contributor, accountant, api):
+    collective = statement_period.collective
+    collective.locale = "en"
+    collective.save()
+    membership = Membership.objects.get(collective=collective, user=contributor)
+    response = api(accountant).get(f"/api/v1/collectives/{collective.slug}/members/{membership.pk}/statement.pdf",
+                                   {"year": 2025})
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    for expected in ("Personal statement 2025", "David Martin", "Tiers-lieu 2025", "1,200.00", "900.00", "Page 1 / 1"):
+        assert expected in text, expected
+
+
+def test_a_person_reads_their_own_statement_but_not_someone_elses(statement_period, contributor, member, outsider,
+                                                                  api):
+    collective = statement_period.collective
+    mine = Membership.objects.get(collective=collective, user=contributor)
+    theirs = Membership.objects.get(collective=collective, user=member)
+    base = f"/api/v1/collectives/{collective.slug}/members"
+    assert api(contributor).get(f"{base}/{mine.pk}/statement.pdf?year=2025").status_code == 200
+    assert api(contributor).get(f"{base}/{theirs.pk}/statement.pdf?year=2025").status_code == 403
+    assert api(outsider).get(f"{base}/{mine.pk}/statement.pdf?year=2025").status_code == 404
+    assert api(contributor).get(f"{base}/{mine.pk}/statement.pdf?year=next").status_code == 400
