@@ -1,0 +1,22 @@
+import pytest
+
+from budgets import demo as budgets_demo
+from budgets.ledger_audit import ledger_violations
+from budgets.models import Budget
+from contributions.models import Contribution
+from members import demo
+
+
+@pytest.mark.django_db
+def test_demo_has_a_weekly_budget_with_a_deficit_resolved_pro_rata():
+    data = demo.seed()
+    budgets_demo.seed(data)
+    budget = Budget.objects.get(collective=data.collectives["fabrique"])
+    assert budget.period_kind == "week" and budget.rate_levels.count() == 3
+    assert set(budget.fundings.values_list("status", flat=True)) == {"received", "pledged"}
+    first = budget.periods.get(index=0)
+    assert (first.status, first.decision) == ("closed", {"kind": "pro_rata"})
+    assert {p.explanation_code for p in first.payouts.all()} == {"decision_pro_rata"}
+    assert Contribution.objects.filter(budget=budget).count() >= 10
+    assert set(Contribution.objects.values_list("status", flat=True)) == {"pending", "validated", "adjusted", "rejected"}
+    assert ledger_violations() == []
