@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install chromium messages check
+.PHONY: run test install chromium gettext messages check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m contrib_budget.quickstart
 
 ## Run the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
-test: $(STAMP) chromium
+test: $(STAMP) chromium gettext
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
@@ -32,9 +32,18 @@ chromium:
 		fi; \
 	fi
 
+gettext:
+	@if ! command -v xgettext >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
+		else \
+			echo "GNU gettext is missing: install Debian's gettext package (sudo apt-get install gettext)."; exit 1; \
+		fi; \
+	fi
+
 ## Refresh the French catalogues after changing strings (needs gettext):
 ## each app keeps its own locale/; the project package and templates/ use locale/.
-messages: $(STAMP)
+messages: $(STAMP) gettext
 	for app in members budgets contributions cobudget; do \
 		(cd $$app && mkdir -p locale && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null); done
 	$(PY) manage.py makemessages -l fr --no-obsolete $(foreach dir,members budgets contributions cobudget tests .venv staticfiles,--ignore=$(dir)) >/dev/null
