@@ -71,3 +71,8 @@ def closed_period(collective, budget, coordinator):
     return Period.objects.create(collective=collective, budget=budget, index=0, starts_on=date(2025, 1, 1),
                                  ends_on=date(2025, 3, 31), status=PeriodStatus.CLOSED, available=Decimal("1500.00"),
                                  closed_by=coordinator)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

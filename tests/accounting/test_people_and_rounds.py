@@ -1,0 +1,135 @@
+"""Payouts, funding use and cobudget round results: exports, the round report, bank matching."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from budgets.accounting import bank, services
+from budgets.accounting.exporters import REGISTRY
+from budgets.accounting.exporters.people import transfer_reference
+from budgets.closing import payout_grant_post
+from budgets.fundings import funding_create
+from cobudget import services as cobudget
+from contrib_budget.errors import Forbidden
+from contributions.models import Payout
+
+from .test_documents import declare, pdf_text
+
+pytestmark = pytest.mark.django_db
+
+
+def rows_of(collective, kind, **params) -> list[dict]:
+    exporter = REGISTRY[kind](collective=collective, params=params)
+    rows = [dict(zip(exporter.header(), row)) for row in exporter.rows()]
+    assert len(rows) == exporter.count()
+    return rows
+
+
+@pytest.fixture
+def granted_period(closed_period, contributor, member, coordinator):
+    funding_create(budget=closed_period.budget, actor=coordinator, source="Région", amount="3000.00",
+                   status="received", received_on=date(2025, 1, 15))
+    funding_create(budget=closed_period.budget, actor=coordinator, source="Fondation", amount="1000.00")
+    declare(closed_period, contributor, "1200.00", "900.00", "Ateliers", paid_on=date(2025, 4, 10))
+    declare(closed_period, contributor, "300.00", "300.00", "Affiches")
+    declare(closed_period, member, "800.00", "600.00", "Comptabilité")
+    for payout in Payout.objects.filter(period=closed_period).select_related("period__budget", "person"):
+        payout_grant_post(payout=payout, actor=coordinator)
+    return closed_period
+
+
+def test_payouts_export_per_person_and_period(granted_period, contributor, member):
+    rows = {row["email"]: row for row in rows_of(granted_period.collective, "payouts", **{"from": "2025-01-01"})}
+    david = rows[contributor.email]
+    assert (david["requested"], david["granted"], david["paid"], david["payable"], david["owed"]) == (
+        Decimal("1500.00"), Decimal("1200.00"), Decimal("900.00"), Decimal("300.00"), Decimal("0.00"))
+    assert david["transfer_reference"] == transfer_reference(period_id=granted_period.pk, person_id=contributor.pk)
+    assert rows[member.email]["paid"] == 0 and rows[member.email]["payable"] == Decimal("600.00")
+    assert rows_of(granted_period.collective, "payouts", **{"to": "2024-12-31"}) == []
+
+
+def test_funding_use_attributes_every_granted_cent_to_the_fundings(granted_period):
+    rows = rows_of(granted_period.collective, "funding_use")
+    assert sum(row["attributed_granted"] for row in rows) == Decimal("1800.00")
+    by_source = {}
+    for row in rows:
+        by_source[row["source"]] = by_source.get(row["source"], 0) + row["attributed_granted"]
+    assert by_source == {"Région": Decimal("1350.00"), "Fondation": Decimal("450.00")}
+    assert sum(row["attributed_paid"] for row in rows) == Decimal("900.00")
+
+
+def test_bank_csv_marks_matching_transfers_paid(granted_period, contributor, member, accountant, coordinator):
+    collective = granted_period.collective
+    david_ref = transfer_reference(period_id=granted_period.pk, person_id=contributor.pk)
+    bob_ref = transfer_reference(period_id=granted_period.pk, person_id=member.pk)
+    text = ("Date;Libellé;Montant\n"
+            f"12/05/2025;VIR SEPA {bob_ref} Bob;-600,00\n"
+            f"12/05/2025;VIR SEPA {david_ref};-250,00\n"
+            "13/05/2025;Loyer;-900,00\n")
+    with pytest.raises(Forbidden):
+        bank.payouts_mark_paid_from_bank(collective=collective, actor=coordinator, text=text)
+    results = bank.payouts_mark_paid_from_bank(collective=collective, actor=accountant, text=text)
+    assert [result["status"] for result in results] == ["paid", "amount_mismatch", "unmatched"]
+    assert results[1]["expected"] == "300.00"
+    paid = Payout.objects.get(person=member)
+    assert paid.paid_on == date(2025, 5, 12) and paid.reference == bob_ref
+    again = bank.payouts_mark_paid_from_bank(collective=collective, actor=accountant, text=text)
+    assert again[0]["status"] == "already_paid"
+
+
+def test_bank_csv_upload_through_the_api(granted_period, member, accountant, api):
+    collective = granted_period.collective
+    reference = transfer_reference(period_id=granted_period.pk, person_id=member.pk)
+    upload = SimpleUploadedFile("bank.csv", f"date,amount,reference\n2025-05-12,600.00,{reference}\n".encode())
+    response = api(accountant).post(f"/api/v1/collectives/{collective.slug}/accounting/bank-statement/",
+                                    {"file": upload}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"][0]["status"] == "paid"
+
+
+@pytest.fixture
+def closed_round(collective, coordinator, member):
+    round_ = cobudget.round_create(collective=collective, actor=coordinator, name="Cobudget 2026",
+                                   envelope_policy="equal", envelope_amount=Decimal("100.00"))
+    round_ = cobudget.round_open(round=round_, actor=coordinator)
+    garden, oven = (
+        cobudget.bucket_propose(bucket=cobudget.bucket_create(
+            round=round_, actor=coordinator, title=title, lines=[{"description": "Tout", "min_amount": goal}]),
+            actor=coordinator)
+        for title, goal in (("Jardin partagé", "100.00"), ("Four à pain", "150.00"))
+    )
+    cobudget.allocation_create(bucket=garden, actor=coordinator, amount="60.00")
+    cobudget.allocation_create(bucket=garden, actor=member, amount="40.00")
+    cobudget.allocation_create(bucket=oven, actor=member, amount="30.00")
+    return cobudget.round_close(round=round_, actor=coordinator)
+
+
+def test_round_results_per_bucket_and_per_member(closed_round, coordinator, member):
+    rows = rows_of(closed_round.collective, "round_results", round=closed_round.pk)
+    buckets = {row["name"]: row for row in rows if row["section"] == "bucket"}
+    assert buckets["Jardin partagé"]["outcome"] == "funded" and buckets["Jardin partagé"]["funded"] == Decimal("100.00")
+    assert buckets["Jardin partagé"]["funders"] == 2
+    assert buckets["Four à pain"]["outcome"] == "unfunded" and buckets["Four à pain"]["refunded"] == Decimal("30.00")
+    members = {row["name"]: row for row in rows if row["section"] == "member"}
+    bob = members[member.display_name]
+    assert (bob["envelope"], bob["allocated"], bob["returned"]) == (Decimal("100.00"), Decimal("70.00"),
+                                                                    Decimal("30.00"))
+
+
+def test_round_results_report_renders_buckets_and_members(closed_round, member, api):
+    response = api(member).get(
+        f"/api/v1/collectives/{closed_round.collective.slug}/rounds/{closed_round.pk}/results.pdf")
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    for expected in ("Cobudget 2026", "Jardin partagé", "Four à pain", "Alice", "Bob", "100,00"):
+        assert expected in text, expected
+
+
+def test_round_results_export_through_the_service(closed_round, accountant):
+    export = services.export_request(collective=closed_round.collective, actor=accountant, kind="round_results",
+                                     fmt="xlsx", params={"round": closed_round.pk})
+    services.export_run(export_id=export.pk)
+    export.refresh_from_db()
+    assert export.status == "ready" and export.row_count >= 4
