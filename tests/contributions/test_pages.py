@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from budgets.models import Funding
 from budgets.periods import period_for_date
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def client_for(user) -> Client:
-    client = Client()
+    client = Client(headers={"accept-language": "en"})
     client.force_login(user)
     return client
 
@@ -157,15 +158,19 @@ def test_list_and_period_pages_query_count_does_not_grow(
     assert len(response.context["page"].object_list) == 50
 
 
+def _waiting_titles(user) -> list[str]:
+    with translation.override("en"):
+        return [item.title for item in waiting_items(user)]
+
+
 def test_waiting_items_for_reviewers_and_questioned_authors(member, coordinator, plain_member, collective, budget,
                                                             rate, api):
     make_declarations(collective, budget, rate, member, 2)
-    titles = [item.title for item in waiting_items(coordinator)]
-    assert any("2 declarations wait for your review" in title for title in titles)
+    assert any("2 declarations wait for your review" in title for title in _waiting_titles(coordinator))
     contribution = Contribution.objects.first()
     api(plain_member).post(f"/api/v1/collectives/{collective.slug}/contributions/{contribution.pk}/question/",
                            {"comment": "Détails ?"}, format="json")
-    assert any("question waits for your answer" in item.title for item in waiting_items(member))
+    assert any("question waits for your answer" in title for title in _waiting_titles(member))
     api(member).post(f"/api/v1/collectives/{collective.slug}/contributions/{contribution.pk}/question/",
                      {"comment": "Voilà."}, format="json")
-    assert not any("question waits" in item.title for item in waiting_items(member))
+    assert not any("question waits" in title for title in _waiting_titles(member))
