@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from budgets.models import Period, PeriodStatus
 from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.tenancy import role_required
+from members.forms import add_domain_error
 from members.models import Role
 
 from . import selectors, services
@@ -120,14 +121,10 @@ def _refused(request, contribution, error: DomainError, **forms):
         raise PermissionDenied from None
     if forms:
         form = next(iter(forms.values()))
-        add_error = getattr(form, "add_service_error", None)
-        if add_error:
-            add_error(error)
+        if isinstance(form, DeclarationForm):
+            form.add_service_error(error)
         else:
-            placed = [form.add_error(name, message) for name, msgs in error.fields.items() if name in form.fields
-                      for message in msgs]
-            if not placed:
-                form.add_error(None, error.message)
+            add_domain_error(form, error)
     else:
         messages.error(request, _message(error))
     return _detail(request, contribution, status=409 if error.status_code == 409 else 400, **forms)
