@@ -3,6 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
@@ -10,6 +13,7 @@ from django.utils import timezone
 
 from members import services
 from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
+from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +23,12 @@ pytestmark = pytest.mark.django_db
 def english(client):
     """Pages read in English here; the French rendering has its own test."""
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings):
+    """allauth's rate limits live in the shared cache: an earlier run must not throttle this one."""
+    settings.ACCOUNT_RATE_LIMITS = False
 
 
 @pytest.fixture
@@ -421,3 +431,30 @@ def test_language_switcher_sets_the_language(client):
     assert response.status_code == 302 and response.url == "/accounts/login/"
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
 
+
+
+def test_password_reset_page_sends_a_reset_link(client):
+    UserFactory(email="dora@example.org")
+    page = client.get(reverse("account_reset_password"))
+    assert 'class="topbar"' in page.content.decode()
+    response = client.post(reverse("account_reset_password"), {"email": "dora@example.org"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+def test_anyone_can_activate_totp_two_factor_authentication(client):
+    user = UserFactory(email="dora@example.org")
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    assert client.post(reverse("account_login"), {"login": user.email, "password": PASSWORD}).url == reverse("home")
+
+    # Activation asks for the password again first, on a page of the site's layout.
+    response = client.get(reverse("mfa_activate_totp"), follow=True)
+    assert 'class="topbar"' in response.content.decode() and 'name="password"' in response.content.decode()
+    client.post(response.redirect_chain[-1][0], {"password": PASSWORD})
+
+    page = client.get(reverse("mfa_activate_totp"))
+    assert page.status_code == 200
+    secret = page.context["form"].secret
+    code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+    assert client.post(reverse("mfa_activate_totp"), {"code": code}).status_code == 302
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
