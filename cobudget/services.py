@@ -258,7 +258,7 @@ def round_open(*, round: Round, actor) -> Round:
     return round
 
 
-def _funding_open(round: Round, now=None) -> bool:
+def funding_is_open(round: Round, now=None) -> bool:
     now = now or timezone.now()
     if round.status != RoundStatus.OPEN:
         return False
@@ -267,7 +267,7 @@ def _funding_open(round: Round, now=None) -> bool:
     return not (round.funding_closes_at and now >= round.funding_closes_at)
 
 
-def _proposals_open(round: Round, now=None) -> bool:
+def proposals_are_open(round: Round, now=None) -> bool:
     now = now or timezone.now()
     if round.status == RoundStatus.CLOSED:
         return False
@@ -458,7 +458,7 @@ def _check_carriers(collective: Collective, carriers) -> list[int]:
 def bucket_create(*, round: Round, actor, title: str, description: str = "", lines, carriers=(), image=None) -> Bucket:
     if round.status == RoundStatus.CLOSED:
         raise Conflict(_("This round is closed."), "round_closed")
-    if not _proposals_open(round):
+    if not proposals_are_open(round):
         raise Conflict(_("Bucket proposals are not open in this round."), "proposals_closed")
     if not is_participant(round=round, user=actor):
         raise Forbidden(_("Only the round's participants propose buckets."), "not_participant")
@@ -536,7 +536,7 @@ def bucket_propose(*, bucket: Bucket, actor) -> Bucket:
         bucket = Bucket.objects.select_for_update(of=("self",)).select_related("round").get(pk=bucket.pk)
         if bucket.status != BucketStatus.DRAFT:
             raise Conflict(_("Only a draft can be proposed."), "not_draft")
-        if not _proposals_open(bucket.round):
+        if not proposals_are_open(bucket.round):
             raise Conflict(_("Bucket proposals are not open in this round."), "proposals_closed")
         _check_enough_carriers(bucket)
         bucket.status = BucketStatus.PROPOSED if bucket.round.bucket_approval_required else BucketStatus.OPEN
@@ -718,7 +718,7 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
         round = _lock_round_shared(bucket.round_id)
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("This round is closed: allocations are final."), "round_closed")
-        if not _funding_open(round):
+        if not funding_is_open(round):
             raise Conflict(_("Funding is not open in this round."), "funding_closed")
         bucket = Bucket.objects.select_for_update(of=("self",)).select_related("collective").get(pk=bucket.pk)
         wallet = Wallet.objects.filter(round_id=round.pk, user=actor).select_related("account").first()

@@ -46,7 +46,7 @@ def _round_context(request, round: Round, buckets) -> dict:
     return {
         "round": round, "wallet": wallet, "buckets": _decorate(list(buckets), request.user),
         "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
-        "funding_open": services._funding_open(round),
+        "funding_open": services.funding_is_open(round),
     }
 
 
