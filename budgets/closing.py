@@ -29,6 +29,7 @@ from members.audit import audit_record
 from . import accounts
 from .fundings import funding_create
 from .ledger import transaction_post
+from .locks import ensure_period_unlocked
 from .models import Budget, Funding, FundingStatus, LeftoverPolicy, OverspendPolicy, Period, PeriodStatus
 from .periods import period_count, periods_ensure
 from .services import budget_lock, money_checked
@@ -308,6 +309,7 @@ def period_close(*, period: Period, actor=None, decision: dict | None = None) ->
     with transaction.atomic():
         budget = budget_lock(period.budget)
         period = Period.objects.select_for_update().get(pk=period.pk)
+        ensure_period_unlocked(period)
         if period.status == PeriodStatus.CLOSED:
             if decision is not None:
                 raise Conflict(_("This period is already closed."), "already_closed")

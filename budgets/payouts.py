@@ -13,6 +13,7 @@ from members.models import Collective
 
 from . import accounts
 from .ledger import transaction_post
+from .locks import ensure_period_unlocked
 
 
 def _money(value) -> str:
@@ -78,6 +79,8 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
                        .filter(pk__in=ids).order_by("id"))
         if len(payouts) != len(ids):
             raise DomainError(_("Unknown payout."), "not_found", fields={"payouts": [_("Unknown payout.")]})
+        for period_id in sorted({p.period_id for p in payouts}):
+            ensure_period_unlocked(period_id)
         paid = [p.pk for p in payouts if p.state == PayoutState.PAID]
         if paid:
             raise Conflict(_("Already marked paid: #%(ids)s.") % {"ids": ", #".join(map(str, paid))}, "already_paid",

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from budgets.locks import ensure_period_unlocked
 from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from budgets.periods import period_for_date
 from contrib_budget.errors import Conflict, DomainError, Forbidden
@@ -175,6 +176,7 @@ def _open_period(*, budget: Budget, day: date) -> Period:
     """The period containing `day`, locked; refused unless it is still open."""
     period = period_for_date(budget=budget, day=day)
     period = Period.objects.select_for_update().get(pk=period.pk)
+    ensure_period_unlocked(period)
     if period.status != PeriodStatus.OPEN:
         raise _invalid(
             "performed_on",
@@ -189,6 +191,7 @@ def _open_period(*, budget: Budget, day: date) -> Period:
 def _lock(contribution: Contribution) -> tuple[Contribution, Period]:
     """Lock the declaration's period then the declaration (always in that order)."""
     period = Period.objects.select_for_update().get(pk=contribution.period_id)
+    ensure_period_unlocked(period)
     locked = Contribution.objects.select_for_update().select_related("budget").get(pk=contribution.pk)
     if period.status != PeriodStatus.OPEN:
         raise Conflict(

@@ -6,7 +6,10 @@ from decimal import Decimal
 import pytest
 
 from budgets import ledger
+from budgets.closing import payout_grant_post
+from budgets.fundings import funding_create
 from budgets.models import AccountKind, Budget, Period, PeriodStatus
+from contributions.models import Contribution, ContributionStatus, Payout
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
 
@@ -76,3 +79,28 @@ def closed_period(collective, budget, coordinator):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def declare(period, author, amount, granted, description, paid_on=None):
+    contribution = Contribution.objects.create(
+        collective=period.collective, author=author, budget=period.budget, period=period,
+        performed_on=period.starts_on, description=description, amount=Decimal(amount),
+        validated_amount=Decimal(amount), status=ContributionStatus.VALIDATED, value_mode="self_assessed",
+    )
+    Payout.objects.create(collective=period.collective, contribution=contribution, period=period, person=author,
+                          requested=Decimal(amount), granted=Decimal(granted), payable_amount=Decimal(granted),
+                          explanation_code="pro_rata", paid_on=paid_on, reference="CB-1" if paid_on else "")
+    return contribution
+
+
+@pytest.fixture
+def granted_period(closed_period, contributor, member, coordinator):
+    funding_create(budget=closed_period.budget, actor=coordinator, source="Région", amount="3000.00",
+                   status="received", received_on=date(2025, 1, 15))
+    funding_create(budget=closed_period.budget, actor=coordinator, source="Fondation", amount="1000.00")
+    declare(closed_period, contributor, "1200.00", "900.00", "Ateliers", paid_on=date(2025, 4, 10))
+    declare(closed_period, contributor, "300.00", "300.00", "Affiches")
+    declare(closed_period, member, "800.00", "600.00", "Comptabilité")
+    for payout in Payout.objects.filter(period=closed_period).select_related("period__budget", "person"):
+        payout_grant_post(payout=payout, actor=coordinator)
+    return closed_period

@@ -1,3 +1,5 @@
+from datetime import date
+
 import pytest
 
 from budgets.accounting import services
@@ -40,3 +42,38 @@ def test_lock_through_the_api(closed_period, accountant, coordinator, outsider, 
     assert response.status_code == 200 and response.json()["locked_at"]
     again = api(accountant).post(lock_url(closed_period))
     assert again.status_code == 409 and again.json()["code"] == "period_locked"
+
+
+@pytest.fixture
+def locked_period(granted_period, accountant):
+    return services.period_lock(period=granted_period, actor=accountant)
+
+
+def test_a_locked_period_refuses_changes_through_the_services(locked_period, contributor, coordinator, accountant):
+    from budgets.closing import period_close
+    from budgets.payouts import payouts_mark_paid
+    from contributions.models import Contribution, Payout
+    from contributions.services import contribution_amend
+
+    unpaid = list(Payout.objects.filter(period=locked_period, paid_on__isnull=True).values_list("pk", flat=True))
+    with pytest.raises(PeriodLocked):
+        payouts_mark_paid(collective=locked_period.collective, payout_ids=unpaid, actor=accountant,
+                          paid_on=date(2025, 6, 1))
+    with pytest.raises(PeriodLocked):
+        period_close(period=locked_period, actor=coordinator)
+    declaration = Contribution.objects.filter(period=locked_period, author=contributor).first()
+    with pytest.raises(PeriodLocked):
+        contribution_amend(contribution=declaration, actor=contributor, changes={"description": "Rewritten"})
+    assert not Payout.objects.filter(pk__in=unpaid, paid_on__isnull=False).exists()
+    assert Contribution.objects.get(pk=declaration.pk).description != "Rewritten"
+
+
+def test_a_locked_period_refuses_changes_through_the_api(locked_period, accountant, coordinator, api):
+    from contributions.models import Payout
+
+    base = f"/api/v1/collectives/{locked_period.collective.slug}"
+    unpaid = list(Payout.objects.filter(period=locked_period, paid_on__isnull=True).values_list("pk", flat=True))
+    response = api(accountant).post(f"{base}/payouts/mark-paid/", {"payouts": unpaid}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "period_locked"
+    response = api(coordinator).post(f"{base}/periods/{locked_period.pk}/close/", {}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "period_locked"

@@ -9,13 +9,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from budgets.accounting import bank, services
 from budgets.accounting.exporters import REGISTRY
 from budgets.accounting.exporters.people import transfer_reference
-from budgets.closing import payout_grant_post
-from budgets.fundings import funding_create
 from cobudget import services as cobudget
 from contrib_budget.errors import Forbidden
 from contributions.models import Payout
 
-from .test_documents import declare, pdf_text
+from .test_documents import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +25,6 @@ def rows_of(collective, kind, **params) -> list[dict]:
     return rows
 
 
-@pytest.fixture
-def granted_period(closed_period, contributor, member, coordinator):
-    funding_create(budget=closed_period.budget, actor=coordinator, source="Région", amount="3000.00",
-                   status="received", received_on=date(2025, 1, 15))
-    funding_create(budget=closed_period.budget, actor=coordinator, source="Fondation", amount="1000.00")
-    declare(closed_period, contributor, "1200.00", "900.00", "Ateliers", paid_on=date(2025, 4, 10))
-    declare(closed_period, contributor, "300.00", "300.00", "Affiches")
-    declare(closed_period, member, "800.00", "600.00", "Comptabilité")
-    for payout in Payout.objects.filter(period=closed_period).select_related("period__budget", "person"):
-        payout_grant_post(payout=payout, actor=coordinator)
-    return closed_period
 
 
 def test_payouts_export_per_person_and_period(granted_period, contributor, member):
