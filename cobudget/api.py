@@ -1,6 +1,5 @@
 """The cobudget API: rounds, their wallets, buckets and allocations (thin: services do the work)."""
 
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -233,9 +232,6 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
         context = self.get_serializer_context()
         context["funding"] = selectors.funding_by_bucket(page, request.user)
         return self.get_paginated_response(BucketSerializer(page, many=True, context=context).data)
-
-    def _carriers(self, ids):
-        return None if ids is None else get_user_model().objects.filter(pk__in=ids)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

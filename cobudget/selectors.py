@@ -1,6 +1,5 @@
 """Reads worth naming: envelopes' weights, wallets, buckets with their funding."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
