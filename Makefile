@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install chromium gettext messages check
+.PHONY: run test install chromium gettext pango messages check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m contrib_budget.quickstart
 
 ## Run the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
-test: $(STAMP) chromium gettext
+test: $(STAMP) chromium gettext pango
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 
@@ -38,6 +38,15 @@ gettext:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
 		else \
 			echo "GNU gettext is missing: install Debian's gettext package (sudo apt-get install gettext)."; exit 1; \
+		fi; \
+	fi
+
+pango: $(STAMP)
+	@if ! $(PY) -c "import weasyprint" >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+		else \
+			echo "WeasyPrint needs Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; \
 		fi; \
 	fi
 

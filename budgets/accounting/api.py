@@ -67,6 +67,7 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
     """The collective's exports: every export of the collective, for its accountants and coordinators."""
 
     serializer_class = ExportSerializer
+    queryset = Export.objects.none()  # the model, for the schema; get_queryset scopes to the collective
     required_roles = BOOKS_ROLES
 
     def get_queryset(self):

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
-from budgets.models import Entry
+from budgets.models import AccountKind, Entry
 from contributions.models import Payout
 
 from .exporters.base import DateRange
@@ -33,7 +33,7 @@ def ledger_totals(*, collective, date_range: DateRange) -> dict:
         .order_by("account__kind")
     )
     per_kind = [
-        {"kind": row["account__kind"], "debit": row["debit"], "credit": row["credit"],
+        {"kind": row["account__kind"], "label": AccountKind(row["account__kind"]).label, "debit": row["debit"], "credit": row["credit"],
          "balance": row["debit"] - row["credit"], "entries": row["entries"]}
         for row in rows
     ]
