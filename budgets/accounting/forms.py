@@ -1,10 +1,12 @@
 """Forms of the accounting pages: the period filter, export requests, the chart of accounts."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import AccountKind, Budget
 from cobudget.models import Round
+from members.models import Membership
 
 from .models import AccountingSettings, ExportFormat, ExportKind
 
@@ -98,3 +100,15 @@ class BankStatementForm(forms.Form):
 
     def text(self) -> str:
         return self.cleaned_data["file"]
+
+
+class PersonalStatementForm(forms.Form):
+    membership = forms.ModelChoiceField(label=_("Person"), queryset=Membership.objects.none())
+    year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
+
+    def __init__(self, *args, collective, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = Membership.objects.of(collective).select_related("user").order_by(
+            "user__name", "user__email")
+        self.fields["membership"].label_from_instance = lambda membership: membership.user.display_name
+        self.fields["year"].initial = timezone.localdate().year

@@ -10,6 +10,7 @@ collective_urlpatterns = [
     path("accounting/exports/<int:export_id>/download/", views.export_download, name="accounting_export_download"),
     path("accounting/chart/", views.chart, name="accounting_chart"),
     path("accounting/periods/<int:period_id>/lock/", views.period_lock, name="accounting_period_lock"),
+    path("accounting/statements/person/", views.personal_statement, name="accounting_personal_statement"),
     path("accounting/bank-statement/", views.bank_statement, name="accounting_bank_statement"),
 ]
 

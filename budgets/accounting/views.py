@@ -4,10 +4,12 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from budgets.models import Period, PeriodStatus
+from cobudget.models import Round, RoundStatus
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from members.models import Role
@@ -16,7 +18,9 @@ from . import bank, selectors, services
 from .api import export_file_response
 from .chart import chart_of
 from .exporters.base import DateRange, parse_date
-from .forms import AccountingSettingsForm, BankStatementForm, ChartForm, ExportRequestForm, PeriodFilterForm
+from .forms import (
+    AccountingSettingsForm, BankStatementForm, ChartForm, ExportRequestForm, PeriodFilterForm, PersonalStatementForm,
+)
 from .models import ExportStatus
 
 BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
@@ -49,6 +53,8 @@ def index(request, collective_slug):
                                                  budget_id=params.get("budget")),
         "export_form": ExportRequestForm(initial={**request.GET.dict(), "format": "csv"}, collective=collective),
         "closed_periods": closed_periods[:50],
+        "closed_rounds": Round.objects.of(collective).filter(status=RoundStatus.CLOSED).order_by("-closed_at")[:20],
+        "statement_form": PersonalStatementForm(collective=collective),
         "is_accountant": request.membership.has_role(Role.ACCOUNTANT),
         **_exports_context(collective),
     })
@@ -140,3 +146,14 @@ def bank_statement(request, collective_slug):
         "collective": request.collective, "form": form, "results": results,
         "paid_count": sum(1 for result in results or [] if result["status"] == "paid"),
     })
+
+
+@role_required(*BOOKS_ROLES)
+def personal_statement(request, collective_slug):
+    """Send the chosen person's statement PDF for the chosen year."""
+    form = PersonalStatementForm(request.GET, collective=request.collective)
+    if not form.is_valid():
+        messages.error(request, _("Choose a person and a year."))
+        return redirect("accounting_index", collective_slug)
+    url = reverse("api-member-statement", args=[collective_slug, form.cleaned_data["membership"].pk])
+    return redirect(f"{url}?year={form.cleaned_data['year']}")

@@ -119,3 +119,18 @@ def test_coordinators_and_accountants_edit_the_chart_of_accounts(client, collect
     response = client.post(f"/c/{collective.slug}/accounting/chart/", data)
     assert response.status_code == 302
     assert chart_of(collective)["paid"] == ("512000", "Banque")
+
+
+def test_the_page_links_each_closed_period_to_its_statement_and_serves_personal_ones(client, closed_period,
+                                                                                    accountant, contributor):
+    from members.models import Membership
+
+    client.force_login(accountant)
+    slug = closed_period.collective.slug
+    content = client.get(f"/c/{slug}/accounting/").content.decode()
+    assert f"/api/v1/collectives/{slug}/periods/{closed_period.pk}/statement.pdf" in content
+    membership = Membership.objects.get(user=contributor)
+    response = client.get(f"/c/{slug}/accounting/statements/person/", {"membership": membership.pk, "year": 2025})
+    assert response.status_code == 302
+    assert response["Location"] == f"/api/v1/collectives/{slug}/members/{membership.pk}/statement.pdf?year=2025"
+    assert client.get(response["Location"])["Content-Type"] == "application/pdf"
