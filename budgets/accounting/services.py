@@ -69,10 +69,8 @@ def _clean_params(*, collective: Collective, kind: str, fmt: str, params: dict) 
         raise DomainError(_("Dates must be written YYYY-MM-DD."), "invalid_date",
                           fields={"from": [_("Dates must be written YYYY-MM-DD.")]}) from None
     if kind == "fec":
-        if first is None:
-            raise DomainError(_("The FEC covers one fiscal year: give its first day."), "fiscal_year_required",
-                              fields={"from": [_("This field is required.")]})
-        year_first, year_last = fiscal_year_bounds(collective=collective, day=first)
+        # One file per fiscal year: the one that contains `from` (by default, the current one).
+        year_first, year_last = fiscal_year_bounds(collective=collective, day=first or timezone.localdate())
         if last and last > year_last:
             raise DomainError(_("The FEC covers one fiscal year: one file per year."), "one_fiscal_year",
                               fields={"to": [_("Give a date up to %(date)s.") % {"date": year_last.isoformat()}]})

@@ -152,7 +152,6 @@ def test_members_cannot_request_exports(collective, member):
     ("ledger", "csv", {}, "unknown_kind"),
     ("journal", "txt", {}, "unsupported_format"),
     ("fec", "csv", {}, "unsupported_format"),
-    ("fec", "txt", {}, "fiscal_year_required"),
     ("fec", "txt", {"from": "2025-01-01", "to": "2026-01-01"}, "one_fiscal_year"),
     ("journal", "csv", {"from": "2025-02-01", "to": "2025-01-01"}, "invalid_range"),
     ("journal", "csv", {"delimiter": "|"}, "invalid_delimiter"),
@@ -161,3 +160,9 @@ def test_invalid_requests_are_refused(collective, accountant, kind, fmt, params,
     with pytest.raises(DomainError) as error:
         services.export_request(collective=collective, actor=accountant, kind=kind, fmt=fmt, params=params)
     assert error.value.code == code
+
+
+def test_the_fec_covers_the_current_fiscal_year_by_default(collective, accountant):
+    export = services.export_request(collective=collective, actor=accountant, kind="fec", fmt="txt", params={})
+    first, last = services.fiscal_year_bounds(collective=collective, day=timezone.localdate())
+    assert (export.params["from"], export.params["to"]) == (first.isoformat(), last.isoformat())
