@@ -10,6 +10,7 @@ from contributions.models import Payout
 
 from .exporters.base import DateRange
 from .models import AccountingSettings, Export
+from .scopes import ledger_scope
 
 ZERO = Decimal("0.00")
 
@@ -19,10 +20,11 @@ def accounting_settings_of(collective) -> AccountingSettings:
     return AccountingSettings.objects.of(collective).first() or AccountingSettings(collective=collective)
 
 
-def ledger_totals(*, collective, date_range: DateRange) -> dict:
-    """Debits, credits and entry counts of the range, in total and per account kind (one query)."""
+def ledger_totals(*, collective, date_range: DateRange, budget_id=None, round_id=None) -> dict:
+    """Debits, credits and entry counts of the range (of a budget, of a round), in total and per account kind."""
     rows = (
         Entry.objects.of(collective)
+        .filter(ledger_scope(collective, budget_id=budget_id, round_id=round_id))
         .filter(**date_range.filter_kwargs("transaction__created_at"))
         .values("account__kind")
         .annotate(

@@ -48,7 +48,8 @@ def index(request, collective_slug):
     return render(request, "accounting/index.html", {
         "collective": collective,
         "filters": filters,
-        "totals": selectors.ledger_totals(collective=collective, date_range=date_range),
+        "totals": selectors.ledger_totals(collective=collective, date_range=date_range,
+                                          budget_id=params.get("budget"), round_id=params.get("round")),
         "payout_totals": selectors.payout_totals(collective=collective, date_range=date_range,
                                                  budget_id=params.get("budget")),
         "export_form": ExportRequestForm(initial={**request.GET.dict(), "format": "csv"}, collective=collective),

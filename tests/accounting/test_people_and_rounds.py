@@ -120,3 +120,27 @@ def test_round_results_export_through_the_service(closed_round, accountant):
     services.export_run(export_id=export.pk)
     export.refresh_from_db()
     assert export.status == "ready" and export.row_count >= 4
+
+
+def test_the_journal_and_trial_balance_of_one_budget_hold_its_movements_only(granted_period, coordinator):
+    from budgets.fundings import funding_create
+    from budgets.models import Budget, Entry
+
+    collective = granted_period.collective
+    other = Budget.objects.create(collective=collective, name="Autre budget", starts_on=date(2025, 1, 1))
+    funding_create(budget=other, actor=coordinator, source="Mairie", amount="50.00")
+    rows = rows_of(collective, "journal", budget=granted_period.budget_id)
+    assert {row["linked_object"].split("#")[0] for row in rows} == {"budgets.funding", "contributions.payout"}
+    assert not any("Mairie" in row["memo"] for row in rows)
+    assert sum(row["debit"] for row in rows) == sum(row["credit"] for row in rows) > 0
+    assert len(rows) + 2 == Entry.objects.of(collective).count()
+    balance = rows_of(collective, "trial_balance", budget=granted_period.budget_id)
+    assert sum(row["closing"] for row in balance) == 0
+    assert not any(row["account_name"] == "Mairie" for row in balance)
+
+
+def test_the_journal_of_a_round_holds_its_cobudget_movements(closed_round):
+    rows = rows_of(closed_round.collective, "journal", round=closed_round.pk)
+    assert rows and {row["linked_object"].split("#")[0] for row in rows} <= {"cobudget.round", "cobudget.bucket",
+                                                                               "cobudget.wallet"}
+    assert sum(row["debit"] for row in rows) == sum(row["credit"] for row in rows)

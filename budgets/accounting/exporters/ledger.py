@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from budgets.models import Entry
 
 from ..chart import chart_of
+from ..scopes import ledger_scope
 from ..selectors import accounting_settings_of
 from .base import CHUNK_SIZE, Exporter, register
 
@@ -24,14 +25,19 @@ def debit_credit(amount: Decimal) -> tuple[Decimal, Decimal]:
 
 
 class LedgerExporter(Exporter):
-    """Entries of the collective's ledger in the range, optionally of some account kinds."""
+    """Entries of the collective's ledger in the range, optionally of a budget or a round, or of some account kinds."""
 
-    def entries(self):
-        entries = Entry.objects.of(self.collective).filter(**self.range.filter_kwargs("transaction__created_at"))
+    def scoped_entries(self):
+        entries = Entry.objects.of(self.collective).filter(
+            ledger_scope(self.collective, budget_id=self.filter_id("budget"), round_id=self.filter_id("round"))
+        )
         kinds = self.params.get("account_kinds")
         if kinds:
             entries = entries.filter(account__kind__in=kinds)
         return entries
+
+    def entries(self):
+        return self.scoped_entries().filter(**self.range.filter_kwargs("transaction__created_at"))
 
     def count(self) -> int:
         return self.entries().count()
@@ -63,7 +69,7 @@ class JournalExporter(LedgerExporter):
 
 
 @register
-class TrialBalanceExporter(Exporter):
+class TrialBalanceExporter(LedgerExporter):
     """Per account: opening balance, debit and credit movements in the range, closing balance.
 
     Balances are signed like entries (debit balances positive), so the openings
@@ -79,7 +85,7 @@ class TrialBalanceExporter(Exporter):
     def balances(self):
         before = Q(transaction__created_at__lt=self.range.start) if self.range.start else Q(pk__in=[])
         within = Q(**self.range.filter_kwargs("transaction__created_at"))
-        entries = Entry.objects.of(self.collective)
+        entries = self.scoped_entries()
         if self.range.end:
             entries = entries.filter(transaction__created_at__lt=self.range.end)
         return (
