@@ -8,6 +8,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.db.models import Prefetch
 
 from . import services
 from .models import Collective, Membership, Role, User
@@ -138,9 +139,10 @@ def demo_exists() -> bool:
 
 def demo_accounts() -> list[tuple[str, str, dict[str, list[str]]]]:
     """(email, name, {collective name: roles}) of every demo person, as stored now."""
+    memberships = Prefetch("memberships", queryset=Membership.objects.select_related("collective").order_by("pk"))
     users = (
         get_user_model().objects.filter(email__endswith="@" + DEMO_DOMAIN)
-        .prefetch_related("memberships__collective").order_by("email")
+        .prefetch_related(memberships).order_by("email")
     )
     return [
         (user.email, user.name, {m.collective.name: m.roles for m in user.memberships.all()})
