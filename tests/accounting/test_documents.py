@@ -1,6 +1,5 @@
 import io
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
