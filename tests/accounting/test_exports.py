@@ -166,3 +166,12 @@ def test_the_fec_covers_the_current_fiscal_year_by_default(collective, accountan
     export = services.export_request(collective=collective, actor=accountant, kind="fec", fmt="txt", params={})
     first, last = services.fiscal_year_bounds(collective=collective, day=timezone.localdate())
     assert (export.params["from"], export.params["to"]) == (first.isoformat(), last.isoformat())
+
+
+def test_beat_purges_expired_exports_with_a_registered_task(settings):
+    from contrib_budget.celery import app
+
+    app.loader.import_default_modules()
+    entry = settings.CELERY_BEAT_SCHEDULE["accounting-purge-expired-exports"]
+    assert entry["task"] in app.tasks
+    assert app.tasks[entry["task"]].apply().get() == 0
