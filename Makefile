@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install chromium gettext pango messages check
+.PHONY: run test install system-packages messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,40 +19,27 @@ run: $(STAMP)
 	$(PY) -m contrib_budget.quickstart
 
 ## Run the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
-test: $(STAMP) chromium gettext pango
-	$(PY) manage.py makemigrations --check --dry-run
+test: $(STAMP) system-packages
 	$(PY) -m pytest
 
-chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+# $(call apt_install,<command that succeeds when present>,<Debian packages>)
+apt_install = if ! $(1) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; \
 		else \
-			echo "Chromium is missing: install Debian's chromium package (sudo apt-get install chromium)."; exit 1; \
+			echo "Missing system packages: sudo apt-get install $(2)"; exit 1; \
 		fi; \
 	fi
 
-gettext:
-	@if ! command -v xgettext >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = "0" ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; \
-		else \
-			echo "GNU gettext is missing: install Debian's gettext package (sudo apt-get install gettext)."; exit 1; \
-		fi; \
-	fi
-
-pango: $(STAMP)
-	@if ! $(PY) -c "import weasyprint" >/dev/null 2>&1; then \
-		if [ "$$(id -u)" = "0" ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
-		else \
-			echo "WeasyPrint needs Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; \
-		fi; \
-	fi
+## Debian's Chromium (browser tests), gettext (translations), Pango (WeasyPrint).
+system-packages: $(STAMP)
+	@$(call apt_install,command -v chromium,chromium)
+	@$(call apt_install,command -v xgettext,gettext)
+	@$(call apt_install,$(PY) -c "import weasyprint",libpango-1.0-0 libpangoft2-1.0-0)
 
 ## Refresh the French catalogues after changing strings (needs gettext):
 ## each app keeps its own locale/; the project package and templates/ use locale/.
-messages: $(STAMP) gettext
+messages: $(STAMP) system-packages
 	for app in members budgets contributions cobudget; do \
 		(cd $$app && mkdir -p locale && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null); done
 	$(PY) manage.py makemessages -l fr --no-obsolete $(foreach dir,members budgets contributions cobudget tests .venv staticfiles,--ignore=$(dir)) >/dev/null
