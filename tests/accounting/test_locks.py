@@ -77,3 +77,42 @@ def test_a_locked_period_refuses_changes_through_the_api(locked_period, accounta
     assert response.status_code == 409 and response.json()["code"] == "period_locked"
     response = api(coordinator).post(f"{base}/periods/{locked_period.pk}/close/", {}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "period_locked"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_waits_for_a_write_that_already_passed_the_guard(closed_period, accountant):
+    """The guard reads the period FOR SHARE: a lock taken meanwhile waits for that write to commit."""
+    import threading
+
+    from django.db import connection, transaction
+
+    guarded, release, locked = threading.Event(), threading.Event(), threading.Event()
+
+    def write():
+        try:
+            with transaction.atomic():
+                ensure_period_unlocked(closed_period)
+                guarded.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def lock():
+        try:
+            guarded.wait(10)
+            services.period_lock(period=closed_period, actor=accountant)
+            locked.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write), threading.Thread(target=lock)]
+    for thread in threads:
+        thread.start()
+    assert guarded.wait(10)
+    assert not locked.wait(0.5), "the lock did not wait for the write in progress"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert locked.is_set()
+    with pytest.raises(PeriodLocked):
+        ensure_period_unlocked(closed_period)
