@@ -33,7 +33,7 @@ class RoundSerializer(serializers.ModelSerializer):
             "envelope_policy", "envelope_amount", "manual_envelopes", "weight_from", "weight_to",
             "envelope_floor", "envelope_cap", "participants", "max_per_member_per_bucket", "allow_retract",
             "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
-            "partial_threshold_percent", "leftover_policy", "overallocation_mode",
+            "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool",
             "created_at", "opened_at", "closed_at", "settled_at",
         ]
         read_only_fields = ["id", "status", "created_at", "opened_at", "closed_at", "settled_at"]

@@ -8,13 +8,14 @@ from budgets.models import MONEY
 from members.models import Membership
 
 from .models import Round
+from .selectors import pool_balance
 
 ROUND_FORM_FIELDS = [
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_opens_at",
     "funding_closes_at", "envelope_policy", "envelope_amount", "weight_from", "weight_to", "envelope_floor",
     "envelope_cap", "participants", "max_per_member_per_bucket", "allow_retract", "hide_allocations_until_close",
     "bucket_approval_required", "min_carriers", "partial_policy", "partial_threshold_percent", "leftover_policy",
-    "overallocation_mode",
+    "overallocation_mode", "funded_from_pool",
 ]
 
 
@@ -54,6 +55,9 @@ class RoundForm(forms.ModelForm):
         people = members_of(collective)
         self.fields["participants"].queryset = people
         self.fields["participants"].label_from_instance = lambda user: user.display_name
+        self.fields["funded_from_pool"].help_text = _(
+            "Instead of new money: what earlier rounds returned to the pool. It holds %(amount)s %(currency)s now."
+        ) % {"amount": pool_balance(collective), "currency": collective.currency}
         if self.instance.pk and self.instance.manual_envelopes:
             emails = dict(people.values_list("pk", "email"))
             self.initial["manual_envelopes_text"] = "\n".join(

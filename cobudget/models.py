@@ -97,6 +97,8 @@ class Round(CollectiveOwned):
     leftover_policy = models.CharField(
         _("money left in wallets"), max_length=20, choices=LeftoverPolicy.choices, default=LeftoverPolicy.EXPIRE
     )
+    # The envelopes are drawn from the collective's pool (what earlier rounds returned to it).
+    funded_from_pool = models.BooleanField(_("draw the envelopes from the cobudget pool"), default=False)
     overallocation_mode = models.CharField(
         _("an allocation above what a bucket still needs"), max_length=20,
         choices=OverallocationMode.choices, default=OverallocationMode.REFUSE,
@@ -204,6 +206,8 @@ class Bucket(CollectiveOwned):
     converted_amount = models.DecimalField(default=0, **MONEY)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # The status the close found it in (a `proposed` bucket ends unfunded: it never opened for funding).
+    status_at_close = models.CharField(max_length=20, choices=BucketStatus.choices, blank=True)
 
     class Meta:
         verbose_name = _("bucket")
@@ -242,6 +246,7 @@ class AllocationKind(models.TextChoices):
     RETRACT = "retract", _("taken back")
     REFUND = "refund", _("refunded")
     MERGE = "merge", _("moved by a merge")
+    MERGE_EXCESS = "excess", _("returned at a merge: over the per-member maximum")
 
 
 class Allocation(CollectiveOwned):

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from django.db.models import F, Sum
 
+from budgets.models import Account, AccountKind, Entry
 from members.models import Collective, Membership, Role
 
-from .models import Allocation, Bucket, BucketStatus, Round, RoundStatus, Wallet
+from .models import Allocation, AllocationKind, Bucket, BucketStatus, Round, RoundStatus, Wallet
 
 ZERO = Decimal("0.00")
 
@@ -107,8 +108,33 @@ def round_totals(round: Round) -> dict:
     """The round's envelopes, what is in buckets and what is left in wallets."""
     wallets = Wallet.objects.of(round.collective).filter(round=round)
     totals = wallets.aggregate(envelopes=Sum("envelope"), left=Sum(F("account__balance")))
+    settled = (Entry.objects.filter(account__in=wallets.values("account_id"),
+                                    transaction__kind__in=("cobudget_wallet_return", "cobudget_wallet_expiry"))
+               .aggregate(total=Sum("amount"))["total"])
     return {
         "envelopes": totals["envelopes"] or ZERO,
         "left_in_wallets": totals["left"] or ZERO,
+        "left_at_close": -(settled or ZERO),
         "participants": wallets.count(),
     }
+
+
+def returned_at_merge(round: Round, user):
+    """What merges sent back to `user`'s wallet because the merged bucket would exceed the per-member maximum."""
+    return (Allocation.objects.of(round.collective)
+            .filter(round=round, user=user, kind=AllocationKind.MERGE_EXCESS)
+            .select_related("bucket", "bucket__merged_into").order_by("created_at", "id"))
+
+
+def pool_balance(collective: Collective) -> Decimal:
+    """What earlier rounds returned to the collective's cobudget pool and no round has drawn yet."""
+    balance = (Account.objects.of(collective).filter(kind=AccountKind.POOL, code="cobudget:pool")
+               .values_list("balance", flat=True).first())
+    return balance if balance is not None else ZERO
+
+
+def refunded_by_bucket(round: Round) -> dict[int, Decimal]:
+    """What the close gave back to the wallets, per unfunded bucket (what it had raised)."""
+    rows = (Allocation.objects.of(round.collective).filter(round=round, kind=AllocationKind.REFUND)
+            .values("bucket_id").annotate(total=Sum("amount")))
+    return {row["bucket_id"]: -row["total"] for row in rows}

@@ -54,7 +54,7 @@ ROUND_FIELDS = (
     "funding_closes_at", "envelope_policy", "envelope_amount", "manual_envelopes", "weight_from", "weight_to",
     "envelope_floor", "envelope_cap", "max_per_member_per_bucket", "allow_retract",
     "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
-    "partial_threshold_percent", "leftover_policy", "overallocation_mode",
+    "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool",
 )
 # What may still change once the round is open: words and the calendar, never the money rules.
 ROUND_FIELDS_WHILE_OPEN = (
@@ -234,7 +234,7 @@ def round_open(*, round: Round, actor) -> Round:
             raise Conflict(_("This round is already open or closed."), "round_not_draft")
         envelopes = round_envelopes(round=round)
         collective = round.collective
-        source = round_source_account(round)
+        source = pool_account(collective) if round.funded_from_pool else round_source_account(round)
         legs = []
         for user_id, amount in sorted(envelopes.items()):
             account = account_get_or_create(collective=collective, kind=AccountKind.WALLET,
@@ -247,9 +247,17 @@ def round_open(*, round: Round, actor) -> Round:
                 legs.append((account, amount))
         total = sum((amount for _a, amount in legs), ZERO)
         if total:
-            transaction_post(collective=collective, kind="cobudget_round_open", legs=[(source, -total), *legs],
-                             memo=_("Envelopes of %(round)s") % {"round": round.name}, actor=actor,
-                             idempotency_key=f"cobudget:round:{round.pk}:open", linked=round)
+            try:
+                transaction_post(collective=collective, kind="cobudget_round_open", legs=[(source, -total), *legs],
+                                 memo=_("Envelopes of %(round)s") % {"round": round.name}, actor=actor,
+                                 idempotency_key=f"cobudget:round:{round.pk}:open", linked=round)
+            except InsufficientFunds:
+                source.refresh_from_db()
+                raise Conflict(
+                    _("The envelopes total %(total)s but the pool holds only %(pool)s.")
+                    % {"total": total, "pool": source.balance}, "pool_insufficient",
+                    fields={"funded_from_pool": [_("The pool holds only %(pool)s.") % {"pool": source.balance}]},
+                ) from None
         round.status = RoundStatus.OPEN
         round.opened_at = timezone.now()
         round.save(update_fields=["status", "opened_at"])
@@ -348,7 +356,11 @@ def bucket_settle(*, bucket_id: int, actor=None) -> Bucket:
         if bucket.settled_at:
             return bucket
         before = bucket.status
-        if bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED, BucketStatus.PROPOSED):
+        bucket.status_at_close = before
+        if bucket.status == BucketStatus.PROPOSED:
+            # Never approved for funding, so it holds no allocation: it ends unfunded, with nothing to refund.
+            bucket.status = BucketStatus.UNFUNDED
+        elif bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED):
             bucket.account = Account.objects.get(pk=bucket.account_id)
             outcome = bucket_outcome(round=bucket.round, funded=bucket.account.balance, min_goal=bucket.min_goal)
             if outcome == BucketStatus.UNFUNDED:
@@ -356,7 +368,7 @@ def bucket_settle(*, bucket_id: int, actor=None) -> Bucket:
                            memo=_("Refund of %(bucket)s at the close") % {"bucket": bucket.title})
             bucket.status = outcome
         bucket.settled_at = timezone.now()
-        bucket.save(update_fields=["status", "settled_at"])
+        bucket.save(update_fields=["status", "status_at_close", "settled_at"])
         audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_settled", target=bucket,
                      before={"status": before}, after={"status": bucket.status})
     return bucket
@@ -614,21 +626,50 @@ def bucket_merge(*, bucket: Bucket, into: Bucket, actor) -> Bucket:
         _recompute_goals(target)
         target.carriers.add(*source.carriers.all())
         wallets = {w.pk: w for w in Wallet.objects.filter(round=round).select_related("account")}
+        in_target = {row["user_id"]: row["net"] for row in _funders(target)}
+        memo = _("%(a)s merged into %(b)s") % {"a": source.title, "b": target.title}
+        moved, returned = ZERO, {}
         for funder in funders:
-            txn = transfer(collective=source.collective, source=source.account, destination=target.account,
-                           amount=funder["net"], kind="cobudget_merge", actor=actor,
-                           memo=_("%(a)s merged into %(b)s") % {"a": source.title, "b": target.title},
-                           idempotency_key=f"cobudget:bucket:{source.pk}:merge:{funder['user_id']}", linked=source)
-            common = {"collective": source.collective, "round": round, "wallet": wallets[funder["wallet_id"]],
-                      "user_id": funder["user_id"], "kind": AllocationKind.MERGE, "transaction": txn}
-            Allocation.objects.create(bucket=source, amount=-funder["net"], **common)
-            Allocation.objects.create(bucket=target, amount=funder["net"], **common)
+            wallet = wallets[funder["wallet_id"]]
+            move, excess = _merge_split(round, funder["net"], in_target.get(funder["user_id"], ZERO))
+            common = {"collective": source.collective, "round": round, "wallet": wallet, "user_id": funder["user_id"]}
+            if excess:
+                txn = transfer(collective=source.collective, source=source.account, destination=wallet.account,
+                               amount=excess, kind="cobudget_merge_excess", actor=actor, memo=memo,
+                               idempotency_key=f"cobudget:bucket:{source.pk}:merge-excess:{funder['user_id']}",
+                               linked=source)
+                Allocation.objects.create(bucket=source, amount=-excess, kind=AllocationKind.MERGE_EXCESS,
+                                          transaction=txn, **common)
+                returned[str(funder["user_id"])] = str(excess)
+            if move:
+                txn = transfer(collective=source.collective, source=source.account, destination=target.account,
+                               amount=move, kind="cobudget_merge", actor=actor, memo=memo,
+                               idempotency_key=f"cobudget:bucket:{source.pk}:merge:{funder['user_id']}",
+                               linked=source)
+                Allocation.objects.create(bucket=source, amount=-move, kind=AllocationKind.MERGE, transaction=txn,
+                                          **common)
+                Allocation.objects.create(bucket=target, amount=move, kind=AllocationKind.MERGE, transaction=txn,
+                                          **common)
+                moved += move
         source.status = BucketStatus.CANCELLED
         source.merged_into = target
         source.save(update_fields=["status", "merged_into"])
         audit_record(collective=source.collective, actor=actor, action="cobudget.bucket_merged", target=source,
-                     after={"into": target.pk, "moved": str(sum((f["net"] for f in funders), ZERO))})
+                     after={"into": target.pk, "moved": str(moved), "returned_over_member_maximum": returned})
     return target
+
+
+def _merge_split(round: Round, net: Decimal, already: Decimal) -> tuple[Decimal, Decimal]:
+    """What of a funder's net allocation follows a merge, and what goes back to their wallet.
+
+    The merged bucket must respect the round's per-member maximum too: what a
+    member already gave the target plus what follows them may not exceed it;
+    the excess returns to their wallet at the merge.
+    """
+    if round.max_per_member_per_bucket is None:
+        return net, ZERO
+    move = min(net, max(round.max_per_member_per_bucket - already, ZERO))
+    return move, net - move
 
 
 def bucket_complete(*, bucket: Bucket, actor) -> Bucket:

@@ -52,7 +52,11 @@ def _round_context(request, round: Round, buckets) -> dict:
 
 def round_list(request, collective_slug):
     rounds = Round.objects.of(request.collective).order_by("-created_at", "-id")
-    return render(request, "cobudget/round_list.html", {"rounds": rounds, "is_coordinator": _is_coordinator(request)})
+    coordinator = _is_coordinator(request)
+    return render(request, "cobudget/round_list.html", {
+        "rounds": rounds, "is_coordinator": coordinator,
+        "pool_balance": selectors.pool_balance(request.collective) if coordinator else None,
+    })
 
 
 def round_detail(request, collective_slug, round_id):
@@ -60,6 +64,9 @@ def round_detail(request, collective_slug, round_id):
     buckets = selectors.round_buckets(round, include_drafts_of=request.user)
     context = _round_context(request, round, buckets)
     context["allocate_form"] = AllocateForm()
+    context["returned_at_merge"] = returned = list(selectors.returned_at_merge(round, request.user))
+    for allocation in returned:
+        allocation.returned = -allocation.amount
     return render(request, "cobudget/round_detail.html", context)
 
 
@@ -126,6 +133,9 @@ def round_results(request, collective_slug, round_id):
     buckets = _decorate(list(selectors.round_buckets(round)), request.user)
     winners = [b for b in buckets if b.status in (BucketStatus.FUNDED, BucketStatus.PARTIALLY_FUNDED,
                                                    BucketStatus.COMPLETED)]
+    refunded = selectors.refunded_by_bucket(round)
+    for bucket in buckets:
+        bucket.refunded = refunded.get(bucket.pk, Decimal("0.00"))
     return render(request, "cobudget/round_results.html", {
         "round": round, "winners": winners, "others": [b for b in buckets if b not in winners],
         "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
