@@ -136,6 +136,7 @@ def round_results(request, collective_slug, round_id):
     refunded = selectors.refunded_by_bucket(round)
     for bucket in buckets:
         bucket.refunded = refunded.get(bucket.pk, Decimal("0.00"))
+        bucket.percent_of_min = int(bucket.funding.funded_amount * 100 / bucket.min_goal)
     return render(request, "cobudget/round_results.html", {
         "round": round, "winners": winners, "others": [b for b in buckets if b not in winners],
         "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),

@@ -123,3 +123,23 @@ def test_the_api_exposes_and_sets_funding_from_the_pool(api, collective, coordin
     opened = client.post(f"{url}{created.json()['id']}/open/")
     assert opened.status_code == 409 and opened.json()["code"] == "pool_insufficient"
     assert set(opened.json()) == {"detail", "code", "fields"}
+
+
+def test_the_round_page_says_why_a_bucket_cannot_be_funded_yet(make_round, make_bucket, coordinator, member):
+    round = make_round(bucket_approval_required=True)
+    waiting = make_bucket(round, title="Waiting room", min_goal="50.00")
+    html = logged_in(member).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/",
+                                 HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    card = html.split(f'id="bucket-{waiting.pk}"')[1].split("</article>")[0]
+    assert "Waiting for a coordinator's approval before it opens for funding." in card
+    assert 'name="amount"' not in card
+
+
+def test_results_explain_a_partially_funded_bucket(make_round, make_bucket, coordinator, member, people):
+    round = make_round(partial_policy="accept", partial_threshold_percent=90)
+    bucket = make_bucket(round, min_goal="100.00", max_goal="120.00")
+    services.allocation_create(bucket=bucket, actor=member, amount="60.00")
+    services.allocation_create(bucket=bucket, actor=people[2], amount="35.00")
+    services.round_close(round=round, actor=coordinator)
+    html = logged_in(member).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/results/").content.decode()
+    assert "Accepté à 95 % de son minimum : le tour accepte les projets à partir de 90 %." in html

@@ -1,5 +1,6 @@
 """Two members allocate at once in two browsers; each sees the other's money arrive live; the close shows the outcome."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -55,6 +56,9 @@ def test_two_members_see_each_others_allocations_live_and_the_results(new_contex
     allocate(bob, bucket.pk, "10")
     bob.wait_for_load_state()
     expect(alice.locator(f"#funding-{bucket.pk} .cb-funded")).to_have_text("65.00", timeout=8000)
+    # The change is made visible: the bar that moved flashes, and its fill is 65 / 90 of the width.
+    expect(alice.locator(f"#funding-{bucket.pk}")).to_have_class(re.compile("cb-changed"))
+    expect(alice.locator(f"#fill-{bucket.pk}")).to_have_attribute("style", "width: 72%")
     assert alice.evaluate("window.notReloaded") is True
     expect(alice.locator("#wallet .cb-balance")).to_have_text("70.00")
 
