@@ -9,7 +9,7 @@ below zero.
 import logging
 from collections import defaultdict
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
@@ -184,11 +184,3 @@ def transaction_reverse(
 def balance_from_entries(account: Account) -> Decimal:
     return account.entries.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
-
-def balances_from_entries(accounts: Iterable[Account]) -> dict[int, Decimal]:
-    rows = (
-        Entry.objects.filter(account__in=list(accounts))
-        .values("account_id")
-        .annotate(total=Sum("amount"))
-    )
-    return {row["account_id"]: row["total"] for row in rows}
