@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from budgets.ledger import InsufficientFunds, account_get_or_create, transaction_post, transfer
@@ -75,6 +76,11 @@ def _money(value, field: str = "amount") -> Decimal:
         raise DomainError(_("Amounts have at most two decimal places."), "amount_precision",
                           fields={field: [_("At most two decimal places.")]})
     return to_money(amount)
+
+
+def _fmt(amount: Decimal) -> str:
+    """An amount as people of the active language write it (265,00 in French)."""
+    return number_format(amount, 2, use_l10n=True)
 
 
 def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
@@ -255,8 +261,8 @@ def round_open(*, round: Round, actor) -> Round:
                 source.refresh_from_db()
                 raise Conflict(
                     _("The envelopes total %(total)s but the pool holds only %(pool)s.")
-                    % {"total": total, "pool": source.balance}, "pool_insufficient",
-                    fields={"funded_from_pool": [_("The pool holds only %(pool)s.") % {"pool": source.balance}]},
+                    % {"total": _fmt(total), "pool": _fmt(source.balance)}, "pool_insufficient",
+                    fields={"funded_from_pool": [_("The pool holds only %(pool)s.") % {"pool": _fmt(source.balance)}]},
                 ) from None
         round.status = RoundStatus.OPEN
         round.opened_at = timezone.now()
@@ -435,7 +441,7 @@ def _lines(lines) -> list[tuple[str, Decimal, Decimal | None]]:
                               fields={"min_goal": [_("Must be above zero.")]})
         if maximum is not None and maximum < minimum:
             raise DomainError(
-                _("The maximum goal (%(max)s) is below the minimum goal (%(min)s).") % {"max": maximum, "min": minimum},
+                _("The maximum goal (%(max)s) is below the minimum goal (%(min)s).") % {"max": _fmt(maximum), "min": _fmt(minimum)},
                 "min_above_max", fields={"max_goal": [_("Must be at least the minimum goal.")]},
             )
         cleaned.append((description[:200], minimum, maximum))
@@ -732,10 +738,10 @@ class AllocationResult:
     def message(self) -> str:
         if self.trimmed:
             return _("The bucket only needed %(amount)s: your allocation of %(requested)s was trimmed to it.") % {
-                "amount": self.amount, "requested": self.requested}
+                "amount": _fmt(self.amount), "requested": _fmt(self.requested)}
         if self.amount < 0:
-            return _("You took back %(amount)s.") % {"amount": -self.amount}
-        return _("You gave %(amount)s.") % {"amount": self.amount}
+            return _("You took back %(amount)s.") % {"amount": _fmt(-self.amount)}
+        return _("You gave %(amount)s.") % {"amount": _fmt(self.amount)}
 
 
 def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = None) -> AllocationResult:
@@ -781,7 +787,7 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
         except InsufficientFunds:
             wallet.account.refresh_from_db()
             raise DomainError(
-                _("Your wallet holds only %(balance)s.") % {"balance": wallet.account.balance}, "insufficient_funds",
+                _("Your wallet holds only %(balance)s.") % {"balance": _fmt(wallet.account.balance)}, "insufficient_funds",
                 fields={"amount": [_("More than your wallet holds.")]},
             ) from None
         allocation = Allocation.objects.create(
@@ -811,20 +817,20 @@ def _check_allocation(round: Round, bucket: Bucket, funded: Decimal, mine: Decim
     if amount > needed:
         if round.overallocation_mode != OverallocationMode.CAP_TO_REMAINING:
             raise DomainError(
-                _("This bucket only needs %(needed)s more.") % {"needed": needed}, "overfunding",
-                fields={"amount": [_("At most %(needed)s.") % {"needed": needed}]},
+                _("This bucket only needs %(needed)s more.") % {"needed": _fmt(needed)}, "overfunding",
+                fields={"amount": [_("At most %(needed)s.") % {"needed": _fmt(needed)}]},
             )
         amount, trimmed = needed, True
     if round.max_per_member_per_bucket is not None and mine + amount > round.max_per_member_per_bucket:
         left = max(round.max_per_member_per_bucket - mine, ZERO)
         raise DomainError(
             _("One member may give at most %(max)s to a bucket; you can still give %(left)s.")
-            % {"max": round.max_per_member_per_bucket, "left": left},
-            "member_maximum", fields={"amount": [_("At most %(left)s.") % {"left": left}]},
+            % {"max": _fmt(round.max_per_member_per_bucket), "left": _fmt(left)},
+            "member_maximum", fields={"amount": [_("At most %(left)s.") % {"left": _fmt(left)}]},
         )
     if amount > wallet.account.balance:
         raise DomainError(
-            _("Your wallet holds only %(balance)s.") % {"balance": wallet.account.balance}, "insufficient_funds",
+            _("Your wallet holds only %(balance)s.") % {"balance": _fmt(wallet.account.balance)}, "insufficient_funds",
             fields={"amount": [_("More than your wallet holds.")]},
         )
     return amount, trimmed
@@ -837,8 +843,8 @@ def _check_retract(round: Round, bucket: Bucket, mine: Decimal, amount: Decimal)
         raise Conflict(_("This bucket is not open for funding."), "bucket_not_open")
     if -amount > mine:
         raise DomainError(
-            _("You gave this bucket %(mine)s: you cannot take back more.") % {"mine": mine}, "retract_too_much",
-            fields={"amount": [_("At most %(mine)s.") % {"mine": mine}]},
+            _("You gave this bucket %(mine)s: you cannot take back more.") % {"mine": _fmt(mine)}, "retract_too_much",
+            fields={"amount": [_("At most %(mine)s.") % {"mine": _fmt(mine)}]},
         )
 
 

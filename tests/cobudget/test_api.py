@@ -116,7 +116,7 @@ def test_bad_allocations_give_clear_errors(api, collective, member, coordinator,
     negative = client.post(url, {"amount": "-5.00"}, format="json")
     assert negative.status_code == 403 and negative.json()["code"] == "retract_forbidden"
     over = client.post(url, {"amount": "60.00"}, format="json")
-    assert over.status_code == 400 and over.json()["code"] == "overfunding" and "50.00" in over.json()["detail"]
+    assert over.status_code == 400 and over.json()["code"] == "overfunding" and "50,00" in over.json()["detail"]
     wrong_round = client.post(url, {"amount": "5.00", "round": other_round.pk}, format="json")
     assert wrong_round.status_code == 400 and wrong_round.json()["code"] == "wrong_round"
     garbage = client.post(url, {"amount": "abc"}, format="json")

@@ -143,3 +143,18 @@ def test_results_explain_a_partially_funded_bucket(make_round, make_bucket, coor
     services.round_close(round=round, actor=coordinator)
     html = logged_in(member).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/results/").content.decode()
     assert "Accepté à 95 % de son minimum : le tour accepte les projets à partir de 90 %." in html
+
+
+def test_an_overfunding_allocation_says_how_much_is_still_needed_in_the_member_language(
+        api, collective, make_round, make_bucket, member):
+    round = make_round()
+    bucket = make_bucket(round, min_goal="60.00", max_goal="80.50")
+    services.allocation_create(bucket=bucket, actor=member, amount="10.00")
+    url = f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/allocations/"
+    client = api(member)
+    french = client.post(url, {"amount": "90.00"}, format="json", HTTP_ACCEPT_LANGUAGE="fr")
+    assert french.status_code == 400 and french.json()["code"] == "overfunding"
+    assert french.json()["detail"] == "Il ne manque plus que 70,50 à ce projet."
+    english = client.post(url, {"amount": "90.00"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["detail"] == "This bucket only needs 70.50 more."
+    assert english.json()["fields"] == {"amount": ["At most 70.50."]}
