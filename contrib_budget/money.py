@@ -4,6 +4,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Sequence
 
+from babel.numbers import format_currency
+from django.utils.translation import get_language, to_locale
+
 CENT = Decimal("0.01")
 
 
@@ -52,3 +55,12 @@ def split_largest_remainder(
     for i in order[:left_over]:
         floors[i] += 1
     return [Decimal(c) * CENT for c in floors]
+
+
+def format_money(amount, currency: str, language: str | None = None) -> str:
+    """An amount in the collective's currency, written the way the active language writes money.
+
+    Decimal("1234.56"), "EUR" -> "1 234,56 €" in French, "€1,234.56" in English.
+    """
+    language = language or get_language() or "fr"
+    return format_currency(to_money(amount), currency, locale=to_locale(language))

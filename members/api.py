@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from contrib_budget.api import CollectiveScopedMixin
@@ -145,6 +146,8 @@ class ObtainTokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth_token"
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -158,5 +161,6 @@ class ObtainTokenView(APIView):
         )
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Unable to log in with these credentials."))
-        token = services.token_create(user=user, name=_("API token"))
+        name = services.api_token_name(client=request.headers.get("User-Agent", ""))
+        token = services.token_create(user=user, name=name)
         return Response({"token": token.key})

@@ -1,5 +1,6 @@
 import secrets
 from datetime import timedelta
+from zoneinfo import available_timezones
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -63,6 +64,14 @@ def validate_currency(code: str) -> None:
         )
 
 
+def validate_timezone(name: str) -> None:
+    if name not in available_timezones():
+        raise ValidationError(
+            _("%(name)s is not a known time zone; use a name such as Europe/Paris."),
+            params={"name": name}, code="timezone",
+        )
+
+
 class Collective(models.Model):
     class Locale(models.TextChoices):
         FR = "fr", _("French")
@@ -77,7 +86,9 @@ class Collective(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="EUR", validators=[validate_currency])
     locale = models.CharField(_("language"), max_length=5, choices=Locale.choices, default=Locale.FR)
-    timezone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default="Europe/Paris", validators=[validate_timezone]
+    )
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

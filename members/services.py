@@ -9,7 +9,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError, Forbidden
@@ -218,6 +218,15 @@ def token_create(*, user, name: str) -> PersonalToken:
     token = PersonalToken.objects.create(user=user, name=name.strip()[:100] or _("API token"))
     logger.info("members: token %s created for user %s", token.pk, user.pk)
     return token
+
+
+def api_token_name(*, client: str) -> str:
+    """The name of a token obtained through POST /api/v1/auth/token/: when, and from which client."""
+    when = formats.date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT")
+    client = client.strip()[:50]
+    if client:
+        return _("API login on %(date)s (%(client)s)") % {"date": when, "client": client}
+    return _("API login on %(date)s") % {"date": when}
 
 
 def token_revoke(*, token: PersonalToken) -> None:

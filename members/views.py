@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.tenancy import role_required
@@ -111,17 +111,22 @@ def membership_roles(request, collective_slug, membership_id):
     return redirect("members", collective_slug)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def membership_remove(request, collective_slug, membership_id):
-    """A coordinator removes someone; anyone may remove themself (leave)."""
+    """A coordinator removes someone; anyone may remove themself (leave). GET asks for confirmation."""
     membership = get_object_or_404(Membership.objects.of(request.collective).select_related("user"), pk=membership_id)
     leaving = membership.pk == request.membership.pk
     try:
         services.require_coordinator_or_self(membership=membership, actor_membership=request.membership)
+    except Forbidden:
+        raise PermissionDenied from None
+    if request.method == "GET":
+        return render(request, "members/membership_remove_confirm.html", {
+            "collective": request.collective, "target": membership, "leaving": leaving,
+        })
+    try:
         services.membership_remove(membership=membership, actor=request.user)
     except DomainError as error:
-        if isinstance(error, Forbidden):
-            raise PermissionDenied from None
         messages.error(request, _domain_message(error))
         return redirect("members", collective_slug)
     if leaving:

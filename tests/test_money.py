@@ -2,10 +2,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.template import Context, Template
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contrib_budget.money import CENT, has_at_most_two_decimals, split_largest_remainder, to_money
+from contrib_budget.money import CENT, format_money, has_at_most_two_decimals, split_largest_remainder, to_money
 
 totals = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2,
                      allow_nan=False, allow_infinity=False)
@@ -130,3 +132,18 @@ def test_to_money_rounds_half_away_from_zero():
 )
 def test_has_at_most_two_decimals(value, expected):
     assert has_at_most_two_decimals(Decimal(value)) is expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("fr", "1\u202f234,56\u00a0€"), ("en", "€1,234.56")],
+)
+def test_money_follows_the_active_language(language, expected):
+    with translation.override(language):
+        assert format_money(Decimal("1234.56"), "EUR") == expected
+        rendered = Template("{% load money_tags %}{{ amount|money:'EUR' }}").render(Context({"amount": "1234.56"}))
+    assert rendered == expected
+
+
+def test_money_filter_shows_a_dash_for_no_amount():
+    assert Template("{% load money_tags %}{{ amount|money:'EUR' }}").render(Context({"amount": None})) == "—"

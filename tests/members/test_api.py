@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.core import mail
 from rest_framework.test import APIClient
@@ -12,6 +14,11 @@ from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
 from tests.threads import run_concurrently
 
 ERROR_KEYS = {"detail", "code", "fields"}
+
+
+def fresh_address() -> str:
+    """A client address of its own: the throttle counts live in the shared cache across runs."""
+    return "10." + ".".join(str(byte) for byte in uuid.uuid4().bytes[:3])
 
 
 def members_url(collective, pk=None):
@@ -261,7 +268,7 @@ def test_every_error_has_the_same_shape(api, collective, coordinator, member, ou
 
 
 def test_a_token_from_email_and_password_authenticates_api_calls(collective, member):
-    client = APIClient()
+    client = APIClient(REMOTE_ADDR=fresh_address())
     response = client.post("/api/v1/auth/token/", {"email": "BOB@example.org", "password": PASSWORD},
                            format="json")
     assert response.status_code == 200, response.json()
@@ -274,7 +281,8 @@ def test_a_token_from_email_and_password_authenticates_api_calls(collective, mem
 
 
 def test_a_wrong_password_gets_no_token(collective, member):
-    response = APIClient().post("/api/v1/auth/token/", {"email": member.email, "password": "wrong"}, format="json")
+    response = APIClient(REMOTE_ADDR=fresh_address()).post(
+        "/api/v1/auth/token/", {"email": member.email, "password": "wrong"}, format="json")
     assert response.status_code in (401, 403)
     assert set(response.json()) == ERROR_KEYS
 
@@ -301,3 +309,31 @@ def test_the_openapi_schema_and_its_browsable_docs_render(client):
     assert "/api/v1/collectives/{collective_slug}/members/" in paths
     assert "/api/v1/auth/token/" in paths
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+def test_an_unknown_time_zone_is_a_field_error_and_nothing_is_saved(api, member, collective, coordinator):
+    before = Collective.objects.count()
+    created = api(member).post("/api/v1/collectives/", {"name": "X", "slug": "x-tz", "timezone": "Mars/Olympus"},
+                               format="json")
+    assert created.status_code == 400 and set(created.json()) == ERROR_KEYS
+    assert "timezone" in created.json()["fields"]
+    assert Collective.objects.count() == before
+
+    patched = api(coordinator).patch(f"/api/v1/collectives/{collective.slug}/", {"timezone": "Paris"}, format="json")
+    assert patched.status_code == 400 and "timezone" in patched.json()["fields"]
+    collective.refresh_from_db()
+    assert collective.timezone == "Europe/Paris"
+    with pytest.raises(DomainError) as error:
+        services.collective_update(collective=collective, actor=coordinator, timezone="Nowhere/Land")
+    assert "timezone" in error.value.fields
+
+
+def test_asking_for_tokens_is_throttled_per_address(collective, member):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    credentials = {"email": member.email, "password": PASSWORD}
+    statuses = [client.post("/api/v1/auth/token/", credentials, format="json").status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429
+    throttled = client.post("/api/v1/auth/token/", credentials, format="json")
+    assert set(throttled.json()) == ERROR_KEYS and throttled.json()["code"] == "throttled"
+    assert throttled.headers["Retry-After"]

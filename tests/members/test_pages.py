@@ -10,11 +10,13 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from members import services
 from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
+from tests.members.test_api import fresh_address
 
 pytestmark = pytest.mark.django_db
 
@@ -458,3 +460,39 @@ def test_anyone_can_activate_totp_two_factor_authentication(client):
     code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
     assert client.post(reverse("mfa_activate_totp"), {"code": code}).status_code == 302
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def test_removing_a_member_asks_for_confirmation_first(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=member)
+    url = reverse("membership_remove", args=[collective.slug, membership.pk])
+    members_page = as_user(coordinator).get(reverse("members", args=[collective.slug])).content.decode()
+    assert f'href="{url}"' in members_page
+    confirm = as_user(coordinator).get(url)
+    assert confirm.status_code == 200
+    assert f"Remove {member.display_name}?" in confirm.content.decode()
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    as_user(coordinator).post(url)
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_leaving_asks_for_confirmation_first(as_user, collective, coordinator, member):
+    membership = Membership.objects.get(collective=collective, user=member)
+    confirm = as_user(member).get(reverse("membership_remove", args=[collective.slug, membership.pk]))
+    assert confirm.status_code == 200
+    assert f"Leave {collective.name}?" in confirm.content.decode()
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_a_member_cannot_open_the_removal_of_someone_else(as_user, collective, coordinator, member):
+    other = Membership.objects.get(collective=collective, user=coordinator)
+    response = as_user(member).get(reverse("membership_remove", args=[collective.slug, other.pk]))
+    assert response.status_code == 403
+
+
+def test_tokens_obtained_through_the_api_are_listed_with_a_useful_name(as_user, client, collective, member):
+    APIClient(REMOTE_ADDR=fresh_address()).post("/api/v1/auth/token/", {"email": member.email, "password": PASSWORD},
+                                           format="json", HTTP_USER_AGENT="curl/8.5.0")
+    token = PersonalToken.objects.get(user=member)
+    assert "curl/8.5.0" in token.name and "API" in token.name
+    page = as_user(member).get(reverse("tokens")).content.decode()
+    assert token.name in page
