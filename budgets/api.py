@@ -47,7 +47,8 @@ class BudgetSerializer(serializers.ModelSerializer):
 
     rate_levels = RateLevelSerializer(many=True, required=False)
     amount_per_period = _money(min_value=0, required=False, allow_null=True,
-                               help_text="Null: the funded total is spread evenly over the periods.")
+                               help_text="Null: the funded total (received + pledged) divided by the number of "
+                               "periods; without `ends_on`, each period may use all the funds not granted yet.")
     received = _money(read_only=True, source="received_total")
     pledged = _money(read_only=True, source="pledged_total")
     granted = _money(read_only=True, source="granted_total")
@@ -128,6 +129,25 @@ class FundingViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveMod
         serializer.is_valid(raise_exception=True)
         funding = funding_create(budget=self.budget, actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(funding).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request, *args, **kwargs):
+        serializer = ReceiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        funding = funding_receive(funding=self.get_object(), actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(funding).data)
+
+
+class CollectiveFundingViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A funding reached without its budget: `…/fundings/<id>/` and `…/fundings/<id>/receive/`."""
+
+    serializer_class = FundingSerializer
+    roles_by_action = {"receive": COORDINATOR}
+    lookup_url_kwarg = "funding_id"
+
+    def get_queryset(self):
+        return Funding.objects.of(self.collective).select_related("budget")
 
     @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
     @action(detail=True, methods=["post"])

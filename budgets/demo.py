@@ -1,5 +1,6 @@
 """Demo data of budgets: La Fabrique's weekly budget, its money, rate grid, envelopes and tasks,
-a dozen declarations in various states and one closed period in deficit resolved pro rata."""
+a dozen declarations in various states (one granted payout paid) and one closed period in deficit resolved
+pro rata; KPA-Cité's monthly budget whose last month is closed, partly owed."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,12 +8,15 @@ from decimal import Decimal
 from django.utils import timezone
 
 from contributions import services as declarations
+from contributions.models import Payout
 from members.demo import DemoData
 from members.models import Membership
+from members.services import membership_set_roles
 
 from .closing import period_close
 from .fundings import funding_create
 from .models import Period
+from .payouts import payouts_mark_paid
 from .services import budget_create, envelope_create, task_create
 
 
@@ -81,3 +85,42 @@ def seed(data: DemoData) -> None:
     declare(people["bob"], 2, "Permanence du samedi", minutes=420, level=levels[1], envelope=accueil)
     declare(people["emma"], 2, "Pro bono : photos de l'atelier", mode="self_assessed", amount=Decimal("0.00"))
     declare(people["david"], 3, "Nettoyage de printemps", minutes=120, level=levels[0], envelope=accueil)
+    declare(people["farid"], 3, "Réparation de la porte de l'atelier", mode="fixed_price", amount=Decimal("90.00"),
+            envelope=atelier)
+    payouts_mark_paid(collective=fabrique, payout_ids=[Payout.objects.get(contribution=first_week[0]).pk], actor=data.people["carol"],
+                      paid_on=today, reference="VIR-2026-001")
+    _seed_kpa(data)
+
+
+def _seed_kpa(data: DemoData) -> None:
+    """KPA-Cité's monthly kitchen budget, funded mostly by a pledge: last month's grants are partly owed,
+    so the people in both collectives see declared, granted, owed, payable and paid money across them."""
+    kpa = data.collectives["kpa"]
+    alice, bob = data.people["alice"], data.people["bob"]
+    membership_set_roles(membership=_membership(kpa, bob), actor=alice, roles=["contributor", "member"])
+    first_of_month = timezone.localdate().replace(day=1)
+    last_month = (first_of_month - timedelta(days=1)).replace(day=1)
+    budget = budget_create(
+        collective=kpa, actor=alice, name="Cuisine solidaire", description="Repas du vendredi et jardin partagé.",
+        period_kind="month", starts_on=last_month, amount_per_period=Decimal("400.00"),
+        overspend_policy="pro_rata", leftover_policy="return_to_pool",
+        rate_levels=[{"name": "Bénévole indemnisé", "hourly_rate": Decimal("12.00")}],
+    )
+    funding_create(budget=budget, actor=alice, source="Fondation de quartier", source_kind="donation",
+                   amount=Decimal("150.00"), status="received", received_on=last_month)
+    funding_create(budget=budget, actor=alice, source="Bailleur social — convention jardin",
+                   source_kind="client_contract", amount=Decimal("500.00"), status="pledged")
+    level = budget.rate_levels.get()
+    coordinator = _membership(kpa, alice)
+    for person, description, mode, minutes, amount in (
+        ("emma", "Affiches du repas de quartier", "self_assessed", 0, Decimal("90.00")),
+        ("nadia", "Désherbage du jardin", "time_rate", 120, None),
+        ("bob", "Repas du vendredi (prestation)", "fixed_price", 0, Decimal("250.00")),
+    ):
+        declaration = declarations.Declaration(
+            budget=budget, performed_on=last_month + timedelta(days=4), description=description, minutes=minutes,
+            value_mode=mode, rate_level=level if mode == "time_rate" else None, amount=amount)
+        contribution = declarations.contribution_declare(
+            collective=kpa, membership=_membership(kpa, data.people[person]), declaration=declaration)
+        declarations.contribution_validate(contribution=contribution, membership=coordinator)
+    period_close(period=Period.objects.get(budget=budget, index=0), actor=alice)

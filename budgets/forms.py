@@ -37,8 +37,10 @@ class BudgetForm(forms.Form):
     starts_on = forms.DateField(label=_("Starts on"), widget=DateInput())
     ends_on = forms.DateField(label=_("Ends on"), required=False, widget=DateInput(),
                               help_text=_("Leave empty for a budget without an end."))
-    amount_per_period = _money_field(_("Amount per period"), required=False,
-                                     help_text=_("Leave empty to spread the funded total evenly over the periods."))
+    amount_per_period = _money_field(_("Amount per period"), required=False, help_text=_(
+        "Leave empty to spread the funded total (received and pledged) evenly: each period gets it divided by "
+        "the number of periods. Without an end date the periods cannot be counted, so each period may use "
+        "all the funds not granted yet."))
     overspend_policy = forms.ChoiceField(label=_("When requests exceed the money"), choices=OverspendPolicy.choices)
     leftover_policy = forms.ChoiceField(label=_("Leftover"), choices=LeftoverPolicy.choices)
     allow_custom_rate = forms.BooleanField(label=_("People may set their own rate"), required=False)

@@ -19,6 +19,7 @@ from members.forms import add_domain_error
 from members.models import Role
 
 from . import selectors, services
+from .templatetags.contributions_tags import money
 from .forms import (
     AdjustForm,
     DeclarationForm,
@@ -59,7 +60,8 @@ def contribution_declare(request, collective_slug):
             except DomainError as error:
                 form.add_service_error(error)
             else:
-                messages.success(request, _("Declared: %(amount)s requested.") % {"amount": contribution.amount})
+                messages.success(request, _("Declared: %(amount)s requested.") % {
+                    "amount": money(contribution.amount, collective.currency)})
                 return redirect("contribution_detail", collective_slug, contribution.pk)
     else:
         form = DeclarationForm(initial=declaration_initial(collective=collective, user=request.user),

@@ -55,7 +55,7 @@
       form.querySelectorAll("[data-mode]").forEach(function (element) {
         element.hidden = element.getAttribute("data-mode").split(" ").indexOf(mode()) === -1;
       });
-      var customBox = form.querySelector("[data-custom-rate]");
+      var customBox = form.querySelector("[data-custom-rate-box]");
       if (customBox) { customBox.hidden = !allowsCustom; }
 
       var level = rate && rate.options[rate.selectedIndex];

@@ -108,6 +108,19 @@ def test_fundings_are_added_listed_and_received(api, coordinator, member, collec
     assert api(member).get(f"{BASE}/budgets/{budget.pk}/").json()["received"] == "800.00"
 
 
+def test_a_pledged_funding_is_received_through_the_collective_fundings_path(api, coordinator, member, collective):
+    budget = make_budget(collective, coordinator, received=None)
+    created = api(coordinator).post(f"{BASE}/budgets/{budget.pk}/fundings/",
+                                    {"source": "Client", "amount": "300.00", "status": "pledged"}, format="json")
+    url = f"{BASE}/fundings/{created.json()['id']}/"
+    assert api(member).get(url).json()["status"] == "pledged"
+    assert_error_shape(api(member).post(f"{url}receive/", {}, format="json"), 403)
+    received = api(coordinator).post(f"{url}receive/", {"received_on": "2025-03-01"}, format="json")
+    assert received.status_code == 200, received.content
+    assert received.json()["status"] == "received" and received.json()["received_on"] == "2025-03-01"
+    assert api(member).get(f"{BASE}/budgets/{budget.pk}/").json()["received"] == "300.00"
+
+
 def test_envelopes_and_tasks_sub_resources(api, coordinator, member, collective):
     budget = make_budget(collective, coordinator)
     envelopes = f"{BASE}/budgets/{budget.pk}/envelopes/"

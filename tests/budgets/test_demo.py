@@ -19,4 +19,18 @@ def test_demo_has_a_weekly_budget_with_a_deficit_resolved_pro_rata():
     assert {p.explanation_code for p in first.payouts.all()} == {"decision_pro_rata"}
     assert Contribution.objects.filter(budget=budget).count() >= 10
     assert set(Contribution.objects.values_list("status", flat=True)) == {"pending", "validated", "adjusted", "rejected"}
+    assert Contribution.objects.filter(budget=budget).count() == 12
+    assert ledger_violations() == []
+
+
+@pytest.mark.django_db
+def test_demo_gives_bob_declared_granted_owed_payable_and_paid_money_across_two_collectives():
+    from budgets.selectors import earnings_of, earnings_totals
+
+    data = demo.seed()
+    budgets_demo.seed(data)
+    rows = earnings_of(data.people["bob"])
+    assert {row["collective"].slug for row in rows if row["granted"]} == {"la-fabrique", "kpa-cite"}
+    (total,) = earnings_totals(rows)
+    assert all(total[name] > 0 for name in ("declared", "granted", "owed", "payable", "paid")), total
     assert ledger_violations() == []

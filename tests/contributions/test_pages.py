@@ -56,6 +56,13 @@ def test_declaring_through_the_form_in_hours_and_minutes(member, collective, bud
     assert response["Location"] == f"/c/{collective.slug}/contributions/{contribution.pk}/"
 
 
+def test_the_declared_message_shows_the_amount_as_money_in_the_readers_language(member, collective, budget, rate):
+    client = Client(headers={"accept-language": "fr"})
+    client.force_login(member)
+    response = client.post(f"/c/{collective.slug}/contributions/new/", form_data(budget, rate), follow=True)
+    assert "Déclaré : 30,00\xa0€ demandés." in [str(m) for m in response.context["messages"]]
+
+
 @pytest.mark.parametrize("overrides, field", [
     ({"minutes": -5}, "minutes"),
     ({"value_mode": "self_assessed", "amount": "12.345"}, "amount"),
@@ -130,6 +137,27 @@ def test_period_gauge_turns_red_when_requests_exceed_the_money(member, coordinat
     assert gauge.available == Decimal("10.00")
     assert gauge.requested == Decimal("20.33")  # 30 and 31 minutes at 20.00/h
     assert gauge.over and 'class="card gauge-card over"' in page.content.decode()
+
+
+def test_a_closed_period_page_shows_each_grant_and_its_explanation(member, coordinator, collective, budget, rate):
+    from budgets.closing import period_close
+    from budgets.fundings import funding_create
+    from contributions.services import contribution_validate
+
+    funding_create(budget=budget, actor=coordinator, source="Région", amount=Decimal("5000.00"),
+                   status="received", received_on=MONDAY)
+    budget.amount_per_period = Decimal("10.00")
+    budget.save()
+    make_declarations(collective, budget, rate, member, 2)
+    reviewer = Membership.objects.get(collective=collective, user=coordinator)
+    for contribution in Contribution.objects.all():
+        contribution_validate(contribution=contribution, membership=reviewer)
+    period = period_close(period=period_for_date(budget=budget, day=MONDAY), actor=coordinator)
+    html = client_for(member).get(f"/c/{collective.slug}/periods/{period.pk}/").content.decode()
+    assert html.count('class="muted small explanation"') == 2
+    assert "because requests (20.33) exceeded the money available (10.00)" in html
+    assert "each declaration below shows what was granted and why" in html
+    assert "at closing, the budget" not in html
 
 
 def _seed(collective, budget, rate, member, coordinator, count):

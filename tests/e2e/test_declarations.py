@@ -94,3 +94,22 @@ def test_declared_on_a_phone_questioned_validated_closed_and_explained(new_conte
     assert "Scaled to 80.00%" in bob.locator("#explanation").inner_text()
     contribution.refresh_from_db()
     assert contribution.status == ContributionStatus.VALIDATED and contribution.payout.granted == Decimal("40.00")
+
+
+def test_my_own_rate_is_offered_only_on_a_budget_that_allows_it(new_context, login, collective):
+    person(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
+    monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+    graded = Budget.objects.create(collective=collective, name="A graded budget", period_kind="week",
+                                   starts_on=monday, amount_per_period=Decimal("100.00"))
+    RateLevel.objects.create(collective=collective, budget=graded, name="Accueil", hourly_rate=Decimal("20.00"))
+    free = Budget.objects.create(collective=collective, name="B free budget", period_kind="week", starts_on=monday,
+                                 amount_per_period=Decimal("100.00"), allow_custom_rate=True)
+    bob = new_context(**PHONE).new_page()
+    login(bob, "bob@example.org")
+    bob.goto(f"/c/{collective.slug}/contributions/new/")
+    custom_box = bob.locator("[data-custom-rate-box]")
+    bob.select_option("select[name=budget]", str(graded.pk))
+    assert not custom_box.is_visible()
+    bob.select_option("select[name=budget]", str(free.pk))
+    assert custom_box.is_visible()
+    assert bob.eval_on_selector_all("select[name=budget] option", "options => options.some(o => o.hidden)") is False
