@@ -6,10 +6,12 @@ gets 403.
 """
 
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from members.models import Membership
 
@@ -28,7 +30,7 @@ def membership_for(user, slug: str) -> Membership:
 
 
 class CollectiveMiddleware:
-    """Sets request.collective and request.membership for collective pages.
+    """Sets request.collective and request.membership for collective pages, in the collective's time zone.
 
     API views resolve the collective themselves (contrib_budget.api), after
     DRF has authenticated the request by token or session.
@@ -38,7 +40,10 @@ class CollectiveMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         slug = view_kwargs.get(URL_KWARG)
@@ -48,6 +53,7 @@ class CollectiveMiddleware:
             return redirect_to_login(request.get_full_path())
         request.membership = membership_for(request.user, slug)
         request.collective = request.membership.collective
+        timezone.activate(ZoneInfo(request.collective.timezone))
         return None
 
 

@@ -76,10 +76,25 @@ class CollectiveViewSet(
         return Response(self.get_serializer(collective).data)
 
 
+class RoleListField(serializers.ListField):
+    """A list of roles whose errors read as one flat list: {"roles": ["“boss” is not a valid choice."]}."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.ChoiceField(choices=Role.choices), allow_empty=False, **kwargs)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if isinstance(error.detail, dict):
+                raise serializers.ValidationError([m for messages in error.detail.values() for m in messages]) from None
+            raise
+
+
 class MemberSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email")
     name = serializers.CharField(source="user.display_name", read_only=True)
-    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), allow_empty=False)
+    roles = RoleListField()
 
     class Meta:
         model = Membership

@@ -337,3 +337,16 @@ def test_asking_for_tokens_is_throttled_per_address(collective, member):
     throttled = client.post("/api/v1/auth/token/", credentials, format="json")
     assert set(throttled.json()) == ERROR_KEYS and throttled.json()["code"] == "throttled"
     assert throttled.headers["Retry-After"]
+
+
+def test_an_unknown_role_is_a_flat_field_error_naming_the_role(api, collective, coordinator, member):
+    response = api(coordinator).post(members_url(collective), {"email": "new@example.org", "roles": ["member", "boss"]},
+                                     format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_choice"
+    assert isinstance(body["fields"]["roles"], list) and "boss" in body["fields"]["roles"][0]
+    assert not Invitation.objects.filter(email="new@example.org").exists()
+    target = membership_of(collective, member)
+    patched = api(coordinator).patch(members_url(collective, target.pk), {"roles": ["chief"]}, format="json")
+    assert patched.status_code == 400 and isinstance(patched.json()["fields"]["roles"], list)

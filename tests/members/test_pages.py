@@ -1,6 +1,6 @@
 """The pages about accounts, collectives, members, invitations, audit and tokens."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -496,3 +496,12 @@ def test_tokens_obtained_through_the_api_are_listed_with_a_useful_name(as_user, 
     assert "curl/8.5.0" in token.name and "API" in token.name
     page = as_user(member).get(reverse("tokens")).content.decode()
     assert token.name in page
+
+
+def test_collective_pages_show_times_in_the_collective_time_zone(as_user, collective, coordinator):
+    collective.timezone = "America/Montreal"
+    collective.save(update_fields=["timezone"])
+    AuditEvent.objects.create(collective=collective, action="collective.updated",
+                              created_at=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
+    page = as_user(coordinator).get(reverse("audit_log", args=[collective.slug])).content.decode()
+    assert "2026-03-02T07:00:00-05:00" in page
