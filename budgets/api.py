@@ -21,7 +21,7 @@ from . import selectors, services
 from .closing import period_close
 from .fundings import funding_create, funding_receive
 from .models import MONEY, Budget, Envelope, Funding, Period, RateLevel, Task
-from .payouts import explanation_text, payouts_mark_paid
+from .payouts import payout_explanation, payouts_mark_paid
 
 COORDINATOR = (Role.COORDINATOR,)
 PAYERS = (Role.ACCOUNTANT, Role.COORDINATOR)
@@ -323,7 +323,7 @@ class PayoutSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_explanation(self, payout) -> str:
-        return explanation_text(payout.explanation_code, payout.explanation_params)
+        return payout_explanation(payout)
 
 
 class MarkPaidSerializer(serializers.Serializer):

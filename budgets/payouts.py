@@ -62,6 +62,19 @@ def explanation_text(code: str, params: dict) -> str:
     return code
 
 
+def payout_explanation(payout) -> str:
+    """Why a payout granted what it granted; when the coordinators adjusted the declaration, that comes first
+    (with their reason), since the grant was computed from the adjusted amount."""
+    text = explanation_text(payout.explanation_code, payout.explanation_params)
+    contribution = payout.contribution
+    if contribution.amount == payout.requested:
+        return text
+    adjusted = _("Adjusted by the coordinators from %(declared)s to %(validated)s: %(reason)s") % {
+        "declared": _money(contribution.amount), "validated": _money(payout.requested),
+        "reason": contribution.decision_reason}
+    return f"{adjusted.rstrip()} {text}"
+
+
 def _paid_state(payout) -> dict:
     return {"paid_on": payout.paid_on.isoformat() if payout.paid_on else None, "reference": payout.reference}
 

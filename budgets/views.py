@@ -23,7 +23,7 @@ from .forms import (
     rate_levels_from,
 )
 from .models import Budget, Envelope, Funding, Period, PeriodStatus, Task
-from .payouts import explanation_text
+from .payouts import payout_explanation
 from .payouts import payouts_mark_paid as payouts_mark_paid_service
 
 COORDINATOR = Role.COORDINATOR
@@ -40,7 +40,7 @@ def _period(request, period_id) -> Period:
 def _with_explanations(payouts):
     payouts = list(payouts)
     for payout in payouts:
-        payout.explanation = explanation_text(payout.explanation_code, payout.explanation_params)
+        payout.explanation = payout_explanation(payout)
     return payouts
 
 

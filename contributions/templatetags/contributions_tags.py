@@ -57,6 +57,6 @@ def history_sentence(event, currency: str = "EUR") -> str:
 @register.filter
 def explanation(payout) -> str:
     """Why a payout granted what it granted, in the reader's language."""
-    from budgets.payouts import explanation_text
+    from budgets.payouts import payout_explanation
 
-    return explanation_text(payout.explanation_code, payout.explanation_params)
+    return payout_explanation(payout)

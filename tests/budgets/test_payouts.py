@@ -73,3 +73,16 @@ def test_mark_paid_moves_payable_to_paid_once_and_refuses_owed(collective, coord
         payouts_mark_paid(collective=collective, payout_ids=[payable.pk], actor=accountant, paid_on=date(2025, 2, 2))
     assert balance(f"paid:{a.pk}") == Decimal("500.00")
     assert ledger_violations(collective) == []
+
+
+def test_an_adjusted_declaration_explains_the_adjustment_before_the_grant(api, collective, coordinator):
+    budget = make_budget(collective, coordinator)
+    adjusted = declare(budget, person(collective, 1), "200.00", status="adjusted", validated_amount="120.00")
+    adjusted.decision_reason = "Quatre heures au tarif simple."
+    adjusted.save(update_fields=["decision_reason"])
+    period = period_close(period=period_at(budget, 0), actor=coordinator)
+    (row,) = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{period.pk}/payouts/",
+                                  headers={"accept-language": "en"}).json()["results"]
+    assert (row["requested"], row["granted"]) == ("120.00", "120.00")
+    assert row["explanation"] == ("Adjusted by the coordinators from 200.00 to 120.00: Quatre heures au tarif "
+                                  "simple. Granted in full.")
