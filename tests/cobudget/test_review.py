@@ -95,7 +95,10 @@ def test_what_wallets_return_to_the_pool_funds_a_later_round(make_round, make_bu
     services.allocation_create(bucket=bucket, actor=member, amount="100.00")
     services.round_close(round=first, actor=coordinator)
     assert selectors.pool_balance(collective) == D("500.00")
-    assert selectors.round_totals(first)["left_at_close"] == D("500.00")
+    totals = selectors.round_totals(first)
+    assert totals["left_at_close"] == D("500.00")
+    # Every cent of the envelopes is either in the funded bucket or back in the pool.
+    assert totals["envelopes"] == balance(bucket.account_id) + totals["left_at_close"] == D("600.00")
 
     html = logged_in(coordinator).get(f"/c/{collective.slug}/cobudget/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Cobudget pool" in html and "500.00" in html
@@ -132,7 +135,10 @@ def test_the_round_page_says_why_a_bucket_cannot_be_funded_yet(make_round, make_
                                  HTTP_ACCEPT_LANGUAGE="en").content.decode()
     card = html.split(f'id="bucket-{waiting.pk}"')[1].split("</article>")[0]
     assert "Waiting for a coordinator's approval before it opens for funding." in card
-    assert 'name="amount"' not in card
+    assert 'name="amount"' not in card and "Approve for funding" not in card
+    html = logged_in(coordinator).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/",
+                                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Approve for funding" in html.split(f'id="bucket-{waiting.pk}"')[1].split("</article>")[0]
 
 
 def test_results_explain_a_partially_funded_bucket(make_round, make_bucket, coordinator, member, people):
