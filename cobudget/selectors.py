@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, Value, When
 
 from budgets.models import Account, AccountKind, Entry
 from members.models import Collective, Membership, Role
@@ -96,12 +96,13 @@ def bucket_funded_amount(bucket: Bucket) -> Decimal:
 
 
 def round_buckets(round: Round, *, include_drafts_of=None):
-    """The buckets of a round that others can see (drafts only for their carriers)."""
+    """The buckets of a round that others can see (drafts only for their carriers), withdrawn ones last."""
     queryset = Bucket.objects.of(round.collective).filter(round=round).select_related("account")
     visible = queryset.exclude(status=BucketStatus.DRAFT)
     if include_drafts_of is not None:
         visible = visible | queryset.filter(status=BucketStatus.DRAFT, carriers=include_drafts_of)
-    return visible.distinct().order_by("created_at", "id")
+    withdrawn_last = Case(When(status=BucketStatus.CANCELLED, then=Value(1)), default=Value(0))
+    return visible.distinct().order_by(withdrawn_last, "created_at", "id")
 
 
 def round_totals(round: Round) -> dict:

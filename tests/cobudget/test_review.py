@@ -130,12 +130,15 @@ def test_the_api_exposes_and_sets_funding_from_the_pool(api, collective, coordin
 
 def test_the_round_page_says_why_a_bucket_cannot_be_funded_yet(make_round, make_bucket, coordinator, member):
     round = make_round(bucket_approval_required=True)
+    withdrawn = make_bucket(round, title="Withdrawn", min_goal="50.00")
+    services.bucket_cancel(bucket=withdrawn, actor=coordinator)
     waiting = make_bucket(round, title="Waiting room", min_goal="50.00")
     html = logged_in(member).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/",
                                  HTTP_ACCEPT_LANGUAGE="en").content.decode()
     card = html.split(f'id="bucket-{waiting.pk}"')[1].split("</article>")[0]
     assert "Waiting for a coordinator's approval before it opens for funding." in card
     assert 'name="amount"' not in card and "Approve for funding" not in card
+    assert html.index(f'id="bucket-{waiting.pk}"') < html.index(f'id="bucket-{withdrawn.pk}"')
     html = logged_in(coordinator).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/",
                                       HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Approve for funding" in html.split(f'id="bucket-{waiting.pk}"')[1].split("</article>")[0]
