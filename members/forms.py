@@ -44,6 +44,22 @@ class CollectiveCreateForm(forms.Form):
         return self.cleaned_data["currency"].strip().upper()
 
 
+class CollectiveUpdateForm(forms.Form):
+    """A coordinator edits the collective; its address (slug) stays as created."""
+
+    name = forms.CharField(label=_("Name"), max_length=150)
+    currency = forms.CharField(
+        label=_("Currency"), max_length=3, min_length=3,
+        help_text=_("ISO 4217 code, e.g. EUR. It cannot change once money has been recorded."),
+    )
+    locale = forms.ChoiceField(label=_("Language"), choices=Collective.Locale.choices)
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].strip().upper()
+
+
 class RolesField(forms.MultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 

@@ -17,6 +17,7 @@ urlpatterns = [
 
 collective_urlpatterns = [
     path("", views.collective_dashboard, name="collective_dashboard"),
+    path("settings/", views.collective_settings, name="collective_settings"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),
     path("members/<int:membership_id>/roles/", views.membership_roles, name="membership_roles"),

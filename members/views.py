@@ -16,7 +16,14 @@ from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.tenancy import role_required
 
 from . import selectors, services
-from .forms import CollectiveCreateForm, MemberInviteForm, MembershipRolesForm, TokenCreateForm, add_domain_error
+from .forms import (
+    CollectiveCreateForm,
+    CollectiveUpdateForm,
+    MemberInviteForm,
+    MembershipRolesForm,
+    TokenCreateForm,
+    add_domain_error,
+)
 from .models import Invitation, Membership, PersonalToken, Role
 
 AUDIT_PAGE_SIZE = 50
@@ -57,6 +64,24 @@ def collective_dashboard(request, collective_slug):
         "membership": request.membership,
         "member_count": selectors.collective_member_count(request.collective),
     })
+
+
+@role_required(Role.COORDINATOR)
+def collective_settings(request, collective_slug):
+    collective = request.collective
+    initial = {field: getattr(collective, field) for field in CollectiveUpdateForm.base_fields}
+    form = CollectiveUpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.collective_update(collective=collective, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            collective.refresh_from_db()
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("The settings of %(name)s are saved.") % {"name": collective.name})
+            return redirect("collective_dashboard", collective.slug)
+    return render(request, "members/collective_settings.html", {"collective": collective, "form": form},
+                  status=400 if form.errors else 200)
 
 
 def _members_page(request, invite_form, status=200):

@@ -505,3 +505,32 @@ def test_collective_pages_show_times_in_the_collective_time_zone(as_user, collec
                               created_at=datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     page = as_user(coordinator).get(reverse("audit_log", args=[collective.slug])).content.decode()
     assert "2026-03-02T07:00:00-05:00" in page
+
+
+def test_a_coordinator_edits_the_collective_settings_and_it_is_audited(as_user, collective, coordinator):
+    url = reverse("collective_settings", args=[collective.slug])
+    data = {"name": "La Fabrique", "currency": "eur", "locale": "en", "timezone": "America/Montreal",
+            "description": "Un lieu."}
+    response = as_user(coordinator).post(url, data)
+    assert response.status_code == 302
+    collective.refresh_from_db()
+    assert (collective.name, collective.currency, collective.locale, collective.timezone) == (
+        "La Fabrique", "EUR", "en", "America/Montreal")
+    assert AuditEvent.objects.of(collective).filter(action="collective.updated").exists()
+
+
+def test_an_unknown_time_zone_on_the_settings_page_is_a_field_error_and_nothing_is_saved(
+    as_user, collective, coordinator
+):
+    url = reverse("collective_settings", args=[collective.slug])
+    data = {"name": "Renamed", "currency": "EUR", "locale": "fr", "timezone": "Mars/Olympus", "description": ""}
+    response = as_user(coordinator).post(url, data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["timezone"]
+    assert 'id="id_timezone"' in response.content.decode()
+    collective.refresh_from_db()
+    assert collective.name != "Renamed" and collective.timezone == "Europe/Paris"
+
+
+def test_only_coordinators_open_the_collective_settings(as_user, collective, member):
+    assert as_user(member).get(reverse("collective_settings", args=[collective.slug])).status_code == 403
