@@ -4,6 +4,7 @@ import calendar
 from datetime import date, timedelta
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError
@@ -95,8 +96,8 @@ def period_for_date(*, budget: Budget, day: date) -> Period:
     if day < budget.starts_on or (budget.ends_on is not None and day > budget.ends_on):
         raise DomainError(
             _("%(day)s is outside the budget (from %(start)s%(end)s).") % {
-                "day": day.isoformat(), "start": budget.starts_on.isoformat(),
-                "end": _(" to %(end)s") % {"end": budget.ends_on.isoformat()} if budget.ends_on else "",
+                "day": date_format(day), "start": date_format(budget.starts_on),
+                "end": _(" to %(end)s") % {"end": date_format(budget.ends_on)} if budget.ends_on else "",
             },
             "outside_budget",
             fields={"performed_on": [_("This date is outside the budget.")]},

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from budgets.locks import ensure_period_unlocked
@@ -107,8 +108,8 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
         raise _invalid(
             "performed_on",
             _("This budget runs from %(start)s to %(end)s; choose a date inside it.") % {
-                "start": budget.starts_on.isoformat(),
-                "end": budget.ends_on.isoformat() if budget.ends_on else "…",
+                "start": date_format(budget.starts_on),
+                "end": date_format(budget.ends_on) if budget.ends_on else "…",
             },
             "date_outside_budget",
         )
@@ -181,7 +182,7 @@ def _open_period(*, budget: Budget, day: date) -> Period:
         raise _invalid(
             "performed_on",
             _("The period from %(start)s to %(end)s is closed: declare this work in an open period.") % {
-                "start": period.starts_on.isoformat(), "end": period.ends_on.isoformat(),
+                "start": date_format(period.starts_on), "end": date_format(period.ends_on),
             },
             "period_closed",
         )

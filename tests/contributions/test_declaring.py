@@ -125,6 +125,14 @@ def test_date_in_a_closed_period_refused(api, member, collective, budget, rate, 
     assert response.json()["code"] == "period_closed"
 
 
+def test_the_closed_period_message_writes_its_dates_in_the_readers_language(api, member, collective, budget, rate,
+                                                                            close_period):
+    close_period(budget, MONDAY)
+    response = api(member).post(url(collective), base(budget, minutes=60, rate_level=rate.pk), format="json",
+                                headers={"accept-language": "fr"})
+    assert "du 3 mars 2025 au 9 mars 2025 est close" in response.json()["detail"]
+
+
 def test_date_before_the_budget_starts_refused(api, member, collective, budget, rate):
     response = declare(api, member, collective, **base(budget, minutes=60, rate_level=rate.pk,
                                                        performed_on=str(MONDAY - timedelta(days=1))))
