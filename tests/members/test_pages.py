@@ -534,3 +534,17 @@ def test_an_unknown_time_zone_on_the_settings_page_is_a_field_error_and_nothing_
 
 def test_only_coordinators_open_the_collective_settings(as_user, collective, member):
     assert as_user(member).get(reverse("collective_settings", args=[collective.slug])).status_code == 403
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_not_found_and_forbidden_pages_are_translated_pages_of_the_site(settings, client, collective, member, language):
+    settings.DEBUG = False
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(member)
+    not_found = client.get("/c/no-such-collective/")
+    forbidden = client.get(reverse("audit_log", args=[collective.slug]))
+    assert not_found.status_code == 404 and forbidden.status_code == 403
+    expected = {"fr": ("Page introuvable", "Accès non autorisé"), "en": ("Page not found", "Not allowed")}[language]
+    assert expected[0] in not_found.content.decode() and reverse("home") in not_found.content.decode()
+    assert expected[1] in forbidden.content.decode()
+    assert reverse("collective_dashboard", args=[collective.slug]) in forbidden.content.decode()
