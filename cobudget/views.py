@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -47,6 +48,8 @@ def _round_context(request, round: Round, buckets) -> dict:
         "round": round, "wallet": wallet, "buckets": _decorate(list(buckets), request.user),
         "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
         "funding_open": services.funding_is_open(round),
+        "funding_not_yet": round.status == RoundStatus.OPEN and round.funding_opens_at is not None
+        and timezone.now() < round.funding_opens_at,
     }
 
 

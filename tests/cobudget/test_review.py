@@ -1,9 +1,11 @@
 """Rules the acceptance review settled: merges and the per-member maximum, proposed buckets at the close, the pool."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from budgets.ledger_audit import ledger_violations
 from budgets.models import Account, AccountKind
@@ -167,3 +169,13 @@ def test_an_overfunding_allocation_says_how_much_is_still_needed_in_the_member_l
     english = client.post(url, {"amount": "90.00"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert english.json()["detail"] == "This bucket only needs 70.50 more."
     assert english.json()["fields"] == {"amount": ["At most 70.50."]}
+
+
+def test_the_round_page_says_when_funding_opens(make_round, make_bucket, member):
+    opens = timezone.now() + timedelta(days=2)
+    round = make_round(funding_opens_at=opens, funding_closes_at=opens + timedelta(days=7))
+    bucket = make_bucket(round, min_goal="50.00")
+    html = logged_in(member).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/",
+                                 HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Funding opens " in html and "until then, read the buckets" in html
+    assert 'name="amount"' not in html.split(f'id="bucket-{bucket.pk}"')[1].split("</article>")[0]
