@@ -548,3 +548,17 @@ def test_not_found_and_forbidden_pages_are_translated_pages_of_the_site(settings
     assert expected[0] in not_found.content.decode() and reverse("home") in not_found.content.decode()
     assert expected[1] in forbidden.content.decode()
     assert reverse("collective_dashboard", args=[collective.slug]) in forbidden.content.decode()
+
+
+def test_the_audit_log_writes_recorded_amounts_and_times_in_the_reader_language(client, as_user, collective,
+                                                                               coordinator):
+    AuditEvent.objects.create(collective=collective, action="payout.paid", before={"paid_at": None},
+                              after={"amount": "1234.50", "paid_at": "2026-03-02T12:00:00+00:00",
+                                     "on": "2026-03-02", "carried": True, "roles": ["member"]})
+    english = as_user(coordinator).get(reverse("audit_log", args=[collective.slug])).content.decode()
+    assert "1,234.50" in english and "03/02/2026 1 p.m." in english and "payout marked paid" in english
+    assert "None" not in english and "True" not in english and "yes" in english
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(reverse("audit_log", args=[collective.slug])).content.decode()
+    assert "1\u202f234,50" in french or "1 234,50" in french or "1\xa0234,50" in french
+    assert "02/03/2026 13:00" in french and "rétribution marquée payée" in french and "oui" in french
