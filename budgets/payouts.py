@@ -69,9 +69,11 @@ def payout_explanation(payout) -> str:
     contribution = payout.contribution
     if contribution.amount == payout.requested:
         return text
+    reason = contribution.decision_reason.strip()
+    if reason and reason[-1] not in ".!?…":
+        reason += "."
     adjusted = _("Adjusted by the coordinators from %(declared)s to %(validated)s: %(reason)s") % {
-        "declared": _money(contribution.amount), "validated": _money(payout.requested),
-        "reason": contribution.decision_reason}
+        "declared": _money(contribution.amount), "validated": _money(payout.requested), "reason": reason}
     return f"{adjusted.rstrip()} {text}"
 
 

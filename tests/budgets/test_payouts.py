@@ -78,7 +78,7 @@ def test_mark_paid_moves_payable_to_paid_once_and_refuses_owed(collective, coord
 def test_an_adjusted_declaration_explains_the_adjustment_before_the_grant(api, collective, coordinator):
     budget = make_budget(collective, coordinator)
     adjusted = declare(budget, person(collective, 1), "200.00", status="adjusted", validated_amount="120.00")
-    adjusted.decision_reason = "Quatre heures au tarif simple."
+    adjusted.decision_reason = "Quatre heures au tarif simple"
     adjusted.save(update_fields=["decision_reason"])
     period = period_close(period=period_at(budget, 0), actor=coordinator)
     (row,) = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{period.pk}/payouts/",
@@ -86,3 +86,17 @@ def test_an_adjusted_declaration_explains_the_adjustment_before_the_grant(api, c
     assert (row["requested"], row["granted"]) == ("120.00", "120.00")
     assert row["explanation"] == ("Adjusted by the coordinators from 200.00 to 120.00: Quatre heures au tarif "
                                   "simple. Granted in full.")
+
+
+def test_budget_pages_write_money_the_way_the_reader_does(client, collective, coordinator):
+    budget = make_budget(collective, coordinator, received="1234.50")
+    declare(budget, person(collective, 1), "300.00")
+    period = period_close(period=period_at(budget, 0), actor=coordinator)
+    client.force_login(coordinator)
+    french = {"accept-language": "fr"}
+    payouts = client.get(f"/c/{collective.slug}/periods/{period.pk}/payouts/", headers=french).content.decode()
+    assert "accordé : 300,00\u00a0€" in payouts and "<td data-label=\"Demandé\">300,00\u00a0€</td>" in payouts
+    listing = client.get(f"/c/{collective.slug}/budgets/", headers=french).content.decode()
+    assert "1\u202f234,50\u00a0€" in listing
+    earnings = client.get("/me/earnings/", headers={"accept-language": "en"}).content.decode()
+    assert 'id="total-declared">€0.00</dd>' in earnings

@@ -49,6 +49,6 @@ def test_coordinator_creates_a_budget_funds_it_and_closes_a_period(page, login, 
     page.click(f"tr[data-period='{first.pk}'] button:has-text('Close the period')")
     page.wait_for_selector("#payouts")
     granted = sorted(page.locator("#payouts td.granted").all_inner_texts())
-    assert [g.replace(",", ".") for g in granted] == ["250.00", "250.00", "500.00"]
+    assert [g.replace("\u00a0", "") for g in granted] == ["€250.00", "€250.00", "€500.00"]
     assert "83" in page.inner_text("#payouts")
     assert Payout.objects.filter(period=first).count() == 3
