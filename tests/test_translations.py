@@ -39,9 +39,13 @@ def _source_dirs() -> list[Path]:
 
 
 def _apps() -> list[str]:
-    """Top-level packages other than the project package: each keeps its own catalogue."""
+    """Top-level packages other than the project package, and packages nested in them that have a
+    locale/ folder (budgets/accounting): each keeps its own catalogue."""
     project = settings.ROOT_URLCONF.split(".")[0]
-    return [path.name for path in _source_dirs() if path.name not in (project, "templates")]
+    top = [path.name for path in _source_dirs() if path.name not in (project, "templates")]
+    nested = [f"{app}/{path.name}" for app in top for path in sorted((ROOT / app).iterdir())
+              if (path / "__init__.py").is_file() and (path / "locale").is_dir()]
+    return top + nested
 
 
 def _read(path: Path):
@@ -92,11 +96,15 @@ def test_committed_catalogue_is_complete_without_fuzzy_entries_and_compiled(path
 
 
 def _regenerate(copy: Path, apps: list[str]) -> None:
-    """What `make messages` does: the project and templates into locale/, each app into its own."""
+    """What `make messages` does: the project and templates into locale/, each app (nested ones apart) into its own."""
     env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(copy)}
     makemessages = [sys.executable, str(copy / "manage.py"), "makemessages", "-l", LANGUAGE, "--no-obsolete"]
-    ignores = [f"--ignore={app}" for app in apps]
-    runs = [(copy, makemessages + ignores)] + [(copy / app, makemessages) for app in apps]
+    ignores = [f"--ignore={app}" for app in apps if "/" not in app]
+    runs = [(copy, makemessages + ignores)] + [
+        (copy / app, makemessages + [f"--ignore={nested.removeprefix(app + '/')}" for nested in apps
+                                     if nested.startswith(app + "/")])
+        for app in apps
+    ]
     for cwd, command in runs:
         result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, f"makemessages failed in {cwd}:\n{result.stdout}\n{result.stderr}"

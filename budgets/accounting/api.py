@@ -41,6 +41,30 @@ class ExportSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
+def _filter_fields() -> dict:
+    return {
+        "budget": serializers.IntegerField(required=False, min_value=1),
+        "period": serializers.IntegerField(required=False, min_value=1),
+        "round": serializers.IntegerField(required=False, min_value=1),
+        "account_kinds": serializers.ListField(
+            child=serializers.ChoiceField(choices=AccountKind.choices), required=False
+        ),
+    }
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not know, so a misspelt filter is not silently ignored."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
+            raise ValidationError({key: [_("Unknown filter.")] for key in unknown})
+        return super().to_internal_value(data)
+
+
+# What to narrow an export to: a budget, a period, a cobudget round, some ledger account kinds.
+ExportFiltersSerializer = type("ExportFiltersSerializer", (StrictSerializer,), _filter_fields())
+
+
 def _request_fields() -> dict:
     return {
         "kind": serializers.ChoiceField(choices=ExportKind.choices),
@@ -49,12 +73,9 @@ def _request_fields() -> dict:
         "to": serializers.DateField(required=False, allow_null=True),
         "delimiter": serializers.ChoiceField(choices=[",", ";"], required=False),
         "separator": serializers.ChoiceField(choices=["tab", "pipe"], required=False),
-        "budget": serializers.IntegerField(required=False, min_value=1),
-        "period": serializers.IntegerField(required=False, min_value=1),
-        "round": serializers.IntegerField(required=False, min_value=1),
-        "account_kinds": serializers.ListField(
-            child=serializers.ChoiceField(choices=AccountKind.choices), required=False
-        ),
+        "filters": ExportFiltersSerializer(required=False),
+        # The filters are also accepted beside `kind` and `format`, as before `filters` existed.
+        **_filter_fields(),
     }
 
 
@@ -79,6 +100,7 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         kind, fmt = data.pop("kind"), data.pop("format")
+        data.update(data.pop("filters", {}))
         export = services.export_request(collective=self.collective, actor=request.user, kind=kind, fmt=fmt,
                                          params=data)
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)

@@ -186,9 +186,17 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         return pdf_response(document, f"statement-period-{period.pk}.pdf")
 
 
-    @extend_schema(parameters=[OpenApiParameter("year", int)], responses={(200, "application/pdf"): bytes})
+    @extend_schema(
+        parameters=[OpenApiParameter("membership_id", int, OpenApiParameter.PATH,
+                                     description="The member's `id` as listed by GET …/members/ (a membership id, "
+                                                 "not a user id: a person has one per collective)."),
+                    OpenApiParameter("year", int, description="The calendar year; by default the current one.")],
+        responses={(200, "application/pdf"): bytes},
+    )
     def personal_statement(self, request, collective_slug: str, membership_id: int):
-        """A person's statement for a year: the person themself, accountants and coordinators."""
+        """A person's statement for a year: the person themself, accountants and coordinators.
+
+        `<id>` is the member's id in `GET …/members/`, that is the membership's id."""
         membership = get_object_or_404(Membership.objects.of(self.collective).select_related("user", "collective"),
                                        pk=membership_id)
         if membership.user_id != request.user.pk and not self.membership.has_role(*BOOKS_ROLES):

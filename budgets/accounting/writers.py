@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 CSV_DELIMITERS = {",": ",", ";": ";"}
 FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
@@ -105,6 +106,11 @@ class XlsxWriter(Writer):
         self.sheet.append([self.cell(value) for value in row])
 
     def cell(self, value):
+        if isinstance(value, Decimal):
+            # Amounts show two decimals (3000 reads 3 000,00 in a French spreadsheet).
+            cell = WriteOnlyCell(self.sheet, value=value)
+            cell.number_format = "#,##0.00"
+            return cell
         if isinstance(value, datetime):
             return value.replace(tzinfo=None)
         return value

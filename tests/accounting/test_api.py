@@ -54,6 +54,31 @@ def test_invalid_export_requests_answer_400_with_the_field(collective, accountan
     assert response.status_code == 400 and "kind" in response.json()["fields"]
 
 
+def test_an_export_request_takes_its_filters_in_a_filters_object(collective, budget, accountant, api):
+    response = api(accountant).post(url(collective), {
+        "kind": "journal", "format": "csv", "from": "2025-01-01", "to": "2025-03-31",
+        "filters": {"budget": budget.pk, "account_kinds": ["budget", "envelope"]},
+    }, format="json")
+    assert response.status_code == 202, response.json()
+    assert Export.objects.get(pk=response.json()["id"]).params == {
+        "from": "2025-01-01", "to": "2025-03-31", "delimiter": ",", "budget": budget.pk,
+        "account_kinds": ["budget", "envelope"],
+    }
+
+
+def test_an_unknown_filter_or_a_bad_date_answers_400_with_the_error_shape(collective, accountant, api):
+    client = api(accountant)
+    for body, field in (
+        ({"kind": "journal", "format": "csv", "filters": {"bugdet": 1}}, "filters"),
+        ({"kind": "journal", "format": "csv", "from": "2025-02-30"}, "from"),
+        ({"kind": "journal", "format": "csv", "from": "2025-06-01", "to": "2025-01-01"}, "to"),
+    ):
+        response = client.post(url(collective), body, format="json")
+        assert response.status_code == 400, response.json()
+        assert set(response.json()) == {"detail", "code", "fields"} and field in response.json()["fields"]
+    assert not Export.objects.exists()
+
+
 def test_members_get_403_and_outsiders_404_on_exports(collective, accountant, member, outsider, api):
     export_id = api(accountant).post(url(collective), {"kind": "journal", "format": "csv"}, format="json").json()["id"]
     for path in ("", f"{export_id}/", f"{export_id}/download/"):

@@ -45,6 +45,29 @@ def test_period_statement_shows_names_and_totals_and_rebuilds_identically(statem
     assert pdf_text(rebuilt.content) == pdf_text(again.content) == text
 
 
+def test_period_statement_says_which_decision_the_coordinators_took_in_french_and_english(statement_period,
+                                                                                          coordinator):
+    from budgets.accounting import services
+
+    collective = statement_period.collective
+    statement_period.decision = {"kind": "amounts", "amounts": {}, "note": "Priorité à l'accueil"}
+    statement_period.save(update_fields=["decision"])
+    data = period_statement_data(statement_period)
+    french = services.document_issue(collective=collective, actor=coordinator, kind="period_statement",
+                                     subject=f"period:{statement_period.pk}", data=data)
+    text = pdf_text(render_pdf(french))
+    assert "un montant fixé pour chaque déclaration. « Priorité à l'accueil »" in text
+    assert "Total (2 déclarations) (EUR)" in text
+    collective.locale = "en"
+    collective.save(update_fields=["locale"])
+    data["collective"]["locale"] = "en"
+    english = services.document_issue(collective=collective, actor=coordinator, kind="period_statement",
+                                      subject=f"period:{statement_period.pk}", data=data)
+    text = pdf_text(render_pdf(english))
+    assert "an amount set for each declaration. “Priorité à l'accueil”" in text
+    assert "Total (2 declarations) (EUR)" in text and "Page 1 / 1" in text
+
+
 def test_a_document_is_rebuilt_from_its_frozen_data_even_after_changes(statement_period, coordinator):
     from budgets.accounting import services
 

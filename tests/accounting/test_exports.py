@@ -84,6 +84,15 @@ def test_xlsx_holds_the_same_rows_as_numbers(busy_collective, accountant):
     assert sum(Decimal(str(row[debit])) for row in rows) == sum(Decimal(str(row[credit])) for row in rows)
 
 
+def test_xlsx_amounts_show_two_decimals(busy_collective, accountant):
+    export = run(busy_collective, accountant, "journal", "xlsx")
+    with export.file.open("rb") as stream:
+        sheet = load_workbook(io.BytesIO(stream.read())).active
+    debit = [cell.value for cell in sheet[1]].index("debit") + 1
+    assert {sheet.cell(row=2, column=debit).number_format, sheet.cell(row=3, column=debit).number_format} == {
+        "#,##0.00"}
+
+
 def test_running_an_export_twice_writes_it_once(busy_collective, accountant):
     export = run(busy_collective, accountant, "trial_balance", "xlsx")
     name, finished = export.file.name, export.finished_at

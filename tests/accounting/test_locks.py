@@ -116,3 +116,55 @@ def test_a_lock_waits_for_a_write_that_already_passed_the_guard(closed_period, a
     assert locked.is_set()
     with pytest.raises(PeriodLocked):
         ensure_period_unlocked(closed_period)
+
+
+def test_a_locked_period_refuses_declarations_amendments_and_reviews_through_services_and_api(
+    locked_period, contributor, coordinator, api
+):
+    from decimal import Decimal
+
+    from contributions.models import Contribution, ContributionStatus
+    from contributions.services import (
+        Declaration, contribution_adjust, contribution_declare, contribution_question, contribution_reject,
+        contribution_validate,
+    )
+    from members.models import Membership
+
+    collective, day = locked_period.collective, locked_period.starts_on
+    pending = Contribution.objects.create(
+        collective=collective, author=contributor, budget=locked_period.budget, period=locked_period,
+        performed_on=day, description="Late", amount=Decimal("40.00"), status=ContributionStatus.PENDING,
+        value_mode="self_assessed",
+    )
+    reviewer = Membership.objects.of(collective).get(user=coordinator)
+    declarer = Membership.objects.of(collective).get(user=contributor)
+    late_work = Declaration(budget=locked_period.budget, performed_on=day, description="Late work", minutes=60,
+                            value_mode="self_assessed", amount=Decimal("30.00"))
+    attempts = {
+        "declare": lambda: contribution_declare(collective=collective, membership=declarer, declaration=late_work),
+        "validate": lambda: contribution_validate(contribution=pending, membership=reviewer),
+        "adjust": lambda: contribution_adjust(contribution=pending, membership=reviewer, amount="20.00",
+                                              reason="Too much"),
+        "reject": lambda: contribution_reject(contribution=pending, membership=reviewer, reason="Not ours"),
+        "question": lambda: contribution_question(contribution=pending, actor=coordinator, comment="Why?"),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(PeriodLocked):
+            attempt()
+            pytest.fail(f"{name} went through on a locked period")
+
+    base = f"/api/v1/collectives/{collective.slug}/contributions"
+    declared = api(contributor).post(f"{base}/", {
+        "budget": locked_period.budget_id, "performed_on": day.isoformat(), "description": "Late work",
+        "minutes": 60, "value_mode": "self_assessed", "amount": "30.00",
+    }, format="json")
+    amended = api(contributor).patch(f"{base}/{pending.pk}/", {"description": "Rewritten"}, format="json")
+    reviews = [api(coordinator).post(f"{base}/{pending.pk}/{action}/", body, format="json") for action, body in (
+        ("validate", {}), ("adjust", {"amount": "20.00", "reason": "Too much"}), ("reject", {"reason": "Not ours"}),
+    )]
+    for response in (declared, amended, *reviews):
+        assert response.status_code == 409 and response.json()["code"] == "period_locked", response.content
+    pending.refresh_from_db()
+    assert (pending.status, pending.description, pending.amount) == (ContributionStatus.PENDING, "Late",
+                                                                     Decimal("40.00"))
+    assert not Contribution.objects.filter(description="Late work").exists()

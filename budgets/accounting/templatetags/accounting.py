@@ -22,8 +22,8 @@ def money(value) -> str:
 
 
 @register.filter
-def isodate(value) -> str:
-    return formats.date_format(date.fromisoformat(value), "DATE_FORMAT") if value else ""
+def isodate(value, format_name: str = "DATE_FORMAT") -> str:
+    return formats.date_format(date.fromisoformat(value), format_name) if value else ""
 
 
 @register.filter
