@@ -70,6 +70,7 @@ class BudgetViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
     """Budgets of the collective: every member reads, coordinators create and change them."""
 
     serializer_class = BudgetSerializer
+    queryset = Budget.objects.none()
     roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
     lookup_url_kwarg = "budget_id"
 
@@ -118,6 +119,7 @@ class FundingViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveMod
     """The fundings of a budget, pledged or received; coordinators add them and mark pledges received."""
 
     serializer_class = FundingSerializer
+    queryset = Funding.objects.none()
     roles_by_action = {"create": COORDINATOR, "receive": COORDINATOR}
     lookup_url_kwarg = "funding_id"
 
@@ -143,6 +145,7 @@ class CollectiveFundingViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin,
     """A funding reached without its budget: `…/fundings/<id>/` and `…/fundings/<id>/receive/`."""
 
     serializer_class = FundingSerializer
+    queryset = Funding.objects.none()
     roles_by_action = {"receive": COORDINATOR}
     lookup_url_kwarg = "funding_id"
 
@@ -171,6 +174,7 @@ class EnvelopeViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveMo
     """Envelopes (missions) of a budget, each with its own amount."""
 
     serializer_class = EnvelopeSerializer
+    queryset = Envelope.objects.none()
     roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
     lookup_url_kwarg = "envelope_id"
 
@@ -212,6 +216,7 @@ class TaskViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     Members see published tasks; coordinators see and write all of them."""
 
     serializer_class = TaskSerializer
+    queryset = Task.objects.none()
     roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
     lookup_url_kwarg = "task_id"
 
@@ -339,6 +344,7 @@ class PeriodPayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, viewsets
     """What a closing granted, per declaration, with its explanation and state."""
 
     serializer_class = PayoutSerializer
+    queryset = Payout.objects.none()
 
     def get_queryset(self):
         period = get_object_or_404(Period.objects.of(self.collective), pk=self.kwargs["period_id"])
@@ -350,6 +356,7 @@ class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
     mark them paid, one by one or in bulk (all or none)."""
 
     serializer_class = PayoutSerializer
+    queryset = Payout.objects.none()
     roles_by_action = {"mark_paid": PAYERS, "bulk_mark_paid": PAYERS}
     lookup_url_kwarg = "payout_id"
 

@@ -99,6 +99,7 @@ class ContributionViewSet(
     """Every declaration of the collective, visible to all its members; contributors declare."""
 
     serializer_class = ContributionSerializer
+    queryset = Contribution.objects.none()
     filterset_class = ContributionFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
     roles_by_action = {

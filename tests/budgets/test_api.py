@@ -229,3 +229,13 @@ def test_my_earnings_across_collectives(api, coordinator, collective):
                                "payable": "300.00", "paid": "0.00"}]
     assert body["collectives"][0]["collective"] == "la-fabrique"
     assert Decimal(body["collectives"][0]["granted"]) == Decimal("500.00")
+
+
+def test_the_openapi_schema_types_the_ids_of_budget_and_contribution_paths():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    prefix = "/api/v1/collectives/{collective_slug}"
+    for path, name in ((f"{prefix}/contributions/{{id}}/", "id"), (f"{prefix}/fundings/{{funding_id}}/", "funding_id")):
+        types = {p["name"]: p["schema"]["type"] for p in paths[path]["get"]["parameters"] if p["in"] == "path"}
+        assert types[name] == "integer"
