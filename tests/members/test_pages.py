@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from members import services
-from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
+from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role, User
 from tests.conftest import PASSWORD
 from tests.factories import UserFactory
 from tests.members.test_api import fresh_address
@@ -562,3 +562,17 @@ def test_the_audit_log_writes_recorded_amounts_and_times_in_the_reader_language(
     french = client.get(reverse("audit_log", args=[collective.slug])).content.decode()
     assert "1\u202f234,50" in french or "1 234,50" in french or "1\xa0234,50" in french
     assert "02/03/2026 13:00" in french and "rétribution marquée payée" in french and "oui" in french
+
+
+def test_staff_manage_people_and_collectives_in_the_admin(client, collective, coordinator):
+    staff = UserFactory(email="staff@example.org", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    for model in ("user", "collective", "membership", "invitation", "personaltoken", "auditevent"):
+        assert client.get(reverse(f"admin:members_{model}_changelist")).status_code == 200, model
+    assert client.get(reverse("admin:members_collective_change", args=[collective.pk])).status_code == 200
+    assert client.get(reverse("admin:members_user_add")).status_code == 200
+    created = client.post(reverse("admin:members_user_add"),
+                          {"email": "new@example.org", "password1": "x7-Long-Secret!", "password2": "x7-Long-Secret!",
+                           "usable_password": "true"})
+    assert created.status_code == 302
+    assert User.objects.filter(email="new@example.org").exists()
