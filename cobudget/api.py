@@ -119,9 +119,10 @@ class BucketSerializer(serializers.ModelSerializer):
         model = Bucket
         fields = [
             "id", "round", "title", "description", "image", "status", "carriers", "min_goal", "max_goal",
-            "budget_lines", "funded_amount", "funders_count", "my_allocation", "merged_into", "created_at",
+            "budget_lines", "funded_amount", "funders_count", "my_allocation", "merged_into", "status_at_close",
+            "created_at",
         ]
-        read_only_fields = ["id", "status", "merged_into", "created_at"]
+        read_only_fields = ["id", "status", "merged_into", "status_at_close", "created_at"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

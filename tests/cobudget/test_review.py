@@ -57,7 +57,7 @@ def test_a_merge_returns_what_would_exceed_the_per_member_maximum_to_the_wallet(
     assert "came back to your wallet when “Bread” was merged into “Oven”" in html
 
 
-def test_a_bucket_still_proposed_at_the_close_ends_unfunded_as_never_opened(make_round, make_bucket, coordinator,
+def test_a_bucket_still_proposed_at_the_close_ends_unfunded_as_never_opened(api, make_round, make_bucket, coordinator,
                                                                               member):
     round = make_round(bucket_approval_required=True)
     waiting = make_bucket(round, title="Waiting room", min_goal="50.00")
@@ -78,6 +78,8 @@ def test_a_bucket_still_proposed_at_the_close_ends_unfunded_as_never_opened(make
     approved_row = html.split(f'id="result-{approved.pk}"')[1].split("</li>")[0]
     assert "never opened for funding" in waiting_row
     assert "nobody gave to it" in approved_row
+    body = api(member).get(f"/api/v1/collectives/{round.collective.slug}/buckets/{waiting.pk}/").json()
+    assert (body["status"], body["status_at_close"]) == ("unfunded", "proposed")
 
 
 def test_results_say_what_an_unfunded_bucket_raised_before_its_refund(make_round, make_bucket, coordinator, member):
