@@ -151,5 +151,9 @@ class Payout(CollectiveOwned):
         return PayoutState.PAYABLE
 
     @property
+    def state_label(self) -> str:
+        return PayoutState(self.state).label
+
+    @property
     def owed_amount(self):
         return self.granted - self.payable_amount

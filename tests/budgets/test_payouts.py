@@ -98,5 +98,7 @@ def test_budget_pages_write_money_the_way_the_reader_does(client, collective, co
     assert "accordé : 300,00\u00a0€" in payouts and "<td data-label=\"Demandé\">300,00\u00a0€</td>" in payouts
     listing = client.get(f"/c/{collective.slug}/budgets/", headers=french).content.decode()
     assert "1\u202f234,50\u00a0€" in listing
+    assert '<span class="badge">payable</span>' in client.get(f"/c/{collective.slug}/payouts/",
+                                                              headers={"accept-language": "en"}).content.decode()
     earnings = client.get("/me/earnings/", headers={"accept-language": "en"}).content.decode()
     assert 'id="total-declared">€0.00</dd>' in earnings
