@@ -350,3 +350,11 @@ def test_an_unknown_role_is_a_flat_field_error_naming_the_role(api, collective, 
     target = membership_of(collective, member)
     patched = api(coordinator).patch(members_url(collective, target.pk), {"roles": ["chief"]}, format="json")
     assert patched.status_code == 400 and isinstance(patched.json()["fields"]["roles"], list)
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_token_endpoint_errors(client):
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    assert {"200", "400", "401", "429"} <= set(responses)
+    assert set(schema["components"]["schemas"]["Error"]["properties"]) == {"detail", "code", "fields"}
