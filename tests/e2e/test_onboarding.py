@@ -96,6 +96,19 @@ def test_a_founder_creates_a_collective_and_a_newcomer_joins_it_by_email(new_con
     roles = {m.user.email: m.roles for m in Membership.objects.of(ruche).select_related("user")}
     assert roles == {"founder@example.org": ["coordinator"], "newcomer@example.org": ["contributor"]}
 
+    # Leaving asks first: cancelling keeps the membership, confirming ends it.
+    newcomer.goto("/c/la-ruche/members/")
+    newcomer.click("main a:has-text('Leave the collective')")
+    assert "Leave La Ruche?" in newcomer.locator("main").inner_text()
+    newcomer.click("main a:has-text('Cancel')")
+    newcomer.wait_for_url("**/c/la-ruche/members/")
+    assert Membership.objects.of(ruche).filter(user__email="newcomer@example.org").exists()
+    newcomer.click("main a:has-text('Leave the collective')")
+    with newcomer.expect_navigation():
+        newcomer.click("main button:has-text('Yes, leave')")
+    assert "You left La Ruche." in newcomer.locator(".messages").inner_text()
+    assert not Membership.objects.of(ruche).filter(user__email="newcomer@example.org").exists()
+
 
 def test_home_page_speaks_french_when_french_is_chosen(new_context):
     page = new_context().new_page()
