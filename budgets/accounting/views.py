@@ -3,6 +3,7 @@
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -42,6 +43,7 @@ def index(request, collective_slug):
     closed_periods = (
         Period.objects.of(collective).filter(status=PeriodStatus.CLOSED, **date_range.date_filter_kwargs("ends_on"))
         .select_related("budget", "locked_by").order_by("-ends_on", "-id")
+        .annotate(unpaid=Count("payouts", filter=Q(payouts__paid_on__isnull=True, payouts__granted__gt=0)))
     )
     if params.get("budget"):
         closed_periods = closed_periods.filter(budget_id=params["budget"])

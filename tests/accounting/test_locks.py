@@ -1,10 +1,11 @@
+import io
 from datetime import date
 
 import pytest
 
 from budgets.accounting import services
 from budgets.locks import PeriodLocked, ensure_period_unlocked
-from budgets.models import PeriodStatus
+from budgets.models import Period, PeriodStatus
 from contrib_budget.errors import Conflict, Forbidden
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +169,18 @@ def test_a_locked_period_refuses_declarations_amendments_and_reviews_through_ser
     assert (pending.status, pending.description, pending.amount) == (ContributionStatus.PENDING, "Late",
                                                                      Decimal("40.00"))
     assert not Contribution.objects.filter(description="Late work").exists()
+
+
+def test_the_lock_button_warns_when_payouts_of_the_period_are_still_unpaid(client, granted_period, accountant):
+    client.force_login(accountant)
+    page = client.get(f"/c/{granted_period.collective.slug}/accounting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "2 payouts of this period are not paid yet" in page
+
+
+def test_the_demo_pays_its_oldest_closed_period_before_locking_it():
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    locked = Period.objects.get(locked_at__isnull=False)
+    assert locked.payouts.filter(granted__gt=0).exists()
+    assert not locked.payouts.filter(granted__gt=0, paid_on__isnull=True).exists()
