@@ -576,3 +576,13 @@ def test_staff_manage_people_and_collectives_in_the_admin(client, collective, co
                            "usable_password": "true"})
     assert created.status_code == 302
     assert User.objects.filter(email="new@example.org").exists()
+
+
+def test_the_collective_dashboard_leads_to_every_section_the_roles_open(as_user, collective, member, accountant):
+    page = as_user(member).get(reverse("collective_dashboard", args=[collective.slug])).content.decode()
+    for name in ("contribution_declare", "contribution_list", "budget_list", "cobudget_rounds", "members"):
+        assert f'href="{reverse(name, args=[collective.slug])}"' in page, name
+    assert reverse("accounting_index", args=[collective.slug]) not in page
+    page = as_user(accountant).get(reverse("collective_dashboard", args=[collective.slug])).content.decode()
+    assert f'href="{reverse("accounting_index", args=[collective.slug])}"' in page
+    assert f'href="{reverse("contribution_declare", args=[collective.slug])}"' not in page
