@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -91,10 +92,14 @@ def period_statement_data(period: Period) -> dict:
     }
 
 
-def personal_statement_data(membership: Membership, year: int) -> dict:
-    """A person's contributions in a year, and what was granted and paid, per budget of the collective."""
+def personal_statement_data(membership: Membership, year: int, first: date | None = None,
+                            last: date | None = None) -> dict:
+    """A person's contributions in a year (or from `first` to `last`), and what was granted and paid,
+    per budget of the collective."""
     collective, person = membership.collective, membership.user
-    first, last = date(year, 1, 1), date(year, 12, 31)
+    ranged = first is not None and last is not None
+    if not ranged:
+        first, last = date(year, 1, 1), date(year, 12, 31)
     contributions = Contribution.objects.of(collective).filter(author=person, performed_on__range=(first, last))
     paid = Q(payout__paid_on__isnull=False)
     per_budget = (
@@ -117,6 +122,7 @@ def personal_statement_data(membership: Membership, year: int) -> dict:
         "collective": _collective_data(collective),
         "person": {"name": person.display_name, "email": person.email},
         "year": year,
+        "range": {"from": first.isoformat(), "to": last.isoformat()} if ranged else None,
         "budgets": rows,
         "totals": totals,
     }
@@ -158,6 +164,20 @@ def pdf_response(document: IssuedDocument, filename: str) -> HttpResponse:
     return response
 
 
+def _statement_range(query) -> tuple[date | None, date | None]:
+    """`from` and `to` (YYYY-MM-DD, both or neither, in order), or (None, None) for a whole year."""
+    if not query.get("from") and not query.get("to"):
+        return None, None
+    try:
+        first, last = date.fromisoformat(query.get("from", "")), date.fromisoformat(query.get("to", ""))
+    except ValueError:
+        message = _("Give both dates, written YYYY-MM-DD.")
+        raise ValidationError({"from": [message], "to": [message]}) from None
+    if last < first:
+        raise ValidationError({"to": [_("The end of the range comes before its start.")]})
+    return first, last
+
+
 class PdfRenderer(BaseRenderer):
     """Lets clients ask for application/pdf; errors still render as JSON."""
 
@@ -190,7 +210,9 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         parameters=[OpenApiParameter("membership_id", int, OpenApiParameter.PATH,
                                      description="The member's `id` as listed by GET …/members/ (a membership id, "
                                                  "not a user id: a person has one per collective)."),
-                    OpenApiParameter("year", int, description="The calendar year; by default the current one.")],
+                    OpenApiParameter("year", int, description="The calendar year; by default the current one."),
+                    OpenApiParameter("from", OpenApiTypes.DATE, description="With `to`: a range instead of a year."),
+                    OpenApiParameter("to", OpenApiTypes.DATE, description="With `from`: the last day of the range.")],
         responses={(200, "application/pdf"): bytes},
     )
     def personal_statement(self, request, collective_slug: str, membership_id: int):
@@ -201,15 +223,17 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
                                        pk=membership_id)
         if membership.user_id != request.user.pk and not self.membership.has_role(*BOOKS_ROLES):
             raise PermissionDenied()
+        first, last = _statement_range(request.query_params)
         try:
-            year = int(request.query_params.get("year") or timezone.localdate().year)
+            year = int(request.query_params.get("year") or (first or timezone.localdate()).year)
         except ValueError:
             raise ValidationError({"year": [_("Give a year, e.g. 2025.")]}) from None
+        span = f"{first:%Y%m%d}-{last:%Y%m%d}" if first else str(year)
         document = services.document_issue(
             collective=self.collective, actor=request.user, kind=DocumentKind.PERSONAL_STATEMENT,
-            subject=f"membership:{membership.pk}:{year}", data=personal_statement_data(membership, year),
+            subject=f"membership:{membership.pk}:{span}", data=personal_statement_data(membership, year, first, last),
         )
-        return pdf_response(document, f"statement-{membership.pk}-{year}.pdf")
+        return pdf_response(document, f"statement-{membership.pk}-{span}.pdf")
 
 
     @extend_schema(responses={(200, "application/pdf"): bytes})

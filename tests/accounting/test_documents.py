@@ -107,3 +107,19 @@ def test_a_person_reads_their_own_statement_but_not_someone_elses(statement_peri
     assert api(contributor).get(f"{base}/{theirs.pk}/statement.pdf?year=2025").status_code == 403
     assert api(outsider).get(f"{base}/{mine.pk}/statement.pdf?year=2025").status_code == 404
     assert api(contributor).get(f"{base}/{mine.pk}/statement.pdf?year=next").status_code == 400
+
+
+def test_a_personal_statement_covers_a_range_of_dates_instead_of_a_year(statement_period, contributor, accountant,
+                                                                        api):
+    collective = statement_period.collective
+    membership = Membership.objects.get(collective=collective, user=contributor)
+    url = f"/api/v1/collectives/{collective.slug}/members/{membership.pk}/statement.pdf"
+    inside = api(accountant).get(url, {"from": "2025-01-01", "to": "2025-01-31"})
+    assert inside.status_code == 200
+    text = pdf_text(inside.content)
+    assert "Relevé personnel du 1 janvier 2025 au 31 janvier 2025" in text and "1 200,00" in text
+    outside = pdf_text(api(accountant).get(url, {"from": "2025-02-01", "to": "2025-12-31"}).content)
+    assert "Aucune contribution sur cette période." in outside and "1 200,00" not in outside
+    for query in ({"from": "2025-02-01"}, {"from": "2025-03-01", "to": "2025-02-01"}, {"from": "x", "to": "y"}):
+        response = api(accountant).get(url, query)
+        assert response.status_code == 400 and response.json()["code"] == "invalid", query
