@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +8,7 @@ class AccountingConfig(AppConfig):
     name = "budgets.accounting"
     label = "accounting"
     verbose_name = _("Accounting")
+
+    def ready(self) -> None:
+        # WeasyPrint reports every rendering step at INFO; keep the logs for what goes wrong.
+        logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
