@@ -175,6 +175,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "contrib_budget.api.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"auth_token": env.str("AUTH_TOKEN_RATE", default="10/min")},
+    # Throttles count per client address: REMOTE_ADDR, or X-Forwarded-For as set by this many trusted proxies.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "contrib_budget API",

@@ -358,3 +358,13 @@ def test_the_schema_documents_the_token_endpoint_errors(client):
     responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
     assert {"200", "400", "401", "429"} <= set(responses)
     assert set(schema["components"]["schemas"]["Error"]["properties"]) == {"detail", "code", "fields"}
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_token_throttle(collective, member):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    credentials = {"email": member.email, "password": PASSWORD}
+    statuses = [
+        client.post("/api/v1/auth/token/", credentials, format="json", HTTP_X_FORWARDED_FOR=fresh_address()).status_code
+        for _ in range(11)
+    ]
+    assert statuses[-1] == 429
