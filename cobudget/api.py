@@ -13,7 +13,7 @@ from contrib_budget.errors import DomainError, NotFound
 from members.models import Role
 
 from . import selectors, services
-from .models import Bucket, BucketStatus, Round
+from .models import Bucket, Round
 
 MONEY_FIELD = {"max_digits": MONEY["max_digits"], "decimal_places": MONEY["decimal_places"]}
 
@@ -210,9 +210,8 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     def get_queryset(self):
         queryset = (Bucket.objects.of(self.collective).select_related("account", "round")
                     .prefetch_related("carriers", "lines").order_by("round_id", "created_at", "id"))
+        queryset = selectors.buckets_visible_to(queryset, self.request.user)
         if self.action == "list":
-            queryset = (queryset.exclude(status=BucketStatus.DRAFT)
-                        | queryset.filter(status=BucketStatus.DRAFT, carriers=self.request.user)).distinct()
             round_id = self.request.query_params.get("round")
             if round_id is not None:
                 if not round_id.isdigit():
@@ -280,7 +279,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
         bucket = self.get_object()
         serializer = MergeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        into = Bucket.objects.of(self.collective).filter(pk=serializer.validated_data["into"]).first()
+        into = self.get_queryset().filter(pk=serializer.validated_data["into"]).first()
         if into is None:
             raise DomainError(_("No such bucket to merge into."), "invalid", fields={"into": [_("Unknown bucket.")]})
         return self._respond(services.bucket_merge(bucket=bucket, into=into, actor=request.user))
@@ -289,8 +288,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     @extend_schema(methods=["POST"], request=AllocationRequestSerializer, responses={201: AllocationResultSerializer})
     @action(detail=True, methods=["get", "post"])
     def allocations(self, request, *args, **kwargs):
-        bucket = get_object_or_404(Bucket.objects.of(self.collective).select_related("round", "account"),
-                                   pk=kwargs["pk"])
+        bucket = self.get_object()
         if request.method == "POST":
             serializer = AllocationRequestSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, F, Sum, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
 
 from budgets.models import Account, AccountKind, Entry
 from members.models import Collective, Membership, Role
@@ -95,14 +95,18 @@ def bucket_funded_amount(bucket: Bucket) -> Decimal:
     return bucket.account.balance + bucket.converted_amount
 
 
+def buckets_visible_to(queryset, user):
+    """The buckets of `queryset` that `user` may see: a draft only by its carriers."""
+    carries = Exists(Bucket.carriers.through.objects.filter(bucket_id=OuterRef("pk"), user_id=getattr(user, "pk", None)))
+    return queryset.filter(~Q(status=BucketStatus.DRAFT) | carries)
+
+
 def round_buckets(round: Round, *, include_drafts_of=None):
     """The buckets of a round that others can see (drafts only for their carriers), withdrawn ones last."""
-    queryset = Bucket.objects.of(round.collective).filter(round=round).select_related("account")
-    visible = queryset.exclude(status=BucketStatus.DRAFT)
-    if include_drafts_of is not None:
-        visible = visible | queryset.filter(status=BucketStatus.DRAFT, carriers=include_drafts_of)
+    queryset = buckets_visible_to(Bucket.objects.of(round.collective).filter(round=round).select_related("account"),
+                                  include_drafts_of)
     withdrawn_last = Case(When(status=BucketStatus.CANCELLED, then=Value(1)), default=Value(0))
-    return visible.distinct().order_by(withdrawn_last, "created_at", "id")
+    return queryset.order_by(withdrawn_last, "created_at", "id")
 
 
 def round_totals(round: Round) -> dict:

@@ -24,7 +24,13 @@ def _round(request, round_id) -> Round:
 
 def _bucket(request, bucket_id) -> Bucket:
     queryset = Bucket.objects.of(request.collective).select_related("round", "account", "created_by")
-    return get_object_or_404(queryset, pk=bucket_id)
+    return get_object_or_404(selectors.buckets_visible_to(queryset, request.user), pk=bucket_id)
+
+
+def _posted_id(request, name: str) -> int:
+    """An id posted by a form; 0 (found nowhere) when it is not a number."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() else 0
 
 
 def _is_coordinator(request) -> bool:
@@ -149,8 +155,6 @@ def round_results(request, collective_slug, round_id):
 
 def bucket_detail(request, collective_slug, bucket_id):
     bucket = _bucket(request, bucket_id)
-    if bucket.status == BucketStatus.DRAFT and not bucket.carriers.filter(pk=request.user.pk).exists():
-        raise Http404
     context = _round_context(request, bucket.round, [bucket])
     context.update({
         "bucket": context["buckets"][0],
@@ -241,7 +245,7 @@ def bucket_action(request, collective_slug, bucket_id, name):
         "complete": lambda: services.bucket_complete(bucket=bucket, actor=request.user),
         "merge": lambda: services.bucket_merge(
             bucket=bucket, actor=request.user,
-            into=get_object_or_404(Bucket.objects.of(request.collective), pk=request.POST.get("into") or 0)),
+            into=_bucket(request, _posted_id(request, "into"))),
     }
     if name not in actions:
         raise Http404
