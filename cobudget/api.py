@@ -1,6 +1,6 @@
 """The cobudget API: rounds, their wallets, buckets and allocations (thin: services do the work)."""
 
-from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -169,6 +169,12 @@ class BucketSerializer(serializers.ModelSerializer):
         data = super().to_representation(bucket)
         data["carriers"] = sorted(c.pk for c in bucket.carriers.all())
         data["budget_lines"] = BudgetLineSerializer(bucket.lines.all(), many=True).data
+        # Media files are not public: the image is served by the page that checks who may see the bucket.
+        data["image"] = None
+        if bucket.image:
+            slug = (self.context.get("collective") or bucket.collective).slug
+            data["image"] = self.context["request"].build_absolute_uri(
+                reverse("cobudget_bucket_image", args=[slug, bucket.pk]))
         return data
 
 

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from budgets.models import MONEY
 from members.models import Membership
 
-from .models import Round
+from .models import BUCKET_IMAGE_MAX_BYTES, BUCKET_IMAGE_VALIDATORS, Round
 from .selectors import pool_balance
 
 ROUND_FORM_FIELDS = [
@@ -88,7 +88,7 @@ class RoundForm(forms.ModelForm):
 class BucketForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=150)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
-    image = forms.FileField(label=_("Image"), required=False)
+    image = forms.FileField(label=_("Image"), required=False, validators=BUCKET_IMAGE_VALIDATORS)
     carriers = forms.ModelMultipleChoiceField(
         label=_("Co-carriers"), queryset=get_user_model().objects.none(), required=False,
         widget=forms.CheckboxSelectMultiple, help_text=_("You carry it; tick the people who carry it with you."),
@@ -98,6 +98,8 @@ class BucketForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["carriers"].queryset = members_of(collective)
         self.fields["carriers"].label_from_instance = lambda user: user.display_name
+        self.fields["image"].help_text = _("JPEG, PNG, GIF or WebP, at most %(mb)s MB.") % {
+            "mb": BUCKET_IMAGE_MAX_BYTES // 2**20}
 
 
 class LineForm(forms.Form):

@@ -6,7 +6,11 @@ round, the buckets' descriptions and the append-only trail of allocations,
 each tied to the ledger transaction that moved its money.
 """
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -176,8 +180,22 @@ class BucketStatus(models.TextChoices):
     COMPLETED = "completed", _("completed")
 
 
+BUCKET_IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
+BUCKET_IMAGE_MAX_BYTES = 5 * 1024 * 1024
+
+
 def bucket_image_path(instance, filename: str) -> str:
-    return f"cobudget/{instance.collective_id}/buckets/{filename}"
+    """A random name: the file is served only through a permission-checked view, never guessable."""
+    return f"cobudget/{instance.collective_id}/buckets/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
+
+
+def validate_bucket_image_size(file) -> None:
+    if file.size > BUCKET_IMAGE_MAX_BYTES:
+        raise ValidationError(_("The image is too large: at most %(mb)s MB.") % {"mb": BUCKET_IMAGE_MAX_BYTES // 2**20},
+                              code="image_too_large")
+
+
+BUCKET_IMAGE_VALIDATORS = [FileExtensionValidator(BUCKET_IMAGE_EXTENSIONS), validate_bucket_image_size]
 
 
 class Bucket(CollectiveOwned):
@@ -186,7 +204,7 @@ class Bucket(CollectiveOwned):
     description = models.TextField(_("description"), blank=True)
     image = models.FileField(
         _("image"), upload_to=bucket_image_path, blank=True,
-        validators=[FileExtensionValidator(["jpg", "jpeg", "png", "gif", "webp"])],
+        validators=BUCKET_IMAGE_VALIDATORS,
     )
     status = models.CharField(_("status"), max_length=20, choices=BucketStatus.choices, default=BucketStatus.DRAFT)
     carriers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", verbose_name=_("carriers"))

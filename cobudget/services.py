@@ -29,6 +29,7 @@ from members.models import Collective, Membership, Role
 from . import selectors
 from .envelopes import weighted_envelopes
 from .models import (
+    BUCKET_IMAGE_VALIDATORS,
     Allocation,
     AllocationKind,
     Bucket,
@@ -473,6 +474,15 @@ def _check_carriers(collective: Collective, carriers) -> list[int]:
     return ids
 
 
+def _check_image(image) -> None:
+    """An allowed image type, under the size cap (the same rules as the page's form)."""
+    try:
+        for validator in BUCKET_IMAGE_VALIDATORS:
+            validator(image)
+    except ValidationError as error:
+        raise DomainError(error.messages[0], "invalid_image", fields={"image": error.messages}) from None
+
+
 def bucket_create(*, round: Round, actor, title: str, description: str = "", lines, carriers=(), image=None) -> Bucket:
     if round.status == RoundStatus.CLOSED:
         raise Conflict(_("This round is closed."), "round_closed")
@@ -484,6 +494,8 @@ def bucket_create(*, round: Round, actor, title: str, description: str = "", lin
     carrier_ids = _check_carriers(round.collective, [actor, *carriers])
     if not (title or "").strip():
         raise DomainError(_("Give the bucket a title."), "title", fields={"title": [_("This field is required.")]})
+    if image:
+        _check_image(image)
     with transaction.atomic():
         bucket = Bucket(collective=round.collective, round=round, title=title.strip()[:150], description=description,
                         created_by=actor, min_goal=cleaned[0][1], max_goal=cleaned[0][2] or cleaned[0][1])
@@ -509,6 +521,8 @@ def _require_carrier_or_coordinator(bucket: Bucket, actor) -> None:
 
 def bucket_update(*, bucket: Bucket, actor, lines=None, carriers=None, **fields) -> Bucket:
     _require_carrier_or_coordinator(bucket, actor)
+    if fields.get("image"):
+        _check_image(fields["image"])
     with transaction.atomic():
         bucket = Bucket.objects.select_for_update(of=("self",)).select_related("round").get(pk=bucket.pk)
         if bucket.status not in (BucketStatus.DRAFT, BucketStatus.PROPOSED, BucketStatus.OPEN):

@@ -14,6 +14,7 @@ collective_urlpatterns = [
     path("cobudget/<int:round_id>/results/", views.round_results, name="cobudget_round_results"),
     path("cobudget/<int:round_id>/buckets/new/", views.bucket_edit, name="cobudget_bucket_new"),
     path("cobudget/buckets/<int:bucket_id>/", views.bucket_detail, name="cobudget_bucket"),
+    path("cobudget/buckets/<int:bucket_id>/image/", views.bucket_image, name="cobudget_bucket_image"),
     path("cobudget/buckets/<int:bucket_id>/edit/", views.bucket_edit, name="cobudget_bucket_edit"),
     path("cobudget/buckets/<int:bucket_id>/allocate/", views.bucket_allocate, name="cobudget_bucket_allocate"),
     path("cobudget/buckets/<int:bucket_id>/action/<slug:name>/", views.bucket_action, name="cobudget_bucket_action"),

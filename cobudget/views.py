@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -168,6 +168,20 @@ def bucket_detail(request, collective_slug, bucket_id):
             status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN)).exclude(pk=bucket.pk),
     })
     return render(request, "cobudget/bucket_detail.html", context)
+
+
+def bucket_image(request, collective_slug, bucket_id):
+    """A bucket's image, for those who may see the bucket (media files are never served publicly)."""
+    bucket = _bucket(request, bucket_id)
+    if not bucket.image:
+        raise Http404
+    try:
+        handle = bucket.image.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):

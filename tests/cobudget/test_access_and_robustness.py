@@ -70,6 +70,69 @@ def test_a_draft_is_not_found_by_other_members_through_any_api_action_or_page(
 
 # --- bucket images: random names, served only to those who may see the bucket -------------------------
 
+def test_a_bucket_image_is_stored_under_a_random_name_and_served_to_members_only(
+        collective, coordinator, member, outsider, make_round):
+    round = make_round()
+    response = logged_in(member).post(page(collective, round.pk, "buckets", "new"),
+                                      new_bucket_form(propose="1", image=image("secret-plan.png")))
+    assert response.status_code == 302
+    bucket = Bucket.objects.get(title="Four à pain")
+    assert "secret-plan" not in bucket.image.name and bucket.image.name.endswith(".png")
+    url = page(collective, "buckets", bucket.pk, "image")
+
+    served = logged_in(coordinator).get(url)
+    assert served.status_code == 200 and b"".join(served.streaming_content) == PNG
+    assert served["Content-Type"] == "image/png"
+    assert url in logged_in(member).get(page(collective, "buckets", bucket.pk)).content.decode()
+    assert logged_in(outsider).get(url).status_code == 404
+    elsewhere = CollectiveFactory(slug="elsewhere")
+    MembershipFactory(collective=elsewhere, user=outsider, roles=[Role.MEMBER.value])
+    assert logged_in(outsider).get(page(elsewhere, "buckets", bucket.pk, "image")).status_code == 404
+    assert Client().get(url).status_code != 200
+
+
+def test_the_image_of_a_draft_is_not_served_to_members_who_do_not_carry_it(collective, coordinator, member,
+                                                                         make_round):
+    round = make_round()
+    draft = services.bucket_create(round=round, actor=coordinator, title="Plan",
+                                   lines=[{"min_amount": "10.00"}], image=image())
+    url = page(collective, "buckets", draft.pk, "image")
+    assert logged_in(member).get(url).status_code == 404
+    assert logged_in(coordinator).get(url).status_code == 200
+
+
+def test_the_api_gives_the_permission_checked_image_address_not_the_media_file(api, collective, member, make_round):
+    round = make_round()
+    bucket = services.bucket_create(round=round, actor=member, title="Plan", lines=[{"min_amount": "10.00"}],
+                                    image=image())
+    body = api(member).get(api_url(collective, bucket.pk)).json()
+    assert body["image"].endswith(page(collective, "buckets", bucket.pk, "image"))
+
+
+@pytest.mark.parametrize("upload,error", [
+    (image("page.html", b"<script>alert(1)</script>"), "File extension"),
+    (image("huge.png", PNG + b"\0" * BUCKET_IMAGE_MAX_BYTES), "too large"),
+])
+def test_a_page_form_refuses_a_bad_image_with_a_message_and_saves_nothing(collective, member, make_round,
+                                                                         upload, error):
+    round = make_round()
+    response = logged_in(member).post(page(collective, round.pk, "buckets", "new"),
+                                      new_bucket_form(image=upload), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and error in response.content.decode()
+    assert not Bucket.objects.exists()
+
+
+def test_the_services_refuse_a_bad_image_whoever_calls_them(member, make_round, make_bucket):
+    round = make_round()
+    with pytest.raises(DomainError) as refused:
+        services.bucket_create(round=round, actor=member, title="Plan", lines=[{"min_amount": "10.00"}],
+                               image=image("run.exe", b"MZ"))
+    assert refused.value.code == "invalid_image" and not Bucket.objects.exists()
+    bucket = make_bucket(round, by=member)
+    with pytest.raises(DomainError):
+        services.bucket_update(bucket=bucket, actor=member, image=image("huge.png", b"\0" * (BUCKET_IMAGE_MAX_BYTES + 1)))
+    assert not Bucket.objects.get(pk=bucket.pk).image
+
 
 # --- the close, bucket creation and allocation posts -----------------------------------------------
 
