@@ -113,6 +113,7 @@ LineFormSet = forms.formset_factory(LineForm, extra=3, max_num=20)
 
 class AllocateForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), **MONEY)
+    round = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class CommentForm(forms.Form):

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -234,6 +234,8 @@ def bucket_allocate(request, collective_slug, bucket_id):
     bucket = _bucket(request, bucket_id)
     form = AllocateForm(request.POST)
     if not form.is_valid():
+        if "round" in form.errors:
+            return HttpResponseBadRequest(_("The round must be given by its id."))
         messages.error(request, _("Enter an amount above zero, with at most two decimal places."))
         return _back(request, bucket)
     amount = form.cleaned_data["amount"]
@@ -241,7 +243,7 @@ def bucket_allocate(request, collective_slug, bucket_id):
         amount = -amount
     try:
         result = services.allocation_create(bucket=bucket, actor=request.user, amount=amount,
-                                            round_id=request.POST.get("round") or None)
+                                            round_id=form.cleaned_data["round"])
     except DomainError as error:
         messages.error(request, error.message)
     else:

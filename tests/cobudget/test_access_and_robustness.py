@@ -137,6 +137,15 @@ def test_the_services_refuse_a_bad_image_whoever_calls_them(member, make_round, 
 # --- the close, bucket creation and allocation posts -----------------------------------------------
 
 
+def test_an_allocation_post_with_a_round_that_is_not_an_id_is_a_bad_request(collective, member, make_round,
+                                                                            make_bucket):
+    bucket = make_bucket(make_round())
+    response = logged_in(member).post(page(collective, "buckets", bucket.pk, "allocate"),
+                                      {"amount": "10", "round": "abc"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "round" in response.content.decode()
+    assert Account.objects.get(pk=bucket.account_id).balance == D("0.00")
+
+
 # --- opening a round stays a handful of queries ------------------------------------------------------
 
 def _round_with(collective, coordinator, count: int) -> Round:
