@@ -409,7 +409,12 @@ def rounds_close_due(*, now=None) -> list[int]:
     unfinished = Round.objects.filter(status=RoundStatus.CLOSED, settled_at__isnull=True).values_list("pk", flat=True)
     closed = []
     for round_id in sorted(set(due) | set(unfinished)):
-        round_close(round=Round.objects.get(pk=round_id))
+        try:
+            round_close(round=Round.objects.get(pk=round_id))
+        except Exception:
+            # One round that cannot close must not keep the others open: log it, the next run retries.
+            logger.exception("cobudget: round %s could not be closed", round_id)
+            continue
         closed.append(round_id)
     return closed
 

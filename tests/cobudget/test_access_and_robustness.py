@@ -136,6 +136,23 @@ def test_the_services_refuse_a_bad_image_whoever_calls_them(member, make_round, 
 
 # --- the close, bucket creation and allocation posts -----------------------------------------------
 
+def test_one_round_that_cannot_close_does_not_keep_the_other_due_rounds_open(make_round, monkeypatch, caplog):
+    past = timezone.now() - timedelta(minutes=1)
+    stuck = make_round(name="Stuck", funding_closes_at=past)
+    due = make_round(name="Due", funding_closes_at=past)
+    real_close = services.round_close
+
+    def close(*, round, actor=None):
+        if round.pk == stuck.pk:
+            raise Conflict("cannot close", "stuck")
+        return real_close(round=round, actor=actor)
+
+    monkeypatch.setattr(services, "round_close", close)
+    with caplog.at_level(logging.ERROR, logger="cobudget.services"):
+        assert services.rounds_close_due() == [due.pk]
+    assert Round.objects.get(pk=due.pk).status == RoundStatus.CLOSED
+    assert f"round {stuck.pk} could not be closed" in caplog.text
+
 
 def test_an_allocation_post_with_a_round_that_is_not_an_id_is_a_bad_request(collective, member, make_round,
                                                                             make_bucket):
