@@ -489,12 +489,6 @@ def _check_image(image) -> None:
 
 
 def bucket_create(*, round: Round, actor, title: str, description: str = "", lines, carriers=(), image=None) -> Bucket:
-    if round.status == RoundStatus.CLOSED:
-        raise Conflict(_("This round is closed."), "round_closed")
-    if not proposals_are_open(round):
-        raise Conflict(_("Bucket proposals are not open in this round."), "proposals_closed")
-    if not is_participant(round=round, user=actor):
-        raise Forbidden(_("Only the round's participants propose buckets."), "not_participant")
     cleaned = _lines(lines)
     carrier_ids = _check_carriers(round.collective, [actor, *carriers])
     if not (title or "").strip():
@@ -502,6 +496,14 @@ def bucket_create(*, round: Round, actor, title: str, description: str = "", lin
     if image:
         _check_image(image)
     with transaction.atomic():
+        # Shared round lock, as allocations take it: no bucket appears while the close runs.
+        round = _lock_round_shared(round.pk)
+        if round.status == RoundStatus.CLOSED:
+            raise Conflict(_("This round is closed."), "round_closed")
+        if not proposals_are_open(round):
+            raise Conflict(_("Bucket proposals are not open in this round."), "proposals_closed")
+        if not is_participant(round=round, user=actor):
+            raise Forbidden(_("Only the round's participants propose buckets."), "not_participant")
         bucket = Bucket(collective=round.collective, round=round, title=title.strip()[:150], description=description,
                         created_by=actor, min_goal=cleaned[0][1], max_goal=cleaned[0][2] or cleaned[0][1])
         if image:

@@ -154,6 +154,15 @@ def test_one_round_that_cannot_close_does_not_keep_the_other_due_rounds_open(mak
     assert f"round {stuck.pk} could not be closed" in caplog.text
 
 
+def test_a_bucket_cannot_be_created_from_a_stale_round_that_has_since_closed(coordinator, make_round):
+    round = make_round()
+    stale = Round.objects.get(pk=round.pk)
+    services.round_close(round=round, actor=coordinator)
+    with pytest.raises(Conflict) as refused:
+        services.bucket_create(round=stale, actor=coordinator, title="Late", lines=[{"min_amount": "10.00"}])
+    assert refused.value.code == "round_closed" and not Bucket.objects.exists()
+
+
 def test_an_allocation_post_with_a_round_that_is_not_an_id_is_a_bad_request(collective, member, make_round,
                                                                             make_bucket):
     bucket = make_bucket(make_round())
