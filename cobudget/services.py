@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -19,7 +20,13 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from budgets.ledger import InsufficientFunds, account_get_or_create, transaction_post, transfer
+from budgets.ledger import (
+    ACCOUNTS_ALLOWED_NEGATIVE,
+    InsufficientFunds,
+    account_get_or_create,
+    transaction_post,
+    transfer,
+)
 from budgets.models import Account, AccountKind
 from contrib_budget.errors import Conflict, DomainError, Forbidden
 from contrib_budget.money import has_at_most_two_decimals, to_money
@@ -118,7 +125,7 @@ def round_source_account(round: Round) -> Account:
     """Where a round's envelopes come from, and where expired money goes back."""
     return account_get_or_create(collective=round.collective, kind=AccountKind.FUNDING_SOURCE,
                                  code=f"cobudget:round:{round.pk}:source",
-                                 name=_("Envelopes of the round %(name)s") % {"name": round.name})
+                                 name=round.name)
 
 
 # ---------------------------------------------------------------------------
@@ -233,6 +240,27 @@ def round_envelopes(*, round: Round) -> dict[int, Decimal]:
     )
 
 
+def _wallet_accounts(round: Round, user_ids: list[int]) -> dict[int, Account]:
+    """The wallets' ledger accounts, in a few queries whatever the number of participants (idempotent).
+
+    Their names are data, not sentences: the member's name and the round's,
+    readable in every language (the account kind says it is a wallet).
+    """
+    collective = round.collective
+    codes = {user_id: f"cobudget:wallet:{round.pk}:{user_id}" for user_id in user_ids}
+    names = {user.pk: user.display_name for user in get_user_model().objects.filter(pk__in=user_ids)}
+    Account.objects.bulk_create(
+        [Account(collective=collective, kind=AccountKind.WALLET, code=code, currency=collective.currency,
+                 name=f"{names.get(user_id, user_id)} · {round.name}"[:200],
+                 allow_negative=AccountKind.WALLET in ACCOUNTS_ALLOWED_NEGATIVE)
+         for user_id, code in codes.items()],
+        ignore_conflicts=True,
+    )
+    by_code = {account.code: account for account in Account.objects.filter(collective=collective,
+                                                                            code__in=codes.values())}
+    return {user_id: by_code[code] for user_id, code in codes.items()}
+
+
 def round_open(*, round: Round, actor) -> Round:
     """Open the round: every participant's wallet is credited, in one ledger transaction."""
     with transaction.atomic():
@@ -242,16 +270,12 @@ def round_open(*, round: Round, actor) -> Round:
         envelopes = round_envelopes(round=round)
         collective = round.collective
         source = pool_account(collective) if round.funded_from_pool else round_source_account(round)
-        legs = []
-        for user_id, amount in sorted(envelopes.items()):
-            account = account_get_or_create(collective=collective, kind=AccountKind.WALLET,
-                                            code=f"cobudget:wallet:{round.pk}:{user_id}",
-                                            name=_("Wallet of member %(user)s in %(round)s")
-                                            % {"user": user_id, "round": round.name})
-            Wallet.objects.create(collective=collective, round=round, user_id=user_id, envelope=amount,
-                                  account=account)
-            if amount:
-                legs.append((account, amount))
+        accounts = _wallet_accounts(round, sorted(envelopes))
+        Wallet.objects.bulk_create(
+            Wallet(collective=collective, round=round, user_id=user_id, envelope=amount, account=accounts[user_id])
+            for user_id, amount in sorted(envelopes.items())
+        )
+        legs = [(accounts[user_id], amount) for user_id, amount in sorted(envelopes.items()) if amount]
         total = sum((amount for _a, amount in legs), ZERO)
         if total:
             try:
@@ -510,7 +534,7 @@ def bucket_create(*, round: Round, actor, title: str, description: str = "", lin
             bucket.image = image
         bucket.account = account_get_or_create(
             collective=round.collective, kind=AccountKind.BUCKET, code=f"cobudget:bucket:{uuid.uuid4().hex}",
-            name=_("Bucket %(title)s") % {"title": bucket.title},
+            name=bucket.title,
         )
         bucket.save()
         bucket.carriers.set(carrier_ids)

@@ -29,9 +29,21 @@ class ExportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Export
-        fields = ["id", "kind", "format", "params", "status", "progress", "row_count", "error", "requested_by",
+        fields = ["id", "kind", "format", "params", "filters", "status", "progress", "row_count", "error", "requested_by",
                   "created_at", "finished_at", "expires_at", "download_url"]
         read_only_fields = fields
+
+    filters = serializers.SerializerMethodField()
+
+    def get_fields(self):
+        # The request's shape echoed: `from` and `to` (a Python keyword, hence not class attributes), `filters`.
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(source="params.from", read_only=True, allow_null=True)
+        fields["to"] = serializers.DateField(source="params.to", read_only=True, allow_null=True)
+        return fields
+
+    def get_filters(self, export) -> dict:
+        return {key: export.params[key] for key in services.FILTER_KEYS if key in export.params}
 
     def get_download_url(self, export) -> str | None:
         if export.status != ExportStatus.READY:

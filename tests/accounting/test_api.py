@@ -60,6 +60,9 @@ def test_an_export_request_takes_its_filters_in_a_filters_object(collective, bud
         "filters": {"budget": budget.pk, "account_kinds": ["budget", "envelope"]},
     }, format="json")
     assert response.status_code == 202, response.json()
+    body = response.json()
+    assert (body["from"], body["to"], body["filters"]) == (
+        "2025-01-01", "2025-03-31", {"budget": budget.pk, "account_kinds": ["budget", "envelope"]})
     assert Export.objects.get(pk=response.json()["id"]).params == {
         "from": "2025-01-01", "to": "2025-03-31", "delimiter": ",", "budget": budget.pk,
         "account_kinds": ["budget", "envelope"],

@@ -181,3 +181,16 @@ def _round_with(collective, coordinator, count: int) -> Round:
                                  envelope_policy="equal", envelope_amount=D("10.00"), participants=people)
 
 
+@pytest.mark.parametrize("count", [10, 100])
+def test_opening_a_round_creates_wallets_in_bulk_for_10_or_100_participants(
+        collective, coordinator, django_assert_max_num_queries, count):
+    round = _round_with(collective, coordinator, count)
+    # Wallets and their accounts are bulk-created; only the ledger's conditional balance UPDATE is per account.
+    with django_assert_max_num_queries(count + 20):
+        services.round_open(round=round, actor=coordinator)
+    wallets = Wallet.objects.filter(round=round).select_related("account")
+    assert wallets.count() == count
+    assert all(w.account.balance == D("10.00") and w.account.kind == "wallet" for w in wallets)
+    with pytest.raises(Conflict):
+        services.round_open(round=round, actor=coordinator)
+    assert Wallet.objects.filter(round=round).count() == count
