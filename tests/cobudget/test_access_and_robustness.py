@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from budgets.models import Account
 from cobudget import services
@@ -186,11 +186,13 @@ def test_opening_a_round_creates_wallets_in_bulk_for_10_or_100_participants(
         collective, coordinator, django_assert_max_num_queries, count):
     round = _round_with(collective, coordinator, count)
     # Wallets and their accounts are bulk-created; only the ledger's conditional balance UPDATE is per account.
-    with django_assert_max_num_queries(count + 20):
+    with django_assert_max_num_queries(count + 20), translation.override("fr"):
         services.round_open(round=round, actor=coordinator)
-    wallets = Wallet.objects.filter(round=round).select_related("account")
+    wallets = Wallet.objects.filter(round=round).select_related("account", "user")
     assert wallets.count() == count
     assert all(w.account.balance == D("10.00") and w.account.kind == "wallet" for w in wallets)
+    # Named by data, not in the language of whoever opened the round.
+    assert {w.account.name for w in wallets} == {f"{w.user.display_name} · R{count}" for w in wallets}
     with pytest.raises(Conflict):
         services.round_open(round=round, actor=coordinator)
     assert Wallet.objects.filter(round=round).count() == count
