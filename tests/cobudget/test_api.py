@@ -1,7 +1,5 @@
 from decimal import Decimal
 
-import pytest
-
 from budgets.models import Account
 from cobudget import services
 from cobudget.models import Bucket, Round, Wallet

@@ -12,7 +12,7 @@ from cobudget.models import Allocation, Bucket, Wallet
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
 
-from .conftest import run_in_threads
+from tests.threads import run_concurrently
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 D = Decimal
@@ -26,10 +26,9 @@ def test_forty_parallel_allocations_from_one_wallet_of_100_exactly_ten_succeed(m
         close_old_connections()
         return services.allocation_create(bucket=buckets[i % 4], actor=member, amount="10.00")
 
-    results = run_in_threads(allocate, 40)
-    successes = [r for r in results if isinstance(r, services.AllocationResult)]
-    assert len(successes) == 10, [r for r in results if not isinstance(r, services.AllocationResult)][:3]
-    assert all(getattr(r, "code", None) == "insufficient_funds" for r in results if r not in successes)
+    successes, errors = run_concurrently(allocate, 40)
+    assert len(successes) == 10, errors[:3]
+    assert all(getattr(error, "code", None) == "insufficient_funds" for error in errors)
     wallet = Wallet.objects.select_related("account").get(round=round, user=member)
     assert wallet.account.balance == D("0.00")
     assert sum(Account.objects.get(pk=b.account_id).balance for b in buckets) == D("100.00")
@@ -47,8 +46,7 @@ def test_many_members_racing_fill_a_bucket_exactly_to_its_max_goal(collective, m
     def allocate(i):
         return services.allocation_create(bucket=bucket, actor=racers[i], amount=amount)
 
-    results = run_in_threads(allocate, len(racers))
-    successes = [r for r in results if isinstance(r, services.AllocationResult)]
+    successes, _errors = run_concurrently(allocate, len(racers))
     assert len(successes) == expected_successes
     assert Account.objects.get(pk=bucket.account_id).balance == D("250.00")
     assert Bucket.objects.get(pk=bucket.pk).status == "funded"
@@ -62,8 +60,8 @@ def test_concurrent_closes_post_each_movement_once(make_round, make_bucket, peop
     for person in people[:3]:
         services.allocation_create(bucket=bucket, actor=person, amount="20.00")
 
-    results = run_in_threads(lambda i: services.round_close(round=round, actor=coordinator), 4)
-    assert not [r for r in results if isinstance(r, Exception)]
+    _results, errors = run_concurrently(lambda i: services.round_close(round=round, actor=coordinator), 4)
+    assert not errors
     from budgets.models import LedgerTransaction
 
     assert LedgerTransaction.objects.filter(kind="cobudget_refund").count() == 3
@@ -80,7 +78,8 @@ def test_forty_parallel_api_allocations_from_a_wallet_of_100_exactly_ten_succeed
     def allocate(i):
         return api(member).post(urls[i % 2], {"amount": "10.00"}, format="json")
 
-    responses = run_in_threads(allocate, 40)
+    responses, errors = run_concurrently(allocate, 40)
+    assert not errors
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(201) == 10, statuses
     assert {r.json()["code"] for r in responses if r.status_code != 201} == {"insufficient_funds"}
@@ -96,7 +95,9 @@ def test_many_members_racing_through_the_api_fill_a_bucket_exactly(api, collecti
     bucket = make_bucket(round, by=racers[0], min_goal="100.00", max_goal="175.00")
     url = f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/allocations/"
 
-    responses = run_in_threads(lambda i: api(racers[i]).post(url, {"amount": "25.00"}, format="json"), len(racers))
+    responses, errors = run_concurrently(
+        lambda i: api(racers[i]).post(url, {"amount": "25.00"}, format="json"), len(racers))
+    assert not errors
     assert sorted(r.status_code for r in responses).count(201) == 7
     assert {r.json()["code"] for r in responses if r.status_code != 201} <= {"overfunding", "bucket_full"}
     assert api(racers[0]).get(f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/").json()[

@@ -5,8 +5,6 @@ from django.test import Client
 
 from cobudget import services
 from cobudget.models import Bucket, Round
-from members.models import Role
-from tests.factories import MembershipFactory, UserFactory
 
 D = Decimal
 
