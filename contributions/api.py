@@ -4,6 +4,7 @@ Serializers only parse and render; every decision is a service's.
 """
 
 import django_filters
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -16,7 +17,7 @@ from contrib_budget.errors import DomainError
 from members.models import Role
 
 from . import selectors, services
-from .models import Contribution, ContributionStatus, ValueMode
+from .models import ATTACHMENT_VALIDATORS, Contribution, ContributionStatus, ValueMode
 
 WRITABLE = ("budget", "envelope", "task", "performed_on", "description", "minutes", "value_mode",
             "rate_level", "hourly_rate", "amount")
@@ -25,12 +26,28 @@ WRITABLE = ("budget", "envelope", "task", "performed_on", "description", "minute
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A related object of the request's collective only (others do not exist)."""
 
-    def __init__(self, model, **kwargs):
+    def __init__(self, model, *, new_only: dict | None = None, **kwargs):
         self.model = model
+        # Filters applied when a new declaration is made (e.g. open tasks only, as on the page).
+        self.new_only = new_only or {}
         super().__init__(**kwargs)
 
     def get_queryset(self):
-        return self.model.objects.of(self.context["collective"])
+        queryset = self.model.objects.of(self.context["collective"])
+        if self.parent.instance is None:
+            queryset = queryset.filter(**self.new_only)
+        return queryset
+
+
+class AttachmentField(serializers.FileField):
+    """Uploads a file; renders the address of the page that serves it to members of the collective."""
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        url = reverse("contribution_attachment", args=[self.context["collective"].slug, value.instance.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class AuthorSerializer(serializers.Serializer):
@@ -41,7 +58,9 @@ class AuthorSerializer(serializers.Serializer):
 class ContributionSerializer(serializers.ModelSerializer):
     budget = ScopedRelatedField(Budget)
     envelope = ScopedRelatedField(Envelope, required=False, allow_null=True)
-    task = ScopedRelatedField(Task, required=False, allow_null=True)
+    task = ScopedRelatedField(Task, new_only={"is_published": True, "is_done": False},
+                              required=False, allow_null=True)
+    attachment = AttachmentField(required=False, validators=ATTACHMENT_VALIDATORS)
     rate_level = ScopedRelatedField(RateLevel, required=False, allow_null=True)
     minutes = serializers.IntegerField(min_value=0, max_value=services.MAX_MINUTES, default=0)
     value_mode = serializers.ChoiceField(choices=ValueMode.choices, default=ValueMode.TIME_RATE)
@@ -59,7 +78,6 @@ class ContributionSerializer(serializers.ModelSerializer):
         fields = ["id", *WRITABLE, "attachment", "status", "period", "granted_amount", "author",
                   "validated_amount", "decision_reason", "comments_count", "created_at", "updated_at"]
         read_only_fields = ["id", "status", "period", "decision_reason", "created_at", "updated_at"]
-        extra_kwargs = {"attachment": {"required": False}}
 
     def get_granted_amount(self, contribution) -> str | None:
         payout = getattr(contribution, "payout", None)
@@ -135,9 +153,11 @@ class ContributionViewSet(
         serializer = self.get_serializer(contribution, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = {name: value for name, value in serializer.validated_data.items() if name in WRITABLE}
-        if not changes:
+        attachment = serializer.validated_data.get("attachment")
+        if not changes and attachment is None:
             raise DomainError(_("Nothing to change."), "no_change")
-        contribution = services.contribution_amend(contribution=contribution, actor=request.user, changes=changes)
+        contribution = services.contribution_amend(contribution=contribution, actor=request.user, changes=changes,
+                                                   attachment=attachment)
         return self._render(contribution)
 
     @extend_schema(request=QuestionSerializer, responses={201: inline_serializer(

@@ -9,7 +9,7 @@ from contrib_budget.errors import DomainError
 from members.forms import add_domain_error
 
 from . import selectors, services
-from .models import Contribution, ContributionStatus, ValueMode
+from .models import ATTACHMENT_EXTENSIONS, ATTACHMENT_VALIDATORS, Contribution, ContributionStatus, ValueMode
 
 MAX_HOURS = services.MAX_MINUTES // 60
 
@@ -57,7 +57,11 @@ class DeclarationForm(forms.Form):
         label=_("Amount requested"), required=False, min_value=0, max_value=services.MAX_AMOUNT, **MONEY,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
     )
-    attachment = forms.FileField(label=_("Attachment (optional)"), required=False)
+    attachment = forms.FileField(
+        label=_("Attachment (optional)"), required=False, validators=ATTACHMENT_VALIDATORS,
+        help_text=_("PDF, image, office document or text; 10 MB at most."),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(f".{ext}" for ext in ATTACHMENT_EXTENSIONS)}),
+    )
 
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)

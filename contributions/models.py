@@ -1,7 +1,11 @@
 """Declarations of work, their open regulation, and the payouts closings grant."""
 
+import uuid
+from pathlib import PurePath
+
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +25,28 @@ class ContributionStatus(models.TextChoices):
     VALIDATED = "validated", _("validated")
     ADJUSTED = "adjusted", _("adjusted")
     REJECTED = "rejected", _("rejected")
+
+
+# Receipts, invoices, photos, documents: nothing a browser would run.
+ATTACHMENT_EXTENSIONS = ("pdf", "png", "jpg", "jpeg", "gif", "webp", "heic", "txt",
+                         "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp")
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def validate_attachment_size(file) -> None:
+    if file.size > ATTACHMENT_MAX_BYTES:
+        raise ValidationError(
+            _("An attachment is at most %(max)s MB.") % {"max": ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+            code="file_too_large",
+        )
+
+
+ATTACHMENT_VALIDATORS = [FileExtensionValidator(ATTACHMENT_EXTENSIONS), validate_attachment_size]
+
+
+def attachment_path(contribution, filename: str) -> str:
+    """A random name under the collective's folder: nobody can guess another file's name."""
+    return f"contributions/{contribution.collective_id}/{uuid.uuid4().hex}{PurePath(filename).suffix.lower()}"
 
 
 class Contribution(CollectiveOwned):
@@ -48,7 +74,10 @@ class Contribution(CollectiveOwned):
         _("status"), max_length=10, choices=ContributionStatus.choices, default=ContributionStatus.PENDING
     )
     decision_reason = models.TextField(_("reason"), blank=True)
-    attachment = models.FileField(_("attachment"), upload_to="contributions/%Y/%m/", blank=True)
+    attachment = models.FileField(_("attachment"), upload_to=attachment_path, blank=True,
+                                  validators=ATTACHMENT_VALIDATORS)
+    # The name the file had on its author's device, shown and used when it is downloaded.
+    attachment_name = models.CharField(_("attachment name"), max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,6 +96,10 @@ class Contribution(CollectiveOwned):
 
     def __str__(self) -> str:
         return f"{self.author} — {self.description[:40]}"
+
+    @property
+    def attachment_filename(self) -> str:
+        return self.attachment_name or PurePath(self.attachment.name).name
 
 
 class Approval(CollectiveOwned):

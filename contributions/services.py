@@ -9,7 +9,9 @@ the declaration locked, and leave an audit event the declaration page shows.
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import PurePath
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -22,7 +24,7 @@ from contrib_budget.money import has_at_most_two_decimals, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
-from .models import Approval, Comment, CommentKind, Contribution, ContributionStatus, ValueMode
+from .models import ATTACHMENT_VALIDATORS, Approval, Comment, CommentKind, Contribution, ContributionStatus, ValueMode
 
 # A declaration above this is a typing mistake, not a contribution.
 MAX_AMOUNT = Decimal("1000000.00")
@@ -72,6 +74,17 @@ def _money(value, field: str) -> Decimal:
     return to_money(amount)
 
 
+def _attach(contribution: Contribution, attachment) -> None:
+    """Check an uploaded file (type, size) and set it on the declaration, keeping its original name."""
+    for validator in ATTACHMENT_VALIDATORS:
+        try:
+            validator(attachment)
+        except ValidationError as error:
+            raise _invalid("attachment", " ".join(error.messages), "invalid_attachment") from None
+    contribution.attachment = attachment
+    contribution.attachment_name = PurePath(attachment.name).name[:255]
+
+
 def _state(contribution: Contribution) -> dict:
     return {
         "budget": contribution.budget_id,
@@ -88,6 +101,7 @@ def _state(contribution: Contribution) -> dict:
         "validated_amount": str(contribution.validated_amount) if contribution.validated_amount is not None else None,
         "status": contribution.status,
         "decision_reason": contribution.decision_reason,
+        "attachment": contribution.attachment_name if contribution.attachment else None,
     }
 
 
@@ -208,21 +222,44 @@ def contribution_declare(
     if membership.collective_id != collective.pk or not membership.has_role(Role.CONTRIBUTOR):
         raise Forbidden(_("Only contributors declare work in this collective."), "not_contributor")
     fields = _checked(declaration, collective=collective)
+    contribution = Contribution(collective=collective, author=membership.user, **fields)
+    if attachment is not None:
+        _attach(contribution, attachment)
     with transaction.atomic():
-        period = _open_period(budget=fields["budget"], day=fields["performed_on"])
-        contribution = Contribution(collective=collective, author=membership.user, period=period, **fields)
-        if attachment is not None:
-            contribution.attachment = attachment
+        contribution.period = _open_period(budget=fields["budget"], day=fields["performed_on"])
         contribution.save()
         audit_record(collective=collective, actor=membership.user, action="contribution.declared",
                      target=contribution, after=_state(contribution))
     return contribution
 
 
+def _amended_fields(contribution: Contribution, changes: dict) -> dict:
+    """The declaration's fields once `changes` apply, checked against its (possibly new) budget."""
+    current = {
+        "budget": contribution.budget, "envelope": contribution.envelope, "task": contribution.task,
+        "performed_on": contribution.performed_on, "description": contribution.description,
+        "minutes": contribution.minutes, "value_mode": contribution.value_mode,
+        "rate_level": contribution.rate_level,
+        "hourly_rate": contribution.hourly_rate if contribution.rate_level_id is None else None,
+        "amount": contribution.amount,
+    }
+    if "rate_level" in changes and changes["rate_level"] is not None:
+        current["hourly_rate"] = None
+    if "budget" in changes and changes["budget"] != contribution.budget:
+        current.update(envelope=None, task=None, rate_level=None, hourly_rate=None)
+    current.update(changes)
+    return _checked(Declaration(**current), collective=contribution.collective)
+
+
 def contribution_amend(
-    *, contribution: Contribution, actor, changes: dict, note: str = ""
+    *, contribution: Contribution, actor, changes: dict, note: str = "", attachment=None
 ) -> Contribution:
-    """The author changes a declaration not yet decided; approvals given so far lapse."""
+    """The author changes a declaration not yet decided; approvals given so far lapse.
+
+    A new `attachment` replaces the previous one. The declaration's period and the period
+    it moves to are locked together in id order, so two amends moving declarations in
+    opposite directions wait for each other instead of deadlocking.
+    """
     if contribution.author_id != actor.pk:
         raise Forbidden(_("Only the author may amend a declaration."), "not_author")
     allowed = {"budget", "envelope", "task", "performed_on", "description", "minutes", "value_mode",
@@ -230,29 +267,29 @@ def contribution_amend(
     unknown = set(changes) - allowed
     if unknown:
         raise DomainError(_("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+    fields = _amended_fields(contribution, changes)
+    target = period_for_date(budget=fields["budget"], day=fields["performed_on"])
     with transaction.atomic():
-        contribution, _period = _lock(contribution)
+        periods = {period.pk: period for period in Period.objects.select_for_update().filter(
+            pk__in={contribution.period_id, target.pk}).order_by("pk")}
+        for period in periods.values():
+            ensure_period_unlocked(period)
+        locked = Contribution.objects.select_for_update().select_related("budget").get(pk=contribution.pk)
+        if locked.period_id != contribution.period_id:
+            raise Conflict(_("This declaration changed meanwhile: reload the page and try again."), "changed")
+        contribution = locked
+        if periods[contribution.period_id].status != PeriodStatus.OPEN:
+            raise Conflict(_("The period of this declaration is closed: it can no longer change."), "period_closed")
         if contribution.status not in AMENDABLE:
             raise Conflict(_("This declaration is already decided: it can no longer be amended."), "already_decided")
-        current = {
-            "budget": contribution.budget, "envelope": contribution.envelope, "task": contribution.task,
-            "performed_on": contribution.performed_on, "description": contribution.description,
-            "minutes": contribution.minutes, "value_mode": contribution.value_mode,
-            "rate_level": contribution.rate_level,
-            "hourly_rate": contribution.hourly_rate if contribution.rate_level_id is None else None,
-            "amount": contribution.amount,
-        }
-        if "rate_level" in changes and changes["rate_level"] is not None:
-            current["hourly_rate"] = None
-        if "budget" in changes and changes["budget"] != contribution.budget:
-            current.update(envelope=None, task=None, rate_level=None, hourly_rate=None)
-        current.update(changes)
-        fields = _checked(Declaration(**current), collective=contribution.collective)
-        before = _state(contribution)
+        fields = _amended_fields(contribution, changes)
         period = _open_period(budget=fields["budget"], day=fields["performed_on"])
+        before = _state(contribution)
         for name, value in fields.items():
             setattr(contribution, name, value)
         contribution.period = period
+        if attachment is not None:
+            _attach(contribution, attachment)
         contribution.save()
         withdrawn = Approval.objects.filter(contribution=contribution).delete()[0]
         after = _state(contribution)

@@ -7,6 +7,8 @@ collective_urlpatterns = [
     path("contributions/", views.contribution_list, name="contribution_list"),
     path("contributions/new/", views.contribution_declare, name="contribution_declare"),
     path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution_detail"),
+    path("contributions/<int:contribution_id>/attachment/", views.contribution_attachment,
+         name="contribution_attachment"),
     path("contributions/<int:contribution_id>/question/", views.contribution_question, name="contribution_question"),
     path("contributions/<int:contribution_id>/amend/", views.contribution_amend, name="contribution_amend"),
     path("contributions/<int:contribution_id>/validate/", views.contribution_validate, name="contribution_validate"),

@@ -7,7 +7,7 @@ service becomes a form error or a message, never a server error.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -132,6 +132,18 @@ def _refused(request, contribution, error: DomainError, **forms):
     return _detail(request, contribution, status=409 if error.status_code == 409 else 400, **forms)
 
 
+def contribution_attachment(request, collective_slug, contribution_id):
+    """A declaration's attachment, for members of its collective only (declarations are public to them)."""
+    contribution = get_object_or_404(Contribution.objects.of(request.collective), pk=contribution_id)
+    if not contribution.attachment:
+        raise Http404
+    try:
+        file = contribution.attachment.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(file, as_attachment=True, filename=contribution.attachment_filename)
+
+
 @require_POST
 def contribution_question(request, collective_slug, contribution_id):
     contribution = _contribution(request, contribution_id)
@@ -156,7 +168,8 @@ def contribution_amend(request, collective_slug, contribution_id):
     if not form.is_valid():
         return _detail(request, contribution, status=400, amend_form=form)
     try:
-        services.contribution_amend(contribution=contribution, actor=request.user, changes=form.changes())
+        services.contribution_amend(contribution=contribution, actor=request.user, changes=form.changes(),
+                                    attachment=form.cleaned_data.get("attachment"))
     except DomainError as error:
         return _refused(request, contribution, error, amend_form=form)
     messages.success(request, _("Your declaration is amended."))

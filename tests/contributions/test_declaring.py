@@ -193,3 +193,13 @@ def test_every_member_sees_every_declaration_and_filters_work(
     assert api(plain_member).get(url(collective), {"status": "validated"}).json()["count"] == 0
     assert api(plain_member).get(url(collective), {"status": "nonsense"}).status_code == 400
     assert ContributionStatus.PENDING == listing["results"][0]["status"]
+
+
+@pytest.mark.parametrize("state", [{"is_published": False}, {"is_done": True}], ids=["unpublished", "done"])
+def test_a_new_declaration_on_an_unpublished_or_finished_task_is_refused(api, member, collective, budget, rate, task,
+                                                                         state):
+    for name, value in state.items():
+        setattr(task, name, value)
+    task.save()
+    response = declare(api, member, collective, **base(budget, minutes=60, rate_level=rate.pk, task=task.pk))
+    _assert_refused(response, "task", 0)
