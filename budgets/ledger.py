@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError
@@ -71,24 +71,32 @@ def _check_legs(collective: Collective, legs: Sequence[Leg]) -> None:
 
 
 def _apply_to_balances(legs: Sequence[Leg]) -> None:
+    """Move every account's cached balance in two statements, whatever the number of legs.
+
+    The rows are locked in id order first, so concurrent posts queue instead of
+    deadlocking; the UPDATE then refuses, row by row, to take a protected
+    account below zero.
+    """
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     accounts = {}
     for account, amount in legs:
         deltas[account.pk] += amount
         accounts[account.pk] = account
-    for account_id in sorted(deltas):
-        delta = deltas[account_id]
-        if delta == 0:
-            continue
-        updated = (
-            Account.objects.filter(pk=account_id)
-            .filter(Q(allow_negative=True) | Q(balance__gte=-delta))
-            .update(balance=F("balance") + delta)
+    ids = sorted(pk for pk, delta in deltas.items() if delta != 0)
+    if not ids:
+        return
+    list(Account.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk"))
+    within_funds = Q()
+    for pk in ids:
+        within_funds |= Q(pk=pk) & (Q(allow_negative=True) | Q(balance__gte=-deltas[pk]))
+    shift = Case(*(When(pk=pk, then=Value(deltas[pk])) for pk in ids), output_field=Account._meta.get_field("balance"))
+    updated = Account.objects.filter(within_funds).update(balance=F("balance") + shift)
+    if updated != len(ids):
+        short = next(
+            pk for pk in ids
+            if not Account.objects.filter(pk=pk).filter(Q(allow_negative=True) | Q(balance__gte=-deltas[pk])).exists()
         )
-        if not updated:
-            raise InsufficientFunds(
-                _("Not enough money in %(account)s.") % {"account": accounts[account_id].name}
-            )
+        raise InsufficientFunds(_("Not enough money in %(account)s.") % {"account": accounts[short].name})
 
 
 def _link_of(linked) -> tuple[str, str]:

@@ -185,8 +185,8 @@ def _round_with(collective, coordinator, count: int) -> Round:
 def test_opening_a_round_creates_wallets_in_bulk_for_10_or_100_participants(
         collective, coordinator, django_assert_max_num_queries, count):
     round = _round_with(collective, coordinator, count)
-    # Wallets and their accounts are bulk-created; only the ledger's conditional balance UPDATE is per account.
-    with django_assert_max_num_queries(count + 20), translation.override("fr"):
+    # Wallets, their accounts and the ledger's balance updates are all set-based.
+    with django_assert_max_num_queries(25), translation.override("fr"):
         services.round_open(round=round, actor=coordinator)
     wallets = Wallet.objects.filter(round=round).select_related("account", "user")
     assert wallets.count() == count
