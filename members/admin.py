@@ -52,10 +52,10 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(PersonalToken)
 class PersonalTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "created_at"]
-    search_fields = ["name", "user__email"]
-    exclude = ["key"]
-    readonly_fields = ["user", "name", "created_at"]
+    list_display = ["name", "prefix", "user", "created_at"]
+    search_fields = ["name", "prefix", "user__email"]
+    exclude = ["key_hash"]
+    readonly_fields = ["user", "name", "prefix", "created_at"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,5 +1,6 @@
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.permissions import AllowAny
@@ -158,6 +159,9 @@ class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(required=False, default="", allow_blank=True, max_length=20,
+                                help_text=gettext_lazy("The current code of your authenticator app, "
+                                            "required when two-factor authentication is on."))
 
 
 ERROR_RESPONSE = inline_serializer("Error", {
@@ -168,7 +172,8 @@ ERROR_RESPONSE = inline_serializer("Error", {
 
 
 class ObtainTokenView(APIView):
-    """Exchange an email and password for a personal API token (10 requests a minute per address)."""
+    """Exchange an email and password (and the current TOTP code in `otp` when two-factor authentication
+    is on) for a personal API token (10 requests a minute per address). Only a digest of the token is kept."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -190,6 +195,6 @@ class ObtainTokenView(APIView):
         )
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Unable to log in with these credentials."))
-        name = services.api_token_name(client=request.headers.get("User-Agent", ""))
-        token = services.token_create(user=user, name=name)
-        return Response({"token": token.key})
+        _token, key = services.token_obtain(user=user, otp=serializer.validated_data["otp"],
+                                            client=request.headers.get("User-Agent", ""))
+        return Response({"token": key})

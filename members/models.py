@@ -1,3 +1,4 @@
+import hashlib
 import secrets
 from datetime import timedelta
 from zoneinfo import available_timezones
@@ -187,6 +188,9 @@ class AuditEvent(CollectiveOwned):
         indexes = [models.Index(fields=["collective", "target_type", "target_id"])]
 
 
+PREFIX_LENGTH = 8
+
+
 class PersonalToken(models.Model):
     """An API token a person creates, names and revokes; several per person."""
 
@@ -194,7 +198,8 @@ class PersonalToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(_("name"), max_length=100)
-    key = models.CharField(max_length=64, unique=True, default=invitation_token, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -204,3 +209,8 @@ class PersonalToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        """Only this digest is stored: the key itself is shown once, at creation."""
+        return hashlib.sha256(key.encode()).hexdigest()

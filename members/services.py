@@ -1,7 +1,10 @@
 """Every write about people, collectives, memberships, invitations and tokens."""
 
 import logging
+import secrets
 
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -16,7 +19,7 @@ from contrib_budget.errors import DomainError, Forbidden
 
 from . import tasks
 from .audit import audit_record
-from .models import Collective, Invitation, Membership, PersonalToken, Role
+from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role
 
 logger = logging.getLogger(__name__)
 
@@ -214,10 +217,42 @@ def require_coordinator_or_self(*, membership: Membership, actor_membership: Mem
         raise Forbidden(_("Only coordinators can manage other members."))
 
 
-def token_create(*, user, name: str) -> PersonalToken:
-    token = PersonalToken.objects.create(user=user, name=name.strip()[:100] or _("API token"))
+def token_create(*, user, name: str) -> tuple[PersonalToken, str]:
+    """A new token and its key: the key is returned this once, only its digest is stored."""
+    key = secrets.token_urlsafe(32)
+    token = PersonalToken.objects.create(
+        user=user, name=name.strip()[:100] or _("API token"),
+        key_hash=PersonalToken.hash_key(key), prefix=key[:PREFIX_LENGTH],
+    )
     logger.info("members: token %s created for user %s", token.pk, user.pk)
-    return token
+    return token, key
+
+
+class SecondFactorRequired(DomainError):
+    """The password was right but the account also asks for its current two-factor code."""
+
+    status_code = 401
+    default_code = "otp_required"
+
+
+def _check_second_factor(*, user, otp: str) -> None:
+    authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        return
+    if not otp:
+        message = _("This account uses two-factor authentication: send the current code of your "
+                    "authenticator app in the “otp” field.")
+        raise SecondFactorRequired(message, fields={"otp": [message]})
+    if not TOTP(authenticator).validate_code(otp):
+        message = _("This two-factor code is wrong, expired or already used.")
+        raise SecondFactorRequired(message, fields={"otp": [message]})
+
+
+def token_obtain(*, user, otp: str, client: str) -> tuple[PersonalToken, str]:
+    """A token for POST /api/v1/auth/token/, once the password is checked: asks for the TOTP code too when
+    the person turned two-factor authentication on, so the API is no way around it."""
+    _check_second_factor(user=user, otp=otp.strip())
+    return token_create(user=user, name=api_token_name(client=client))
 
 
 def api_token_name(*, client: str) -> str:

@@ -209,8 +209,8 @@ def settings_index(request):
 def tokens(request):
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        token = services.token_create(user=request.user, name=form.cleaned_data["name"])
-        request.session[NEW_TOKEN_SESSION_KEY] = {"name": token.name, "key": token.key}
+        token, key = services.token_create(user=request.user, name=form.cleaned_data["name"])
+        request.session[NEW_TOKEN_SESSION_KEY] = {"name": token.name, "key": key}
         return redirect("tokens")
     return render(request, "members/tokens.html", {
         "form": form,

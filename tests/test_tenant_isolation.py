@@ -130,7 +130,7 @@ def _clients(user):
     page = Client()
     page.force_login(user)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {services.token_create(user=user, name='test').key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {services.token_create(user=user, name='test')[1]}")
     return page, api
 
 

@@ -1,6 +1,10 @@
+import hashlib
+import time
 import uuid
 
 import pytest
+from allauth.mfa import app_settings as mfa_settings
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.core import mail
 from rest_framework.test import APIClient
 
@@ -8,7 +12,7 @@ from budgets.ledger import account_get_or_create
 from budgets.models import AccountKind
 from contrib_budget.errors import DomainError
 from members import services
-from members.models import AuditEvent, Collective, Invitation, Membership, Role
+from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
 from tests.conftest import PASSWORD
 from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
 from tests.threads import run_concurrently
@@ -280,6 +284,55 @@ def test_a_token_from_email_and_password_authenticates_api_calls(collective, mem
     assert listed.status_code == 200 and listed.json()["results"][0]["slug"] == collective.slug
 
 
+def test_only_a_digest_of_the_token_is_stored(collective, member):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    key = client.post("/api/v1/auth/token/", {"email": member.email, "password": PASSWORD},
+                      format="json").json()["token"]
+    stored = PersonalToken.objects.get(user=member)
+    assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest() and stored.prefix == key[:8]
+    assert not PersonalToken.objects.filter(key_hash=key).exists()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {stored.key_hash}")
+    assert client.get("/api/v1/collectives/").status_code in (401, 403)
+
+
+@pytest.fixture
+def totp_secret(member):
+    secret = generate_totp_secret()
+    TOTP.activate(member, secret)
+    return secret
+
+
+def current_code(secret: str) -> str:
+    return format_hotp_value(hotp_value(secret, int(time.time()) // mfa_settings.TOTP_PERIOD))
+
+
+def test_with_two_factor_on_a_password_alone_gets_no_token(collective, member, totp_secret):
+    response = APIClient(REMOTE_ADDR=fresh_address()).post(
+        "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "otp_required" and "otp" in response.json()["fields"]
+    assert not PersonalToken.objects.filter(user=member).exists()
+
+
+def test_with_two_factor_on_a_wrong_code_gets_no_token(collective, member, totp_secret):
+    wrong = f"{(int(current_code(totp_secret)) + 1) % 1_000_000:06d}"
+    response = APIClient(REMOTE_ADDR=fresh_address()).post(
+        "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD, "otp": wrong}, format="json")
+    assert response.status_code == 401 and response.json()["code"] == "otp_required"
+    assert not PersonalToken.objects.filter(user=member).exists()
+
+
+def test_with_two_factor_on_the_current_code_gets_a_token_once(collective, member, totp_secret):
+    client = APIClient(REMOTE_ADDR=fresh_address())
+    credentials = {"email": member.email, "password": PASSWORD, "otp": current_code(totp_secret)}
+    response = client.post("/api/v1/auth/token/", credentials, format="json")
+    assert response.status_code == 200, response.json()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert client.get("/api/v1/collectives/").status_code == 200
+    replayed = APIClient(REMOTE_ADDR=fresh_address()).post("/api/v1/auth/token/", credentials, format="json")
+    assert replayed.status_code == 401
+
+
 def test_a_wrong_password_gets_no_token(collective, member):
     response = APIClient(REMOTE_ADDR=fresh_address()).post(
         "/api/v1/auth/token/", {"email": member.email, "password": "wrong"}, format="json")
@@ -288,10 +341,10 @@ def test_a_wrong_password_gets_no_token(collective, member):
 
 
 def test_a_revoked_or_made_up_token_is_refused(collective, member):
-    token = services.token_create(user=member, name="laptop")
+    token, key = services.token_create(user=member, name="laptop")
     services.token_revoke(token=token)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     response = client.get("/api/v1/collectives/")
     assert response.status_code in (401, 403) and set(response.json()) == ERROR_KEYS
 

@@ -375,9 +375,10 @@ def test_token_key_is_shown_once_after_creation(as_user):
     response = client.post(reverse("tokens"), {"name": "my script"}, follow=True)
     token = PersonalToken.objects.get(user=user)
     assert token.name == "my script"
-    assert token.key in response.content.decode()
-    again = client.get(reverse("tokens"))
-    assert token.key not in again.content.decode() and "my script" in again.content.decode()
+    key = response.context["new_token"]["key"]
+    assert key in response.content.decode() and token.key_hash == PersonalToken.hash_key(key)
+    again = client.get(reverse("tokens")).content.decode()
+    assert key not in again and "my script" in again and f"{key[:8]}…" in again
 
 
 def test_token_with_no_name_is_a_field_error(as_user):
@@ -389,8 +390,8 @@ def test_token_with_no_name_is_a_field_error(as_user):
 
 def test_token_revoke_deletes_my_token_only(as_user):
     me, someone = UserFactory(), UserFactory()
-    mine = services.token_create(user=me, name="mine")
-    theirs = services.token_create(user=someone, name="theirs")
+    mine, _ = services.token_create(user=me, name="mine")
+    theirs, _ = services.token_create(user=someone, name="theirs")
     client = as_user(me)
     assert client.post(reverse("token_revoke", args=[theirs.pk])).status_code == 404
     assert client.post(reverse("token_revoke", args=[mine.pk])).status_code == 302
