@@ -2,10 +2,10 @@
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 
-from budgets.models import AccountKind, Entry
+from budgets.models import AccountKind, Entry, LedgerTransaction
 from contributions.models import Payout
 
 from .exporters.base import DateRange
@@ -74,3 +74,19 @@ def payout_totals(*, collective, date_range: DateRange, budget_id=None) -> dict:
     totals = {key.removesuffix("_total"): value for key, value in sums.items()}
     totals["owed"] = totals["granted"] - totals["paid"] - totals["payable"]
     return totals
+
+
+def _count(payouts: QuerySet) -> Coalesce:
+    counted = payouts.order_by().values("period").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def periods_with_settlement(periods: QuerySet) -> QuerySet:
+    """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts."""
+    granted = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0)
+    grant_posted = Exists(LedgerTransaction.objects.filter(
+        collective_id=OuterRef("collective_id"),
+        idempotency_key=Concat(Value("grant:"), Cast(OuterRef("contribution_id"), CharField())),
+    ))
+    return periods.annotate(unposted=_count(granted.exclude(grant_posted)),
+                            unpaid=_count(granted.filter(paid_on__isnull=True)))

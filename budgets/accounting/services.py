@@ -9,14 +9,16 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from budgets.models import AccountKind, Period, PeriodStatus
 from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget.money import format_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -242,8 +244,42 @@ def accounting_settings_update(*, collective: Collective, actor, **fields) -> Ac
     return current
 
 
+def _ensure_period_settled(period: Period) -> None:
+    """Refuse to lock a period whose money can still move: a grant not posted, or a payout not paid."""
+    from budgets.selectors import payouts_unposted
+    from contributions.models import Payout
+
+    currency = period.collective.currency
+    unposted = payouts_unposted(period=period).aggregate(count=Count("pk"), total=Sum("granted"))
+    unpaid = (Payout.objects.of(period.collective).filter(period=period, paid_on__isnull=True, granted__gt=0)
+              .aggregate(count=Count("pk"), total=Sum("granted"), payable=Sum("payable_amount")))
+    missing, fields = [], {}
+    if unposted["count"]:
+        text = ngettext(
+            "%(count)s grant (%(amount)s) is not posted in the ledger yet: run the period's closing again.",
+            "%(count)s grants (%(amount)s) are not posted in the ledger yet: run the period's closing again.",
+            unposted["count"],
+        ) % {"count": unposted["count"], "amount": format_money(unposted["total"], currency)}
+        missing.append(text)
+        fields["unposted"] = [text]
+    if unpaid["count"]:
+        owed = unpaid["total"] - unpaid["payable"]
+        text = ngettext(
+            "%(count)s payout (%(amount)s, of which %(owed)s still owed) is not paid yet.",
+            "%(count)s payouts (%(amount)s, of which %(owed)s still owed) are not paid yet.",
+            unpaid["count"],
+        ) % {"count": unpaid["count"], "amount": format_money(unpaid["total"], currency),
+             "owed": format_money(owed, currency)}
+        missing.append(text)
+        fields["unpaid"] = [text]
+    if missing:
+        raise Conflict(_("This period cannot be locked until its money is settled: %(missing)s")
+                       % {"missing": " ".join(missing)}, "period_not_settled", fields=fields)
+
+
 def period_lock(*, period: Period, actor) -> Period:
-    """Lock a closed period: from now on no change may touch it (corrections go to an open period)."""
+    """Lock a closed, settled period (every grant posted, every payout paid): from now on no change
+    may touch it, and nothing about its money is left to move (corrections go to an open period)."""
     require_accountant(period.collective, actor)
     with transaction.atomic():
         period = Period.objects.select_for_update().select_related("collective", "budget").get(pk=period.pk)
@@ -251,6 +287,7 @@ def period_lock(*, period: Period, actor) -> Period:
             raise Conflict(_("This period is already locked."), "period_locked")
         if period.status != PeriodStatus.CLOSED:
             raise Conflict(_("Only a closed period can be locked."), "period_not_closed")
+        _ensure_period_settled(period)
         period.locked_at = timezone.now()
         period.locked_by = actor
         period.save(update_fields=["locked_at", "locked_by"])

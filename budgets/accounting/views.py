@@ -3,7 +3,6 @@
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -40,10 +39,9 @@ def index(request, collective_slug):
     filters = PeriodFilterForm(request.GET or None, collective=collective)
     params = filters.params()
     date_range = DateRange(parse_date(params.get("from")), parse_date(params.get("to")), ZoneInfo(collective.timezone))
-    closed_periods = (
+    closed_periods = selectors.periods_with_settlement(
         Period.objects.of(collective).filter(status=PeriodStatus.CLOSED, **date_range.date_filter_kwargs("ends_on"))
         .select_related("budget", "locked_by").order_by("-ends_on", "-id")
-        .annotate(unpaid=Count("payouts", filter=Q(payouts__paid_on__isnull=True, payouts__granted__gt=0)))
     )
     if params.get("budget"):
         closed_periods = closed_periods.filter(budget_id=params["budget"])

@@ -2,6 +2,7 @@ import io
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from budgets.accounting import services
 from budgets.locks import PeriodLocked, ensure_period_unlocked
@@ -45,9 +46,48 @@ def test_lock_through_the_api(closed_period, accountant, coordinator, outsider, 
     assert again.status_code == 409 and again.json()["code"] == "period_locked"
 
 
+def pay_all(period, accountant):
+    from budgets.payouts import payouts_mark_paid
+    from contributions.models import Payout
+
+    unpaid = list(Payout.objects.filter(period=period, paid_on__isnull=True, granted__gt=0).values_list("pk", flat=True))
+    payouts_mark_paid(collective=period.collective, payout_ids=unpaid, actor=accountant, paid_on=date(2025, 4, 20))
+
+
 @pytest.fixture
 def locked_period(granted_period, accountant):
+    pay_all(granted_period, accountant)
     return services.period_lock(period=granted_period, actor=accountant)
+
+
+def test_a_period_with_unpaid_payouts_cannot_be_locked_and_the_refusal_says_what_is_missing(
+    granted_period, accountant, api, client
+):
+    with pytest.raises(Conflict) as error, translation.override("en"):
+        services.period_lock(period=granted_period, actor=accountant)
+    assert error.value.code == "period_not_settled"
+    assert "2 payouts (€900.00, of which €0.00 still owed) are not paid yet" in error.value.message
+    response = api(accountant).post(lock_url(granted_period), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 409
+    assert response.json()["code"] == "period_not_settled" and set(response.json()["fields"]) == {"unpaid"}
+    client.force_login(accountant)
+    page = client.post(f"/c/{granted_period.collective.slug}/accounting/periods/{granted_period.pk}/lock/",
+                       HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
+    assert "cannot be locked until its money is settled" in page
+    granted_period.refresh_from_db()
+    assert granted_period.locked_at is None
+    pay_all(granted_period, accountant)
+    assert services.period_lock(period=granted_period, actor=accountant).locked_at
+
+
+def test_a_period_whose_grants_are_not_all_posted_cannot_be_locked(closed_period, contributor, accountant):
+    from tests.accounting.conftest import declare
+
+    declare(closed_period, contributor, "250.00", "250.00", "Affiches", paid_on=date(2025, 4, 10))
+    with pytest.raises(Conflict) as error, translation.override("en"):
+        services.period_lock(period=closed_period, actor=accountant)
+    assert error.value.code == "period_not_settled" and set(error.value.fields) == {"unposted"}
+    assert "1 grant (€250.00) is not posted in the ledger yet" in error.value.message
 
 
 def test_a_locked_period_refuses_changes_through_the_services(locked_period, contributor, coordinator, accountant):
@@ -56,16 +96,16 @@ def test_a_locked_period_refuses_changes_through_the_services(locked_period, con
     from contributions.models import Contribution, Payout
     from contributions.services import contribution_amend
 
-    unpaid = list(Payout.objects.filter(period=locked_period, paid_on__isnull=True).values_list("pk", flat=True))
+    payouts = list(Payout.objects.filter(period=locked_period).values_list("pk", flat=True))
     with pytest.raises(PeriodLocked):
-        payouts_mark_paid(collective=locked_period.collective, payout_ids=unpaid, actor=accountant,
+        payouts_mark_paid(collective=locked_period.collective, payout_ids=payouts, actor=accountant,
                           paid_on=date(2025, 6, 1))
     with pytest.raises(PeriodLocked):
         period_close(period=locked_period, actor=coordinator)
     declaration = Contribution.objects.filter(period=locked_period, author=contributor).first()
     with pytest.raises(PeriodLocked):
         contribution_amend(contribution=declaration, actor=contributor, changes={"description": "Rewritten"})
-    assert not Payout.objects.filter(pk__in=unpaid, paid_on__isnull=False).exists()
+    assert not Payout.objects.filter(pk__in=payouts, paid_on=date(2025, 6, 1)).exists()
     assert Contribution.objects.get(pk=declaration.pk).description != "Rewritten"
 
 
@@ -73,8 +113,8 @@ def test_a_locked_period_refuses_changes_through_the_api(locked_period, accounta
     from contributions.models import Payout
 
     base = f"/api/v1/collectives/{locked_period.collective.slug}"
-    unpaid = list(Payout.objects.filter(period=locked_period, paid_on__isnull=True).values_list("pk", flat=True))
-    response = api(accountant).post(f"{base}/payouts/mark-paid/", {"payouts": unpaid}, format="json")
+    payouts = list(Payout.objects.filter(period=locked_period).values_list("pk", flat=True))
+    response = api(accountant).post(f"{base}/payouts/mark-paid/", {"payouts": payouts}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "period_locked"
     response = api(coordinator).post(f"{base}/periods/{locked_period.pk}/close/", {}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "period_locked"
@@ -171,10 +211,14 @@ def test_a_locked_period_refuses_declarations_amendments_and_reviews_through_ser
     assert not Contribution.objects.filter(description="Late work").exists()
 
 
-def test_the_lock_button_warns_when_payouts_of_the_period_are_still_unpaid(client, granted_period, accountant):
+def test_the_lock_button_is_offered_only_once_the_period_is_settled(client, granted_period, accountant):
     client.force_login(accountant)
-    page = client.get(f"/c/{granted_period.collective.slug}/accounting/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "2 payouts of this period are not paid yet" in page
+    url = f"/c/{granted_period.collective.slug}/accounting/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "2 payouts of this period are not paid yet" in page and "Lock this period for good" not in page
+    pay_all(granted_period, accountant)
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not paid yet" not in page and "Lock this period for good" in page
 
 
 def test_the_demo_pays_its_oldest_closed_period_before_locking_it():
