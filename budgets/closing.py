@@ -120,19 +120,44 @@ def _granted_total(budget: Budget, **filters) -> Decimal:
     return Payout.objects.filter(period__budget=budget, **filters).aggregate(s=Sum("granted"))["s"] or ZERO
 
 
+def funded_total(budget: Budget) -> Decimal:
+    """Every funding of the budget, received and pledged."""
+    return Funding.objects.filter(budget=budget).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
 def funds_not_granted(budget: Budget) -> Decimal:
-    funded = Funding.objects.filter(budget=budget).aggregate(s=Sum("amount"))["s"] or ZERO
-    return funded - _granted_total(budget)
+    return funded_total(budget) - _granted_total(budget)
 
 
-def period_amount(*, budget: Budget, period: Period, funded_total: Decimal, count: int | None) -> Decimal:
-    """The period's own amount: `amount_per_period`, or the funded total spread evenly over the
-    periods (an open-ended budget without an amount per period offers all its funds)."""
+@dataclass(frozen=True)
+class Spread:
+    """The even spread of a budget without an amount per period, as it stands now."""
+
+    first_open: int
+    shares: list[Decimal]
+
+
+def spread_of(budget: Budget, count: int) -> Spread:
+    """What is not granted yet (less the leftover the first open period carries in) spread exactly
+    over the periods still open, so what the periods offer always adds up to the funds."""
+    closed = Period.objects.filter(budget=budget, status=PeriodStatus.CLOSED).count()
+    if closed >= count:
+        return Spread(closed, [])
+    carry = carried_in(budget=budget, period=Period(budget=budget, index=closed))
+    pool = max(funds_not_granted(budget) - carry, ZERO)
+    return Spread(closed, split_largest_remainder(pool, [Decimal(1)] * (count - closed)))
+
+
+def period_amount(*, budget: Budget, period: Period, count: int | None, spread: Spread | None = None) -> Decimal:
+    """The period's own amount: `amount_per_period`, or its share of the funds not granted yet spread
+    evenly over the periods still open (an open-ended budget offers all the funds not granted)."""
     if budget.amount_per_period is not None:
         return budget.amount_per_period
     if count is None:
-        return funded_total
-    return split_largest_remainder(funded_total, [Decimal(1)] * count)[period.index]
+        return funds_not_granted(budget)
+    spread = spread or spread_of(budget, count)
+    position = period.index - spread.first_open
+    return spread.shares[position] if 0 <= position < len(spread.shares) else ZERO
 
 
 def carried_in(*, budget: Budget, period: Period) -> Decimal:
@@ -146,8 +171,7 @@ def carried_in(*, budget: Budget, period: Period) -> Decimal:
 
 def period_available(*, budget: Budget, period: Period) -> Decimal:
     """Money available = period amount + carried-over leftover, never more than the funds not granted."""
-    funded = Funding.objects.filter(budget=budget).aggregate(s=Sum("amount"))["s"] or ZERO
-    own = period_amount(budget=budget, period=period, funded_total=funded, count=period_count(budget))
+    own = period_amount(budget=budget, period=period, count=period_count(budget))
     return max(min(own + carried_in(budget=budget, period=period), funds_not_granted(budget)), ZERO)
 
 

@@ -38,9 +38,10 @@ class BudgetForm(forms.Form):
     ends_on = forms.DateField(label=_("Ends on"), required=False, widget=DateInput(),
                               help_text=_("Leave empty for a budget without an end."))
     amount_per_period = _money_field(_("Amount per period"), required=False, help_text=_(
-        "Leave empty to spread the funded total (received and pledged) evenly: each period gets it divided by "
-        "the number of periods. Without an end date the periods cannot be counted, so each period may use "
-        "all the funds not granted yet."))
+        "Leave empty to spread the funds (received and pledged) evenly: each period still open gets the funds "
+        "not granted yet divided by the number of periods still open, so money added later is shared by the "
+        "periods to come. Without an end date the periods cannot be counted, so each period may use all the "
+        "funds not granted yet."))
     overspend_policy = forms.ChoiceField(label=_("When requests exceed the money"), choices=OverspendPolicy.choices)
     leftover_policy = forms.ChoiceField(label=_("Leftover"), choices=LeftoverPolicy.choices)
     allow_custom_rate = forms.BooleanField(label=_("People may set their own rate"), required=False)

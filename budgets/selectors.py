@@ -39,7 +39,7 @@ def budgets_with_money(collective) -> QuerySet:
 def periods_with_figures(budget: Budget) -> list[Period]:
     """The periods of a budget with `requested`, `validated`, `granted` and `available`
     (frozen once closed, projected while open); the same few queries for any number of declarations."""
-    from .closing import carried_in, funds_not_granted, period_amount
+    from .closing import carried_in, funds_not_granted, period_amount, spread_of
     from .periods import period_count
 
     contributions = Contribution.objects.filter(period=OuterRef("pk")).order_by().values("period")
@@ -53,16 +53,16 @@ def periods_with_figures(budget: Budget) -> list[Period]:
             declaration_count=Coalesce(Subquery(contributions.annotate(n=Count("id")).values("n")[:1]), Value(0)),
         )
     )
-    funded = Funding.objects.filter(budget=budget).aggregate(s=Sum("amount"))["s"] or ZERO
     left = funds_not_granted(budget)
     count = period_count(budget)
+    spread = spread_of(budget, count) if budget.amount_per_period is None and count is not None else None
     previous = None
     for period in periods:
         if period.available is None:
             carry = ZERO
             if previous is not None and previous.status == PeriodStatus.CLOSED:
                 carry = carried_in(budget=budget, period=period)
-            own = period_amount(budget=budget, period=period, funded_total=funded, count=count)
+            own = period_amount(budget=budget, period=period, count=count, spread=spread)
             period.available_now = max(min(own + carry, left), ZERO)
         else:
             period.available_now = period.available
