@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from allauth.account.models import EmailAddress
 from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -93,6 +94,13 @@ def collective_invitations_pending(collective: Collective) -> QuerySet[Invitatio
         .select_related("invited_by")
         .order_by("-created_at")
     )
+
+
+def user_owns_email(user, email: str) -> bool:
+    """The address is the user's own: their login address or a verified address of their account."""
+    if user.email.lower() == email.lower():
+        return True
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
 
 
 def invitation_by_token(token: str) -> Invitation | None:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError, Forbidden
 
-from . import tasks
+from . import selectors, tasks
 from .audit import audit_record
 from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role
 
@@ -157,6 +157,12 @@ def invitation_accept(*, token: str, user) -> Membership:
         )
         if invitation is None or not invitation.is_pending:
             raise DomainError(_("This invitation link is invalid, expired or revoked."), "invitation_invalid")
+        if not selectors.user_owns_email(user, invitation.email):
+            raise Forbidden(
+                _("This invitation was sent to %(email)s: log in with that address to accept it.")
+                % {"email": invitation.email},
+                "invitation_other_email",
+            )
         membership, created = Membership.objects.get_or_create(
             collective=invitation.collective, user=user, defaults={"roles": invitation.roles}
         )

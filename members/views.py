@@ -180,6 +180,10 @@ def invitation_accept(request, token):
         return render(request, "members/invitation_invalid.html", status=404)
     if not invitation.is_pending:
         return render(request, "members/invitation_invalid.html", {"invitation": invitation}, status=410)
+    context = {"invitation": invitation, "roles": selectors.role_labels(invitation.roles)}
+    if request.user.is_authenticated and not selectors.user_owns_email(request.user, invitation.email):
+        return render(request, "members/invitation_accept.html", {**context, "other_account": True},
+                      status=403 if request.method == "POST" else 200)
     if request.method == "POST" and request.user.is_authenticated:
         try:
             membership = services.invitation_accept(token=token, user=request.user)
@@ -188,10 +192,7 @@ def invitation_accept(request, token):
             return render(request, "members/invitation_invalid.html", {"invitation": invitation}, status=410)
         messages.success(request, _("Welcome to %(name)s!") % {"name": membership.collective.name})
         return redirect("collective_dashboard", membership.collective.slug)
-    return render(request, "members/invitation_accept.html", {
-        "invitation": invitation,
-        "roles": selectors.role_labels(invitation.roles),
-    })
+    return render(request, "members/invitation_accept.html", context)
 
 
 @role_required(Role.COORDINATOR)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from contrib_budget.errors import Forbidden
 from members import services
 from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role, User
 from tests.conftest import PASSWORD
@@ -89,6 +90,38 @@ def test_accepting_from_the_home_page_joins_the_collective(as_user, collective, 
     assert response.status_code == 302
     assert response.url == reverse("collective_dashboard", args=[collective.slug])
     assert Membership.objects.get(collective=collective, user=invitee).roles == [Role.CONTRIBUTOR.value]
+
+
+def test_an_invitation_for_another_address_cannot_be_accepted(as_user, collective, coordinator):
+    invitation = Invitation.objects.create(collective=collective, email="eve@example.org",
+                                           roles=[Role.COORDINATOR.value], invited_by=coordinator)
+    mallory = UserFactory(email="mallory@example.org")
+    client = as_user(mallory)
+    path = reverse("invitation_accept", args=[invitation.token])
+    page = client.get(path).content.decode()
+    assert "Accept the invitation" not in page
+    assert "This invitation was sent to eve@example.org, and you are logged in as mallory@example.org" in page
+    refused = client.post(path)
+    assert refused.status_code == 403
+    assert not Membership.objects.filter(user=mallory).exists()
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+    with pytest.raises(Forbidden):
+        services.invitation_accept(token=invitation.token, user=mallory)
+
+
+def test_an_invitation_to_a_verified_second_address_of_mine_can_be_accepted(as_user, collective, coordinator):
+    invitee = UserFactory(email="eve@example.org")
+    EmailAddress.objects.create(user=invitee, email="Eve.Work@example.org", verified=True)
+    EmailAddress.objects.create(user=invitee, email="eve.unverified@example.org", verified=False)
+    work, unverified = (Invitation.objects.create(collective=collective, email=email, roles=[Role.MEMBER.value],
+                                                  invited_by=coordinator)
+                        for email in ("eve.work@example.org", "eve.unverified@example.org"))
+    client = as_user(invitee)
+    assert client.post(reverse("invitation_accept", args=[unverified.token])).status_code == 403
+    assert not Membership.objects.filter(user=invitee).exists()
+    assert client.post(reverse("invitation_accept", args=[work.token])).status_code == 302
+    assert Membership.objects.filter(collective=collective, user=invitee).exists()
 
 
 # Create a collective ------------------------------------------------------------------------------
