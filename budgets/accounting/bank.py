@@ -1,9 +1,18 @@
 """Mark payouts paid from the bank's CSV of transfers, matched on the transfer reference.
 
 Each person is paid once per period by one transfer whose reference contains
-`CB-<period id>-<person id>` (the payouts export gives it). A line matches when
-the reference names payouts not yet paid and its amount equals their total;
-those payouts are then marked paid with the line's date and reference.
+`CB-<period id>-<person id>` (the payouts export gives it). Only outgoing
+transfers count: a negative amount in an amount column, or any amount in a
+debit column (a credit, such as a returned transfer, never marks anything paid).
+A line matches when the reference names payouts not yet paid and its amount
+equals their total; those payouts are then marked paid with the line's date
+and reference.
+
+Amounts are read with one explicit convention, so "1 234,56", "1.234,56" and
+"1,234.56" all mean 1234.56: spaces and apostrophes group thousands; when both
+"," and "." appear the last one is the decimal separator; when only one of them
+appears it is the decimal separator unless it repeats or is followed by exactly
+three digits (then it groups thousands). More than two decimals is refused.
 """
 
 import csv
@@ -19,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import DomainError
+from contrib_budget.money import has_at_most_two_decimals
 from contributions.models import Payout
 
 from .services import require_accountant
@@ -26,9 +36,18 @@ from .services import require_accountant
 REFERENCE = re.compile(r"CB-(\d+)-(\d+)", re.IGNORECASE)
 COLUMNS = {
     "date": {"date", "date operation", "date de l'operation", "date valeur", "booking date"},
-    "amount": {"amount", "montant", "debit", "montant (eur)"},
+    "amount": {"amount", "montant", "montant (eur)", "debit", "debit (eur)"},
     "reference": {"reference", "libelle", "label", "description", "communication", "motif"},
 }
+
+
+DEBIT_COLUMNS = {"debit", "debit (eur)"}
+MINUS_SIGNS = ("-", "\u2212")
+GROUPING = str.maketrans("", "", " \u00a0\u202f'\u2019")
+
+
+class AmountError(ValueError):
+    """An amount that cannot be read, or one with more than two decimals."""
 
 
 @dataclass
@@ -37,6 +56,7 @@ class BankLine:
     day: date
     amount: Decimal
     reference: str
+    outgoing: bool = True
 
 
 def _plain(text: str) -> str:
@@ -44,11 +64,33 @@ def _plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def _digits(group: str) -> str:
+    if not group.isdigit() or not group.isascii():
+        raise AmountError(group)
+    return group
+
+
 def _amount(text: str) -> Decimal:
-    cleaned = text.replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-    if "," in cleaned:
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    return abs(Decimal(cleaned))
+    """A signed amount, read with the module's convention (see above)."""
+    cleaned = text.translate(GROUPING)
+    negative = cleaned.startswith(MINUS_SIGNS) or cleaned.endswith(MINUS_SIGNS)
+    cleaned = cleaned.strip("+-\u2212")
+    separators = [c for c in cleaned if c in ".,"]
+    decimal_mark = None
+    if separators:
+        last = separators[-1]
+        tail = cleaned.rsplit(last, 1)[1]
+        if len(set(separators)) == 2 or (separators.count(last) == 1 and len(tail) != 3):
+            decimal_mark = last
+    whole, fraction = cleaned.rsplit(decimal_mark, 1) if decimal_mark else (cleaned, "")
+    groups = whole.split(separators[0]) if separators and separators[0] != decimal_mark else [whole]
+    if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
+        raise AmountError(text)
+    number = "".join(_digits(g) for g in groups) + ("." + _digits(fraction) if decimal_mark else "")
+    value = Decimal(number)
+    if not has_at_most_two_decimals(value):
+        raise AmountError(text)
+    return -value if negative else value
 
 
 def _day(text: str) -> date:
@@ -61,7 +103,8 @@ def _day(text: str) -> date:
 
 
 def bank_lines(text: str) -> list[BankLine]:
-    """The transfers of a bank CSV (`,` or `;`), with French or English column names."""
+    """The lines of a bank CSV (`,` or `;`), with French or English column names; amounts as transferred
+    (positive), `outgoing` telling a transfer to someone from money coming in."""
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     reader = csv.reader(io.StringIO(text), dialect)
     header = [_plain(name) for name in next(reader, [])]
@@ -72,21 +115,36 @@ def bank_lines(text: str) -> list[BankLine]:
             raise DomainError(_("The bank file needs a %(column)s column.") % {"column": key}, "bank_csv_columns",
                               fields={"file": [_("Columns found: %(names)s.") % {"names": ", ".join(header)}]})
         positions[key] = found[0]
+    debit_column = header[positions["amount"]] in DEBIT_COLUMNS
     lines = []
     for number, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
             continue
         try:
-            lines.append(BankLine(number=number, day=_day(row[positions["date"]]),
-                                  amount=_amount(row[positions["amount"]]), reference=row[positions["reference"]].strip()))
+            day, cell = _day(row[positions["date"]]), row[positions["amount"]].strip()
+            reference = row[positions["reference"]].strip()
+            if debit_column and not cell:
+                lines.append(BankLine(number=number, day=day, amount=Decimal("0.00"), reference=reference,
+                                      outgoing=False))
+                continue
+            amount = _amount(cell)
+        except AmountError:
+            raise DomainError(
+                _("Line %(number)s of the bank file: the amount %(amount)s cannot be read (at most two decimals, "
+                  "e.g. -1 234,56 or -1,234.56).") % {"number": number, "amount": row[positions["amount"]]},
+                "bank_csv_amount", fields={"file": [_("Line %(number)s.") % {"number": number}]}) from None
         except (ValueError, InvalidOperation, IndexError):
             raise DomainError(_("Line %(number)s of the bank file cannot be read.") % {"number": number},
                               "bank_csv_line", fields={"file": [_("Line %(number)s.") % {"number": number}]}) from None
+        outgoing = debit_column or amount < 0
+        lines.append(BankLine(number=number, day=day, amount=abs(amount), reference=reference, outgoing=outgoing))
     return lines
 
 
 def _match(collective, line: BankLine, actor) -> dict:
     result = {"line": line.number, "reference": line.reference, "amount": str(line.amount), "payouts": []}
+    if not line.outgoing:
+        return {**result, "status": "incoming"}
     found = REFERENCE.search(line.reference)
     if not found:
         return {**result, "status": "unmatched"}

@@ -10,7 +10,7 @@ from budgets.accounting import bank, services
 from budgets.accounting.exporters import REGISTRY
 from budgets.accounting.exporters.people import transfer_reference
 from cobudget import services as cobudget
-from contrib_budget.errors import Forbidden
+from contrib_budget.errors import DomainError, Forbidden
 from contributions.models import Payout
 
 from .test_documents import pdf_text
@@ -66,10 +66,39 @@ def test_bank_csv_marks_matching_transfers_paid(granted_period, contributor, mem
     assert again[0]["status"] == "already_paid"
 
 
+def test_bank_csv_credits_and_returned_transfers_never_mark_payouts_paid(granted_period, member, accountant):
+    collective = granted_period.collective
+    reference = transfer_reference(period_id=granted_period.pk, person_id=member.pk)
+    returned = f"Date;Libellé;Montant\n14/05/2025;RETOUR VIR {reference};600,00\n"
+    assert [r["status"] for r in bank.payouts_mark_paid_from_bank(
+        collective=collective, actor=accountant, text=returned)] == ["incoming"]
+    debit_and_credit = (f"Date;Libellé;Débit;Crédit\n14/05/2025;RETOUR VIR {reference};;600,00\n"
+                        f"15/05/2025;VIR SEPA {reference};600,00;\n")
+    results = bank.payouts_mark_paid_from_bank(collective=collective, actor=accountant, text=debit_and_credit)
+    assert [r["status"] for r in results] == ["incoming", "paid"]
+    assert Payout.objects.get(person=member).paid_on == date(2025, 5, 15)
+
+
+@pytest.mark.parametrize("written, amount", [
+    ("-1 234,56", "1234.56"), ("-1\u202f234,56", "1234.56"), ("-1.234,56", "1234.56"), ("-1,234.56", "1234.56"),
+    ("-1,234", "1234"), ("-12,5", "12.5"), ("-600.00", "600"),
+])
+def test_bank_amounts_are_read_with_one_explicit_convention(written, amount):
+    line, = bank.bank_lines(f"date;amount;reference\n2025-05-12;{written};CB-1-2\n")
+    assert line.outgoing and line.amount == Decimal(amount)
+
+
+@pytest.mark.parametrize("written", ["-1,23456", "-1,234.567", "-12,34,56", "-1.5.0", "-abc"])
+def test_bank_amounts_with_more_than_two_decimals_or_unreadable_are_refused(written):
+    with pytest.raises(DomainError) as error:
+        bank.bank_lines(f"date;amount;reference\n2025-05-12;{written};CB-1-2\n")
+    assert error.value.code == "bank_csv_amount"
+
+
 def test_bank_csv_upload_through_the_api(granted_period, member, accountant, api):
     collective = granted_period.collective
     reference = transfer_reference(period_id=granted_period.pk, person_id=member.pk)
-    upload = SimpleUploadedFile("bank.csv", f"date,amount,reference\n2025-05-12,600.00,{reference}\n".encode())
+    upload = SimpleUploadedFile("bank.csv", f"date,amount,reference\n2025-05-12,-600.00,{reference}\n".encode())
     response = api(accountant).post(f"/api/v1/collectives/{collective.slug}/accounting/bank-statement/",
                                     {"file": upload}, format="multipart")
     assert response.status_code == 200, response.json()
