@@ -397,6 +397,9 @@ def test_audit_log_paginates(as_user, collective, coordinator):
     _events(collective, coordinator, 60)
     response = as_user(coordinator).get(reverse("audit_log", args=[collective.slug]), {"page": 2})
     assert len(response.context["page"].object_list) == 10
+    navigation = response.content.decode().split('<nav class="pagination"')[1].split("</nav>")[0]
+    assert '<a href="?page=1" rel="prev">Newer</a>' in navigation and "Page 2 of 2" in navigation
+    assert 'rel="next"' not in navigation
 
 
 # Settings and tokens -----------------------------------------------------------------------------
