@@ -3,7 +3,8 @@
 CSV is UTF-8 (with a byte-order mark so spreadsheets detect it); with the `;`
 delimiter numbers get a decimal comma, as French spreadsheets expect. XLSX
 uses openpyxl's write-only mode, which streams rows to disk. The FEC text
-writer writes already formatted cells separated by a tab or a pipe.
+writer writes already formatted cells separated by a tab or a pipe. In CSV and
+XLSX, text cells that a spreadsheet would run as a formula get a leading quote.
 """
 
 import csv
@@ -16,6 +17,13 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 CSV_DELIMITERS = {",": ",", ";": ";"}
+# A text cell starting with one of these runs as a formula in a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralized(text: str) -> str:
+    """User text made inert in a spreadsheet: a leading quote keeps `=HYPERLINK(...)` a mere text."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
 
 
@@ -75,6 +83,8 @@ class CsvWriter(TextWriter):
             return text.replace(".", ",") if self.delimiter == ";" else text
         if isinstance(value, (date, datetime)):
             return value.isoformat()
+        if isinstance(value, str):
+            return neutralized(value)
         return super().cell(value)
 
 
@@ -113,6 +123,8 @@ class XlsxWriter(Writer):
             return cell
         if isinstance(value, datetime):
             return value.replace(tzinfo=None)
+        if isinstance(value, str):
+            return neutralized(value)
         return value
 
     def close(self) -> None:

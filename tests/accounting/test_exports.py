@@ -184,3 +184,31 @@ def test_beat_purges_expired_exports_with_a_registered_task(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["accounting-purge-expired-exports"]
     assert entry["task"] in app.tasks
     assert app.tasks[entry["task"]].apply().get() == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_user_text_that_a_spreadsheet_would_run_as_a_formula_is_quoted_but_amounts_stay_numbers(
+    collective, accountant, fmt
+):
+    from budgets import ledger
+    from budgets.models import AccountKind
+
+    source = ledger.account_get_or_create(collective=collective, kind=AccountKind.FUNDING_SOURCE, code="source:x",
+                                          name="@SUM(A1:A9)")
+    budget = ledger.account_get_or_create(collective=collective, kind=AccountKind.BUDGET, code="budget:x",
+                                          name="-Budget")
+    memo = '=HYPERLINK("http://evil.example","Click")'
+    ledger.transfer(collective=collective, source=source, destination=budget, amount=Decimal("12.50"),
+                    kind="funding_received", memo=memo, actor=accountant)
+    export = run(collective, accountant, "journal", fmt)
+    if fmt == "csv":
+        header, rows = read_csv(export)
+    else:
+        with export.file.open("rb") as stream:
+            sheet = load_workbook(io.BytesIO(stream.read())).active
+        header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        assert {cell.data_type for row in sheet.iter_rows() for cell in row} <= {"s", "inlineStr", "n", "d"}
+    cells = [cell for row in rows for cell in row]
+    assert "'" + memo in cells and "'@SUM(A1:A9)" in cells and "'-Budget" in cells and memo not in cells
+    credit = header.index("credit")
+    assert {str(row[credit]) for row in rows} - {"", "None", "0.00", "0"} <= {"12.50", "12.5"}
