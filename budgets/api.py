@@ -273,10 +273,6 @@ class CloseSerializer(serializers.Serializer):
     decision = DecisionSerializer(required=False, help_text="Required to close a period in deficit (hold policy).")
 
 
-def _period_with_figures(period: Period) -> Period:
-    return next(p for p in selectors.periods_with_figures(period.budget) if p.pk == period.pk)
-
-
 class BudgetPeriodViewSet(BudgetChildMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The periods of a budget with their money: available, requested, validated, granted."""
 
@@ -299,7 +295,7 @@ class PeriodViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.G
         return Period.objects.of(self.collective).select_related("budget")
 
     def retrieve(self, request, *args, **kwargs):
-        return Response(self.get_serializer(_period_with_figures(self.get_object())).data)
+        return Response(self.get_serializer(selectors.period_with_figures(self.get_object())).data)
 
     @extend_schema(request=CloseSerializer, responses=PeriodSerializer)
     @action(detail=True, methods=["post"])
@@ -308,7 +304,7 @@ class PeriodViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer.is_valid(raise_exception=True)
         period = period_close(period=self.get_object(), actor=request.user,
                               decision=serializer.validated_data.get("decision"))
-        return Response(self.get_serializer(_period_with_figures(period)).data)
+        return Response(self.get_serializer(selectors.period_with_figures(period)).data)
 
 
 class PayoutSerializer(serializers.ModelSerializer):

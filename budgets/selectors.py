@@ -36,16 +36,25 @@ def budgets_with_money(collective) -> QuerySet:
                       granted_total=_sum(payouts, "granted")))
 
 
-def periods_with_figures(budget: Budget) -> list[Period]:
-    """The periods of a budget with `requested`, `validated`, `granted` and `available`
-    (frozen once closed, projected while open); the same few queries for any number of declarations."""
+def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal | None) -> bool:
+    """The money of a period is exceeded: by its validated requests, or already by the requests not
+    rejected yet (a deficit flagged before it is decided, not discovered at closing)."""
+    return available is not None and max(requested, validated) > available
+
+
+def periods_with_figures(budget: Budget, *, period: Period | None = None) -> list[Period]:
+    """The periods of a budget (or only `period`) with `requested`, `validated`, `granted`, `available_now`
+    (frozen once closed, projected while open) and `over`; the same few queries for any number of declarations."""
     from .closing import carried_in, funds_not_granted, period_amount, spread_of
     from .periods import period_count
 
     contributions = Contribution.objects.filter(period=OuterRef("pk")).order_by().values("period")
     payouts = Payout.objects.filter(period=OuterRef("pk")).order_by().values("period")
+    queryset = Period.objects.filter(budget=budget).order_by("index")
+    if period is not None:
+        queryset = queryset.filter(pk=period.pk)
     periods = list(
-        Period.objects.filter(budget=budget).order_by("index").annotate(
+        queryset.annotate(
             requested=_sum(contributions.exclude(status=ContributionStatus.REJECTED), "amount"),
             validated=_sum(contributions.filter(status__in=[ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED]),
                            Coalesce("validated_amount", "amount")),
@@ -57,18 +66,26 @@ def periods_with_figures(budget: Budget) -> list[Period]:
     count = period_count(budget)
     spread = spread_of(budget, count) if budget.amount_per_period is None and count is not None else None
     previous = None
-    for period in periods:
-        if period.available is None:
+    for current in periods:
+        if current.available is None:
             carry = ZERO
-            if previous is not None and previous.status == PeriodStatus.CLOSED:
-                carry = carried_in(budget=budget, period=period)
-            own = period_amount(budget=budget, period=period, count=count, spread=spread)
-            period.available_now = max(min(own + carry, left), ZERO)
+            # Listing every period, only the one after a closed period carries money in.
+            if (previous is None and current.index > 0) or (previous is not None
+                                                             and previous.status == PeriodStatus.CLOSED):
+                carry = carried_in(budget=budget, period=current)
+            own = period_amount(budget=budget, period=current, count=count, spread=spread)
+            current.available_now = max(min(own + carry, left), ZERO)
         else:
-            period.available_now = period.available
-        period.over = period.validated > period.available_now
-        previous = period
+            current.available_now = current.available
+        current.over = period_is_over(requested=current.requested, validated=current.validated,
+                                      available=current.available_now)
+        previous = current
     return periods
+
+
+def period_with_figures(period: Period) -> Period:
+    """One period with the figures `periods_with_figures` gives, without computing the others'."""
+    return periods_with_figures(period.budget, period=period)[0]
 
 
 def payouts_unposted(*, period: Period) -> QuerySet:

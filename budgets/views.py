@@ -212,7 +212,7 @@ def period_decision(request, collective_slug, period_id):
             add_domain_error(form, error)
         else:
             return _after_close(request, period)
-    figures = next(p for p in selectors.periods_with_figures(period.budget) if p.pk == period.pk)
+    figures = selectors.period_with_figures(period)
     for contribution, field in zip(requests, form.amount_fields()):
         contribution.field = field
     return render(request, "budgets/period_decision.html", {
@@ -223,7 +223,7 @@ def period_decision(request, collective_slug, period_id):
 
 def period_payouts(request, collective_slug, period_id):
     period = _period(request, period_id)
-    figures = next(p for p in selectors.periods_with_figures(period.budget) if p.pk == period.pk)
+    figures = selectors.period_with_figures(period)
     return render(request, "budgets/period_payouts.html", {
         "period": figures, "budget": period.budget,
         "payouts": _with_explanations(selectors.payouts_of_period(period)),

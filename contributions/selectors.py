@@ -6,21 +6,19 @@ Every read issues a fixed number of queries whatever the number of declarations.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from budgets.closing import period_available
-from budgets.models import MONEY, Budget, Period, RateLevel
+from budgets.models import Budget, Period, RateLevel
+from budgets.selectors import period_with_figures
 from members.models import AuditEvent, Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
 from .models import Comment, CommentKind, Contribution, ContributionStatus
 
 ZERO = Decimal("0.00")
-COUNTED = (ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED)
 
 
 def contributions_of(
@@ -82,17 +80,14 @@ def last_declaration_of(collective: Collective, user) -> Contribution | None:
 
 @dataclass(frozen=True)
 class Gauge:
-    """Money available vs requested vs validated in a period; red when requests exceed it."""
+    """Money available vs requested vs validated in a period; red when it is over (`period_is_over`)."""
 
     available: Decimal | None
     requested: Decimal
     validated: Decimal
     granted: Decimal
     count: int
-
-    @property
-    def over(self) -> bool:
-        return self.available is not None and max(self.requested, self.validated) > self.available
+    over: bool
 
     def _percent(self, amount: Decimal) -> int:
         scale = max(self.available or ZERO, self.requested, self.validated)
@@ -112,19 +107,10 @@ class Gauge:
 
 
 def period_gauge(period: Period) -> Gauge:
-    """Available: frozen at closing, else what a closing now could grant; one aggregate over the declarations."""
-    if period.available is not None:
-        available = period.available
-    else:
-        available = period_available(budget=period.budget, period=period)
-    money = DecimalField(**MONEY)
-    totals = Contribution.objects.of(period.collective).filter(period=period).aggregate(
-        requested=Coalesce(Sum("amount", filter=~Q(status=ContributionStatus.REJECTED)), Value(ZERO), output_field=money),
-        validated=Coalesce(Sum("validated_amount", filter=Q(status__in=COUNTED)), Value(ZERO), output_field=money),
-        granted=Coalesce(Sum("payout__granted"), Value(ZERO), output_field=money),
-        count=Count("id"),
-    )
-    return Gauge(available=available, **totals)
+    """Available: frozen at closing, else what a closing now could grant; the budget pages' figures."""
+    figures = period_with_figures(period)
+    return Gauge(available=figures.available_now, requested=figures.requested, validated=figures.validated,
+                 granted=figures.granted, count=figures.declaration_count, over=figures.over)
 
 
 @waiting_provider

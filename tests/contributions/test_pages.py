@@ -202,3 +202,18 @@ def test_waiting_items_for_reviewers_and_questioned_authors(member, coordinator,
     api(member).post(f"/api/v1/collectives/{collective.slug}/contributions/{contribution.pk}/question/",
                      {"comment": "Voilà."}, format="json")
     assert not any("question waits" in title for title in _waiting_titles(member))
+
+
+def test_the_period_page_and_the_budget_page_agree_on_a_period_being_over(member, coordinator, collective, budget,
+                                                                          rate):
+    Funding.objects.create(collective=collective, budget=budget, source="Région", amount=Decimal("5000.00"),
+                           status="received", received_on=MONDAY, created_by=coordinator)
+    budget.amount_per_period = Decimal("10.00")
+    budget.save()
+    make_declarations(collective, budget, rate, member, 2)
+    period = period_for_date(budget=budget, day=MONDAY)
+    gauge = client_for(member).get(f"/c/{collective.slug}/periods/{period.pk}/").context["gauge"]
+    periods = client_for(member).get(f"/c/{collective.slug}/budgets/{budget.pk}/").context["periods"]
+    listed = next(p for p in periods if p.pk == period.pk)
+    assert gauge.over is listed.over is True
+    assert gauge.available == listed.available_now
