@@ -22,6 +22,17 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
         form.add_error(None, error.message)
 
 
+def error_text(source: DomainError | forms.BaseForm) -> str:
+    """A refusal as one line for a flash message: a service's message followed by the field messages it names,
+    or a form's errors; each message once, in order."""
+    if isinstance(source, DomainError):
+        named = (messages if isinstance(messages, list | tuple) else [messages] for messages in source.fields.values())
+        parts = [source.message, *(message for messages in named for message in messages)]
+    else:
+        parts = [message for messages in source.errors.values() for message in messages]
+    return " ".join(dict.fromkeys(str(part) for part in parts))
+
+
 def _timezone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(available_timezones())]
 

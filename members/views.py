@@ -23,16 +23,12 @@ from .forms import (
     MembershipRolesForm,
     TokenCreateForm,
     add_domain_error,
+    error_text,
 )
 from .models import Invitation, Membership, PersonalToken, Role
 
 AUDIT_PAGE_SIZE = 50
 NEW_TOKEN_SESSION_KEY = "members:new_token"
-
-
-def _domain_message(error: DomainError) -> str:
-    details = [str(message) for messages_ in error.fields.values() for message in messages_]
-    return " ".join([error.message, *details])
 
 
 @login_required
@@ -130,7 +126,7 @@ def membership_roles(request, collective_slug, membership_id):
     try:
         services.membership_set_roles(membership=membership, actor=request.user, roles=form.cleaned_data["roles"])
     except DomainError as error:
-        messages.error(request, _domain_message(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("The roles of %(name)s are saved.") % {"name": membership.user.display_name})
     return redirect("members", collective_slug)
@@ -152,7 +148,7 @@ def membership_remove(request, collective_slug, membership_id):
     try:
         services.membership_remove(membership=membership, actor=request.user)
     except DomainError as error:
-        messages.error(request, _domain_message(error))
+        messages.error(request, error_text(error))
         return redirect("members", collective_slug)
     if leaving:
         messages.success(request, _("You left %(name)s.") % {"name": request.collective.name})
@@ -168,7 +164,7 @@ def invitation_revoke(request, collective_slug, invitation_id):
     try:
         services.invitation_revoke(invitation=invitation, actor=request.user)
     except DomainError as error:
-        messages.error(request, _domain_message(error))
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("The invitation to %(email)s is revoked.") % {"email": invitation.email})
     return redirect("members", collective_slug)
@@ -188,7 +184,7 @@ def invitation_accept(request, token):
         try:
             membership = services.invitation_accept(token=token, user=request.user)
         except DomainError as error:
-            messages.error(request, error.message)
+            messages.error(request, error_text(error))
             return render(request, "members/invitation_invalid.html", {"invitation": invitation}, status=410)
         messages.success(request, _("Welcome to %(name)s!") % {"name": membership.collective.name})
         return redirect("collective_dashboard", membership.collective.slug)
