@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import Conflict, DomainError
-from contrib_budget.money import split_largest_remainder, to_money
+from contrib_budget.money import format_money, split_largest_remainder, to_money
 from members.audit import audit_record
 
 from . import accounts
@@ -198,16 +198,19 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
                                   fields={"amounts": {str(r.contribution_id): [_("More than requested.")]}})
             grants.append(Grant(r.contribution_id, r.amount, amount, "decision_amount", {"note": note}))
         if sum((g.granted for g in grants), ZERO) > available:
-            raise DomainError(_("The amounts exceed the money available (%(available)s).") % {"available": available},
-                              "over_available", fields={"amounts": [_("The sum exceeds the money available.")]})
+            raise DomainError(
+                _("The amounts exceed the money available (%(available)s).") % {
+                    "available": format_money(available, budget.collective.currency)},
+                "over_available", fields={"amounts": [_("The sum exceeds the money available.")]})
         stored = {"kind": kind, "amounts": {str(g.contribution_id): str(g.granted) for g in grants}, "note": note}
         return grants, available, stored
     if kind == "top_up":
         gap = total - available
         amount = money_checked(decision.get("amount", gap), "amount", positive=True)
         if amount < gap:
-            raise DomainError(_("The top-up must cover the gap of %(gap)s.") % {"gap": gap}, "top_up_too_small",
-                              fields={"amount": [_("Less than the gap.")]})
+            raise DomainError(
+                _("The top-up must cover the gap of %(gap)s.") % {"gap": format_money(gap, budget.collective.currency)},
+                "top_up_too_small", fields={"amount": [_("Less than the gap.")]})
         funding = funding_create(
             budget=budget, actor=actor, source=decision.get("source") or _("Top-up"), amount=amount,
             source_kind=decision.get("source_kind") or "other", status=decision.get("status") or FundingStatus.RECEIVED,

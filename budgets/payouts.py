@@ -8,6 +8,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import Conflict, DomainError
+from contrib_budget.money import format_money
 from members.audit import audit_record
 from members.models import Collective
 
@@ -16,17 +17,17 @@ from .ledger import transaction_post
 from .locks import ensure_period_unlocked
 
 
-def _money(value) -> str:
-    return number_format(Decimal(value), decimal_pos=2, use_l10n=True, force_grouping=True)
-
-
 def _percent(value) -> str:
     return number_format(Decimal(value), decimal_pos=2, use_l10n=True)
 
 
-def explanation_text(code: str, params: dict) -> str:
+def explanation_text(code: str, params: dict, currency: str | None = None) -> str:
     """The sentence that explains a granted amount, in the reader's language."""
     p = params or {}
+
+    def _money(value) -> str:
+        return format_money(value, currency)
+
     if code == "granted_in_full":
         return _("Granted in full.")
     if code == "pro_rata":
@@ -65,7 +66,8 @@ def explanation_text(code: str, params: dict) -> str:
 def payout_explanation(payout) -> str:
     """Why a payout granted what it granted; when the coordinators adjusted the declaration, that comes first
     (with their reason), since the grant was computed from the adjusted amount."""
-    text = explanation_text(payout.explanation_code, payout.explanation_params)
+    currency = payout.collective.currency
+    text = explanation_text(payout.explanation_code, payout.explanation_params, currency)
     contribution = payout.contribution
     if contribution.amount == payout.requested:
         return text
@@ -73,7 +75,8 @@ def payout_explanation(payout) -> str:
     if reason and reason[-1] not in ".!?…":
         reason += "."
     adjusted = _("Adjusted by the coordinators from %(declared)s to %(validated)s: %(reason)s") % {
-        "declared": _money(contribution.amount), "validated": _money(payout.requested), "reason": reason}
+        "declared": format_money(contribution.amount, currency), "validated": format_money(payout.requested, currency),
+        "reason": reason}
     return f"{adjusted.rstrip()} {text}"
 
 

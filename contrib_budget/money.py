@@ -4,7 +4,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Sequence
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from django.utils.translation import get_language, to_locale
 
 CENT = Decimal("0.01")
@@ -57,10 +57,13 @@ def split_largest_remainder(
     return [Decimal(c) * CENT for c in floors]
 
 
-def format_money(amount, currency: str, language: str | None = None) -> str:
+def format_money(amount, currency: str | None = None, language: str | None = None) -> str:
     """An amount in the collective's currency, written the way the active language writes money.
 
-    Decimal("1234.56"), "EUR" -> "1 234,56 €" in French, "€1,234.56" in English.
+    Decimal("1234.56"), "EUR" -> "1 234,56 €" in French, "€1,234.56" in English;
+    without a currency, the amount alone: "1 234,56" in French, "1,234.56" in English.
     """
     language = language or get_language() or "fr"
+    if currency is None:
+        return format_decimal(to_money(amount), format="#,##0.00", locale=to_locale(language))
     return format_currency(to_money(amount), currency, locale=to_locale(language))

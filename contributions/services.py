@@ -20,7 +20,7 @@ from budgets.locks import ensure_period_unlocked
 from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from budgets.periods import period_for_date
 from contrib_budget.errors import Conflict, DomainError, Forbidden
-from contrib_budget.money import has_at_most_two_decimals, to_money
+from contrib_budget.money import format_money, has_at_most_two_decimals, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -368,7 +368,7 @@ def _decide(
             raise _invalid(
                 "amount",
                 _("An adjustment cannot exceed the requested %(amount)s; the author may amend the request.") % {
-                    "amount": contribution.amount},
+                    "amount": format_money(contribution.amount, contribution.collective.currency)},
                 "above_request",
             )
         before = _state(contribution)

@@ -14,12 +14,12 @@ from django.views.decorators.http import require_POST
 
 from budgets.models import Period, PeriodStatus
 from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.money import format_money
 from contrib_budget.tenancy import role_required
 from members.forms import add_domain_error
 from members.models import Role
 
 from . import selectors, services
-from .templatetags.contributions_tags import money
 from .forms import (
     AdjustForm,
     DeclarationForm,
@@ -61,7 +61,7 @@ def contribution_declare(request, collective_slug):
                 form.add_service_error(error)
             else:
                 messages.success(request, _("Declared: %(amount)s requested.") % {
-                    "amount": money(contribution.amount, collective.currency)})
+                    "amount": format_money(contribution.amount, collective.currency)})
                 return redirect("contribution_detail", collective_slug, contribution.pk)
     else:
         form = DeclarationForm(initial=declaration_initial(collective=collective, user=request.user),

@@ -1,11 +1,9 @@
 """Money, durations and the history of a declaration, in the reader's language."""
 
-from decimal import Decimal
-
-from babel.numbers import format_currency
 from django import template
-from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
+
+from contrib_budget.money import format_money
 
 register = template.Library()
 
@@ -30,7 +28,7 @@ def money(amount, currency: str = "EUR") -> str:
     """12.5, "EUR" -> "12,50 €" in French, "€12.50" in English."""
     if amount is None or amount == "":
         return "—"
-    return format_currency(Decimal(amount), currency or "EUR", locale=to_locale(get_language() or "fr"))
+    return format_money(amount, currency or "EUR")
 
 
 @register.filter

@@ -171,8 +171,8 @@ def test_close_endpoint_closes_and_lists_payouts(api, coordinator, member, accou
     first = next(p for p in payouts if p["requested"] == "600.00")
     assert first["granted"] == "500.00"
     assert first["state"] == "payable"
-    assert first["explanation"] == ("Scaled to 83.33% because requests (1,200.00) exceeded the money available "
-                                    "(1,000.00).")
+    assert first["explanation"] == ("Scaled to 83.33% because requests (€1,200.00) exceeded the money available "
+                                    "(€1,000.00).")
     assert {"contribution", "author", "requested", "granted", "explanation", "state", "owed", "payable",
             "paid_on", "reference"} <= set(first)
 

@@ -177,3 +177,15 @@ def test_period_list_queries_do_not_grow_with_declarations(api, collective, coor
         declare(budget, people[n % 5], "10.00", day=period_at(budget, 1 + n % 3).starts_on)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_refused_decision_writes_its_amounts_as_money_in_the_readers_language(collective, coordinator):
+    from django.utils import translation
+
+    budget = make_budget(collective, coordinator, overspend_policy="hold")
+    a = declare(budget, person(collective, 1), "1500.00")
+    period = period_close(period=period_at(budget, 0), actor=coordinator)
+    with translation.override("fr"), pytest.raises(DomainError) as refused:
+        period_close(period=period, actor=coordinator, decision={"kind": "amounts", "amounts": {str(a.pk): "1200.00"}})
+    assert "1\u202f000,00\u00a0€" in refused.value.message

@@ -84,7 +84,7 @@ def test_an_adjusted_declaration_explains_the_adjustment_before_the_grant(api, c
     (row,) = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{period.pk}/payouts/",
                                   headers={"accept-language": "en"}).json()["results"]
     assert (row["requested"], row["granted"]) == ("120.00", "120.00")
-    assert row["explanation"] == ("Adjusted by the coordinators from 200.00 to 120.00: Quatre heures au tarif "
+    assert row["explanation"] == ("Adjusted by the coordinators from €200.00 to €120.00: Quatre heures au tarif "
                                   "simple. Granted in full.")
 
 

@@ -155,7 +155,7 @@ def test_a_closed_period_page_shows_each_grant_and_its_explanation(member, coord
     period = period_close(period=period_for_date(budget=budget, day=MONDAY), actor=coordinator)
     html = client_for(member).get(f"/c/{collective.slug}/periods/{period.pk}/").content.decode()
     assert html.count('class="muted small explanation"') == 2
-    assert "because requests (20.33) exceeded the money available (10.00)" in html
+    assert "because requests (€20.33) exceeded the money available (€10.00)" in html
     assert "each declaration below shows what was granted and why" in html
     assert "at closing, the budget" not in html
 
