@@ -2,7 +2,10 @@
 
 A document is rebuilt from its frozen data, so the same document always reads
 the same. Asking again for a document whose data has not changed returns the
-one already issued; when the data changed, a new document is issued.
+one already issued and writes nothing (a prefetcher or a crawler repeating a GET
+issues nothing more); only changed data issues a new document, once. A period's
+closing statement exists once the period is closed. Rejected declarations are
+listed but never counted in the requested totals (as in the closing).
 """
 
 from datetime import date
@@ -22,11 +25,11 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework import viewsets
 from weasyprint import HTML
 
-from budgets.models import Period
+from budgets.models import Period, PeriodStatus
 from cobudget.models import Round, RoundStatus
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
-from contributions.models import Contribution, Payout
+from contributions.models import Contribution, ContributionStatus, Payout
 from members.models import Membership, Role
 
 from . import services
@@ -62,9 +65,13 @@ def period_statement_data(period: Period) -> dict:
     )
     declarations = []
     requested_total = granted_total = ZERO
+    rejected = 0
     for contribution in contributions:
         granted = granted_by_contribution.get(contribution.pk, ZERO)
-        requested_total += contribution.amount
+        if contribution.status == ContributionStatus.REJECTED:
+            rejected += 1
+        else:
+            requested_total += contribution.amount
         granted_total += granted
         declarations.append({
             "date": contribution.performed_on.isoformat(),
@@ -88,19 +95,20 @@ def period_statement_data(period: Period) -> dict:
         "closed_by": period.closed_by.display_name if period.closed_by else "",
         "declarations": declarations,
         "totals": {"requested": _money(requested_total), "granted": _money(granted_total),
-                   "count": len(declarations)},
+                   "count": len(declarations) - rejected, "rejected": rejected},
     }
 
 
 def personal_statement_data(membership: Membership, year: int, first: date | None = None,
                             last: date | None = None) -> dict:
     """A person's contributions in a year (or from `first` to `last`), and what was granted and paid,
-    per budget of the collective."""
+    per budget of the collective; rejected declarations are left out."""
     collective, person = membership.collective, membership.user
     ranged = first is not None and last is not None
     if not ranged:
         first, last = date(year, 1, 1), date(year, 12, 31)
-    contributions = Contribution.objects.of(collective).filter(author=person, performed_on__range=(first, last))
+    contributions = (Contribution.objects.of(collective).filter(author=person, performed_on__range=(first, last))
+                     .exclude(status=ContributionStatus.REJECTED))
     paid = Q(payout__paid_on__isnull=False)
     per_budget = (
         contributions.values("budget__name")
@@ -199,6 +207,8 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         """The closing statement of a period (every member may read it: declarations are public)."""
         period = get_object_or_404(Period.objects.of(self.collective).select_related("budget", "closed_by"),
                                    pk=period_id)
+        if period.status != PeriodStatus.CLOSED:
+            raise Conflict(_("The closing statement is published when the period is closed."), "period_not_closed")
         document = services.document_issue(
             collective=self.collective, actor=request.user, kind=DocumentKind.PERIOD_STATEMENT,
             subject=f"period:{period.pk}", data=period_statement_data(period),

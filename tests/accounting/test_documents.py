@@ -1,5 +1,6 @@
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from pypdf import PdfReader
@@ -123,3 +124,39 @@ def test_a_personal_statement_covers_a_range_of_dates_instead_of_a_year(statemen
     for query in ({"from": "2025-02-01"}, {"from": "2025-03-01", "to": "2025-02-01"}, {"from": "x", "to": "y"}):
         response = api(accountant).get(url, query)
         assert response.status_code == 400 and response.json()["code"] == "invalid", query
+
+
+def test_statements_leave_rejected_declarations_out_of_the_requested_totals(statement_period, contributor):
+    from budgets.accounting.documents import personal_statement_data
+    from contributions.models import Contribution, ContributionStatus
+    from members.models import Membership
+
+    Contribution.objects.create(
+        collective=statement_period.collective, author=contributor, budget=statement_period.budget,
+        period=statement_period, performed_on=statement_period.starts_on, description="Hors sujet",
+        amount=Decimal("5000.00"), status=ContributionStatus.REJECTED, value_mode="self_assessed",
+    )
+    data = period_statement_data(statement_period)
+    assert data["totals"] == {"requested": "2000.00", "granted": "1500.00", "count": 2, "rejected": 1}
+    assert len(data["declarations"]) == 3
+    membership = Membership.objects.of(statement_period.collective).get(user=contributor)
+    personal = personal_statement_data(membership, 2025)
+    assert personal["totals"]["requested"] == "1200.00" and personal["totals"]["count"] == 1
+
+
+def test_repeated_gets_of_a_statement_write_nothing_and_an_open_period_has_none(statement_period, coordinator,
+                                                                                 api):
+    from budgets.models import PeriodStatus
+    from members.models import AuditEvent
+
+    url = f"/api/v1/collectives/{statement_period.collective.slug}/periods/{statement_period.pk}/statement.pdf"
+    assert api(coordinator).get(url).status_code == 200
+    documents, audits = IssuedDocument.objects.count(), AuditEvent.objects.count()
+    for _ in range(3):
+        assert api(coordinator).get(url).status_code == 200
+    assert (IssuedDocument.objects.count(), AuditEvent.objects.count()) == (documents, audits) == (1, audits)
+    statement_period.status = PeriodStatus.OPEN
+    statement_period.save()
+    refused = api(coordinator).get(url, HTTP_ACCEPT="application/json")
+    assert refused.status_code == 409 and refused.json()["code"] == "period_not_closed"
+    assert IssuedDocument.objects.count() == 1
