@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class CobudgetConfig(AppConfig):
     name = "cobudget"
     verbose_name = _("Cobudget")
+
+    def ready(self) -> None:
+        # Registers the "what waits for me" providers of cobudget rounds.
+        from . import selectors  # noqa: F401

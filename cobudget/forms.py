@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
+from contrib_budget.money import format_money
 from members.models import Membership
 
 from .models import BUCKET_IMAGE_MAX_BYTES, BUCKET_IMAGE_VALIDATORS, Round
@@ -56,8 +57,8 @@ class RoundForm(forms.ModelForm):
         self.fields["participants"].queryset = people
         self.fields["participants"].label_from_instance = lambda user: user.display_name
         self.fields["funded_from_pool"].help_text = _(
-            "Instead of new money: what earlier rounds returned to the pool. It holds %(amount)s %(currency)s now."
-        ) % {"amount": pool_balance(collective), "currency": collective.currency}
+            "Instead of new money: what earlier rounds returned to the pool. It holds %(amount)s now."
+        ) % {"amount": format_money(pool_balance(collective), collective.currency)}
         if self.instance.pk and self.instance.manual_envelopes:
             emails = dict(people.values_list("pk", "email"))
             self.initial["manual_envelopes_text"] = "\n".join(

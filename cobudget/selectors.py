@@ -4,12 +4,29 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from budgets.models import Account, AccountKind, Entry
+from contrib_budget.money import format_money
 from members.models import Collective, Membership, Role
+from members.selectors import WaitingItem, waiting_provider
 
-from .models import Allocation, AllocationKind, Bucket, BucketStatus, Round, RoundStatus, Wallet
+from .models import (
+    Allocation,
+    AllocationKind,
+    Bucket,
+    BucketComment,
+    BucketStatus,
+    CommentKind,
+    Round,
+    RoundStatus,
+    Wallet,
+)
 
 ZERO = Decimal("0.00")
 
@@ -143,3 +160,86 @@ def refunded_by_bucket(round: Round) -> dict[int, Decimal]:
     rows = (Allocation.objects.of(round.collective).filter(round=round, kind=AllocationKind.REFUND)
             .values("bucket_id").annotate(total=Sum("amount")))
     return {row["bucket_id"]: -row["total"] for row in rows}
+
+
+# ---------------------------------------------------------------------------
+# "what waits for me" on the home page (registered from CobudgetConfig.ready)
+
+def _funding_open_now() -> Q:
+    """Rounds whose funding is open now, as a filter on Round (prefix-free)."""
+    now = timezone.now()
+    return (Q(status=RoundStatus.OPEN) & (Q(funding_opens_at__isnull=True) | Q(funding_opens_at__lte=now))
+            & (Q(funding_closes_at__isnull=True) | Q(funding_closes_at__gt=now)))
+
+
+@waiting_provider
+def _money_left_in_my_wallets(user) -> list[WaitingItem]:
+    """Participants: open rounds where their wallet still holds money, in one query."""
+    wallets = (
+        Wallet.objects.filter(user=user, account__balance__gt=0, round__in=Round.objects.filter(_funding_open_now()))
+        .select_related("account", "round", "collective")
+        .order_by("round__funding_closes_at", "round_id")
+    )
+    items = []
+    for wallet in wallets:
+        values = {"amount": format_money(wallet.account.balance, wallet.collective.currency), "round": wallet.round.name}
+        closes = wallet.round.funding_closes_at
+        if closes:
+            values["date"] = date_format(timezone.localtime(closes), "SHORT_DATETIME_FORMAT")
+            title = _("Your wallet still holds %(amount)s in %(round)s (funding closes %(date)s)") % values
+        else:
+            title = _("Your wallet still holds %(amount)s in %(round)s") % values
+        items.append(WaitingItem(title=title, url=reverse("cobudget_round", args=[wallet.collective.slug, wallet.round_id]),
+                                 collective=wallet.collective, due=closes))
+    return items
+
+
+@waiting_provider
+def _questions_on_my_buckets(user) -> list[WaitingItem]:
+    """Carriers: live buckets whose latest message is somebody else's question."""
+    latest = BucketComment.objects.filter(bucket=OuterRef("pk")).order_by("-created_at", "-id")
+    buckets = (
+        Bucket.objects.filter(carriers=user, status__in=(BucketStatus.DRAFT, BucketStatus.PROPOSED,
+                                                          BucketStatus.OPEN, BucketStatus.FUNDED))
+        .exclude(round__status=RoundStatus.CLOSED)
+        .annotate(last_kind=Subquery(latest.values("kind")[:1]), last_author=Subquery(latest.values("author")[:1]))
+        .filter(last_kind=CommentKind.QUESTION)
+        .exclude(last_author=user.pk)
+        .select_related("collective")
+        .order_by("-id")[:20]
+    )
+    return [
+        WaitingItem(
+            title=_("Your bucket %(title)s has a question waiting") % {"title": bucket.title},
+            url=reverse("cobudget_bucket", args=[bucket.collective.slug, bucket.pk]),
+            collective=bucket.collective,
+        )
+        for bucket in buckets
+    ]
+
+
+@waiting_provider
+def _buckets_to_approve(user) -> list[WaitingItem]:
+    """Coordinators: proposed buckets of rounds that need approval, one line per round."""
+    coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
+        "collective_id")
+    rows = (
+        Bucket.objects.filter(collective_id__in=coordinated, status=BucketStatus.PROPOSED,
+                              round__bucket_approval_required=True)
+        .exclude(round__status=RoundStatus.CLOSED)
+        .values("round_id", "round__name", "collective_id", "collective__slug", "collective__name")
+        .annotate(count=Count("id"))
+        .order_by("collective__name", "round_id")
+    )
+    return [
+        WaitingItem(
+            title=ngettext(
+                "%(count)d bucket waits for your approval in %(round)s",
+                "%(count)d buckets wait for your approval in %(round)s",
+                row["count"],
+            ) % {"count": row["count"], "round": row["round__name"]},
+            url=reverse("cobudget_round", args=[row["collective__slug"], row["round_id"]]),
+            collective=Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"]),
+        )
+        for row in rows
+    ]

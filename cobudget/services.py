@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from budgets.ledger import (
@@ -29,7 +28,7 @@ from budgets.ledger import (
 )
 from budgets.models import Account, AccountKind
 from contrib_budget.errors import Conflict, DomainError, Forbidden
-from contrib_budget.money import has_at_most_two_decimals, to_money
+from contrib_budget.money import format_money, has_at_most_two_decimals, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -84,11 +83,6 @@ def _money(value, field: str = "amount") -> Decimal:
         raise DomainError(_("Amounts have at most two decimal places."), "amount_precision",
                           fields={field: [_("At most two decimal places.")]})
     return to_money(amount)
-
-
-def _fmt(amount: Decimal) -> str:
-    """An amount as people of the active language write it (265,00 in French)."""
-    return number_format(amount, 2, use_l10n=True)
 
 
 def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
@@ -286,8 +280,10 @@ def round_open(*, round: Round, actor) -> Round:
                 source.refresh_from_db()
                 raise Conflict(
                     _("The envelopes total %(total)s but the pool holds only %(pool)s.")
-                    % {"total": _fmt(total), "pool": _fmt(source.balance)}, "pool_insufficient",
-                    fields={"funded_from_pool": [_("The pool holds only %(pool)s.") % {"pool": _fmt(source.balance)}]},
+                    % {"total": format_money(total, collective.currency),
+                       "pool": format_money(source.balance, collective.currency)}, "pool_insufficient",
+                    fields={"funded_from_pool": [
+                        _("The pool holds only %(pool)s.") % {"pool": format_money(source.balance, collective.currency)}]},
                 ) from None
         round.status = RoundStatus.OPEN
         round.opened_at = timezone.now()
@@ -456,7 +452,7 @@ def is_participant(*, round: Round, user) -> bool:
     return Membership.objects.of(round.collective).filter(user=user, roles__contains=[Role.MEMBER.value]).exists()
 
 
-def _lines(lines) -> list[tuple[str, Decimal, Decimal | None]]:
+def _lines(lines, currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
     if not lines:
         raise DomainError(_("Give at least one budget line, or a minimum goal."), "no_budget_line",
                           fields={"min_goal": [_("Required.")]})
@@ -471,7 +467,8 @@ def _lines(lines) -> list[tuple[str, Decimal, Decimal | None]]:
                               fields={"min_goal": [_("Must be above zero.")]})
         if maximum is not None and maximum < minimum:
             raise DomainError(
-                _("The maximum goal (%(max)s) is below the minimum goal (%(min)s).") % {"max": _fmt(maximum), "min": _fmt(minimum)},
+                _("The maximum goal (%(max)s) is below the minimum goal (%(min)s).")
+                % {"max": format_money(maximum, currency), "min": format_money(minimum, currency)},
                 "min_above_max", fields={"max_goal": [_("Must be at least the minimum goal.")]},
             )
         cleaned.append((description[:200], minimum, maximum))
@@ -513,7 +510,7 @@ def _check_image(image) -> None:
 
 
 def bucket_create(*, round: Round, actor, title: str, description: str = "", lines, carriers=(), image=None) -> Bucket:
-    cleaned = _lines(lines)
+    cleaned = _lines(lines, round.collective.currency)
     carrier_ids = _check_carriers(round.collective, [actor, *carriers])
     if not (title or "").strip():
         raise DomainError(_("Give the bucket a title."), "title", fields={"title": [_("This field is required.")]})
@@ -569,7 +566,7 @@ def bucket_update(*, bucket: Bucket, actor, lines=None, carriers=None, **fields)
             raise DomainError(_("Give the bucket a title."), "title", fields={"title": [_("This field is required.")]})
         bucket.save()
         if lines is not None:
-            _set_lines(bucket, _lines(lines))
+            _set_lines(bucket, _lines(lines, bucket.collective.currency))
         if carriers is not None:
             ids = _check_carriers(bucket.collective, carriers)
             if not ids:
@@ -778,15 +775,17 @@ class AllocationResult:
     trimmed: bool
     funded_amount: Decimal
     wallet_balance: Decimal
+    currency: str
 
     @property
     def message(self) -> str:
         if self.trimmed:
             return _("The bucket only needed %(amount)s: your allocation of %(requested)s was trimmed to it.") % {
-                "amount": _fmt(self.amount), "requested": _fmt(self.requested)}
+                "amount": format_money(self.amount, self.currency),
+                "requested": format_money(self.requested, self.currency)}
         if self.amount < 0:
-            return _("You took back %(amount)s.") % {"amount": _fmt(-self.amount)}
-        return _("You gave %(amount)s.") % {"amount": _fmt(self.amount)}
+            return _("You took back %(amount)s.") % {"amount": format_money(-self.amount, self.currency)}
+        return _("You gave %(amount)s.") % {"amount": format_money(self.amount, self.currency)}
 
 
 def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = None) -> AllocationResult:
@@ -832,7 +831,8 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
         except InsufficientFunds:
             wallet.account.refresh_from_db()
             raise DomainError(
-                _("Your wallet holds only %(balance)s.") % {"balance": _fmt(wallet.account.balance)}, "insufficient_funds",
+                _("Your wallet holds only %(balance)s.")
+                % {"balance": format_money(wallet.account.balance, bucket.collective.currency)}, "insufficient_funds",
                 fields={"amount": [_("More than your wallet holds.")]},
             ) from None
         allocation = Allocation.objects.create(
@@ -848,11 +848,13 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
                      after={"amount": str(amount), "funded": str(funded)})
     wallet.account.refresh_from_db()
     return AllocationResult(allocation=allocation, requested=requested, amount=amount, trimmed=trimmed,
-                            funded_amount=funded + bucket.converted_amount, wallet_balance=wallet.account.balance)
+                            funded_amount=funded + bucket.converted_amount, wallet_balance=wallet.account.balance,
+                            currency=bucket.collective.currency)
 
 
 def _check_allocation(round: Round, bucket: Bucket, funded: Decimal, mine: Decimal, wallet: Wallet,
                       amount: Decimal) -> tuple[Decimal, bool]:
+    currency = bucket.collective.currency
     if bucket.status == BucketStatus.FUNDED:
         raise Conflict(_("This bucket is already fully funded."), "bucket_full")
     if bucket.status != BucketStatus.OPEN:
@@ -862,34 +864,37 @@ def _check_allocation(round: Round, bucket: Bucket, funded: Decimal, mine: Decim
     if amount > needed:
         if round.overallocation_mode != OverallocationMode.CAP_TO_REMAINING:
             raise DomainError(
-                _("This bucket only needs %(needed)s more.") % {"needed": _fmt(needed)}, "overfunding",
-                fields={"amount": [_("At most %(needed)s.") % {"needed": _fmt(needed)}]},
+                _("This bucket only needs %(needed)s more.") % {"needed": format_money(needed, currency)}, "overfunding",
+                fields={"amount": [_("At most %(needed)s.") % {"needed": format_money(needed, currency)}]},
             )
         amount, trimmed = needed, True
     if round.max_per_member_per_bucket is not None and mine + amount > round.max_per_member_per_bucket:
         left = max(round.max_per_member_per_bucket - mine, ZERO)
         raise DomainError(
             _("One member may give at most %(max)s to a bucket; you can still give %(left)s.")
-            % {"max": _fmt(round.max_per_member_per_bucket), "left": _fmt(left)},
-            "member_maximum", fields={"amount": [_("At most %(left)s.") % {"left": _fmt(left)}]},
+            % {"max": format_money(round.max_per_member_per_bucket, currency), "left": format_money(left, currency)},
+            "member_maximum", fields={"amount": [_("At most %(left)s.") % {"left": format_money(left, currency)}]},
         )
     if amount > wallet.account.balance:
         raise DomainError(
-            _("Your wallet holds only %(balance)s.") % {"balance": _fmt(wallet.account.balance)}, "insufficient_funds",
+            _("Your wallet holds only %(balance)s.") % {"balance": format_money(wallet.account.balance, currency)},
+                "insufficient_funds",
             fields={"amount": [_("More than your wallet holds.")]},
         )
     return amount, trimmed
 
 
 def _check_retract(round: Round, bucket: Bucket, mine: Decimal, amount: Decimal) -> None:
+    currency = bucket.collective.currency
     if not round.allow_retract:
         raise Forbidden(_("This round does not allow taking allocations back."), "retract_forbidden")
     if bucket.status not in (BucketStatus.OPEN, BucketStatus.FUNDED):
         raise Conflict(_("This bucket is not open for funding."), "bucket_not_open")
     if -amount > mine:
         raise DomainError(
-            _("You gave this bucket %(mine)s: you cannot take back more.") % {"mine": _fmt(mine)}, "retract_too_much",
-            fields={"amount": [_("At most %(mine)s.") % {"mine": _fmt(mine)}]},
+            _("You gave this bucket %(mine)s: you cannot take back more.") % {"mine": format_money(mine, currency)},
+            "retract_too_much",
+            fields={"amount": [_("At most %(mine)s.") % {"mine": format_money(mine, currency)}]},
         )
 
 

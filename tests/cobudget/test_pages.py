@@ -31,8 +31,9 @@ def test_round_page_shows_buckets_bars_wallet_and_what_i_gave(browser_for, colle
     html = browser_for(member).get(page(collective, round.pk)).content.decode()
     assert "Four à pain" in html and f'id="funding-{bucket.pk}"' in html
     assert 'hx-trigger="every 2s"' in html
-    assert 'class="cb-mine">25,00<' in html or 'class="cb-mine">25.00<' in html
-    assert 'class="cb-balance">75,00<' in html or 'class="cb-balance">75.00<' in html
+    # Money in the reader's language, with the collective's currency (French by default).
+    assert 'class="cb-mine">25,00\xa0€<' in html
+    assert 'class="cb-balance">75,00\xa0€<' in html and "100,00\xa0€" in html
 
 
 def test_the_live_fragment_swaps_every_bar_out_of_band(browser_for, collective, member, coordinator, make_round,

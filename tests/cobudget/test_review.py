@@ -89,7 +89,7 @@ def test_results_say_what_an_unfunded_bucket_raised_before_its_refund(make_round
     services.round_close(round=round, actor=coordinator)
     html = logged_in(member).get(f"/c/{round.collective.slug}/cobudget/{round.pk}/results/",
                                  HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "raised 40.00 of 150.00: refunded to the wallets" in html
+    assert "raised €40.00 of €150.00: refunded to the wallets" in html
 
 
 def test_what_wallets_return_to_the_pool_funds_a_later_round(make_round, make_bucket, collective, coordinator,
@@ -167,10 +167,10 @@ def test_an_overfunding_allocation_says_how_much_is_still_needed_in_the_member_l
     client = api(member)
     french = client.post(url, {"amount": "90.00"}, format="json", HTTP_ACCEPT_LANGUAGE="fr")
     assert french.status_code == 400 and french.json()["code"] == "overfunding"
-    assert french.json()["detail"] == "Il ne manque plus que 70,50 à ce projet."
+    assert french.json()["detail"] == "Il ne manque plus que 70,50\xa0€ à ce projet."
     english = client.post(url, {"amount": "90.00"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
-    assert english.json()["detail"] == "This bucket only needs 70.50 more."
-    assert english.json()["fields"] == {"amount": ["At most 70.50."]}
+    assert english.json()["detail"] == "This bucket only needs €70.50 more."
+    assert english.json()["fields"] == {"amount": ["At most €70.50."]}
 
 
 def test_the_round_page_says_when_funding_opens(make_round, make_bucket, member):

@@ -47,20 +47,20 @@ def test_two_members_see_each_others_allocations_live_and_the_results(new_contex
     # Each submitted their own form; the other's allocation arrives by polling, without a reload.
     alice.evaluate("window.notReloaded = true")
     bob.evaluate("window.notReloaded = true")
-    for page, mine in ((alice, "30.00"), (bob, "25.00")):
+    for page, mine in ((alice, "€30.00"), (bob, "€25.00")):
         funding = page.locator(f"#funding-{bucket.pk}")
-        expect(funding.locator(".cb-funded")).to_have_text("55.00", timeout=8000)
+        expect(funding.locator(".cb-funded")).to_have_text("€55.00", timeout=8000)
         expect(funding.locator(".cb-mine")).to_have_text(mine)
         expect(funding.locator(".cb-funders")).to_contain_text("2")
 
     allocate(bob, bucket.pk, "10")
     bob.wait_for_load_state()
-    expect(alice.locator(f"#funding-{bucket.pk} .cb-funded")).to_have_text("65.00", timeout=8000)
+    expect(alice.locator(f"#funding-{bucket.pk} .cb-funded")).to_have_text("€65.00", timeout=8000)
     # The change is made visible: the bar that moved flashes, and its fill is 65 / 90 of the width.
     expect(alice.locator(f"#funding-{bucket.pk}")).to_have_class(re.compile("cb-changed"))
     expect(alice.locator(f"#fill-{bucket.pk}")).to_have_attribute("style", "width: 72%")
     assert alice.evaluate("window.notReloaded") is True
-    expect(alice.locator("#wallet .cb-balance")).to_have_text("70.00")
+    expect(alice.locator("#wallet .cb-balance")).to_have_text("€70.00")
 
     alice.on("dialog", lambda dialog: dialog.accept())
     alice.click("text=Close the round")
@@ -69,4 +69,4 @@ def test_two_members_see_each_others_allocations_live_and_the_results(new_contex
     expect(celebrated).to_contain_text("Four à pain")
     expect(celebrated.locator(f"#result-{bucket.pk} .badge")).to_have_text("funded")
     bob.goto(f"/c/{collective.slug}/cobudget/{round.pk}/results/")
-    expect(bob.locator(f"#result-{bucket.pk}")).to_contain_text("Bob (35.00)")
+    expect(bob.locator(f"#result-{bucket.pk}")).to_contain_text("Bob (€35.00)")
