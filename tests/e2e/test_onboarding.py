@@ -4,9 +4,11 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 
 from members.models import Collective, Membership
+from tests.e2e.conftest import PHONE
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +122,16 @@ def test_home_page_speaks_french_when_french_is_chosen(new_context):
     page.wait_for_url("**/")
     text = page.locator("main").inner_text()
     assert "Mes collectifs" in text and "Créer un collectif" in text
+
+
+def test_every_link_of_the_collective_navigation_fits_a_phone(new_context, login, collective, coordinator):
+    EmailAddress.objects.create(user=coordinator, email=coordinator.email, verified=True, primary=True)
+    page = new_context(**PHONE).new_page()
+    login(page, coordinator.email)
+    page.goto(f"/c/{collective.slug}/")
+    links = page.locator(".collective-nav a")
+    assert links.count() >= 8
+    for index in range(links.count()):
+        box = links.nth(index).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"], \
+            links.nth(index).inner_text()
