@@ -11,18 +11,6 @@ def _money_field(label, **kwargs) -> forms.DecimalField:
     return forms.DecimalField(label=label, min_value=0, **MONEY, **kwargs)
 
 
-def add_domain_error(form: forms.Form, error) -> None:
-    """Show a service's refusal on the form: on its fields when it names them."""
-    placed = False
-    for field, messages in error.fields.items():
-        if field in form.fields:
-            for message in messages if isinstance(messages, list | tuple) else [messages]:
-                form.add_error(field, str(message))
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
-
-
 class DateInput(forms.DateInput):
     input_type = "date"
 

@@ -4,14 +4,13 @@ Fundings live in `budgets.fundings`, periods in `budgets.periods`, the closing i
 `budgets.closing`, payouts in `budgets.payouts`.
 """
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import DomainError
-from contrib_budget.money import has_at_most_two_decimals
+from contrib_budget.errors import DomainError, validated_or_raise
+from contrib_budget.money import parse_money
 from members.audit import audit_record
 from members.models import Collective
 
@@ -28,27 +27,8 @@ TASK_FIELDS = ("envelope", "title", "description", "priority", "is_published", "
 
 
 def money_checked(value, field: str, *, positive: bool = False) -> Decimal:
-    """A money amount from input: a decimal with at most two places, not negative, not absurd."""
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, TypeError, ValueError):
-        raise DomainError(_("Enter an amount."), "invalid", fields={field: [_("Enter an amount.")]}) from None
-    if not amount.is_finite() or not has_at_most_two_decimals(amount):
-        raise DomainError(_("Use at most two decimal places."), "amount_precision",
-                          fields={field: [_("Use at most two decimal places.")]})
-    if amount < 0 or (positive and amount == 0):
-        message = _("The amount must be greater than zero.") if positive else _("The amount cannot be negative.")
-        raise DomainError(message, "invalid", fields={field: [message]})
-    if amount > MAX_AMOUNT:
-        raise DomainError(_("This amount is too large."), "amount_too_large", fields={field: [_("This amount is too large.")]})
-    return amount.quantize(Decimal("0.01"))
-
-
-def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
-    try:
-        instance.full_clean(exclude=list(exclude))
-    except ValidationError as error:
-        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None
+    """A money amount for a budget: `parse_money` within the budgets' ceiling."""
+    return parse_money(value, field, positive=positive, maximum=MAX_AMOUNT)
 
 
 def budget_lock(budget: Budget) -> Budget:
@@ -74,7 +54,7 @@ def _check_budget(budget: Budget) -> None:
     if budget.ends_on is not None and budget.starts_on is not None and budget.ends_on < budget.starts_on:
         raise DomainError(_("The end date comes before the start date."), "invalid",
                           fields={"ends_on": [_("The end date comes before the start date.")]})
-    _validated(budget, exclude=("collective",))
+    validated_or_raise(budget, exclude=("collective",))
 
 
 def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
@@ -155,7 +135,7 @@ def budget_update(*, budget: Budget, actor, rate_levels: list[dict] | None = Non
 def envelope_create(*, budget: Budget, actor, name: str, amount, description: str = "") -> Envelope:
     envelope = Envelope(collective_id=budget.collective_id, budget=budget, name=name, description=description,
                         amount=money_checked(amount, "amount"))
-    _validated(envelope, exclude=("collective", "budget"))
+    validated_or_raise(envelope, exclude=("collective", "budget"))
     with transaction.atomic():
         envelope.save()
         audit_record(collective=budget.collective, actor=actor, action="envelope.created", target=envelope,
@@ -168,7 +148,7 @@ def envelope_update(*, envelope: Envelope, actor, **fields) -> Envelope:
     for field, value in fields.items():
         if field in ENVELOPE_FIELDS:
             setattr(envelope, field, money_checked(value, "amount") if field == "amount" else value)
-    _validated(envelope, exclude=("collective", "budget"))
+    validated_or_raise(envelope, exclude=("collective", "budget"))
     with transaction.atomic():
         envelope.save()
         audit_record(collective=envelope.collective, actor=actor, action="envelope.updated", target=envelope,
@@ -194,7 +174,7 @@ def task_create(*, budget: Budget, actor, envelope: Envelope, title: str, descri
     task = Task(collective_id=budget.collective_id, envelope=envelope, title=title, description=description,
                 priority=priority, is_published=is_published, is_done=is_done)
     _check_task_envelope(task, budget)
-    _validated(task, exclude=("collective", "envelope"))
+    validated_or_raise(task, exclude=("collective", "envelope"))
     with transaction.atomic():
         task.save()
         audit_record(collective=budget.collective, actor=actor, action="task.created", target=task,
@@ -209,7 +189,7 @@ def task_update(*, task: Task, actor, **fields) -> Task:
         if field in TASK_FIELDS:
             setattr(task, field, value)
     _check_task_envelope(task, budget)
-    _validated(task, exclude=("collective", "envelope"))
+    validated_or_raise(task, exclude=("collective", "envelope"))
     with transaction.atomic():
         task.save()
         audit_record(collective=task.collective, actor=actor, action="task.updated", target=task,

@@ -15,12 +15,12 @@ from django.views.decorators.http import require_POST
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from contributions.models import Contribution, ContributionStatus
+from members.forms import add_domain_error
 from members.models import Role
 
 from . import closing, fundings, selectors, services
 from .forms import (
-    BudgetForm, DecisionForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, add_domain_error,
-    rate_levels_from,
+    BudgetForm, DecisionForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from,
 )
 from .models import Budget, Envelope, Funding, Period, PeriodStatus, Task
 from .payouts import payout_explanation

@@ -1,5 +1,8 @@
 """One exception hierarchy for business rules; the API and pages translate it."""
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     """A business rule refused the action. Nothing was written."""
@@ -27,3 +30,11 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status_code = 409
     default_code = "conflict"
+
+
+def validated_or_raise(instance, exclude: tuple[str, ...] = ()) -> None:
+    """Run the model's own validation (`full_clean`); a DomainError naming the faulty fields if it fails."""
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None

@@ -1,11 +1,14 @@
 """Exact money: one rounding helper and largest-remainder splits."""
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Sequence
 
 from babel.numbers import format_currency, format_decimal
 from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext as _
+
+from .errors import DomainError
 
 CENT = Decimal("0.01")
 
@@ -67,3 +70,27 @@ def format_money(amount, currency: str | None = None, language: str | None = Non
     if currency is None:
         return format_decimal(to_money(amount), format="#,##0.00", locale=to_locale(language))
     return format_currency(to_money(amount), currency, locale=to_locale(language))
+
+
+def parse_money(value, field: str, *, positive: bool = False, maximum: Decimal | None = None) -> Decimal:
+    """An amount from input, checked: a finite decimal with at most two places, not negative (not zero
+    either when `positive`), not above `maximum`. Otherwise a DomainError that names `field`."""
+
+    def refused(message: str, code: str) -> DomainError:
+        return DomainError(message, code, fields={field: [message]})
+
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        raise refused(_("Enter an amount such as 12.50."), "invalid_amount") from None
+    if not amount.is_finite():
+        raise refused(_("Enter an amount such as 12.50."), "invalid_amount")
+    if amount < 0:
+        raise refused(_("An amount cannot be negative."), "negative_amount")
+    if positive and amount == 0:
+        raise refused(_("The amount must be greater than zero."), "zero_amount")
+    if not has_at_most_two_decimals(amount):
+        raise refused(_("An amount has at most two decimals (cents)."), "amount_precision")
+    if maximum is not None and amount > maximum:
+        raise refused(_("An amount cannot exceed %(max)s.") % {"max": format_money(maximum)}, "amount_too_large")
+    return to_money(amount)

@@ -8,7 +8,7 @@ the declaration locked, and leave an audit event the declaration page shows.
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -20,7 +20,7 @@ from budgets.locks import ensure_period_unlocked
 from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from budgets.periods import period_for_date
 from contrib_budget.errors import Conflict, DomainError, Forbidden
-from contrib_budget.money import format_money, has_at_most_two_decimals, to_money
+from contrib_budget.money import format_money, parse_money, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -53,25 +53,6 @@ class Declaration:
 
 def _invalid(field: str, message: str, code: str = "invalid") -> DomainError:
     return DomainError(message, code, fields={field: [message]})
-
-
-def _money(value, field: str) -> Decimal:
-    """A well-formed amount: a decimal, not negative, at most two decimals, not absurd."""
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise _invalid(field, _("Enter an amount such as 12.50."), "invalid_amount") from None
-    if not amount.is_finite():
-        raise _invalid(field, _("Enter an amount such as 12.50."), "invalid_amount")
-    if amount < 0:
-        raise _invalid(field, _("An amount cannot be negative (zero is fine for pro-bono work)."), "negative_amount")
-    if not has_at_most_two_decimals(amount):
-        raise _invalid(field, _("An amount has at most two decimals (cents)."), "too_many_decimals")
-    if amount > MAX_AMOUNT:
-        raise _invalid(
-            field, _("An amount cannot exceed %(max)s in one declaration.") % {"max": MAX_AMOUNT}, "amount_too_large"
-        )
-    return to_money(amount)
 
 
 def _attach(contribution: Contribution, attachment) -> None:
@@ -158,19 +139,19 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
             if not budget.allow_custom_rate:
                 raise _invalid("hourly_rate", _("This budget does not let people set their own rate."),
                                "custom_rate_not_allowed")
-            hourly_rate = _money(declaration.hourly_rate, "hourly_rate")
+            hourly_rate = parse_money(declaration.hourly_rate, "hourly_rate", maximum=MAX_AMOUNT)
         elif rate_level is not None:
             hourly_rate = rate_level.hourly_rate
         else:
             raise _invalid("rate_level", _("Choose a rate level to value your time."), "required")
         try:
-            amount = _money(to_money(Decimal(minutes) * hourly_rate / 60), "amount")
+            amount = parse_money(to_money(Decimal(minutes) * hourly_rate / 60), "amount", maximum=MAX_AMOUNT)
         except DomainError as error:
             raise _invalid("minutes", error.message, error.code) from None
     else:
         if declaration.amount is None:
             raise _invalid("amount", _("Give the amount you request (zero for pro-bono work)."), "required")
-        amount = _money(declaration.amount, "amount")
+        amount = parse_money(declaration.amount, "amount", maximum=MAX_AMOUNT)
         rate_level = None
 
     return {
@@ -394,7 +375,7 @@ def contribution_adjust(
     """A coordinator sets a lower amount, with a reason everyone sees."""
     _require_reviewer(contribution, membership)
     reason = _reason(reason)
-    amount = _money(amount, "amount")
+    amount = parse_money(amount, "amount", maximum=MAX_AMOUNT)
     return _decide(contribution=contribution, membership=membership, status=ContributionStatus.ADJUSTED,
                    amount=amount, reason=reason, action="contribution.adjusted")
 

@@ -7,7 +7,6 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -15,7 +14,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.errors import DomainError, Forbidden, validated_or_raise
 
 from . import selectors, tasks
 from .audit import audit_record
@@ -28,15 +27,6 @@ COLLECTIVE_FIELDS = ("name", "slug", "currency", "locale", "timezone", "descript
 
 def _collective_state(collective: Collective) -> dict:
     return {field: getattr(collective, field) for field in COLLECTIVE_FIELDS}
-
-
-def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
-    try:
-        instance.full_clean(exclude=list(exclude))
-    except ValidationError as error:
-        raise DomainError(
-            _("Please correct the highlighted fields."), "invalid", fields=error.message_dict
-        ) from None
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -56,7 +46,7 @@ def _check_roles(roles: list[str]) -> list[str]:
 def collective_create(*, creator, **fields) -> Collective:
     """Create a collective; its creator becomes its first coordinator."""
     collective = Collective(**{k: v for k, v in fields.items() if k in COLLECTIVE_FIELDS})
-    _validated(collective)
+    validated_or_raise(collective)
     with transaction.atomic():
         collective.save()
         Membership.objects.create(collective=collective, user=creator, roles=[Role.COORDINATOR.value])
@@ -74,7 +64,7 @@ def collective_update(*, collective: Collective, actor, **fields) -> Collective:
     for field, value in fields.items():
         if field in COLLECTIVE_FIELDS:
             setattr(collective, field, value)
-    _validated(collective)
+    validated_or_raise(collective)
     with transaction.atomic():
         collective.save()
         audit_record(collective=collective, actor=actor, action="collective.updated", target=collective,
@@ -112,7 +102,7 @@ def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -
 def invitation_create(*, collective: Collective, actor, email: str, roles: list[str]) -> Invitation:
     roles = _check_roles(roles)
     invitation = Invitation(collective=collective, email=email, roles=roles, invited_by=actor)
-    _validated(invitation, exclude=("collective", "invited_by"))
+    validated_or_raise(invitation, exclude=("collective", "invited_by"))
     with transaction.atomic():
         invitation.save()
         audit_record(collective=collective, actor=actor, action="invitation.created", target=invitation,
