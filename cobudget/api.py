@@ -51,6 +51,11 @@ class WalletSerializer(serializers.Serializer):
     allocated = serializers.DecimalField(**MONEY_FIELD)
 
 
+class PoolSerializer(serializers.Serializer):
+    balance = serializers.DecimalField(**MONEY_FIELD, help_text="What closed rounds returned to the pool.")
+    currency = serializers.CharField(help_text="The collective's currency (ISO 4217).")
+
+
 class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin,
                    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Cobudget rounds. Coordinators create, set up, open and close them."""
@@ -58,7 +63,7 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
     queryset = Round.objects.all()
     serializer_class = RoundSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    roles_by_action = {action: (Role.COORDINATOR,) for action in ("create", "partial_update", "open", "close")}
+    roles_by_action = {action: (Role.COORDINATOR,) for action in ("create", "partial_update", "open", "close", "pool")}
 
     def get_queryset(self):
         return Round.objects.of(self.collective).prefetch_related("participants").order_by("-created_at", "-id")
@@ -85,6 +90,16 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
     def close(self, request, *args, **kwargs):
         round = services.round_close(round=self.get_object(), actor=request.user)
         return Response(self.get_serializer(round).data)
+
+    @extend_schema(
+        responses=PoolSerializer,
+        description="Coordinators only: what closed rounds returned from wallets to the collective's cobudget "
+                    "pool and no round has drawn yet (a new round can fund its envelopes from it).",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def pool(self, request, *args, **kwargs):
+        body = {"balance": selectors.pool_balance(self.collective), "currency": self.collective.currency}
+        return Response(PoolSerializer(body).data)
 
     @extend_schema(responses=WalletSerializer)
     @action(detail=True, methods=["get"])

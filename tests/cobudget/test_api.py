@@ -173,3 +173,15 @@ def test_merge_and_cancel_through_the_api(api, collective, coordinator, member, 
     assert Wallet.objects.select_related("account").get(round=round, user=member).account.balance == D("100.00")
     assert Account.objects.get(pk=Bucket.objects.get(pk=first.pk).account_id).balance == 0
     assert Round.objects.get(pk=round.pk).status == "open"
+
+
+def test_coordinators_read_the_pool_balance_members_get_403_and_outsiders_404(api, collective, coordinator, member,
+                                                                              outsider, make_round):
+    url = rounds_url(collective, "pool")
+    assert api(coordinator).get(url).json() == {"balance": "0.00", "currency": collective.currency}
+    round = make_round(leftover_policy="return_to_pool")  # Alice and Bob, 100.00 each, nothing given
+    services.round_close(round=round, actor=coordinator)
+    assert api(coordinator).get(url).json() == {"balance": "200.00", "currency": collective.currency}
+    refused = api(member).get(url)
+    assert refused.status_code == 403 and set(refused.json()) == {"detail", "code", "fields"}
+    assert api(outsider).get(url).status_code == 404
