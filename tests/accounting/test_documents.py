@@ -35,7 +35,7 @@ def test_period_statement_shows_names_and_totals_and_rebuilds_identically(statem
     response = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{statement_period.pk}/statement.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
-    for expected in ("La Fabrique", "Tiers-lieu 2025", "David Martin", "Bob", "Animation des ateliers", "EUR"):
+    for expected in ("La Fabrique", "Tiers-lieu 2025", "David Martin", "Bob", "Animation des ateliers", "EUR", "€"):
         assert expected in text, expected
     assert "1 500,00" in text and "2 000,00" in text  # available and requested in total, French locale
     assert "Page 1 / 1" in text
@@ -58,7 +58,10 @@ def test_period_statement_says_which_decision_the_coordinators_took_in_french_an
                                      subject=f"period:{statement_period.pk}", data=data)
     text = pdf_text(render_pdf(french))
     assert "un montant fixé pour chaque déclaration. « Priorité à l'accueil »" in text
-    assert "Total (2 déclarations) (EUR)" in text
+    assert "Total (2 déclarations) 2 000,00 € 1 500,00 €" in text
+    assert "Budget : Tiers-lieu 2025" in text and "Argent disponible : 1 500,00 €" in text
+    raw = PdfReader(io.BytesIO(render_pdf(french))).pages[0].extract_text()
+    assert "Budget\u202f:" in raw
     collective.locale = "en"
     collective.save(update_fields=["locale"])
     data["collective"]["locale"] = "en"
@@ -66,7 +69,8 @@ def test_period_statement_says_which_decision_the_coordinators_took_in_french_an
                                       subject=f"period:{statement_period.pk}", data=data)
     text = pdf_text(render_pdf(english))
     assert "an amount set for each declaration. “Priorité à l'accueil”" in text
-    assert "Total (2 declarations) (EUR)" in text and "Page 1 / 1" in text
+    assert "Total (2 declarations) €2,000.00 €1,500.00" in text and "Page 1 / 1" in text
+    assert "Budget: Tiers-lieu 2025" in text and "Available money: €1,500.00" in text
 
 
 def test_a_document_is_rebuilt_from_its_frozen_data_even_after_changes(statement_period, coordinator):
