@@ -130,7 +130,9 @@ def export_file_response(export: Export) -> FileResponse:
 
 
 class PeriodLockViewSet(CollectiveScopedMixin, viewsets.ViewSet):
-    """Lock a closed period (accountants): no later change may touch it."""
+    """Lock a closed period (accountants): no later change may touch it. Refused (409 `period_not_settled`,
+    `fields.unposted` / `fields.unpaid` saying what is missing) until every grant of the period is posted
+    and every payout paid."""
 
     required_roles = (Role.ACCOUNTANT,)
 
