@@ -115,7 +115,20 @@ class ReceiveSerializer(serializers.Serializer):
     received_on = serializers.DateField(required=False, help_text="Defaults to today.")
 
 
-class FundingViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class FundingReceiveMixin:
+    """`…/receive/`: a coordinator marks a pledged funding received."""
+
+    @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request, *args, **kwargs):
+        serializer = ReceiveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        funding = funding_receive(funding=self.get_object(), actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(funding).data)
+
+
+class FundingViewSet(BudgetChildMixin, FundingReceiveMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                     viewsets.GenericViewSet):
     """The fundings of a budget, pledged or received; coordinators add them and mark pledges received."""
 
     serializer_class = FundingSerializer
@@ -132,16 +145,9 @@ class FundingViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveMod
         funding = funding_create(budget=self.budget, actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(funding).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
-    @action(detail=True, methods=["post"])
-    def receive(self, request, *args, **kwargs):
-        serializer = ReceiveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        funding = funding_receive(funding=self.get_object(), actor=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(funding).data)
 
-
-class CollectiveFundingViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CollectiveFundingViewSet(CollectiveScopedMixin, FundingReceiveMixin, mixins.RetrieveModelMixin,
+                               viewsets.GenericViewSet):
     """A funding reached without its budget: `…/fundings/<id>/` and `…/fundings/<id>/receive/`."""
 
     serializer_class = FundingSerializer
@@ -151,14 +157,6 @@ class CollectiveFundingViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin,
 
     def get_queryset(self):
         return Funding.objects.of(self.collective).select_related("budget")
-
-    @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
-    @action(detail=True, methods=["post"])
-    def receive(self, request, *args, **kwargs):
-        serializer = ReceiveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        funding = funding_receive(funding=self.get_object(), actor=request.user, **serializer.validated_data)
-        return Response(self.get_serializer(funding).data)
 
 
 class EnvelopeSerializer(serializers.ModelSerializer):

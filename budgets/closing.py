@@ -315,6 +315,9 @@ def payout_grant_post(*, payout, actor=None) -> None:
                          memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id},
                          idempotency_key=grant_key(payout.contribution_id), linked=payout)
         Payout.objects.filter(pk=payout.pk).update(payable_amount=backed)
+        audit_record(collective=collective, actor=actor, action="payout.granted", target=payout,
+                     before={"payable": str(payout.payable_amount)},
+                     after={"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})
 
 
 def period_grants_post(*, period: Period, actor=None) -> int:

@@ -125,8 +125,3 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
             audit_record(collective=collective, actor=actor, action="payout.paid", target=payout,
                          before=before, after=_paid_state(payout))
     return payouts
-
-
-def payout_mark_paid(*, payout, actor, paid_on: date, reference: str = ""):
-    return payouts_mark_paid(collective=payout.collective, payout_ids=[payout.pk], actor=actor, paid_on=paid_on,
-                             reference=reference)[0]

@@ -10,6 +10,7 @@ from budgets.models import Account, Funding
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import Conflict
 from contributions.models import Payout
+from members.models import AuditEvent
 
 from .helpers import declare, make_budget, period_at, person
 
@@ -31,6 +32,8 @@ def test_grants_are_backed_by_received_money_first_then_pledged(collective, coor
     assert balance(f"owed:{someone.pk}") == Decimal("200.00")
     assert balance(f"budget:{budget.pk}:received") == Decimal("0.00")
     assert balance(f"budget:{budget.pk}:pledged") == Decimal("1800.00")
+    event = AuditEvent.objects.get(action="payout.granted", target_id=str(payout.pk))
+    assert event.actor == coordinator and event.after == {"granted": "500.00", "payable": "300.00", "owed": "200.00"}
 
 
 def test_owed_becomes_payable_oldest_first_when_a_pledge_is_received(collective, coordinator):
