@@ -144,6 +144,7 @@ AUDIT_ACTION_LABELS = {
     "period.closed": gettext_lazy("period closed"),
     "period.deficit": gettext_lazy("deficit flagged at a closing"),
     "period.locked": gettext_lazy("period locked"),
+    "payout.granted": gettext_lazy("grant posted to the ledger"),
     "payout.paid": gettext_lazy("payout marked paid"),
     "export.requested": gettext_lazy("export requested"),
     "document.issued": gettext_lazy("document issued"),
