@@ -9,6 +9,7 @@ XLSX, text cells that a spreadsheet would run as a formula get a leading quote.
 
 import csv
 import io
+from abc import ABC, abstractmethod
 from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -27,7 +28,7 @@ def neutralized(text: str) -> str:
 FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
 
 
-class Writer:
+class Writer(ABC):
     extension = ""
     content_type = "application/octet-stream"
 
@@ -38,8 +39,9 @@ class Writer:
     def write_header(self, header: list[str]) -> None:
         self.write_row(header)
 
+    @abstractmethod
     def write_row(self, row: list) -> None:
-        raise NotImplementedError
+        """Write one row to the stream."""
 
     def close(self) -> None:
         """Flush what the writer buffers to the stream."""

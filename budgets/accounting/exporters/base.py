@@ -6,6 +6,7 @@ come (for the progress bar). Any writer (CSV, XLSX, FEC text) can write any
 exporter, and `rows()` streams from the database so memory stays bounded.
 """
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterator
@@ -60,7 +61,7 @@ def parse_date(value) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-class Exporter:
+class Exporter(ABC):
     kind: str = ""
     formats: tuple[str, ...] = ("csv", "xlsx")
 
@@ -70,14 +71,17 @@ class Exporter:
         self.tz = ZoneInfo(collective.timezone)
         self.range = DateRange(parse_date(params.get("from")), parse_date(params.get("to")), self.tz)
 
+    @abstractmethod
     def header(self) -> list[str]:
-        raise NotImplementedError
+        """The column names, in the order of `rows`."""
 
+    @abstractmethod
     def rows(self) -> Iterator[list]:
-        raise NotImplementedError
+        """Every row of the export, streamed from the database."""
 
+    @abstractmethod
     def count(self) -> int:
-        raise NotImplementedError
+        """How many rows `rows` yields, for the progress bar."""
 
     def filename(self, extension: str) -> str:
         parts = [self.collective.slug, self.kind]

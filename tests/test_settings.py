@@ -1,0 +1,26 @@
+"""Production settings: safe without configuration, loud about what is missing."""
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def _manage(*arguments: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    return subprocess.run([sys.executable, "manage.py", *arguments], cwd=settings.BASE_DIR,
+                          env={**environment, **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_management_commands_run_without_a_configured_secret_key():
+    result = _manage("check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_deploy_check_fails_until_a_secret_key_is_configured():
+    missing = _manage("check", "--deploy")
+    assert missing.returncode != 0
+    assert "contrib_budget.E001" in missing.stderr
+    configured = _manage("check", "--deploy", SECRET_KEY="x" * 60)
+    assert "contrib_budget.E001" not in configured.stdout + configured.stderr
