@@ -16,7 +16,7 @@ from budgets.models import Period, PeriodStatus
 from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.money import format_money
 from contrib_budget.tenancy import role_required
-from members.forms import add_domain_error
+from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import selectors, services
@@ -32,11 +32,6 @@ from .forms import (
 from .models import Contribution, ContributionStatus
 
 PAGE_SIZE = 50
-
-
-def _message(error: DomainError) -> str:
-    details = [str(message) for messages_ in error.fields.values() for message in messages_]
-    return " ".join(dict.fromkeys([error.message, *details]))
 
 
 def _contribution(request, contribution_id: int) -> Contribution:
@@ -128,7 +123,7 @@ def _refused(request, contribution, error: DomainError, **forms):
         else:
             add_domain_error(form, error)
     else:
-        messages.error(request, _message(error))
+        messages.error(request, error_text(error))
     return _detail(request, contribution, status=409 if error.status_code == 409 else 400, **forms)
 
 

@@ -12,6 +12,7 @@ from budgets.models import Period, PeriodStatus
 from cobudget.models import Round, RoundStatus
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
+from members.forms import error_text
 from members.models import Role
 
 from . import bank, selectors, services
@@ -72,8 +73,7 @@ def export_create(request, collective_slug):
         services.export_request(collective=request.collective, actor=request.user, kind=form.cleaned_data["kind"],
                                 fmt=form.cleaned_data["format"], params=form.export_params())
     except DomainError as error:
-        details = " ".join(str(m) for field_messages in error.fields.values() for m in field_messages)
-        messages.error(request, f"{error.message} {details}".strip())
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("Your export is on its way: follow it below. We will also email you the link."))
     return redirect("accounting_index", collective_slug)
