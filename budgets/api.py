@@ -19,7 +19,7 @@ from members.models import Role
 
 from . import selectors, services
 from .closing import period_close
-from .fundings import funding_create, funding_receive
+from .fundings import funding_cancel, funding_create, funding_receive
 from .models import MONEY, Budget, Envelope, Funding, Period, RateLevel, Task
 from .payouts import payout_explanation, payouts_mark_paid
 
@@ -107,16 +107,21 @@ class FundingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Funding
-        fields = ["id", "source", "source_kind", "amount", "status", "received_on", "created_at"]
-        read_only_fields = ["id", "created_at"]
+        fields = ["id", "source", "source_kind", "amount", "status", "received_on", "created_at", "cancelled_at",
+                  "cancel_reason"]
+        read_only_fields = ["id", "created_at", "cancelled_at", "cancel_reason"]
 
 
 class ReceiveSerializer(serializers.Serializer):
     received_on = serializers.DateField(required=False, help_text="Defaults to today.")
 
 
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why the funding is cancelled.")
+
+
 class FundingReceiveMixin:
-    """`…/receive/`: a coordinator marks a pledged funding received."""
+    """`…/receive/`: a coordinator marks a pledged funding received; `…/cancel/`: cancels a mistyped one."""
 
     @extend_schema(request=ReceiveSerializer, responses=FundingSerializer)
     @action(detail=True, methods=["post"])
@@ -126,6 +131,15 @@ class FundingReceiveMixin:
         funding = funding_receive(funding=self.get_object(), actor=request.user, **serializer.validated_data)
         return Response(self.get_serializer(funding).data)
 
+    @extend_schema(request=CancelSerializer, responses=FundingSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        funding = self.get_object()
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        funding = funding_cancel(funding=funding, actor=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(funding).data)
+
 
 class FundingViewSet(BudgetChildMixin, FundingReceiveMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      viewsets.GenericViewSet):
@@ -133,7 +147,7 @@ class FundingViewSet(BudgetChildMixin, FundingReceiveMixin, mixins.ListModelMixi
 
     serializer_class = FundingSerializer
     queryset = Funding.objects.none()
-    roles_by_action = {"create": COORDINATOR, "receive": COORDINATOR}
+    roles_by_action = {"create": COORDINATOR, "receive": COORDINATOR, "cancel": COORDINATOR}
     lookup_url_kwarg = "funding_id"
 
     def get_queryset(self):
@@ -152,7 +166,7 @@ class CollectiveFundingViewSet(CollectiveScopedMixin, FundingReceiveMixin, mixin
 
     serializer_class = FundingSerializer
     queryset = Funding.objects.none()
-    roles_by_action = {"receive": COORDINATOR}
+    roles_by_action = {"receive": COORDINATOR, "cancel": COORDINATOR}
     lookup_url_kwarg = "funding_id"
 
     def get_queryset(self):

@@ -121,8 +121,8 @@ def _granted_total(budget: Budget, **filters) -> Decimal:
 
 
 def funded_total(budget: Budget) -> Decimal:
-    """Every funding of the budget, received and pledged."""
-    return Funding.objects.filter(budget=budget).aggregate(s=Sum("amount"))["s"] or ZERO
+    """Every funding of the budget, received and pledged, but not the cancelled ones."""
+    return Funding.objects.filter(budget=budget, cancelled_at__isnull=True).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
 def funds_not_granted(budget: Budget) -> Decimal:

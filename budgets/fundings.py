@@ -9,12 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import Conflict, DomainError
+from contrib_budget.errors import Conflict, DomainError, Forbidden
 from members.audit import audit_record
+from members.models import Membership, Role
 
 from . import accounts
-from .ledger import Leg, transaction_post
-from .models import Budget, Funding, FundingStatus, SourceKind
+from .ledger import InsufficientFunds, Leg, transaction_post, transaction_reverse
+from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, SourceKind
 from .services import budget_lock, money_checked
 
 
@@ -119,6 +120,8 @@ def funding_receive(*, funding: Funding, actor, received_on: date | None = None)
     with transaction.atomic():
         budget = budget_lock(funding.budget)
         funding = Funding.objects.select_for_update().get(pk=funding.pk)
+        if funding.cancelled_at is not None:
+            raise Conflict(_("This funding is cancelled."), "funding_cancelled")
         if funding.status == FundingStatus.RECEIVED:
             raise Conflict(_("This funding is already received."), "already_received")
         before = _funding_state(funding)
@@ -135,4 +138,47 @@ def funding_receive(*, funding: Funding, actor, received_on: date | None = None)
         _apply_updates(updates)
         audit_record(collective=budget.collective, actor=actor, action="funding.received", target=funding,
                      before=before, after=_funding_state(funding))
+    return funding
+
+
+def funding_cancel(*, funding: Funding, actor, reason: str) -> Funding:
+    """Undo a mistyped funding: its ledger movements are reversed, and it no longer counts.
+
+    Refused when the money is already granted: the reversal would take a budget account below zero,
+    or the funding's arrival already made owed payouts payable.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("Say why this funding is cancelled."), "invalid",
+                          fields={"reason": [_("This field is required.")]})
+    if not Membership.objects.of(funding.collective).filter(user=actor, roles__contains=[Role.COORDINATOR]).exists():
+        raise Forbidden(_("Only a coordinator can cancel a funding."), "forbidden")
+    with transaction.atomic():
+        budget = budget_lock(funding.budget)
+        funding = Funding.objects.select_for_update().get(pk=funding.pk)
+        if funding.cancelled_at is not None:
+            raise Conflict(_("This funding is already cancelled."), "already_cancelled")
+        txns = list(LedgerTransaction.objects.of(funding.collective).filter(
+            idempotency_key__in=[f"funding-receive:{funding.pk}", f"funding:{funding.pk}"]).order_by("-id"))
+        own = {account.pk for account in (accounts.budget_received_account(budget),
+                                          accounts.budget_pledged_account(budget))}
+        for txn in txns:
+            for account in Account.objects.filter(entries__transaction=txn):
+                if account.pk not in own and account.kind != AccountKind.FUNDING_SOURCE:
+                    raise Conflict(_("This funding's money is already granted: owed payouts became payable "
+                                     "when it was received."), "funding_granted")
+        before = _funding_state(funding)
+        try:
+            for txn in txns:
+                transaction_reverse(txn=txn, actor=actor, idempotency_key=f"cancel:{txn.idempotency_key}",
+                                    memo=_("Funding from %(source)s cancelled") % {"source": funding.source})
+        except InsufficientFunds:
+            raise Conflict(_("This funding's money is already granted: cancelling it would leave the budget "
+                             "short of money it has promised."), "funding_granted") from None
+        funding.cancelled_at = timezone.now()
+        funding.cancelled_by = actor
+        funding.cancel_reason = reason
+        funding.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason"])
+        audit_record(collective=budget.collective, actor=actor, action="funding.cancelled", target=funding,
+                     before=before, after={**_funding_state(funding), "cancel_reason": reason})
     return funding

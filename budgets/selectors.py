@@ -28,7 +28,7 @@ def _grant_posted():
 
 def budgets_with_money(collective) -> QuerySet:
     """Budgets of a collective annotated with received, pledged and granted totals."""
-    fundings = Funding.objects.filter(budget=OuterRef("pk")).order_by().values("budget")
+    fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
     payouts = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
     return (Budget.objects.of(collective).prefetch_related("rate_levels")
             .annotate(received_total=_sum(fundings.filter(status=FundingStatus.RECEIVED), "amount"),

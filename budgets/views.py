@@ -272,3 +272,16 @@ def payouts_mark_paid(request, collective_slug):
 def earnings(request):
     rows = selectors.earnings_of(request.user)
     return render(request, "budgets/earnings.html", {"rows": rows, "totals": selectors.earnings_totals(rows)})
+
+
+@require_POST
+@role_required(COORDINATOR)
+def funding_cancel(request, collective_slug, budget_id, funding_id):
+    funding = get_object_or_404(Funding.objects.of(request.collective), pk=funding_id, budget_id=budget_id)
+    try:
+        fundings.funding_cancel(funding=funding, actor=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The funding from %(source)s is cancelled.") % {"source": funding.source})
+    return redirect("budget_detail", request.collective.slug, budget_id)

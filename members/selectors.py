@@ -141,6 +141,7 @@ AUDIT_ACTION_LABELS = {
     "task.updated": gettext_lazy("task updated"),
     "funding.created": gettext_lazy("funding recorded"),
     "funding.received": gettext_lazy("funding received"),
+    "funding.cancelled": gettext_lazy("funding cancelled"),
     "period.closed": gettext_lazy("period closed"),
     "period.deficit": gettext_lazy("deficit flagged at a closing"),
     "period.locked": gettext_lazy("period locked"),

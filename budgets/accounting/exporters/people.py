@@ -113,7 +113,8 @@ class FundingUseExporter(PayoutScope):
     def fundings_by_budget(self) -> dict[int, list[Funding]]:
         budgets = self.uses().values("period__budget_id")
         fundings = defaultdict(list)
-        for funding in Funding.objects.of(self.collective).filter(budget_id__in=budgets).order_by("id"):
+        for funding in (Funding.objects.of(self.collective)
+                        .filter(budget_id__in=budgets, cancelled_at__isnull=True).order_by("id")):
             fundings[funding.budget_id].append(funding)
         return fundings
 
