@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from contributions.models import Contribution, ContributionStatus
-from members.forms import add_domain_error
+from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import closing, fundings, selectors, services
@@ -133,7 +133,7 @@ def funding_receive(request, collective_slug, budget_id, funding_id):
     try:
         fundings.funding_receive(funding=funding, actor=request.user)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("%(source)s is marked received.") % {"source": funding.source})
     return redirect("budget_detail", request.collective.slug, budget_id)
@@ -146,10 +146,10 @@ def envelope_create(request, collective_slug, budget_id):
     form = EnvelopeForm(request.POST)
     try:
         if not form.is_valid():
-            raise DomainError(" ".join(m for errors in form.errors.values() for m in errors))
+            raise DomainError(error_text(form))
         services.envelope_create(budget=budget, actor=request.user, **form.cleaned_data)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("The envelope is added."))
     return redirect("budget_detail", request.collective.slug, budget.pk)
@@ -163,12 +163,12 @@ def task_create(request, collective_slug, budget_id):
     form = TaskForm(request.POST, envelopes=envelopes)
     try:
         if not form.is_valid():
-            raise DomainError(" ".join(m for errors in form.errors.values() for m in errors))
+            raise DomainError(error_text(form))
         data = dict(form.cleaned_data)
         data["envelope"] = envelopes.get(pk=data["envelope"])
         services.task_create(budget=budget, actor=request.user, **data)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("The task is published."))
     return redirect("budget_detail", request.collective.slug, budget.pk)
@@ -191,7 +191,7 @@ def period_close(request, collective_slug, period_id):
     try:
         period = closing.period_close(period=period, actor=request.user)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
         return redirect("budget_detail", request.collective.slug, period.budget_id)
     return _after_close(request, period)
 
@@ -252,14 +252,14 @@ def payouts_mark_paid(request, collective_slug):
     ids = [int(pk) for pk in request.POST.getlist("payouts") if pk.isdigit()]
     form = MarkPaidForm(request.POST, payout_ids=ids)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, error_text(form))
     else:
         try:
             done = payouts_mark_paid_service(collective=request.collective, payout_ids=form.cleaned_data["payouts"],
                                              actor=request.user, paid_on=form.cleaned_data["paid_on"],
                                              reference=form.cleaned_data["reference"])
         except DomainError as error:
-            messages.error(request, error.message)
+            messages.error(request, error_text(error))
         else:
             messages.success(request, _("%(count)s payout(s) marked paid.") % {"count": len(done)})
     target = request.POST.get("next", "")
@@ -281,7 +281,7 @@ def funding_cancel(request, collective_slug, budget_id, funding_id):
     try:
         fundings.funding_cancel(funding=funding, actor=request.user, reason=request.POST.get("reason", ""))
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("The funding from %(source)s is cancelled.") % {"source": funding.source})
     return redirect("budget_detail", request.collective.slug, budget_id)
