@@ -21,7 +21,8 @@ from . import selectors, services
 from .closing import period_close
 from .fundings import funding_cancel, funding_create, funding_receive
 from .models import MONEY, Budget, Envelope, Funding, Period, RateLevel, Task
-from .payouts import payout_explanation, payouts_mark_paid
+from .explanations import payout_explanation
+from .payouts import payouts_mark_paid
 
 COORDINATOR = (Role.COORDINATOR,)
 PAYERS = (Role.ACCOUNTANT, Role.COORDINATOR)

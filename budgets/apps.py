@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class BudgetsConfig(AppConfig):
     name = "budgets"
     verbose_name = _("Budgets")
+
+    def ready(self) -> None:
+        # Registers the notification kinds of budgets.
+        from . import notifications  # noqa: F401

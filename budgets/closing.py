@@ -31,6 +31,7 @@ from .fundings import funding_create
 from .ledger import transaction_post
 from .locks import ensure_period_unlocked
 from .models import Budget, Funding, FundingStatus, LeftoverPolicy, OverspendPolicy, Period, PeriodStatus
+from .notifications import period_closed_notify, period_deficit_notify
 from .periods import period_count, periods_ensure
 from .services import budget_lock, money_checked
 
@@ -262,14 +263,16 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
             period.status = PeriodStatus.DEFICIT
             period.available = available
             period.save(update_fields=["status", "available"])
+            requested = sum((r.amount for r in requests), ZERO)
             audit_record(collective=budget.collective, actor=actor, action="period.deficit", target=period,
                          before=before, after={"status": period.status, "available": str(available),
-                                               "requested": str(sum((r.amount for r in requests), ZERO))})
+                                               "requested": str(requested)})
+            period_deficit_notify(period=period, requested=requested, available=available, actor=actor)
             return
     _carry_pending(budget=budget, period=period, pending=pending)
     authors = dict(Contribution.objects.filter(pk__in=[g.contribution_id for g in grants])
                    .values_list("id", "author_id"))
-    Payout.objects.bulk_create([
+    payouts = Payout.objects.bulk_create([
         Payout(collective_id=budget.collective_id, contribution_id=g.contribution_id, period=period,
                person_id=authors[g.contribution_id], requested=g.requested, granted=g.granted,
                explanation_code=g.code, explanation_params=g.params)
@@ -284,6 +287,8 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
     audit_record(collective=budget.collective, actor=actor, action="period.closed", target=period, before=before,
                  after={"status": period.status, "available": str(available), "decision": stored,
                         "granted": str(sum((g.granted for g in grants), ZERO)), "carried": pending})
+    period_closed_notify(period=period, grants=grants, authors=authors, actor=actor,
+                         payout_ids={payout.contribution_id: payout.pk for payout in payouts})
 
 
 def grant_key(contribution_id: int) -> str:

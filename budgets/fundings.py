@@ -16,6 +16,7 @@ from members.models import Membership, Role
 from . import accounts
 from .ledger import InsufficientFunds, Leg, transaction_post, transaction_reverse
 from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, SourceKind
+from .notifications import funding_received_notify, payouts_notify
 from .services import budget_lock, money_checked
 
 
@@ -64,11 +65,15 @@ def settlement(*, budget: Budget, cash: Decimal) -> tuple[list[Leg], list[tuple[
     return legs, updates
 
 
-def _apply_updates(updates: list[tuple[int, Decimal]]) -> None:
+def _apply_updates(updates: list[tuple[int, Decimal]], actor) -> None:
+    """Owed payouts become payable by these amounts; their payees are told."""
     from contributions.models import Payout
 
     for payout_id, amount in updates:
         Payout.objects.filter(pk=payout_id).update(payable_amount=F("payable_amount") + amount)
+    payouts = Payout.objects.filter(pk__in=[pk for pk, _amount in updates]).select_related(
+        "collective", "period__budget", "period__collective").order_by("pk")
+    payouts_notify(kind="payout.payable", payouts=payouts, amounts=dict(updates), actor=actor)
 
 
 def funding_create(
@@ -108,9 +113,11 @@ def funding_create(
         transaction_post(collective=budget.collective, kind="funding", legs=merge_legs(legs),
                          memo=_("Funding from %(source)s") % {"source": source}, actor=actor,
                          idempotency_key=f"funding:{funding.pk}", linked=funding)
-        _apply_updates(updates)
+        _apply_updates(updates, actor)
         audit_record(collective=budget.collective, actor=actor, action="funding.created", target=funding,
                      after=_funding_state(funding))
+        if status == FundingStatus.RECEIVED:
+            funding_received_notify(funding=funding, actor=actor)
     return funding
 
 
@@ -135,9 +142,10 @@ def funding_receive(*, funding: Funding, actor, received_on: date | None = None)
         transaction_post(collective=budget.collective, kind="funding_received", legs=legs,
                          memo=_("Funding from %(source)s received") % {"source": funding.source}, actor=actor,
                          idempotency_key=f"funding-receive:{funding.pk}", linked=funding)
-        _apply_updates(updates)
+        _apply_updates(updates, actor)
         audit_record(collective=budget.collective, actor=actor, action="funding.received", target=funding,
                      before=before, after=_funding_state(funding))
+        funding_received_notify(funding=funding, actor=actor)
     return funding
 
 

@@ -154,3 +154,10 @@ def earnings_totals(rows: list[dict]) -> list[dict]:
             total[key] += row[key]
     return list(totals.values())
 
+
+
+def periods_settled_unlocked(collective) -> QuerySet:
+    """Closed periods not locked yet whose money is settled: every payout with money paid (so its grant posted)."""
+    unpaid = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0, paid_on__isnull=True)
+    return Period.objects.of(collective).filter(status=PeriodStatus.CLOSED, locked_at__isnull=True).exclude(
+        Exists(unpaid))

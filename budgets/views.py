@@ -23,7 +23,7 @@ from .forms import (
     BudgetForm, DecisionForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from,
 )
 from .models import Budget, Envelope, Funding, Period, PeriodStatus, Task
-from .payouts import payout_explanation
+from .explanations import payout_explanation
 from .payouts import payouts_mark_paid as payouts_mark_paid_service
 
 COORDINATOR = Role.COORDINATOR

@@ -52,6 +52,14 @@ from .models import (
     RoundStatus,
     Wallet,
 )
+from .notifications import (
+    bucket_approved_notify,
+    bucket_commented_notify,
+    bucket_funded_notify,
+    bucket_proposed_notify,
+    round_closed_notify,
+    round_opened_notify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +298,7 @@ def round_open(*, round: Round, actor) -> Round:
         round.save(update_fields=["status", "opened_at"])
         audit_record(collective=collective, actor=actor, action="cobudget.round_opened", target=round,
                      after={"participants": len(envelopes), "total": str(total)})
+        round_opened_notify(round=round, envelopes=envelopes, actor=actor)
     return round
 
 
@@ -335,7 +344,9 @@ def round_close(*, round: Round, actor=None) -> Round:
         bucket_settle(bucket_id=bucket_id, actor=actor)
     for wallet_id in Wallet.objects.filter(round=locked).order_by("pk").values_list("pk", flat=True):
         wallet_settle(wallet_id=wallet_id, actor=actor)
-    Round.objects.filter(pk=locked.pk, settled_at__isnull=True).update(settled_at=timezone.now())
+    with transaction.atomic():
+        if Round.objects.filter(pk=locked.pk, settled_at__isnull=True).update(settled_at=timezone.now()):
+            round_closed_notify(round=locked, actor=actor)
     locked.refresh_from_db()
     logger.info("cobudget: round %s closed and settled", locked.pk)
     return locked
@@ -393,6 +404,8 @@ def bucket_settle(*, bucket_id: int, actor=None) -> Bucket:
             if outcome == BucketStatus.UNFUNDED:
                 _give_back(bucket=bucket, actor=actor, reason="refund",
                            memo=_("Refund of %(bucket)s at the close") % {"bucket": bucket.title})
+            if outcome != BucketStatus.UNFUNDED and before != BucketStatus.FUNDED:
+                bucket_funded_notify(bucket=bucket, funded=bucket.account.balance, actor=actor)
             bucket.status = outcome
         bucket.settled_at = timezone.now()
         bucket.save(update_fields=["status", "status_at_close", "settled_at"])
@@ -603,6 +616,8 @@ def bucket_propose(*, bucket: Bucket, actor) -> Bucket:
         bucket.save(update_fields=["status"])
         audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_proposed", target=bucket,
                      before={"status": BucketStatus.DRAFT}, after={"status": bucket.status})
+        if bucket.status == BucketStatus.PROPOSED:
+            bucket_proposed_notify(bucket=bucket, actor=actor)
     return bucket
 
 
@@ -620,6 +635,7 @@ def bucket_approve(*, bucket: Bucket, actor) -> Bucket:
         bucket.save(update_fields=["status"])
         audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_approved", target=bucket,
                      before={"status": BucketStatus.PROPOSED}, after={"status": bucket.status})
+        bucket_approved_notify(bucket=bucket, actor=actor)
     return bucket
 
 
@@ -745,6 +761,7 @@ def bucket_comment(*, bucket: Bucket, actor, body: str, kind: str = CommentKind.
                                                kind=kind, body=body)
         audit_record(collective=bucket.collective, actor=actor, action=f"cobudget.bucket_{kind}", target=bucket,
                      after={"comment": comment.pk})
+        bucket_commented_notify(bucket=bucket, body=body, actor=actor)
     return comment
 
 
@@ -844,6 +861,8 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
         if status != bucket.status:
             bucket.status = status
             bucket.save(update_fields=["status"])
+            if status == BucketStatus.FUNDED:
+                bucket_funded_notify(bucket=bucket, funded=funded + bucket.converted_amount, actor=actor)
         audit_record(collective=bucket.collective, actor=actor, action=f"cobudget.{allocation.kind}", target=bucket,
                      after={"amount": str(amount), "funded": str(funded)})
     wallet.account.refresh_from_db()

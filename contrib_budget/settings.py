@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "contrib_budget",
     "members",
+    "members.notifications",
     "budgets",
     "contributions",
     "cobudget",
@@ -77,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "members.notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -210,4 +212,6 @@ EXPORTS_KEEP_DAYS = env.int("EXPORTS_KEEP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "accounting-purge-expired-exports": {"task": "budgets.accounting.tasks.purge_expired_exports", "schedule": 3600.0},
+    "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
+    "notifications-send-reminders": {"task": "notifications.send_reminders", "schedule": 3600.0},
 }

@@ -7,8 +7,9 @@ from budgets.accounting import urls as accounting_urls
 from cobudget import urls as cobudget_urls
 from contributions import urls as contributions_urls
 from members import urls as members_urls
+from members.notifications import urls as notifications_urls
 
-APPS = (members_urls, budgets_urls, contributions_urls, cobudget_urls, accounting_urls)
+APPS = (members_urls, notifications_urls, budgets_urls, contributions_urls, cobudget_urls, accounting_urls)
 
 collective_pages = [pattern for app in APPS for pattern in app.collective_urlpatterns]
 collective_api = [pattern for app in APPS for pattern in app.api_urlpatterns]
@@ -17,6 +18,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *members_urls.api_root_urlpatterns,
+    *notifications_urls.me_api_urlpatterns,
     path("collectives/<slug:collective_slug>/", include(collective_api)),
 ]
 
@@ -27,4 +29,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("c/<slug:collective_slug>/", include(collective_pages)),
     *members_urls.urlpatterns,
+    *notifications_urls.urlpatterns,
 ]

@@ -7,5 +7,5 @@ class ContributionsConfig(AppConfig):
     verbose_name = _("Contributions")
 
     def ready(self) -> None:
-        # Registers the "what waits for me" providers of declarations.
-        from . import selectors  # noqa: F401
+        # Registers the "what waits for me" providers, the notification kinds and the reminders of declarations.
+        from . import notifications, reminders, selectors  # noqa: F401

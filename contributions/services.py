@@ -25,6 +25,7 @@ from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
 from .models import ATTACHMENT_VALIDATORS, Approval, Comment, CommentKind, Contribution, ContributionStatus, ValueMode
+from .notifications import comment_notify, decision_notify
 
 # A declaration above this is a typing mistake, not a contribution.
 MAX_AMOUNT = Decimal("1000000.00")
@@ -275,10 +276,11 @@ def contribution_amend(
         withdrawn = Approval.objects.filter(contribution=contribution).delete()[0]
         after = _state(contribution)
         changed = sorted(name for name in after if after[name] != before[name])
-        Comment.objects.create(
+        amendment = Comment.objects.create(
             collective=contribution.collective, contribution=contribution, author=actor,
             kind=CommentKind.AMENDMENT, body=note.strip() or ", ".join(changed),
         )
+        comment_notify(comment=amendment, actor=actor)
         audit_record(collective=contribution.collective, actor=actor, action="contribution.amended",
                      target=contribution, before=before, after={**after, "approvals_withdrawn": withdrawn})
     return contribution
@@ -297,6 +299,7 @@ def contribution_question(*, contribution: Contribution, actor, comment: str) ->
         )
         audit_record(collective=contribution.collective, actor=actor, action=f"contribution.{kind}",
                      target=contribution, after={"comment": body})
+        comment_notify(comment=note, actor=actor)
     return note
 
 
@@ -329,6 +332,7 @@ def contribution_validate(*, contribution: Contribution, membership: Membership)
             contribution.decision_reason = ""
             contribution.save(update_fields=["status", "validated_amount", "decision_reason", "updated_at"])
             action = "contribution.validated"
+            decision_notify(contribution=contribution, actor=actor)
         else:
             action = "contribution.approved"
         audit_record(collective=contribution.collective, actor=actor, action=action, target=contribution,
@@ -359,6 +363,7 @@ def _decide(
         contribution.save(update_fields=["status", "validated_amount", "decision_reason", "updated_at"])
         audit_record(collective=contribution.collective, actor=actor, action=action, target=contribution,
                      before=before, after=_state(contribution))
+        decision_notify(contribution=contribution, actor=actor)
     return contribution
 
 

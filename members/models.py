@@ -39,6 +39,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The language of the emails sent to this person; empty: the language of the collective they concern.
+    language = models.CharField(_("language of my emails"), max_length=5, blank=True, default="",
+                                choices=settings.LANGUAGES)
 
     objects = UserManager()
 

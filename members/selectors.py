@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from allauth.account.models import EmailAddress
-from django.db.models import Count, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -103,6 +104,13 @@ def user_owns_email(user, email: str) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
 
 
+def users_owning_email(email: str) -> list[int]:
+    """The accounts whose login address, or one of whose verified addresses, is `email`."""
+    verified = EmailAddress.objects.filter(email__iexact=email, verified=True).values("user_id")
+    return list(get_user_model().objects.filter(Q(email__iexact=email) | Q(pk__in=verified))
+                .values_list("pk", flat=True))
+
+
 def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("collective", "invited_by").filter(token=token).first()
 
@@ -182,8 +190,14 @@ AUDIT_ACTION_LABELS = {
     "cobudget.refund": gettext_lazy("allocation refunded"),
     "cobudget.merge": gettext_lazy("allocation moved by a merge"),
     "cobudget.excess": gettext_lazy("allocation returned at a merge"),
+    "notifications.reminders_updated": gettext_lazy("reminders changed"),
 }
 
 
 def audit_action_label(action: str) -> str:
     return str(AUDIT_ACTION_LABELS.get(action, action))
+
+
+def member_ids_with_role(collective: Collective, role: str) -> QuerySet:
+    """The ids of the collective's members holding `role`."""
+    return Membership.objects.of(collective).filter(roles__contains=[role]).values_list("user_id", flat=True)

@@ -19,6 +19,7 @@ from contrib_budget.errors import DomainError, Forbidden, validated_or_raise
 from . import selectors, tasks
 from .audit import audit_record
 from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role
+from .notifications.services import notify
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -
             )
         audit_record(collective=collective, actor=actor, action="membership.added", target=membership,
                      after={"email": email, "roles": roles})
+        notify(collective=collective, kind="invitation.received", recipients=[user], actor=actor,
+               url=reverse("collective_dashboard", args=[collective.slug]),
+               params={"name": actor.display_name, "collective": collective.name, "roles": roles, "added": True})
     return membership
 
 
@@ -107,6 +111,9 @@ def invitation_create(*, collective: Collective, actor, email: str, roles: list[
         invitation.save()
         audit_record(collective=collective, actor=actor, action="invitation.created", target=invitation,
                      after={"email": email, "roles": roles})
+        notify(collective=collective, kind="invitation.received", recipients=selectors.users_owning_email(email),
+               actor=actor, members_only=False, url=reverse("invitation_accept", args=[invitation.token]),
+               params={"name": actor.display_name, "collective": collective.name, "roles": roles})
         transaction.on_commit(lambda: tasks.send_invitation_email.delay(invitation.pk))
     return invitation
 

@@ -7,11 +7,8 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -26,6 +23,7 @@ from .chart import chart_of
 from .exporters import REGISTRY
 from .exporters.base import parse_date
 from .models import AccountingSettings, AccountMapping, Export, ExportStatus, IssuedDocument
+from .notifications import export_notify
 from .selectors import accounting_settings_of
 from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS
 
@@ -141,17 +139,21 @@ def export_run(*, export_id: int) -> None:
         row_count = _write(export)
     except Exception as error:
         logger.exception("accounting: export %s failed", export_id)
-        Export.objects.filter(pk=export_id).update(
-            status=ExportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now(), updated_at=timezone.now()
-        )
+        with transaction.atomic():
+            Export.objects.filter(pk=export_id).update(
+                status=ExportStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+            export_notify(export=export, ready=False)
         return
     now = timezone.now()
-    Export.objects.filter(pk=export_id).update(
-        status=ExportStatus.READY, progress=100, file=export.file.name, row_count=row_count, finished_at=now,
-        updated_at=now, expires_at=now + timedelta(days=settings.EXPORTS_KEEP_DAYS),
-    )
-    export.refresh_from_db()
-    _email_ready(export)
+    with transaction.atomic():
+        Export.objects.filter(pk=export_id).update(
+            status=ExportStatus.READY, progress=100, file=export.file.name, row_count=row_count, finished_at=now,
+            updated_at=now, expires_at=now + timedelta(days=settings.EXPORTS_KEEP_DAYS),
+        )
+        export.refresh_from_db()
+        export_notify(export=export, ready=True)
 
 
 def _write(export: Export) -> int:
@@ -174,17 +176,6 @@ def _write(export: Export) -> int:
             export.file.delete(save=False)
         export.file.save(exporter.filename(writer_class.extension), File(stream), save=False)
     return written
-
-
-def _email_ready(export: Export) -> None:
-    link = settings.SITE_URL.rstrip("/") + reverse(
-        "accounting_export_download", args=[export.collective.slug, export.pk]
-    )
-    with translation.override(export.collective.locale):
-        context = {"export": export, "link": link, "collective": export.collective}
-        subject = _("Your export is ready: %(kind)s") % {"kind": export.get_kind_display()}
-        body = render_to_string("accounting/email/export_ready.txt", context)
-    send_mail(subject, body, None, [export.requested_by.email])
 
 
 def exports_purge_expired() -> int:

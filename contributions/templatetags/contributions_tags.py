@@ -55,6 +55,6 @@ def history_sentence(event, currency: str = "EUR") -> str:
 @register.filter
 def explanation(payout) -> str:
     """Why a payout granted what it granted, in the reader's language."""
-    from budgets.payouts import payout_explanation
+    from budgets.explanations import payout_explanation
 
     return payout_explanation(payout)

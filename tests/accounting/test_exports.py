@@ -125,8 +125,10 @@ def test_a_killed_running_export_is_claimed_again_once_stale(busy_collective, ac
     assert Export.objects.get(pk=export.pk).status == ExportStatus.READY
 
 
-def test_the_requester_gets_an_email_with_the_download_link(busy_collective, accountant, mailoutbox):
-    export = run(busy_collective, accountant, "journal", "csv")
+def test_the_requester_gets_an_email_with_the_download_link(busy_collective, accountant, mailoutbox,
+                                                            django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        export = run(busy_collective, accountant, "journal", "csv")
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
     assert message.to == [accountant.email]
@@ -134,10 +136,13 @@ def test_the_requester_gets_an_email_with_the_download_link(busy_collective, acc
 
 
 def test_request_is_queued_on_commit(collective, accountant, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks() as callbacks:
         export = services.export_request(collective=collective, actor=accountant, kind="journal", fmt="xlsx",
                                          params={})
     assert len(callbacks) == 1
+    export.refresh_from_db()
+    assert export.status == ExportStatus.PENDING
+    callbacks[0]()
     export.refresh_from_db()
     assert export.status == ExportStatus.READY and export.row_count == 0
 

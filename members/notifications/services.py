@@ -1,0 +1,192 @@
+"""Every write about notifications: recording them for the people concerned, reading them, and their settings.
+
+`notify` and `notify_each` are called by the service that makes the change,
+inside its transaction: the notifications exist exactly when the change does.
+Instant emails are queued after commit (`tasks.send_notification_emails`).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
+from members.audit import audit_record
+from members.models import Membership, Role
+
+from . import reminders, tasks
+from .kinds import kind_of
+from .models import EmailMode, Notification, NotificationPreference, ReminderSettings
+from .selectors import preferences_for, preferences_of
+
+# Instant emails are queued in batches of this many notifications per task.
+EMAIL_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One person to tell, with what is particular to them."""
+
+    recipient_id: int
+    params: dict
+    url: str
+    occasion: str = ""
+
+
+def _person_id(person) -> int:
+    return getattr(person, "pk", person)
+
+
+def notify(*, collective, kind: str, recipients: Iterable, params: dict, url: str, actor=None,
+           occasion: str = "", members_only: bool = True) -> list[int]:
+    """Tell each of `recipients` (people or their ids) the same thing."""
+    notices = [Notice(_person_id(person), params, url, occasion) for person in recipients]
+    return notify_each(collective=collective, kind=kind, notices=notices, actor=actor, members_only=members_only)
+
+
+def notify_each(*, collective, kind: str, notices: Iterable[Notice], actor=None,
+                members_only: bool = True) -> list[int]:
+    """Record one notification per person (never the actor, once per occasion), by their settings for `kind`.
+
+    Only members of the collective are told, unless `members_only` is off (an
+    invitation reaches someone who is not a member yet). Returns the ids of the
+    notifications recorded now. A notice whose occasion was already notified to
+    that person is skipped, even when two runs race.
+    """
+    registered = kind_of(kind)
+    if registered is None:
+        raise ValueError(f"Unregistered notification kind: {kind}")
+    actor_id = _person_id(actor) if actor is not None else None
+    by_person: dict[int, Notice] = {}
+    for notice in notices:
+        if notice.recipient_id != actor_id:
+            by_person.setdefault(notice.recipient_id, notice)
+    if members_only:
+        members = set(Membership.objects.of(collective).filter(user_id__in=list(by_person))
+                      .values_list("user_id", flat=True))
+        by_person = {person: notice for person, notice in by_person.items() if person in members}
+    if not by_person:
+        return []
+    preferences = preferences_for(user_ids=by_person.keys(), kind=kind)
+    now = timezone.now()
+    rows = []
+    for person_id, notice in by_person.items():
+        email, in_app = preferences.get(person_id, (registered.email, True))
+        if email == EmailMode.OFF and not in_app:
+            continue
+        rows.append(Notification(collective=collective, recipient_id=person_id, kind=kind, params=notice.params,
+                                 url=notice.url, in_app=in_app, email=email, occasion=notice.occasion,
+                                 created_at=now))
+    ids = _insert(rows)
+    _queue_instant_emails(ids)
+    return ids
+
+
+def _insert(rows: list[Notification]) -> list[int]:
+    """Insert the rows; those naming an occasion already notified to their person are left out."""
+    once = [row for row in rows if row.occasion]
+    others = Notification.objects.bulk_create([row for row in rows if not row.occasion])
+    ids = [row.pk for row in others]
+    if once:
+        pairs = {(row.recipient_id, row.occasion) for row in once}
+        people, occasions = {p for p, _o in pairs}, {o for _p, o in pairs}
+        # ON CONFLICT DO NOTHING returns no ids: this call's rows are those carrying its creation time.
+        Notification.objects.bulk_create(once, ignore_conflicts=True)
+        inserted = Notification.objects.filter(recipient_id__in=people, occasion__in=occasions,
+                                               created_at=once[0].created_at)
+        ids += [pk for pk, person, occasion in inserted.values_list("pk", "recipient_id", "occasion")
+                if (person, occasion) in pairs]
+    return ids
+
+
+def _queue_instant_emails(ids: list[int]) -> None:
+    instant = list(Notification.objects.filter(pk__in=ids, email=EmailMode.INSTANT).values_list("pk", flat=True))
+    for start in range(0, len(instant), EMAIL_BATCH):
+        batch = instant[start:start + EMAIL_BATCH]
+        transaction.on_commit(lambda batch=batch: tasks.send_notification_emails.delay(batch))
+
+
+def notification_mark_read(*, user, notification_id: int) -> Notification:
+    """Mark one of the person's notifications read (once: the first reading time stays)."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=user).select_related("collective").first()
+    if notification is None:
+        raise NotFound(_("No such notification."))
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def _checked_preferences(changes: dict) -> dict[str, dict]:
+    if not isinstance(changes, dict):
+        raise DomainError(_("Give the settings as an object keyed by kind."), "invalid")
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, dict] = {}
+    for code, change in changes.items():
+        if kind_of(code) is None:
+            errors[code] = [_("Unknown kind of notification.")]
+            continue
+        if not isinstance(change, dict) or not set(change) <= {"email", "in_app"}:
+            errors[code] = [_("Give “email” (instant, daily or off) and/or “in_app” (true or false).")]
+            continue
+        if "email" in change and change["email"] not in EmailMode.values:
+            errors[code] = [_("“email” is one of: instant, daily, off.")]
+            continue
+        if "in_app" in change and not isinstance(change["in_app"], bool):
+            errors[code] = [_("“in_app” is true or false.")]
+            continue
+        cleaned[code] = change
+    if errors:
+        raise DomainError(_("Some notification settings are not valid."), "invalid", fields=errors)
+    return cleaned
+
+
+def notification_settings_update(*, user, kinds: dict | None = None, language: str | None = None) -> None:
+    """Change how the person is told of some kinds, and the language of their emails ("" follows the collective)."""
+    cleaned = _checked_preferences(kinds or {})
+    if language is not None and language not in ("", *dict(settings.LANGUAGES)):
+        message = _("Choose one of the languages offered.")
+        raise DomainError(message, "invalid", fields={"language": [message]})
+    current = preferences_of(user)
+    with transaction.atomic():
+        for code, change in cleaned.items():
+            email, in_app = current[code]
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=code,
+                defaults={"email": change.get("email", email), "in_app": change.get("in_app", in_app)},
+            )
+        if language is not None and language != user.language:
+            user.language = language
+            user.save(update_fields=["language"])
+
+
+REMINDER_FIELDS = ("declare_enabled", "declare_days_before", "review_enabled", "review_after_days",
+                   "wallet_enabled", "lock_enabled")
+
+
+def _reminder_state(current: ReminderSettings) -> dict:
+    return {field: getattr(current, field) for field in REMINDER_FIELDS}
+
+
+def reminder_settings_update(*, collective, actor, **fields) -> ReminderSettings:
+    """A coordinator switches the collective's reminders on or off, and sets when they go."""
+    if not Membership.objects.of(collective).filter(user=actor, roles__contains=[Role.COORDINATOR]).exists():
+        raise Forbidden(_("Only coordinators set the collective's reminders."), "not_coordinator")
+    current = reminders.settings_of(collective)
+    before = _reminder_state(current)
+    for field, value in fields.items():
+        if field in REMINDER_FIELDS:
+            setattr(current, field, value)
+    validated_or_raise(current, exclude=("collective",))
+    with transaction.atomic():
+        current.save()
+        audit_record(collective=collective, actor=actor, action="notifications.reminders_updated", target=collective,
+                     before=before, after=_reminder_state(current))
+    return current
