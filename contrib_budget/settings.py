@@ -213,5 +213,6 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "accounting-purge-expired-exports": {"task": "budgets.accounting.tasks.purge_expired_exports", "schedule": 3600.0},
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
+    "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},
     "notifications-send-reminders": {"task": "notifications.send_reminders", "schedule": 3600.0},
 }

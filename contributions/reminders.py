@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from django.urls import reverse
 from django.utils.translation import gettext_lazy, ngettext
 
-from budgets.models import Period, PeriodStatus
+from budgets.models import Budget, Period, PeriodStatus
+from budgets.periods import periods_ensure
 from members.models import Membership, Role
 from members.notifications.kinds import Kind, formatted, register
 from members.notifications.reminders import enabled_for, reminder_provider, settings_of
@@ -43,6 +44,13 @@ def _today(collective, now: datetime):
     return now.astimezone(ZoneInfo(collective.timezone)).date()
 
 
+def _ensure_periods(collective, *, today, horizon) -> None:
+    """The periods ending by `horizon` exist, even for an open-ended budget nobody has used for a while."""
+    running = Budget.objects.of(collective).filter(starts_on__lte=horizon).exclude(ends_on__lt=today)
+    for budget in running:
+        periods_ensure(budget=budget, up_to=horizon)
+
+
 @reminder_provider
 def remind_to_declare(now: datetime) -> int:
     """Contributors who declared nothing in an open period, N days before it ends (the counter reading)."""
@@ -50,6 +58,7 @@ def remind_to_declare(now: datetime) -> int:
     for collective in enabled_for("declare_enabled"):
         today = _today(collective, now)
         horizon = today + timedelta(days=settings_of(collective).declare_days_before)
+        _ensure_periods(collective, today=today, horizon=horizon)
         periods = (Period.objects.of(collective).filter(status=PeriodStatus.OPEN, ends_on__gte=today,
                                                         ends_on__lte=horizon).select_related("budget"))
         contributors = set(Membership.objects.of(collective).filter(roles__contains=[Role.CONTRIBUTOR.value])

@@ -39,8 +39,11 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """My notifications, newest first; the text is in the language of the request."""
 
     serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
         unread = self.request.query_params.get("unread", "").lower() in ("1", "true", "yes")
         return selectors.inbox(self.request.user, unread=unread)
 
@@ -94,11 +97,11 @@ class NotificationSettingsView(APIView):
         return {row["kind"]: {"label": row["label"], "email": row["email"], "in_app": row["in_app"]}
                 for row in selectors.settings_rows(user)}
 
-    @extend_schema(responses=SETTINGS_SCHEMA)
+    @extend_schema(responses={200: SETTINGS_SCHEMA})
     def get(self, request):
         return Response(self._body(request.user))
 
-    @extend_schema(request=SETTINGS_SCHEMA, responses=SETTINGS_SCHEMA)
+    @extend_schema(request={"application/json": SETTINGS_SCHEMA}, responses={200: SETTINGS_SCHEMA})
     def patch(self, request):
         services.notification_settings_update(user=request.user, kinds=_as_changes(request.data))
         return Response(self._body(request.user))

@@ -6,7 +6,7 @@ nothing; a failed send rolls the mark back, and Celery retries it.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -29,6 +29,9 @@ SETTINGS_SALT = "notifications.settings"
 # Daily digests leave at this local hour.
 DIGEST_HOUR = 8
 SUBJECT_MAX = 150
+# An instant email still unsent this long after it was recorded is queued again, until it is this old.
+UNSENT_AFTER = timedelta(minutes=30)
+UNSENT_FOR = timedelta(days=2)
 
 
 def settings_token(user) -> str:
@@ -88,6 +91,19 @@ def notification_email_send(*, notification_id: int) -> bool:
     return True
 
 
+def notification_email_refused(*, notification_id: int) -> None:
+    """The mail server refuses the address for good: no email will leave for this notification."""
+    Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(email=EmailMode.OFF)
+
+
+def instant_emails_unsent(*, now: datetime) -> list[int]:
+    """Instant emails still unsent a while after they were queued (a task lost, or out of retries), for two days."""
+    return list(Notification.objects.filter(
+        email=EmailMode.INSTANT, emailed_at__isnull=True,
+        created_at__lt=now - UNSENT_AFTER, created_at__gte=now - UNSENT_FOR,
+    ).order_by("pk").values_list("pk", flat=True))
+
+
 @dataclass(frozen=True)
 class DueDigest:
     user_id: int
@@ -106,7 +122,7 @@ def digests_due(*, now: datetime) -> list[DueDigest]:
     """
     first_zone = (Membership.objects.filter(user=OuterRef("recipient_id"))
                   .order_by("joined_at", "pk").values("collective__timezone")[:1])
-    pending = (Notification.objects.filter(email=EmailMode.DAILY, emailed_at__isnull=True)
+    pending = (Notification.objects.filter(email=EmailMode.DAILY, emailed_at__isnull=True).order_by()
                .values("recipient_id").distinct().annotate(zone=Subquery(first_zone))
                .values_list("recipient_id", "zone"))
     due = []

@@ -22,10 +22,6 @@ from .kinds import kind_of
 from .models import EmailMode, Notification, NotificationPreference, ReminderSettings
 from .selectors import preferences_for, preferences_of
 
-# Instant emails are queued in batches of this many notifications per task.
-EMAIL_BATCH = 200
-
-
 @dataclass(frozen=True)
 class Notice:
     """One person to tell, with what is particular to them."""
@@ -104,9 +100,8 @@ def _insert(rows: list[Notification]) -> list[int]:
 
 def _queue_instant_emails(ids: list[int]) -> None:
     instant = list(Notification.objects.filter(pk__in=ids, email=EmailMode.INSTANT).values_list("pk", flat=True))
-    for start in range(0, len(instant), EMAIL_BATCH):
-        batch = instant[start:start + EMAIL_BATCH]
-        transaction.on_commit(lambda batch=batch: tasks.send_notification_emails.delay(batch))
+    if instant:
+        transaction.on_commit(lambda: tasks.queue_emails(instant))
 
 
 def notification_mark_read(*, user, notification_id: int) -> Notification:

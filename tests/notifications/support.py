@@ -24,10 +24,10 @@ def paris(*args) -> datetime:
     return datetime(*args, tzinfo=PARIS)
 
 
-def make_budget(collective, *, name="Tiers-lieu", starts_on=MONDAY) -> Budget:
+def make_budget(collective, *, name="Tiers-lieu", starts_on=MONDAY, ends_on=None) -> Budget:
     """A weekly budget: its first period runs from Monday 3 to Sunday 9 March 2025."""
     return Budget.objects.create(collective=collective, name=name, period_kind=PeriodKind.WEEK, starts_on=starts_on,
-                                 amount_per_period=Decimal("1000.00"))
+                                 ends_on=ends_on, amount_per_period=Decimal("1000.00"))
 
 
 def declare(collective, author, budget, *, description="Permanence", day=MONDAY, amount="40.00") -> Contribution:

@@ -275,11 +275,35 @@ def test_celery_retries_a_failed_send_and_sends_nothing_twice(collective, coordi
     assert Notification.objects.filter(pk__in=[first, second], emailed_at__isnull=True).count() == 0
 
 
-def test_the_send_task_retries_with_backoff_on_mail_errors():
-    task = tasks.send_notification_emails
-    assert issubclass(smtplib.SMTPException, task.autoretry_for)
-    assert task.retry_backoff and task.max_retries and task.acks_late
+def test_the_send_task_retries_only_the_failed_emails_with_backoff(collective, member, accountant, monkeypatch):
+    failing = questioned(collective, member)
+    fine = questioned(collective, accountant)
+    send = tasks.emails.notification_email_send
+
+    def flaky_send(*, notification_id):
+        if notification_id == failing:
+            raise smtplib.SMTPServerDisconnected("connection lost")
+        return send(notification_id=notification_id)
+
+    retries = []
+
+    def retry(**options):
+        retries.append(options)
+        return RuntimeError("retried")
+
+    monkeypatch.setattr(tasks.emails, "notification_email_send", flaky_send)
+    monkeypatch.setattr(tasks.send_notification_emails, "retry", retry)
+    tasks.send_notification_emails.apply(args=[[failing, fine]])
+
+    assert retries == [{"args": [[failing]], "countdown": 1}]
+    assert Notification.objects.get(pk=fine).emailed_at is not None
+    assert Notification.objects.get(pk=failing).emailed_at is None
+    assert tasks.send_notification_emails.acks_late and tasks.send_notification_emails.max_retries
+
+
+def test_the_digest_task_retries_with_backoff_on_mail_errors():
     assert issubclass(smtplib.SMTPException, tasks.send_digest.autoretry_for)
+    assert tasks.send_digest.retry_backoff and tasks.send_digest.max_retries and tasks.send_digest.acks_late
 
 
 # --- daily digests -------------------------------------------------------------------------------------------------

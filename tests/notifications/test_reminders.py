@@ -65,6 +65,15 @@ def test_contributors_who_declared_nothing_are_reminded_before_the_period_closes
     assert notification.params["budget"] == "Tiers-lieu"
 
 
+def test_the_declare_reminder_reaches_a_period_of_an_open_ended_budget_not_created_yet(collective, contributor):
+    budget = make_budget(collective, name="Atelier", starts_on=date(2025, 1, 6))
+    assert not Period.objects.filter(budget=budget).exists()
+    reminders.reminders_send(now=paris(2025, 3, 7, 12, 0))
+    assert reminded("period.closing_soon") == {"david@example.org": 1}
+    period = Period.objects.get(budget=budget, ends_on=date(2025, 3, 9))
+    assert Notification.objects.get(kind="period.closing_soon").url == f"/c/{collective.slug}/periods/{period.pk}/"
+
+
 def test_the_declare_reminder_waits_until_n_days_before_the_end(collective, contributor, period):
     reminders.reminders_send(now=paris(2025, 3, 6, 10, 0))  # three days before: too early by default
     assert reminded("period.closing_soon") == {}
@@ -296,8 +305,8 @@ def test_a_provider_that_fails_does_not_stop_the_others_and_is_finished_next_run
 @pytest.fixture
 def settled_period(collective, coordinator):
     """A closed period without unpaid payouts: settled, not locked."""
-    budget = make_budget(collective, name="Tiers-lieu 2025", starts_on=date(2025, 1, 1))
-    return Period.objects.create(collective=collective, budget=budget, index=99, starts_on=date(2025, 1, 1),
+    budget = make_budget(collective, name="Tiers-lieu 2025", starts_on=date(2025, 1, 1), ends_on=date(2025, 1, 7))
+    return Period.objects.create(collective=collective, budget=budget, index=0, starts_on=date(2025, 1, 1),
                                  ends_on=date(2025, 1, 7), status=PeriodStatus.CLOSED, available=Decimal("0.00"),
                                  closed_by=coordinator)
 
@@ -354,9 +363,10 @@ def test_switching_one_reminder_off_leaves_the_others(collective, accountant, co
 
 def test_each_reminder_reads_well_in_the_inbox(api, collective, coordinator, accountant, member, contributor, period,
                                                round, closes_at, settled_period):
-    waiting_since(declare(collective, contributor, period.budget), closes_at - timedelta(days=10))
-    Period.objects.filter(pk=period.pk).update(ends_on=timezone.localdate(closes_at) + timedelta(days=1))
-    reminders.reminders_send(now=closes_at - timedelta(hours=47))
+    now = closes_at - timedelta(hours=47)
+    waiting_since(declare(collective, contributor, period.budget), now - timedelta(days=4))
+    Period.objects.filter(pk=period.pk).update(ends_on=timezone.localdate(now) + timedelta(days=1))
+    reminders.reminders_send(now=now)
     assert set(Notification.objects.values_list("kind", flat=True)) >= {
         "period.closing_soon", "review.waiting", "round.closing_soon"}
 
