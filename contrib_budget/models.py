@@ -23,3 +23,26 @@ class CollectiveOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with an idempotency key (or a page form's one-time token), so a repeat
+    returns it instead of doing the work again. Kept 24 hours."""
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+
+    user = models.ForeignKey("members.User", on_delete=models.CASCADE, related_name="+")
+    # "api:<Idempotency-Key>" or "form:<token>".
+    key = models.CharField(max_length=300)
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    location = models.CharField(max_length=2000, blank=True)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_person")]

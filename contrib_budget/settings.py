@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Oversized API bodies get 413 in the API's error shape before anything reads them.
+    "contrib_budget.parsers.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -61,6 +63,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "contrib_budget.tenancy.CollectiveMiddleware",
+    "contrib_budget.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "contrib_budget.urls"
@@ -177,11 +180,23 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "contrib_budget.api.exception_handler",
+    # JSON nested deeper than contrib_budget.parsers.MAX_JSON_DEPTH is refused with 400 `parse_error`.
+    "DEFAULT_PARSER_CLASSES": [
+        "contrib_budget.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"auth_token": env.str("AUTH_TOKEN_RATE", default="10/min")},
     # Throttles count per client address: REMOTE_ADDR, or X-Forwarded-For as set by this many trusted proxies.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# allauth's rate limits (its login form, the admin login that goes through it, and POST /api/v1/auth/token/,
+# which share one `login_failed` counter per account and per client address: members/login_limits.py) read
+# the client address the same way as the throttles above: the entry of X-Forwarded-For that the outermost of
+# NUM_PROXIES trusted proxies wrote, else REMOTE_ADDR. No other header is trusted for it.
+ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 SPECTACULAR_SETTINGS = {
     "TITLE": "contrib_budget API",
     "DESCRIPTION": "Contributive budgets and cobudgets for collectives.",
@@ -204,7 +219,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Request bodies: fields and JSON at most this many bytes (Django's default, 2.5 MB); a body with files (multipart)
+# at most UPLOAD_MAX_BODY_SIZE (the largest attachment is 10 MB). Larger API bodies get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+UPLOAD_MAX_BODY_SIZE = env.int("UPLOAD_MAX_BODY_SIZE", default=12 * 1024 * 1024)
 INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=14)
+# Lifetime of a new personal API token in days; unset or 0: tokens do not expire (they can be revoked).
+PERSONAL_TOKEN_DAYS = env.int("PERSONAL_TOKEN_DAYS", default=0) or None
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Accounting exports: files are kept this many days, then a beat job deletes them.
@@ -215,4 +236,5 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
     "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},
     "notifications-send-reminders": {"task": "notifications.send_reminders", "schedule": 3600.0},
+    "idempotency-purge-expired": {"task": "contrib_budget.purge_idempotency_records", "schedule": 3600.0},
 }

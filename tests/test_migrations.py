@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-PROJECT_APPS = ["members", "notifications", "budgets", "contributions", "cobudget", "accounting"]
+PROJECT_APPS = ["members", "contrib_budget", "notifications", "budgets", "contributions", "cobudget", "accounting"]
 
 
 def test_models_and_migrations_agree(db):
