@@ -13,7 +13,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.api import (
+    CollectiveScopedMixin, DateField, DecimalField, ModelSerializer, MultiLineField, SingleLineField,
+)
 from contributions.models import Payout
 from members.models import Role
 
@@ -28,11 +30,11 @@ COORDINATOR = (Role.COORDINATOR,)
 PAYERS = (Role.ACCOUNTANT, Role.COORDINATOR)
 
 
-def _money(**kwargs) -> serializers.DecimalField:
-    return serializers.DecimalField(**MONEY, **kwargs)
+def _money(**kwargs) -> DecimalField:
+    return DecimalField(**MONEY, **kwargs)
 
 
-class RateLevelSerializer(serializers.ModelSerializer):
+class RateLevelSerializer(ModelSerializer):
     id = serializers.IntegerField(required=False, help_text="Give the id to keep (and rename) an existing level.")
     hourly_rate = _money(min_value=0)
 
@@ -42,7 +44,7 @@ class RateLevelSerializer(serializers.ModelSerializer):
         read_only_fields = ["position"]
 
 
-class BudgetSerializer(serializers.ModelSerializer):
+class BudgetSerializer(ModelSerializer):
     """`rate_levels` is read and written nested: a PATCH with `rate_levels` replaces the grid
     (levels with an `id` are kept and updated, new ones created, missing ones removed)."""
 
@@ -103,7 +105,7 @@ class BudgetChildMixin(CollectiveScopedMixin):
         self.budget = get_object_or_404(Budget.objects.of(self.collective), pk=kwargs["budget_id"])
 
 
-class FundingSerializer(serializers.ModelSerializer):
+class FundingSerializer(ModelSerializer):
     amount = _money(min_value=0)
 
     class Meta:
@@ -114,11 +116,11 @@ class FundingSerializer(serializers.ModelSerializer):
 
 
 class ReceiveSerializer(serializers.Serializer):
-    received_on = serializers.DateField(required=False, help_text="Defaults to today.")
+    received_on = DateField(required=False, help_text="Defaults to today.")
 
 
 class CancelSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, help_text="Why the funding is cancelled.")
+    reason = MultiLineField(max_length=1000, help_text="Why the funding is cancelled.")
 
 
 class FundingReceiveMixin:
@@ -174,7 +176,7 @@ class CollectiveFundingViewSet(CollectiveScopedMixin, FundingReceiveMixin, mixin
         return Funding.objects.of(self.collective).select_related("budget")
 
 
-class EnvelopeSerializer(serializers.ModelSerializer):
+class EnvelopeSerializer(ModelSerializer):
     amount = _money(min_value=0)
 
     class Meta:
@@ -208,7 +210,7 @@ class EnvelopeViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return Response(self.get_serializer(envelope).data)
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ModelSerializer):
     envelope = serializers.PrimaryKeyRelatedField(queryset=Envelope.objects.none())
 
     class Meta:
@@ -274,12 +276,12 @@ class DecisionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["pro_rata", "amounts", "top_up"])
     amounts = serializers.DictField(child=_money(min_value=0), required=False,
                                     help_text="kind=amounts: {contribution id: granted amount}.")
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    note = MultiLineField(required=False, allow_blank=True, max_length=500)
     amount = _money(min_value=0, required=False, help_text="kind=top_up: defaults to the gap.")
-    source = serializers.CharField(required=False, max_length=150)
-    source_kind = serializers.CharField(required=False, max_length=20)
+    source = SingleLineField(required=False, max_length=150)
+    source_kind = SingleLineField(required=False, max_length=20)
     status = serializers.ChoiceField(choices=["pledged", "received"], required=False)
-    received_on = serializers.DateField(required=False)
+    received_on = DateField(required=False)
 
 
 class CloseSerializer(serializers.Serializer):
@@ -341,8 +343,8 @@ class PayoutSerializer(serializers.ModelSerializer):
 
 
 class MarkPaidSerializer(serializers.Serializer):
-    paid_on = serializers.DateField(required=False, help_text="Defaults to today.")
-    reference = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    paid_on = DateField(required=False, help_text="Defaults to today.")
+    reference = SingleLineField(required=False, allow_blank=True, max_length=100, default="")
 
 
 class BulkMarkPaidSerializer(MarkPaidSerializer):
@@ -383,7 +385,8 @@ class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
                           reference=serializer.validated_data["reference"])
         return Response(self.get_serializer(self.get_queryset().get(pk=payout.pk)).data)
 
-    @extend_schema(request=BulkMarkPaidSerializer, responses=PayoutSerializer(many=True))
+    @extend_schema(request=BulkMarkPaidSerializer, responses=PayoutSerializer(many=True),
+                   operation_id="collectives_payouts_bulk_mark_paid")
     @action(detail=False, methods=["post"], url_path="mark-paid")
     def bulk_mark_paid(self, request, *args, **kwargs):
         serializer = BulkMarkPaidSerializer(data=request.data)

@@ -22,7 +22,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import Conflict, DomainError
+from contrib_budget import text
+from contrib_budget.errors import Conflict, DomainError, checked
 from contrib_budget.money import format_money, split_largest_remainder, to_money
 from members.audit import audit_record
 
@@ -190,7 +191,7 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
         if set(amounts) != expected:
             raise DomainError(_("Give an amount for each validated declaration of the period, and only for them."),
                               "invalid", fields={"amounts": [_("One amount per validated declaration.")]})
-        note = (decision.get("note") or "").strip()
+        note = checked("note", (decision.get("note") or "").strip(), text.multi_line(500))
         grants = []
         for r in requests:
             amount = money_checked(amounts[str(r.contribution_id)], "amounts")
@@ -348,6 +349,9 @@ def period_close(*, period: Period, actor=None, decision: dict | None = None) ->
         if period.status == PeriodStatus.CLOSED:
             if decision is not None:
                 raise Conflict(_("This period is already closed."), "already_closed")
+        elif period.status == PeriodStatus.OPEN and decision is not None:
+            message = _("This period is not in deficit: it closes by the budget's rule, without a decision.")
+            raise DomainError(message, "no_deficit", fields={"decision": [message]})
         else:
             _settle(budget=budget, period=period, actor=actor, decision=decision)
     if period.status == PeriodStatus.CLOSED:

@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contrib_budget.forms import DateField, MultiLineField, SingleLineField
+
 from .models import MONEY, FundingStatus, LeftoverPolicy, OverspendPolicy, PeriodKind, SourceKind, TaskPriority
 
 
@@ -19,11 +21,11 @@ class DateInput(forms.DateInput):
 
 
 class BudgetForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    name = SingleLineField(label=_("Name"), max_length=150)
+    description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     period_kind = forms.ChoiceField(label=_("Period"), choices=PeriodKind.choices, initial=PeriodKind.MONTH)
-    starts_on = forms.DateField(label=_("Starts on"), widget=DateInput())
-    ends_on = forms.DateField(label=_("Ends on"), required=False, widget=DateInput(),
+    starts_on = DateField(label=_("Starts on"), widget=DateInput())
+    ends_on = DateField(label=_("Ends on"), required=False, widget=DateInput(),
                               help_text=_("Leave empty for a budget without an end."))
     amount_per_period = _money_field(_("Amount per period"), required=False, help_text=_(
         "Leave empty to spread the funds (received and pledged) evenly: each period still open gets the funds "
@@ -42,7 +44,7 @@ class BudgetForm(forms.Form):
 
 class RateLevelForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(label=_("Level"), max_length=100, required=False)
+    name = SingleLineField(label=_("Level"), max_length=100, required=False)
     hourly_rate = _money_field(_("Hourly rate"), required=False)
 
     def clean(self):
@@ -67,25 +69,25 @@ def rate_levels_from(formset) -> list[dict]:
 
 
 class FundingForm(forms.Form):
-    source = forms.CharField(label=_("Source"), max_length=150, help_text=_("e.g. the region's grant, a client."))
+    source = SingleLineField(label=_("Source"), max_length=150, help_text=_("e.g. the region's grant, a client."))
     source_kind = forms.ChoiceField(label=_("Kind of source"), choices=SourceKind.choices)
     amount = _money_field(_("Amount"))
     status = forms.ChoiceField(label=_("Status"), choices=FundingStatus.choices, widget=forms.RadioSelect,
                                initial=FundingStatus.RECEIVED)
-    received_on = forms.DateField(label=_("Received on"), required=False, widget=DateInput(),
+    received_on = DateField(label=_("Received on"), required=False, widget=DateInput(),
                                   help_text=_("Defaults to today for received money."))
 
 
 class EnvelopeForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = SingleLineField(label=_("Name"), max_length=150)
+    description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     amount = _money_field(_("Amount"))
 
 
 class TaskForm(forms.Form):
     envelope = forms.TypedChoiceField(label=_("Envelope"), coerce=int)
-    title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    title = SingleLineField(label=_("Title"), max_length=200)
+    description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     priority = forms.TypedChoiceField(label=_("Priority"), choices=TaskPriority.choices, coerce=int,
                                       initial=TaskPriority.NORMAL)
 
@@ -101,9 +103,9 @@ class DecisionForm(forms.Form):
         ("top_up", _("Add a top-up funding that covers the gap")),
     ]
     kind = forms.ChoiceField(label=_("Decision"), choices=KINDS, widget=forms.RadioSelect, initial="pro_rata")
-    note = forms.CharField(label=_("Why (shown to everyone)"), required=False, max_length=500)
+    note = MultiLineField(label=_("Why (shown to everyone)"), required=False, max_length=500, widget=forms.TextInput)
     top_up_amount = _money_field(_("Top-up amount"), required=False)
-    top_up_source = forms.CharField(label=_("Top-up source"), required=False, max_length=150)
+    top_up_source = SingleLineField(label=_("Top-up source"), required=False, max_length=150)
     top_up_status = forms.ChoiceField(label=_("Top-up status"), choices=FundingStatus.choices,
                                       initial=FundingStatus.RECEIVED)
 
@@ -137,8 +139,8 @@ class DecisionForm(forms.Form):
 
 
 class MarkPaidForm(forms.Form):
-    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput(), initial=timezone.localdate)
-    reference = forms.CharField(label=_("Reference"), required=False, max_length=100,
+    paid_on = DateField(label=_("Paid on"), widget=DateInput(), initial=timezone.localdate)
+    reference = SingleLineField(label=_("Reference"), required=False, max_length=100,
                                 help_text=_("e.g. the bank transfer's reference."))
     payouts = forms.TypedMultipleChoiceField(label=_("Payouts"), coerce=int, widget=forms.CheckboxSelectMultiple)
 

@@ -9,7 +9,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget import dates, text
+from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from members.audit import audit_record
 from members.models import Membership, Role
 
@@ -82,7 +83,8 @@ def funding_create(
 ) -> Funding:
     """Credit `budget` from `source`; received money first makes owed payouts payable."""
     amount = money_checked(amount, "amount", positive=True)
-    source = (source or "").strip()
+    source = checked("source", (source or "").strip(), text.single_line(150))
+    checked("received_on", received_on, dates.validate_date_window)
     if not source:
         raise DomainError(_("Name the source of this funding."), "invalid",
                           fields={"source": [_("This field is required.")]})
@@ -124,6 +126,7 @@ def funding_create(
 def funding_receive(*, funding: Funding, actor, received_on: date | None = None) -> Funding:
     """A pledged funding arrives: its money moves from pledged to received, and owed payouts
     of the budget become payable, oldest first."""
+    checked("received_on", received_on, dates.validate_date_window)
     with transaction.atomic():
         budget = budget_lock(funding.budget)
         funding = Funding.objects.select_for_update().get(pk=funding.pk)
@@ -155,7 +158,7 @@ def funding_cancel(*, funding: Funding, actor, reason: str) -> Funding:
     Refused when the money is already granted: the reversal would take a budget account below zero,
     or the funding's arrival already made owed payouts payable.
     """
-    reason = (reason or "").strip()
+    reason = checked("reason", (reason or "").strip(), text.multi_line(1000))
     if not reason:
         raise DomainError(_("Say why this funding is cancelled."), "invalid",
                           fields={"reason": [_("This field is required.")]})

@@ -1,12 +1,16 @@
-"""Set-based checks of every ledger invariant; `check_ledger` prints them."""
+"""Set-based checks of every ledger invariant; `check_ledger` prints them, beat runs them nightly."""
 
 from decimal import Decimal
 
+from django.core.mail import mail_admins
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from members.models import Collective
+
 from .ledger import ACCOUNTS_ALLOWED_NEGATIVE
 from .models import Account, Entry, LedgerTransaction
+from .notifications import ledger_violation_notify
 
 
 def _entries_total():
@@ -45,4 +49,19 @@ def ledger_violations(collective=None) -> list[str]:
     may_be_negative = Q(allow_negative=True, kind__in=ACCOUNTS_ALLOWED_NEGATIVE)
     for account in with_totals.filter(~may_be_negative, entries_total__lt=0):
         problems.append(f"account {account.code} ({account.collective_id}) is negative: {account.entries_total}")
+    return problems
+
+
+def ledger_check_and_alert(*, today) -> dict[int, list[str]]:
+    """The nightly check: each collective's broken invariants; its coordinators are told (once a day) and the
+    site's administrators emailed. Returns the problems by collective id (empty: all good)."""
+    problems = {}
+    for collective in Collective.objects.order_by("pk"):
+        found = ledger_violations(collective)
+        if found:
+            problems[collective.pk] = found
+            ledger_violation_notify(collective=collective, problems=found, today=today)
+    if problems:
+        lines = [f"{collective_id}: {problem}" for collective_id, found in problems.items() for problem in found]
+        mail_admins(f"Ledger check: {len(lines)} invariant(s) violated", "\n".join(lines))
     return problems

@@ -6,15 +6,15 @@ from decimal import Decimal
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.models import Role
 from members.notifications.kinds import Kind, formatted, register
 from members.notifications.services import Notice, notify, notify_each
 from members.selectors import member_ids_with_role
 
-from .models import Budget, Funding, Period
 from .explanations import explanation_text
+from .models import Budget, Funding, Period
 
 PERIOD_DATES = ("starts_on", "ends_on")
 
@@ -26,6 +26,16 @@ def _period_closed_text(params: dict, currency: str) -> str:
     explanations = dict.fromkeys(explanation_text(code, code_params, currency)
                                  for code, code_params in params.get("explanations", []))
     return " ".join([text, *explanations])
+
+
+def _ledger_text(params: dict, currency: str) -> str:
+    return ngettext(
+        "The nightly check of the books of %(collective)s found %(count)s broken rule: the administrators are told; "
+        "tell them what changed recently.",
+        "The nightly check of the books of %(collective)s found %(count)s broken rules: the administrators are "
+        "told; tell them what changed recently.",
+        params["count"],
+    ) % params
 
 
 register(
@@ -40,6 +50,7 @@ register(
     Kind("payout.paid", gettext_lazy("My payouts paid"),
          gettext_lazy("%(amount)s was paid to you on %(paid_on)s (%(budget)s)."), money=("amount",),
          dates=("paid_on",)),
+    Kind("ledger.violation", gettext_lazy("Failed checks of the books (coordinators)"), render=_ledger_text),
     Kind("funding.received", gettext_lazy("Fundings received (coordinators)"),
          gettext_lazy("The funding of %(amount)s from %(source)s to “%(budget)s” is received."), money=("amount",),
          email="daily"),
@@ -103,3 +114,9 @@ def payouts_notify(*, kind: str, payouts, amounts: dict[int, Decimal], actor, **
                               _payouts_url(first.period, first.pk)))
     if notices:
         notify_each(collective=first.collective, kind=kind, notices=notices, actor=actor)
+
+
+def ledger_violation_notify(*, collective, problems: list[str], today) -> None:
+    notify(collective=collective, kind="ledger.violation", recipients=member_ids_with_role(collective, Role.COORDINATOR),
+           params={"collective": collective.name, "count": len(problems)},
+           url=reverse("accounting_index", args=[collective.slug]), occasion=f"ledger.violation:{today.isoformat()}")

@@ -5,7 +5,8 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import Conflict, DomainError
+from contrib_budget import dates, text
+from contrib_budget.errors import Conflict, DomainError, checked
 from members.audit import audit_record
 from members.models import Collective
 
@@ -24,6 +25,8 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
     """Mark payable payouts paid (all or none): payable → paid in the ledger, once each."""
     from contributions.models import Payout, PayoutState
 
+    checked("reference", reference, text.single_line(100))
+    checked("paid_on", paid_on, dates.validate_date_window)
     ids = sorted(set(payout_ids))
     if not ids:
         raise DomainError(_("Choose at least one payout."), "invalid", fields={"payouts": [_("Choose at least one payout.")]})

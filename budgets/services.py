@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import DomainError, validated_or_raise
+from contrib_budget import text
+from contrib_budget.errors import DomainError, checked, validated_or_raise
 from contrib_budget.money import parse_money
 from members.audit import audit_record
 from members.models import Collective
@@ -66,7 +67,7 @@ def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
         if level_id is not None and level_id not in current:
             raise DomainError(_("Unknown rate level."), "invalid", fields={"rate_levels": [_("Unknown rate level.")]})
         level = current.get(level_id) or RateLevel(collective_id=budget.collective_id, budget=budget)
-        level.name = (data.get("name") or "").strip()
+        level.name = checked("rate_levels", (data.get("name") or "").strip(), text.single_line(100))
         if not level.name:
             raise DomainError(_("Name each rate level."), "invalid", fields={"rate_levels": [_("Name each rate level.")]})
         level.hourly_rate = money_checked(data.get("hourly_rate"), "rate_levels")

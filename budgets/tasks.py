@@ -3,30 +3,33 @@
 import logging
 
 from celery import shared_task
+from django.db.models import DateField, ExpressionWrapper, F
 from django.utils import timezone
 
 from contrib_budget.errors import DomainError
 
 from .closing import period_close
+from .ledger_audit import ledger_check_and_alert
 from .models import Period, PeriodStatus
+from .selectors import payouts_unposted_anywhere
 
 logger = logging.getLogger(__name__)
+
+
+def periods_interrupted() -> list[Period]:
+    """Closed periods whose grants are not all posted yet: a closing a crash interrupted."""
+    return list(Period.objects.filter(pk__in=payouts_unposted_anywhere().values("period_id")).select_related("budget"))
 
 
 def periods_due(today) -> list[Period]:
     """Open periods whose budget closes them automatically and whose delay has passed, in order;
     and closed periods whose grants are not all posted yet (a closing to resume)."""
-    from django.db.models import DateField, ExpressionWrapper, F
-
-    from .selectors import payouts_unposted_anywhere
-
     due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timezone.timedelta(days=1),
                                output_field=DateField())
     open_due = (Period.objects.filter(status=PeriodStatus.OPEN, budget__auto_close_after_days__isnull=False)
                 .alias(due_on=due_on).filter(due_on__lt=today).select_related("budget")
                 .order_by("budget_id", "index"))
-    resume = Period.objects.filter(pk__in=payouts_unposted_anywhere().values("period_id")).select_related("budget")
-    return [*resume, *open_due]
+    return [*periods_interrupted(), *open_due]
 
 
 @shared_task(name="budgets.close_due_periods")
@@ -47,3 +50,21 @@ def close_due_periods() -> int:
             blocked_budgets.add(period.budget_id)
         closed += 1
     return closed
+
+
+@shared_task(name="budgets.resume_interrupted_closings")
+def resume_interrupted_closings() -> int:
+    """Beat, every minute: a closing a crash interrupted posts its missing grants, without waiting for the hour."""
+    interrupted = periods_interrupted()
+    for period in interrupted:
+        try:
+            period_close(period=period, actor=None)
+        except DomainError as error:
+            logger.warning("budgets: the closing of period %s could not resume: %s", period.pk, error.message)
+    return len(interrupted)
+
+
+@shared_task(name="budgets.check_ledger")
+def check_ledger() -> int:
+    """Beat, nightly: every ledger invariant is checked; a violation alerts coordinators and administrators."""
+    return len(ledger_check_and_alert(today=timezone.localdate()))

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
+from contrib_budget.text import parse_id
 from contributions.models import Contribution, ContributionStatus
 from members.forms import add_domain_error, error_text
 from members.models import Role
@@ -249,7 +250,7 @@ def payouts(request, collective_slug):
 @require_POST
 @role_required(Role.ACCOUNTANT, COORDINATOR)
 def payouts_mark_paid(request, collective_slug):
-    ids = [int(pk) for pk in request.POST.getlist("payouts") if pk.isdigit()]
+    ids = [pk for pk in map(parse_id, request.POST.getlist("payouts")) if pk is not None]
     form = MarkPaidForm(request.POST, payout_ids=ids)
     if not form.is_valid():
         messages.error(request, error_text(form))

@@ -8,22 +8,23 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from budgets.models import MONEY
-from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSerializer, SingleLineField
 from contrib_budget.errors import DomainError, NotFound
+from contrib_budget.text import parse_id
 from members.models import Role
 
 from . import selectors, services
-from .models import Bucket, Round
+from .models import Bucket, BucketStatus, Round
 
 MONEY_FIELD = {"max_digits": MONEY["max_digits"], "decimal_places": MONEY["decimal_places"]}
 
 
-class RoundSerializer(serializers.ModelSerializer):
+class RoundSerializer(ModelSerializer):
     participants = serializers.ListField(
         child=serializers.IntegerField(), required=False, write_only=True,
         help_text="User ids; empty: every holder of the member role when the round opens.",
     )
-    manual_envelopes = serializers.DictField(child=serializers.DecimalField(**MONEY_FIELD), required=False)
+    manual_envelopes = serializers.DictField(child=DecimalField(**MONEY_FIELD), required=False)
 
     class Meta:
         model = Round
@@ -114,21 +115,24 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
 
 
 class BudgetLineSerializer(serializers.Serializer):
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    min_amount = serializers.DecimalField(**MONEY_FIELD)
-    max_amount = serializers.DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+    description = SingleLineField(max_length=200, required=False, allow_blank=True)
+    min_amount = DecimalField(**MONEY_FIELD)
+    max_amount = DecimalField(**MONEY_FIELD, required=False, allow_null=True)
 
 
-class BucketSerializer(serializers.ModelSerializer):
+class BucketSerializer(ModelSerializer):
     round = serializers.PrimaryKeyRelatedField(queryset=Round.objects.none())
     carriers = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True,
                                      help_text="User ids of the co-carriers; the creator always carries.")
-    min_goal = serializers.DecimalField(**MONEY_FIELD, required=False)
-    max_goal = serializers.DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+    min_goal = DecimalField(**MONEY_FIELD, required=False)
+    max_goal = DecimalField(**MONEY_FIELD, required=False, allow_null=True)
     budget_lines = BudgetLineSerializer(many=True, required=False, write_only=True)
     funded_amount = serializers.SerializerMethodField()
     funders_count = serializers.SerializerMethodField()
     my_allocation = serializers.SerializerMethodField()
+    status_at_close = serializers.ChoiceField(
+        choices=BucketStatus.choices, allow_blank=True, read_only=True,
+        help_text="The status the close found the bucket in; empty until the round closes.")
 
     class Meta:
         model = Bucket
@@ -194,7 +198,7 @@ class BucketSerializer(serializers.ModelSerializer):
 
 
 class AllocationRequestSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY_FIELD)
+    amount = DecimalField(**MONEY_FIELD)
     round = serializers.IntegerField(required=False, help_text="Optional: the round the allocation is meant for.")
 
 
@@ -235,10 +239,10 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
         if self.action == "list":
             round_id = self.request.query_params.get("round")
             if round_id is not None:
-                if not round_id.isdigit():
+                if parse_id(round_id) is None:
                     raise DomainError(_("The round filter must be a round id."), "invalid",
                                       fields={"round": [_("A round id.")]})
-                queryset = queryset.filter(round_id=int(round_id))
+                queryset = queryset.filter(round_id=parse_id(round_id))
         return queryset
 
     def get_serializer_context(self):

@@ -7,5 +7,5 @@ class CobudgetConfig(AppConfig):
     verbose_name = _("Cobudget")
 
     def ready(self) -> None:
-        # Registers the "what waits for me" providers, the notification kinds and the reminders of cobudget rounds.
-        from . import notifications, reminders, selectors  # noqa: F401
+        # Registers the "what waits for me" providers, notification kinds, reminders and audit redaction of rounds.
+        from . import audit, notifications, reminders, selectors  # noqa: F401

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
+from contrib_budget.forms import DateField, DateTimeField, MultiLineField, SingleLineField
 from contrib_budget.money import format_money
 from members.models import Membership
 
@@ -33,8 +34,9 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 class RoundForm(forms.ModelForm):
-    manual_envelopes_text = forms.CharField(
-        label=_("Envelope per member"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+    # One line of about 40 characters per member: room for a thousand members.
+    manual_envelopes_text = MultiLineField(
+        label=_("Envelope per member"), required=False, max_length=50_000, widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("For envelopes set per member: one line per member, “email amount”."),
     )
 
@@ -49,6 +51,12 @@ class RoundForm(forms.ModelForm):
             "guidelines": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {"participants": _("None ticked: every holder of the member role when the round opens.")}
+        field_classes = {
+            "name": SingleLineField, "description": MultiLineField, "guidelines": MultiLineField,
+            "proposals_open_at": DateTimeField, "proposals_close_at": DateTimeField,
+            "funding_opens_at": DateTimeField, "funding_closes_at": DateTimeField,
+            "weight_from": DateField, "weight_to": DateField,
+        }
 
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,8 +95,8 @@ class RoundForm(forms.ModelForm):
 
 
 class BucketForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=150)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    title = SingleLineField(label=_("Title"), max_length=150)
+    description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5}))
     image = forms.FileField(label=_("Image"), required=False, validators=BUCKET_IMAGE_VALIDATORS)
     carriers = forms.ModelMultipleChoiceField(
         label=_("Co-carriers"), queryset=get_user_model().objects.none(), required=False,
@@ -104,7 +112,7 @@ class BucketForm(forms.Form):
 
 
 class LineForm(forms.Form):
-    description = forms.CharField(label=_("Budget line"), max_length=200, required=False)
+    description = SingleLineField(label=_("Budget line"), max_length=200, required=False)
     min_amount = forms.DecimalField(label=_("Minimum"), required=False, **MONEY)
     max_amount = forms.DecimalField(label=_("Maximum (optional)"), required=False, **MONEY)
 
@@ -119,17 +127,18 @@ class AllocateForm(forms.Form):
 
 class CommentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=[("comment", _("Comment")), ("question", _("Question"))])
-    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
+    body = MultiLineField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class FlagForm(forms.Form):
-    reason = forms.CharField(label=_("Which guideline, and why"), widget=forms.Textarea(attrs={"rows": 2}))
+    reason = MultiLineField(label=_("Which guideline, and why"), max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class EnvelopeForm(forms.Form):
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=None, required=False,
                                     empty_label=_("— a new budget —"))
-    new_budget_name = forms.CharField(label=_("Name of the new budget"), max_length=150, required=False)
+    new_budget_name = SingleLineField(label=_("Name of the new budget"), max_length=150, required=False)
 
     def __init__(self, *args, collective, **kwargs):
         from budgets.models import Budget

@@ -14,10 +14,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
 from contrib_budget.models import CollectiveOwned
+from contrib_budget.uploads import validate_file_content
 
 
 class RoundStatus(models.TextChoices):
@@ -195,7 +197,7 @@ def validate_bucket_image_size(file) -> None:
                               code="image_too_large")
 
 
-BUCKET_IMAGE_VALIDATORS = [FileExtensionValidator(BUCKET_IMAGE_EXTENSIONS), validate_bucket_image_size]
+BUCKET_IMAGE_VALIDATORS = [FileExtensionValidator(BUCKET_IMAGE_EXTENSIONS), validate_bucket_image_size, validate_file_content]
 
 
 class Bucket(CollectiveOwned):
@@ -323,3 +325,15 @@ class BucketFlag(CollectiveOwned):
         constraints = [
             models.UniqueConstraint(fields=["bucket", "author"], name="flag_once_per_member"),
         ]
+
+
+class RoundCloseRequest(CollectiveOwned):
+    """A close asked for. From then on new allocations are refused at once, so the close never waits behind a
+    stream of them. It lives apart from the round's row, which every allocation holds FOR SHARE."""
+
+    round = models.OneToOneField(Round, on_delete=models.PROTECT, related_name="close_request")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("request to close a round")
+        verbose_name_plural = _("requests to close a round")

@@ -27,7 +27,8 @@ from budgets.ledger import (
     transfer,
 )
 from budgets.models import Account, AccountKind
-from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget import text
+from contrib_budget.errors import Conflict, DomainError, Forbidden, checked, validated_or_raise
 from contrib_budget.money import format_money, has_at_most_two_decimals, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
@@ -49,6 +50,7 @@ from .models import (
     OverallocationMode,
     PartialPolicy,
     Round,
+    RoundCloseRequest,
     RoundStatus,
     Wallet,
 )
@@ -94,10 +96,15 @@ def _money(value, field: str = "amount") -> Decimal:
 
 
 def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
-    try:
-        instance.full_clean(exclude=list(exclude), validate_unique=False)
-    except ValidationError as error:
-        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None
+    validated_or_raise(instance, exclude, validate_unique=False)
+
+
+def _bucket_texts(fields: dict) -> None:
+    """The title (one line) and description a person typed for a bucket, refused naming the field."""
+    if "title" in fields:
+        checked("title", fields["title"], text.single_line(150))
+    if "description" in fields:
+        checked("description", fields["description"], text.multi_line())
 
 
 def _lock_round_shared(round_id: int) -> Round:
@@ -328,10 +335,13 @@ def round_close(*, round: Round, actor=None) -> Round:
     lock, its ledger movements named by idempotency keys; a run killed halfway
     is completed by the next one.
     """
+    if Round.objects.filter(pk=round.pk, status=RoundStatus.DRAFT).exists():
+        raise Conflict(_("A round that never opened cannot be closed."), "round_not_open")
+    # Committed before the lock is asked for: allocations starting now are refused, and the close only waits for
+    # those already running.
+    RoundCloseRequest.objects.get_or_create(round_id=round.pk, defaults={"collective_id": round.collective_id})
     with transaction.atomic():
         locked = Round.objects.select_for_update().get(pk=round.pk)
-        if locked.status == RoundStatus.DRAFT:
-            raise Conflict(_("A round that never opened cannot be closed."), "round_not_open")
         if locked.settled_at:
             return locked
         if locked.status == RoundStatus.OPEN:
@@ -471,7 +481,8 @@ def _lines(lines, currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
                           fields={"min_goal": [_("Required.")]})
     cleaned = []
     for line in lines:
-        description = (line.get("description") or "").strip() or _("Budget")
+        description = checked("budget_lines", (line.get("description") or "").strip(),
+                              text.single_line(200)) or _("Budget")
         minimum = _money(line.get("min_amount"), "min_goal")
         maximum = line.get("max_amount")
         maximum = None if maximum in (None, "") else _money(maximum, "max_goal")
@@ -525,6 +536,7 @@ def _check_image(image) -> None:
 def bucket_create(*, round: Round, actor, title: str, description: str = "", lines, carriers=(), image=None) -> Bucket:
     cleaned = _lines(lines, round.collective.currency)
     carrier_ids = _check_carriers(round.collective, [actor, *carriers])
+    _bucket_texts({"title": title or "", "description": description or ""})
     if not (title or "").strip():
         raise DomainError(_("Give the bucket a title."), "title", fields={"title": [_("This field is required.")]})
     if image:
@@ -562,6 +574,7 @@ def _require_carrier_or_coordinator(bucket: Bucket, actor) -> None:
 
 def bucket_update(*, bucket: Bucket, actor, lines=None, carriers=None, **fields) -> Bucket:
     _require_carrier_or_coordinator(bucket, actor)
+    _bucket_texts(fields)
     if fields.get("image"):
         _check_image(fields["image"])
     with transaction.atomic():
@@ -751,7 +764,7 @@ def bucket_complete(*, bucket: Bucket, actor) -> Bucket:
 
 
 def bucket_comment(*, bucket: Bucket, actor, body: str, kind: str = CommentKind.COMMENT) -> BucketComment:
-    body = (body or "").strip()
+    body = checked("body", (body or "").strip(), text.multi_line())
     if not body:
         raise DomainError(_("Write something first."), "empty", fields={"body": [_("This field is required.")]})
     if kind not in CommentKind.values:
@@ -766,7 +779,7 @@ def bucket_comment(*, bucket: Bucket, actor, body: str, kind: str = CommentKind.
 
 
 def bucket_flag(*, bucket: Bucket, actor, reason: str) -> BucketFlag:
-    reason = (reason or "").strip()
+    reason = checked("reason", (reason or "").strip(), text.multi_line(2000))
     if not reason:
         raise DomainError(_("Say which guideline this bucket goes against."), "empty",
                           fields={"reason": [_("This field is required.")]})
@@ -826,6 +839,8 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
         round = _lock_round_shared(bucket.round_id)
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("This round is closed: allocations are final."), "round_closed")
+        if RoundCloseRequest.objects.filter(round_id=round.pk).exists():
+            raise Conflict(_("This round is closing: allocations are no longer accepted."), "round_closing")
         if not funding_is_open(round):
             raise Conflict(_("Funding is not open in this round."), "funding_closed")
         bucket = Bucket.objects.select_for_update(of=("self",)).select_related("collective").get(pk=bucket.pk)
@@ -955,8 +970,9 @@ def bucket_to_envelope(*, bucket: Bucket, actor, budget=None, new_budget_name: s
             )
         elif budget.collective_id != bucket.collective_id:
             raise DomainError(_("Choose a budget of this collective."), "invalid", fields={"budget": [_("Unknown budget.")]})
+        # A funding's source holds 150 characters: the round's name and the bucket's title are cut to fit.
         source = _("Cobudget %(round)s: %(bucket)s (#%(id)s)") % {
-            "round": bucket.round.name, "bucket": bucket.title, "id": bucket.pk}
+            "round": bucket.round.name[:60], "bucket": bucket.title[:60], "id": bucket.pk}
         funding_create(budget=budget, actor=actor, source=source, amount=amount, source_kind=SourceKind.OTHER,
                        status=FundingStatus.RECEIVED)
         transfer(collective=bucket.collective, source=bucket.account,

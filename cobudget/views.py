@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
+from contrib_budget.text import parse_id
+from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import selectors, services
@@ -29,8 +31,7 @@ def _bucket(request, bucket_id) -> Bucket:
 
 def _posted_id(request, name: str) -> int:
     """An id posted by a form; 0 (found nowhere) when it is not a number."""
-    value = request.POST.get(name, "")
-    return int(value) if value.isdigit() else 0
+    return parse_id(request.POST.get(name, "")) or 0
 
 
 def _is_coordinator(request) -> bool:
@@ -83,8 +84,8 @@ def round_live(request, collective_slug, round_id):
     """The live parts of a round page (funding bars, wallet), swapped out of band every few seconds."""
     round = _round(request, round_id)
     buckets = selectors.round_buckets(round, include_drafts_of=request.user)
-    if request.GET.get("bucket", "").isdigit():
-        buckets = buckets.filter(pk=int(request.GET["bucket"]))
+    if (bucket_id := parse_id(request.GET.get("bucket", ""))) is not None:
+        buckets = buckets.filter(pk=bucket_id)
     return render(request, "cobudget/_live.html", _round_context(request, round, buckets))
 
 
@@ -102,7 +103,7 @@ def round_edit(request, collective_slug, round_id=None):
                     fields = {k: v for k, v in fields.items() if k in services.ROUND_FIELDS_WHILE_OPEN}
                 round = services.round_update(round=round, actor=request.user, **fields)
         except DomainError as error:
-            form.add_error(None, error.message)
+            add_domain_error(form, error)
             for name, problems in error.fields.items():
                 if name in form.fields:
                     form.add_error(name, problems)
@@ -120,7 +121,7 @@ def round_open(request, collective_slug, round_id):
         services.round_open(round=round, actor=request.user)
         messages.success(request, _("The round is open: every participant's wallet is credited."))
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     return redirect("cobudget_round", request.collective.slug, round.pk)
 
 
@@ -131,7 +132,7 @@ def round_close(request, collective_slug, round_id):
     try:
         services.round_close(round=round, actor=request.user)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
         return redirect("cobudget_round", request.collective.slug, round.pk)
     messages.success(request, _("The round is closed."))
     return redirect("cobudget_round_results", request.collective.slug, round.pk)
@@ -214,7 +215,7 @@ def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
             if "propose" in request.POST:
                 bucket = services.bucket_propose(bucket=bucket, actor=request.user)
         except DomainError as error:
-            form.add_error(None, error.message)
+            add_domain_error(form, error)
         else:
             messages.success(request, _("The bucket is saved."))
             return redirect("cobudget_bucket", request.collective.slug, bucket.pk)
@@ -245,7 +246,7 @@ def bucket_allocate(request, collective_slug, bucket_id):
         result = services.allocation_create(bucket=bucket, actor=request.user, amount=amount,
                                             round_id=form.cleaned_data["round"])
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     else:
         (messages.warning if result.trimmed else messages.success)(request, result.message)
     return _back(request, bucket)
@@ -268,7 +269,7 @@ def bucket_action(request, collective_slug, bucket_id, name):
     try:
         result = actions[name]()
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
         return redirect("cobudget_bucket", request.collective.slug, bucket.pk)
     messages.success(request, _("Done."))
     return redirect("cobudget_bucket", request.collective.slug, result.pk)
@@ -280,10 +281,11 @@ def bucket_comment(request, collective_slug, bucket_id):
     form = CommentForm(request.POST)
     try:
         if not form.is_valid():
-            raise DomainError(_("Write something first."), "empty")
+            raise DomainError(error_text(form) if form.data.get("body", "").strip() else _("Write something first."),
+                              "invalid")
         services.bucket_comment(bucket=bucket, actor=request.user, **form.cleaned_data)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     return redirect(reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk]) + "#comments")
 
 
@@ -294,7 +296,7 @@ def bucket_flag(request, collective_slug, bucket_id):
         services.bucket_flag(bucket=bucket, actor=request.user, reason=request.POST.get("reason", ""))
         messages.success(request, _("Your flag is recorded; the carriers and coordinators can see it."))
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     return redirect(reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk]) + "#flags")
 
 
@@ -308,7 +310,7 @@ def bucket_envelope(request, collective_slug, bucket_id):
                 bucket=bucket, actor=request.user, budget=form.cleaned_data["budget"],
                 new_budget_name=form.cleaned_data["new_budget_name"] or bucket.title)
         except DomainError as error:
-            form.add_error(None, error.message)
+            add_domain_error(form, error)
         else:
             messages.success(request, _("“%(bucket)s” is now an envelope of the budget %(budget)s.")
                              % {"bucket": bucket.title, "budget": envelope.budget.name})

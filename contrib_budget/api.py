@@ -1,14 +1,19 @@
-"""API conventions shared by every app: errors, pagination, tenancy, roles."""
+"""API conventions shared by every app: errors, pagination, tenancy, roles, and the fields that parse what
+people send (text without control characters and bounded, dates in a sane window, strings never coerced)."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from contrib_budget import tenancy
+from contrib_budget import dates, tenancy, text
 from contrib_budget.errors import DomainError
+from contrib_budget.parsers import RequestTooLarge
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -29,6 +34,11 @@ def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code, "fields": exc.fields}
         return Response(body, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many fields or files, a malformed multipart body…: the request is refused, not the server.
+        exc = exceptions.ParseError()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -80,3 +90,92 @@ class CollectiveScopedMixin:
         if roles and not membership.has_role(*roles):
             raise exceptions.PermissionDenied()
 
+
+# ---------------------------------------------------------------------------
+# Fields for what people send. Every app's serializers use these (or `ModelSerializer` below, which maps
+# model fields onto them), so the rules of contrib_budget.text and contrib_budget.dates hold at the door.
+
+class StrictCharField(serializers.CharField):
+    """A string: a number or a boolean is refused, not turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SingleLineField(StrictCharField):
+    """A name, title, source or reference: one line, no control character, SINGLE_LINE_MAX at most by default."""
+
+    multi_line = False
+    default_max_length = text.SINGLE_LINE_MAX
+
+    def __init__(self, **kwargs):
+        if kwargs.get("max_length") is None:
+            kwargs["max_length"] = self.default_max_length
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        # Checked before the surrounding whitespace is trimmed, so a trailing control character is refused too.
+        if isinstance(data, str):
+            try:
+                text.TextValidator(multi_line=self.multi_line)(data)
+            except DjangoValidationError as error:
+                raise serializers.ValidationError(error.messages, code=error.code) from None
+        return super().to_internal_value(data)
+
+
+class MultiLineField(SingleLineField):
+    """A description, comment, reason or guideline: line breaks and tabs allowed, MULTI_LINE_MAX by default."""
+
+    multi_line = True
+    default_max_length = text.MULTI_LINE_MAX
+
+
+class StrictSlugField(serializers.SlugField, StrictCharField):
+    pass
+
+
+class StrictEmailField(serializers.EmailField, StrictCharField):
+    pass
+
+
+class DecimalField(serializers.DecimalField):
+    """An amount: an empty string is refused, not read as null (JSON sends null for no amount; an empty field
+    of an HTML form or multipart body still means none, as DRF reads it before this check)."""
+
+    def validate_empty_values(self, data):
+        if isinstance(data, str) and not data.strip():
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+
+class DateField(serializers.DateField):
+    """A date between dates.EARLIEST and dates.LATEST."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(dates.validate_date_window)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A date and time between dates.EARLIEST and dates.LATEST."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(dates.validate_date_window)
+
+
+# Model fields become the fields above: CharField single-line, TextField multi-line, dates in the window.
+# (A comment, not a docstring: the OpenAPI schema would show it as the description of every serializer.)
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: SingleLineField,
+        models.TextField: MultiLineField,
+        models.SlugField: StrictSlugField,
+        models.EmailField: StrictEmailField,
+        models.DecimalField: DecimalField,
+        models.DateField: DateField,
+        models.DateTimeField: DateTimeField,
+    }

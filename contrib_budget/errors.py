@@ -1,7 +1,10 @@
 """One exception hierarchy for business rules; the API and pages translate it."""
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext as _
+
+from . import dates, text
 
 
 class DomainError(Exception):
@@ -32,9 +35,53 @@ class Conflict(DomainError):
     default_code = "conflict"
 
 
-def validated_or_raise(instance, exclude: tuple[str, ...] = ()) -> None:
-    """Run the model's own validation (`full_clean`); a DomainError naming the faulty fields if it fails."""
+def checked(field: str, value, *validators):
+    """`value`, once every validator accepts it; otherwise a DomainError naming `field`.
+
+    For what a service receives from a person outside a model's full_clean, e.g.
+    `checked("source", source, text.single_line(150))` or `checked("paid_on", paid_on, dates.validate_date_window)`.
+    """
+    for validator in validators:
+        try:
+            validator(value)
+        except ValidationError as error:
+            raise DomainError(error.messages[0], error.code or "invalid", fields={field: error.messages}) from None
+    return value
+
+
+def input_errors(instance, exclude: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """What a person typed into `instance` that the kernel's input rules refuse, by field: control characters
+    (CharField: single line; TextField: multi-line, MULTI_LINE_MAX at most) and dates outside the sane window."""
+    errors: dict[str, list[str]] = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in exclude or not field.editable or field.choices:
+            continue
+        value = field.value_from_object(instance)
+        if value in (None, ""):
+            continue
+        if isinstance(field, models.TextField):
+            validator = text.multi_line(field.max_length or text.MULTI_LINE_MAX)
+        elif isinstance(field, models.CharField):
+            validator = text.validate_single_line
+        elif isinstance(field, models.DateField):  # DateTimeField included
+            validator = dates.validate_date_window
+        else:
+            continue
+        try:
+            validator(value)
+        except ValidationError as error:
+            errors[field.name] = error.messages
+    return errors
+
+
+def validated_or_raise(instance, exclude: tuple[str, ...] = (), *, validate_unique: bool = True) -> None:
+    """Run the model's own validation (`full_clean`) and the kernel's input rules (`input_errors`);
+    a DomainError naming the faulty fields if either fails."""
+    errors = input_errors(instance, exclude)
     try:
-        instance.full_clean(exclude=list(exclude))
+        instance.full_clean(exclude=list(exclude), validate_unique=validate_unique)
     except ValidationError as error:
-        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=error.message_dict) from None
+        for name, messages in error.message_dict.items():
+            errors.setdefault(name, messages)
+    if errors:
+        raise DomainError(_("Please correct the highlighted fields."), "invalid", fields=errors)

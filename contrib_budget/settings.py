@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "django_celery_beat",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     "contrib_budget.tenancy.CollectiveMiddleware",
     "contrib_budget.idempotency.IdempotencyMiddleware",
 ]
@@ -143,6 +146,8 @@ EMAIL_CONFIG = env.email_url(
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="contrib_budget <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's administrators (comma-separated addresses): told when the nightly check of the books fails.
+ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
 
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -152,6 +157,20 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere: scripts come from our static files only. Style attributes stay allowed (the funding
+# bars set their width with one).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -178,7 +197,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "contrib_budget.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "contrib_budget.schema.ErrorDocumentingAutoSchema",
     "EXCEPTION_HANDLER": "contrib_budget.api.exception_handler",
     # JSON nested deeper than contrib_budget.parsers.MAX_JSON_DEPTH is refused with 400 `parse_error`.
     "DEFAULT_PARSER_CLASSES": [
@@ -203,13 +222,32 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The documentation's scripts and styles are served from our static files: no CDN, nothing inline.
+    "ENUM_NAME_OVERRIDES": {
+        "BucketStatusEnum": "cobudget.models.BucketStatus",
+        "RoundStatusEnum": "cobudget.models.RoundStatus",
+        "ContributionStatusEnum": "contributions.models.ContributionStatus",
+        "ExportStatusEnum": "budgets.accounting.models.ExportStatus",
+        "ExportKindEnum": "budgets.accounting.models.ExportKind",
+        "AccountKindEnum": "budgets.models.AccountKind",
+        "LocaleEnum": "members.models.Collective.Locale",
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Crash safety: a task is acknowledged once done, and given back to the queue when its worker dies; every task is
+# safe to run twice. A task taking longer than the broker's visibility timeout would be delivered twice, so none
+# may run that long: the hard time limit stays below it.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)}
+CELERY_TASK_TIME_LIMIT = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] - 300
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -230,9 +268,14 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Accounting exports: files are kept this many days, then a beat job deletes them.
 EXPORTS_KEEP_DAYS = env.int("EXPORTS_KEEP_DAYS", default=7)
+# An export whose worker died is queued again by beat once its heartbeat is this old.
+EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "accounting-purge-expired-exports": {"task": "budgets.accounting.tasks.purge_expired_exports", "schedule": 3600.0},
+    "accounting-resume-stale-exports": {"task": "budgets.accounting.tasks.resume_stale_exports", "schedule": 60.0},
+    "budgets-resume-interrupted-closings": {"task": "budgets.resume_interrupted_closings", "schedule": 60.0},
+    "budgets-check-ledger-nightly": {"task": "budgets.check_ledger", "schedule": crontab(hour=3, minute=30)},
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
     "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},
     "notifications-send-reminders": {"task": "notifications.send_reminders", "schedule": 3600.0},

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from budgets import urls as budgets_urls
 from budgets.accounting import urls as accounting_urls
@@ -16,7 +16,7 @@ collective_api = [pattern for app in APPS for pattern in app.api_urlpatterns]
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *members_urls.api_root_urlpatterns,
     *notifications_urls.me_api_urlpatterns,
     path("collectives/<slug:collective_slug>/", include(collective_api)),

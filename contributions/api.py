@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from budgets.models import MONEY, Budget, Envelope, RateLevel, Task
-from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSerializer, MultiLineField
 from contrib_budget.errors import DomainError
 from members.models import Role
 
@@ -55,7 +55,7 @@ class AuthorSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name")
 
 
-class ContributionSerializer(serializers.ModelSerializer):
+class ContributionSerializer(ModelSerializer):
     budget = ScopedRelatedField(Budget)
     envelope = ScopedRelatedField(Envelope, required=False, allow_null=True)
     task = ScopedRelatedField(Task, new_only={"is_published": True, "is_done": False},
@@ -64,14 +64,13 @@ class ContributionSerializer(serializers.ModelSerializer):
     rate_level = ScopedRelatedField(RateLevel, required=False, allow_null=True)
     minutes = serializers.IntegerField(min_value=0, max_value=services.MAX_MINUTES, default=0)
     value_mode = serializers.ChoiceField(choices=ValueMode.choices, default=ValueMode.TIME_RATE)
-    hourly_rate = serializers.DecimalField(required=False, allow_null=True, min_value=0, **MONEY)
-    amount = serializers.DecimalField(required=False, allow_null=True, min_value=0,
-                                      max_value=services.MAX_AMOUNT, **MONEY)
-    description = serializers.CharField(max_length=5000)
+    hourly_rate = DecimalField(required=False, allow_null=True, min_value=0, **MONEY)
+    amount = DecimalField(required=False, allow_null=True, min_value=0, max_value=services.MAX_AMOUNT, **MONEY)
+    description = MultiLineField(max_length=5000)
     author = AuthorSerializer(read_only=True)
     granted_amount = serializers.SerializerMethodField()
     comments_count = serializers.IntegerField(read_only=True, default=0)
-    validated_amount = serializers.DecimalField(read_only=True, **MONEY)
+    validated_amount = serializers.DecimalField(read_only=True, allow_null=True, **MONEY)
 
     class Meta:
         model = Contribution
@@ -87,16 +86,16 @@ class ContributionSerializer(serializers.ModelSerializer):
 
 
 class QuestionSerializer(serializers.Serializer):
-    comment = serializers.CharField(max_length=5000)
+    comment = MultiLineField(max_length=5000)
 
 
 class AdjustSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(min_value=0, max_value=services.MAX_AMOUNT, **MONEY)
-    reason = serializers.CharField(max_length=2000)
+    amount = DecimalField(min_value=0, max_value=services.MAX_AMOUNT, **MONEY)
+    reason = MultiLineField(max_length=2000)
 
 
 class RejectSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = MultiLineField(max_length=2000)
 
 
 class ContributionFilter(django_filters.FilterSet):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY, Envelope, Task
 from contrib_budget.errors import DomainError
+from contrib_budget.forms import DateField, MultiLineField
 from members.forms import add_domain_error
 
 from . import selectors, services
@@ -30,11 +31,11 @@ class DataSelect(forms.Select):
 class DeclarationForm(forms.Form):
     """One screen: date, budget, mission or task, what, time, value."""
 
-    description = forms.CharField(
+    description = MultiLineField(
         label=_("What did you do?"), max_length=5000,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off", "enterkeyhint": "send"}),
     )
-    performed_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    performed_on = DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=None, empty_label=None)
     work = forms.ChoiceField(label=_("Mission or task"), required=False)
     hours = forms.IntegerField(
@@ -151,7 +152,7 @@ def contribution_initial(contribution: Contribution) -> dict:
 
 
 class QuestionForm(forms.Form):
-    comment = forms.CharField(
+    comment = MultiLineField(
         label=_("Your question or comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
@@ -161,13 +162,13 @@ class AdjustForm(forms.Form):
         label=_("Adjusted amount"), min_value=0, max_value=services.MAX_AMOUNT, **MONEY,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
     )
-    reason = forms.CharField(label=_("Reason (everyone will read it)"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = MultiLineField(label=_("Reason (everyone will read it)"), max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label=_("Reason (everyone will read it)"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    reason = MultiLineField(label=_("Reason (everyone will read it)"), max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ListFilterForm(forms.Form):

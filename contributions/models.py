@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
 from contrib_budget.models import CollectiveOwned
+from contrib_budget.uploads import validate_file_content
 
 
 class ValueMode(models.TextChoices):
@@ -41,7 +42,7 @@ def validate_attachment_size(file) -> None:
         )
 
 
-ATTACHMENT_VALIDATORS = [FileExtensionValidator(ATTACHMENT_EXTENSIONS), validate_attachment_size]
+ATTACHMENT_VALIDATORS = [FileExtensionValidator(ATTACHMENT_EXTENSIONS), validate_attachment_size, validate_file_content]
 
 
 def attachment_path(contribution, filename: str) -> str:

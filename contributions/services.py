@@ -19,7 +19,8 @@ from django.utils.translation import gettext as _
 from budgets.locks import ensure_period_unlocked
 from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from budgets.periods import period_for_date
-from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget import dates, text
+from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from contrib_budget.money import format_money, parse_money, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
@@ -96,9 +97,10 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
     if budget.collective_id != collective.pk:
         raise _invalid("budget", _("Choose a budget of this collective."), "unknown_budget")
 
-    description = (declaration.description or "").strip()
+    description = checked("description", (declaration.description or "").strip(), text.multi_line(5000))
     if not description:
         raise _invalid("description", _("Say in a few words what you did."), "required")
+    checked("performed_on", declaration.performed_on, dates.validate_date_window)
 
     if declaration.performed_on < budget.starts_on or (budget.ends_on and declaration.performed_on > budget.ends_on):
         raise _invalid(
@@ -288,7 +290,7 @@ def contribution_amend(
 
 def contribution_question(*, contribution: Contribution, actor, comment: str) -> Comment:
     """Any member questions a declaration in the open; the author's own comments are replies."""
-    body = (comment or "").strip()
+    body = checked("comment", (comment or "").strip(), text.multi_line(5000))
     if not body:
         raise _invalid("comment", _("Write your question."), "required")
     with transaction.atomic():
@@ -368,7 +370,7 @@ def _decide(
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
+    reason = checked("reason", (reason or "").strip(), text.multi_line(2000))
     if not reason:
         raise _invalid("reason", _("Give the reason: everyone in the collective will read it."), "required")
     return reason

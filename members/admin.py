@@ -1,5 +1,6 @@
 """Staff tools: people, collectives, memberships, invitations, tokens and the (read-only) audit trail."""
 
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -44,18 +45,19 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "collective", "roles", "invited_by", "expires_at", "accepted_at", "revoked_at"]
+    list_display = ["email", "collective", "roles", "invited_by", "expires_at", "accepted_at", "declined_at",
+                    "revoked_at"]
     list_filter = ["collective"]
     search_fields = ["email"]
-    readonly_fields = ["token", "invited_by", "accepted_at"]
+    readonly_fields = ["token", "invited_by", "accepted_at", "declined_at"]
 
 
 @admin.register(PersonalToken)
 class PersonalTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "user", "created_at"]
+    list_display = ["name", "prefix", "user", "created_at", "expires_at", "last_used_at"]
     search_fields = ["name", "prefix", "user__email"]
     exclude = ["key_hash"]
-    readonly_fields = ["user", "name", "prefix", "created_at"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -77,3 +79,8 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The admin has no login form of its own: /admin/login/ sends to the site's login (allauth), so that staff log in
+# with the same failed-login limits (members/login_limits.py) and two-factor authentication as everyone.
+admin.site.login = secure_admin_login(admin.site.login)

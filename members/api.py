@@ -1,21 +1,25 @@
-from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.api import CollectiveScopedMixin, ModelSerializer, SingleLineField, StrictCharField
 from contrib_budget.errors import DomainError
+from contrib_budget.schema import ErrorSerializer
 
-from . import services
-from .models import Collective, Membership, Role
+from . import login_limits, selectors, services
+from .models import Collective, Invitation, Membership, Role
+from .notifications.api import CollectiveRefSerializer
+
+ERROR_RESPONSE = ErrorSerializer
 
 
-class CollectiveSerializer(serializers.ModelSerializer):
+class CollectiveSerializer(ModelSerializer):
     my_roles = serializers.SerializerMethodField()
 
     class Meta:
@@ -124,18 +128,19 @@ class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
             return Membership.objects.none()
         return Membership.objects.of(self.collective).select_related("user").order_by("user__email")
 
-    @extend_schema(responses={201: MemberSerializer, 202: InvitationResultSerializer})
+    @extend_schema(responses={202: InvitationResultSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE,
+                              404: ERROR_RESPONSE})
     def create(self, request, *args, **kwargs):
+        """Invite someone by email address. Known or not, the answer is the same 202 with the invitation: the
+        person becomes a member only by accepting it (POST /api/v1/me/invitations/<id>/accept/ or the link)."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = services.member_add(
+        invitation = services.member_add(
             collective=self.collective, actor=request.user,
             email=serializer.validated_data["user"]["email"], roles=serializer.validated_data["roles"],
         )
-        if isinstance(result, Membership):
-            return Response(MemberSerializer(result).data, status=status.HTTP_201_CREATED)
-        body = {"invitation": result.pk, "email": result.email, "roles": result.roles,
-                "expires_at": result.expires_at}
+        body = {"invitation": invitation.pk, "email": invitation.email, "roles": invitation.roles,
+                "expires_at": invitation.expires_at}
         return Response(InvitationResultSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -156,29 +161,71 @@ class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MyInvitationSerializer(serializers.ModelSerializer):
+    collective = CollectiveRefSerializer(read_only=True)
+    invited_by = serializers.CharField(source="invited_by.display_name", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "collective", "roles", "invited_by", "created_at", "expires_at"]
+
+
+@extend_schema(tags=["me"])
+class MyInvitationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The pending invitations addressed to me (my login address or a verified address); accept or decline."""
+
+    serializer_class = MyInvitationSerializer
+    queryset = Invitation.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        return selectors.invitations_pending_for(self.request.user)
+
+    @extend_schema(request=None, responses={200: CollectiveSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """Join the collective: the answer is the collective with my roles in it."""
+        membership = services.invitation_accept(user=request.user, invitation_id=int(pk))
+        collective = membership.collective
+        collective.my_roles = membership.roles
+        return Response(CollectiveSerializer(collective).data)
+
+    @extend_schema(request=None, responses={204: None, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE})
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        """Say no: nobody joins and the invitation is no longer pending."""
+        services.invitation_decline(user=request.user, invitation_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    otp = serializers.CharField(required=False, default="", allow_blank=True, max_length=20,
-                                help_text=gettext_lazy("The current code of your authenticator app, "
-                                            "required when two-factor authentication is on."))
-
-
-ERROR_RESPONSE = inline_serializer("Error", {
-    "detail": serializers.CharField(),
-    "code": serializers.CharField(),
-    "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
-})
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False, max_length=4096)
+    otp = SingleLineField(required=False, default="", allow_blank=True, max_length=20,
+                          help_text=gettext_lazy("The current code of your authenticator app, "
+                                                 "required when two-factor authentication is on."))
+    name = SingleLineField(required=False, default="", allow_blank=True, max_length=100,
+                           help_text=gettext_lazy("A name for the token; a new token replaces your token "
+                                                  "of the same name. Default: after the client (User-Agent)."))
 
 
 class ObtainTokenView(APIView):
     """Exchange an email and password (and the current TOTP code in `otp` when two-factor authentication
-    is on) for a personal API token (10 requests a minute per address). Only a digest of the token is kept."""
+    is on) for a personal API token (10 requests a minute per address). Only a digest of the token is kept.
+    Failed attempts count in the same limit as the web login: past it (by default 5 failures in 5 minutes for
+    an account), even the right password gets 429 `too_many_attempts` for a while. A token replaces the
+    person's token of the same name (`name`, default after the User-Agent), and expires after
+    PERSONAL_TOKEN_DAYS when that is set."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth_token"
+
+    def get_authenticate_header(self, request) -> str:
+        # Wrong credentials answer 401 with this challenge, as the schema says, not 403.
+        return "Token"
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -190,11 +237,11 @@ class ObtainTokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request, email=serializer.validated_data["email"].lower(), password=serializer.validated_data["password"]
-        )
+        data = serializer.validated_data
+        user = login_limits.authenticate(request._request, email=data["email"], password=data["password"])
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Unable to log in with these credentials."))
-        _token, key = services.token_obtain(user=user, otp=serializer.validated_data["otp"],
-                                            client=request.headers.get("User-Agent", ""))
+        with login_limits.second_factor_attempt(request._request, user=user, code=data["otp"]):
+            _token, key = services.token_obtain(user=user, otp=data["otp"], name=data["name"],
+                                                client=request.headers.get("User-Agent", ""))
         return Response({"token": key})

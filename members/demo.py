@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 
 from . import services
+from .audit import audit_record
 from .models import Collective, Membership, Role, User
 
 DEMO_DOMAIN = "demo.contrib-budget.org"
@@ -120,8 +121,17 @@ def _collective_seed(spec: dict, people: dict[str, User]) -> Collective:
         roles=coordinator_roles,
     )
     for key, roles in spec["members"].items():
-        services.member_add(collective=collective, actor=coordinator, email=people[key].email, roles=roles)
+        _member_seed(collective, coordinator, people[key], roles)
     return collective
+
+
+def _member_seed(collective: Collective, coordinator: User, person: User, roles: list[str]) -> None:
+    """Demo people are members at once, as if they had accepted their invitations: no invitation is sent (their
+    addresses are made up), and the audit trail says who was added."""
+    roles = sorted(set(roles), key=Role.values.index)
+    membership = Membership.objects.create(collective=collective, user=person, roles=roles)
+    audit_record(collective=collective, actor=coordinator, action="membership.added", target=membership,
+                 after={"email": person.email, "roles": roles})
 
 
 def seed() -> DemoData:

@@ -3,15 +3,25 @@
 from zoneinfo import available_timezones
 
 from django import forms
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from contrib_budget.errors import DomainError
+from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.forms import MultiLineField, SingleLineField
 
 from .models import Collective, Role
 
 
+def _forbidden_is_403(error: DomainError) -> None:
+    """Lacking the right is no mistake to correct on a form: the page answers 403, as the API does."""
+    if isinstance(error, Forbidden):
+        raise PermissionDenied(error.message)
+
+
 def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Show a service's refusal on the form: on its fields when it names them."""
+    """Show a service's refusal on the form: on its fields when it names them (a refusal for lack of rights is a
+    403 instead)."""
+    _forbidden_is_403(error)
     placed = False
     for field, messages in error.fields.items():
         if field in form.fields:
@@ -24,8 +34,9 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
 
 def error_text(source: DomainError | forms.BaseForm) -> str:
     """A refusal as one line for a flash message: a service's message followed by the field messages it names,
-    or a form's errors; each message once, in order."""
+    or a form's errors; each message once, in order (a refusal for lack of rights is a 403 instead)."""
     if isinstance(source, DomainError):
+        _forbidden_is_403(source)
         named = (messages if isinstance(messages, list | tuple) else [messages] for messages in source.fields.values())
         parts = [source.message, *(message for messages in named for message in messages)]
     else:
@@ -38,18 +49,18 @@ def _timezone_choices() -> list[tuple[str, str]]:
 
 
 class CollectiveCreateForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=150)
+    name = SingleLineField(label=_("Name"), max_length=150)
     slug = forms.SlugField(
         label=_("Short name in addresses"), max_length=60,
         help_text=_("Lowercase letters, digits and dashes, e.g. la-fabrique."),
     )
-    currency = forms.CharField(
+    currency = SingleLineField(
         label=_("Currency"), max_length=3, min_length=3, initial="EUR",
         help_text=_("ISO 4217 code, e.g. EUR."),
     )
     locale = forms.ChoiceField(label=_("Language"), choices=Collective.Locale.choices, initial=Collective.Locale.FR)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices, initial="Europe/Paris")
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
@@ -58,14 +69,14 @@ class CollectiveCreateForm(forms.Form):
 class CollectiveUpdateForm(forms.Form):
     """A coordinator edits the collective; its address (slug) stays as created."""
 
-    name = forms.CharField(label=_("Name"), max_length=150)
-    currency = forms.CharField(
+    name = SingleLineField(label=_("Name"), max_length=150)
+    currency = SingleLineField(
         label=_("Currency"), max_length=3, min_length=3,
         help_text=_("ISO 4217 code, e.g. EUR. It cannot change once money has been recorded."),
     )
     locale = forms.ChoiceField(label=_("Language"), choices=Collective.Locale.choices)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
@@ -89,7 +100,8 @@ class MembershipRolesForm(forms.Form):
 
 
 class TokenCreateForm(forms.Form):
-    name = forms.CharField(
+    name = SingleLineField(
         label=_("Token name"), max_length=100,
-        help_text=_("What the token is for, e.g. the name of a script or a tool."),
+        help_text=_("What the token is for, e.g. the name of a script or a tool. A new token replaces your "
+                    "token of the same name."),
     )

@@ -156,6 +156,7 @@ class Invitation(CollectiveOwned):
     expires_at = models.DateTimeField(default=invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("invitation")
@@ -167,7 +168,8 @@ class Invitation(CollectiveOwned):
 
     @property
     def is_pending(self) -> bool:
-        return not self.accepted_at and not self.revoked_at and self.expires_at > timezone.now()
+        return (not self.accepted_at and not self.revoked_at and not self.declined_at
+                and self.expires_at > timezone.now())
 
 
 class AuditEvent(CollectiveOwned):
@@ -194,8 +196,15 @@ class AuditEvent(CollectiveOwned):
 PREFIX_LENGTH = 8
 
 
+def personal_token_expiry():
+    """When a token created now expires: never, unless PERSONAL_TOKEN_DAYS is set."""
+    days = settings.PERSONAL_TOKEN_DAYS
+    return timezone.now() + timedelta(days=days) if days else None
+
+
 class PersonalToken(models.Model):
-    """An API token a person creates, names and revokes; several per person."""
+    """An API token a person creates, names and revokes; several per person, one per name (a new token
+    with a name in use replaces the old one)."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -204,14 +213,23 @@ class PersonalToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("prefix"), max_length=PREFIX_LENGTH, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True, default=personal_token_expiry)
+    # Written at most once every LAST_USED_PRECISION, so that an API call does not always cost a write.
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True, editable=False)
+
+    LAST_USED_PRECISION = timedelta(minutes=1)
 
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="personaltoken_unique_name")]
 
     def __str__(self) -> str:
         return self.name
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
     @staticmethod
     def hash_key(key: str) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,15 +55,20 @@ def memberships_of(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("collective").order_by("collective__name")
 
 
+def _pending(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    return invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True, declined_at__isnull=True,
+                              expires_at__gt=timezone.now())
+
+
 def invitations_pending_for(user) -> QuerySet[Invitation]:
-    """Pending invitations addressed to the user's email address."""
+    """Pending invitations addressed to the user: to their login address or to a verified address of theirs."""
+    verified = (EmailAddress.objects.filter(user=user, verified=True)
+                .annotate(address=Lower("email")).values("address"))
     return (
-        Invitation.objects.filter(
-            email__iexact=user.email, accepted_at__isnull=True, revoked_at__isnull=True,
-            expires_at__gt=timezone.now(),
-        )
+        _pending(Invitation.objects.annotate(address=Lower("email")))
+        .filter(Q(address=user.email.lower()) | Q(address__in=verified))
         .select_related("collective", "invited_by")
-        .order_by("expires_at")
+        .order_by("expires_at", "pk")
     )
 
 
@@ -90,8 +96,7 @@ def collective_member_count(collective: Collective) -> int:
 
 def collective_invitations_pending(collective: Collective) -> QuerySet[Invitation]:
     return (
-        Invitation.objects.of(collective)
-        .filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        _pending(Invitation.objects.of(collective))
         .select_related("invited_by")
         .order_by("-created_at")
     )
@@ -141,6 +146,7 @@ AUDIT_ACTION_LABELS = {
     "invitation.created": gettext_lazy("invitation sent"),
     "invitation.revoked": gettext_lazy("invitation revoked"),
     "invitation.accepted": gettext_lazy("invitation accepted"),
+    "invitation.declined": gettext_lazy("invitation declined"),
     "budget.created": gettext_lazy("budget created"),
     "budget.updated": gettext_lazy("budget updated"),
     "envelope.created": gettext_lazy("envelope created"),
@@ -156,6 +162,7 @@ AUDIT_ACTION_LABELS = {
     "payout.granted": gettext_lazy("grant posted to the ledger"),
     "payout.paid": gettext_lazy("payout marked paid"),
     "export.requested": gettext_lazy("export requested"),
+    "export.retried": gettext_lazy("export asked for again"),
     "document.issued": gettext_lazy("document issued"),
     "accounting.chart_updated": gettext_lazy("chart of accounts updated"),
     "accounting.settings_updated": gettext_lazy("accounting settings updated"),

@@ -6,15 +6,17 @@ import secrets
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from contrib_budget.errors import DomainError, Forbidden, validated_or_raise
+from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
+from contrib_budget.queue import enqueue
 
 from . import selectors, tasks
 from .audit import audit_record
@@ -57,6 +59,10 @@ def collective_create(*, creator, **fields) -> Collective:
 
 
 def collective_update(*, collective: Collective, actor, **fields) -> Collective:
+    """Change a collective's settings; its address (slug) stays as created, since links to it are out there."""
+    if fields.get("slug", collective.slug) != collective.slug:
+        message = _("The address of a collective stays as it was created.")
+        raise DomainError(message, "slug_locked", fields={"slug": [message]})
     before = _collective_state(collective)
     new_currency = fields.get("currency", collective.currency)
     if new_currency != collective.currency and _has_ledger_accounts(collective):
@@ -78,29 +84,18 @@ def _has_ledger_accounts(collective: Collective) -> bool:
     return apps.get_model("budgets", "Account").objects.of(collective).exists()
 
 
-def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -> Membership | Invitation:
-    """Add a known person at once; invite an unknown email address."""
+def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -> Invitation:
+    """Invite an email address to the collective. Nobody becomes a member without accepting: a known person and
+    an unknown address get the same invitation, so the answer tells nothing about who has an account."""
     roles = _check_roles(roles)
     email = email.strip().lower()
-    user = get_user_model().objects.filter(email__iexact=email).first()
-    if user is None:
-        return invitation_create(collective=collective, actor=actor, email=email, roles=roles)
-    with transaction.atomic():
-        membership, created = Membership.objects.get_or_create(
-            collective=collective, user=user, defaults={"roles": roles}
+    if Membership.objects.of(collective).filter(user__email__iexact=email).exists():
+        raise DomainError(
+            _("%(email)s is already a member.") % {"email": email},
+            "already_member",
+            fields={"email": [_("Already a member of this collective.")]},
         )
-        if not created:
-            raise DomainError(
-                _("%(email)s is already a member.") % {"email": email},
-                "already_member",
-                fields={"email": [_("Already a member of this collective.")]},
-            )
-        audit_record(collective=collective, actor=actor, action="membership.added", target=membership,
-                     after={"email": email, "roles": roles})
-        notify(collective=collective, kind="invitation.received", recipients=[user], actor=actor,
-               url=reverse("collective_dashboard", args=[collective.slug]),
-               params={"name": actor.display_name, "collective": collective.name, "roles": roles, "added": True})
-    return membership
+    return invitation_create(collective=collective, actor=actor, email=email, roles=roles)
 
 
 def invitation_create(*, collective: Collective, actor, email: str, roles: list[str]) -> Invitation:
@@ -114,14 +109,12 @@ def invitation_create(*, collective: Collective, actor, email: str, roles: list[
         notify(collective=collective, kind="invitation.received", recipients=selectors.users_owning_email(email),
                actor=actor, members_only=False, url=reverse("invitation_accept", args=[invitation.token]),
                params={"name": actor.display_name, "collective": collective.name, "roles": roles})
-        transaction.on_commit(lambda: tasks.send_invitation_email.delay(invitation.pk))
+        transaction.on_commit(lambda: enqueue(tasks.send_invitation_email, invitation.pk))
     return invitation
 
 
 def invitation_send(*, invitation: Invitation) -> None:
     """Email the invitation link, in the collective's language; a stale invitation is not sent."""
-    from django.conf import settings
-
     if not invitation.is_pending:
         logger.info("members: invitation %s is no longer pending, not sent", invitation.pk)
         return
@@ -147,11 +140,12 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
     return invitation
 
 
-def invitation_accept(*, token: str, user) -> Membership:
-    with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update().select_related("collective").filter(token=token).first()
-        )
+def _invitation_to_answer(*, user, token: str | None, invitation_id: int | None) -> Invitation:
+    """The pending invitation `user` answers, locked: by the token of an emailed link (it must be sent to one of
+    the person's addresses), or by its id (someone else's invitation does not exist for them)."""
+    queryset = Invitation.objects.select_for_update().select_related("collective")
+    if token is not None:
+        invitation = queryset.filter(token=token).first()
         if invitation is None or not invitation.is_pending:
             raise DomainError(_("This invitation link is invalid, expired or revoked."), "invitation_invalid")
         if not selectors.user_owns_email(user, invitation.email):
@@ -160,6 +154,19 @@ def invitation_accept(*, token: str, user) -> Membership:
                 % {"email": invitation.email},
                 "invitation_other_email",
             )
+        return invitation
+    invitation = queryset.filter(pk=invitation_id).first()
+    if invitation is None or not selectors.user_owns_email(user, invitation.email):
+        raise NotFound(_("No such invitation."))
+    if not invitation.is_pending:
+        raise DomainError(_("This invitation is no longer pending."), "not_pending")
+    return invitation
+
+
+def invitation_accept(*, user, token: str | None = None, invitation_id: int | None = None) -> Membership:
+    """The invited person joins the collective with the invitation's roles (added to the ones they hold)."""
+    with transaction.atomic():
+        invitation = _invitation_to_answer(user=user, token=token, invitation_id=invitation_id)
         membership, created = Membership.objects.get_or_create(
             collective=invitation.collective, user=user, defaults={"roles": invitation.roles}
         )
@@ -171,6 +178,17 @@ def invitation_accept(*, token: str, user) -> Membership:
         audit_record(collective=invitation.collective, actor=user, action="invitation.accepted",
                      target=membership, after={"email": user.email, "roles": membership.roles})
     return membership
+
+
+def invitation_decline(*, user, token: str | None = None, invitation_id: int | None = None) -> Invitation:
+    """The invited person says no: the invitation is no longer pending and nobody joins."""
+    with transaction.atomic():
+        invitation = _invitation_to_answer(user=user, token=token, invitation_id=invitation_id)
+        invitation.declined_at = timezone.now()
+        invitation.save(update_fields=["declined_at"])
+        audit_record(collective=invitation.collective, actor=user, action="invitation.declined",
+                     target=invitation, after={"email": invitation.email, "roles": invitation.roles})
+    return invitation
 
 
 def _lock_coordinators(collective: Collective) -> list[Membership]:
@@ -221,13 +239,18 @@ def require_coordinator_or_self(*, membership: Membership, actor_membership: Mem
 
 
 def token_create(*, user, name: str) -> tuple[PersonalToken, str]:
-    """A new token and its key: the key is returned this once, only its digest is stored."""
+    """A new token and its key: the key is returned this once, only its digest is stored. A name is one token:
+    the person's token of that name, if any, is replaced (revoked). It expires after PERSONAL_TOKEN_DAYS if set."""
     key = secrets.token_urlsafe(32)
-    token = PersonalToken.objects.create(
-        user=user, name=name.strip()[:100] or _("API token"),
-        key_hash=PersonalToken.hash_key(key), prefix=key[:PREFIX_LENGTH],
-    )
-    logger.info("members: token %s created for user %s", token.pk, user.pk)
+    name = name.strip()[:100] or _("API token")
+    with transaction.atomic():
+        # One person's token requests run one at a time, so that two at once cannot both keep a token of one name.
+        get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
+        replaced, _kinds = PersonalToken.objects.filter(user=user, name=name).delete()
+        token = PersonalToken.objects.create(
+            user=user, name=name, key_hash=PersonalToken.hash_key(key), prefix=key[:PREFIX_LENGTH],
+        )
+    logger.info("members: token %s created for user %s (%s replaced)", token.pk, user.pk, replaced)
     return token, key
 
 
@@ -251,20 +274,23 @@ def _check_second_factor(*, user, otp: str) -> None:
         raise SecondFactorRequired(message, fields={"otp": [message]})
 
 
-def token_obtain(*, user, otp: str, client: str) -> tuple[PersonalToken, str]:
+def token_obtain(*, user, otp: str, client: str, name: str = "") -> tuple[PersonalToken, str]:
     """A token for POST /api/v1/auth/token/, once the password is checked: asks for the TOTP code too when
-    the person turned two-factor authentication on, so the API is no way around it."""
+    the person turned two-factor authentication on, so the API is no way around it. The token is named as
+    asked, else after the client (see `api_token_name`); it replaces the person's token of that name."""
     _check_second_factor(user=user, otp=otp.strip())
-    return token_create(user=user, name=api_token_name(client=client))
+    return token_create(user=user, name=name.strip() or api_token_name(user=user, client=client))
 
 
-def api_token_name(*, client: str) -> str:
-    """The name of a token obtained through POST /api/v1/auth/token/: when, and from which client."""
-    when = formats.date_format(timezone.localtime(), "SHORT_DATETIME_FORMAT")
+def api_token_name(*, user, client: str) -> str:
+    """The name of a token obtained through POST /api/v1/auth/token/ without a name: from which client (its
+    User-Agent). The same client gets the same name every time, in the person's language, so that its new token
+    replaces its previous one instead of piling up."""
     client = client.strip()[:50]
-    if client:
-        return _("API login on %(date)s (%(client)s)") % {"date": when, "client": client}
-    return _("API login on %(date)s") % {"date": when}
+    with translation.override(user.language or settings.LANGUAGE_CODE):
+        if client:
+            return _("API login (%(client)s)") % {"client": client}
+        return _("API login")
 
 
 def token_revoke(*, token: PersonalToken) -> None:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("collectives/new/", views.collective_create, name="collective_create"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("invitations/<str:token>/decline/", views.invitation_decline, name="invitation_decline"),
     path("settings/", views.settings_index, name="settings"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
@@ -34,6 +35,11 @@ api_root_urlpatterns = [
         api.CollectiveViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
         name="api-collective",
     ),
+    path("me/invitations/", api.MyInvitationViewSet.as_view({"get": "list"}), name="api-my-invitations"),
+    path("me/invitations/<int:pk>/accept/", api.MyInvitationViewSet.as_view({"post": "accept"}),
+         name="api-my-invitation-accept"),
+    path("me/invitations/<int:pk>/decline/", api.MyInvitationViewSet.as_view({"post": "decline"}),
+         name="api-my-invitation-decline"),
     *me_api_urlpatterns,
 ]
 

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -16,6 +17,7 @@ from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.tenancy import role_required
 
 from . import selectors, services
+from .audit import audit_redacted
 from .forms import (
     CollectiveCreateForm,
     CollectiveUpdateForm,
@@ -103,14 +105,11 @@ def member_invite(request, collective_slug):
     form = MemberInviteForm(request.POST)
     if form.is_valid():
         try:
-            result = services.member_add(collective=request.collective, actor=request.user, **form.cleaned_data)
+            invitation = services.member_add(collective=request.collective, actor=request.user, **form.cleaned_data)
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            if isinstance(result, Membership):
-                messages.success(request, _("%(email)s is now a member.") % {"email": result.user.email})
-            else:
-                messages.success(request, _("An invitation was sent to %(email)s.") % {"email": result.email})
+            messages.success(request, _("An invitation was sent to %(email)s.") % {"email": invitation.email})
             return redirect("members", collective_slug)
     return _members_page(request, form, status=400)
 
@@ -191,9 +190,27 @@ def invitation_accept(request, token):
     return render(request, "members/invitation_accept.html", context)
 
 
+@require_POST
+@login_required
+def invitation_decline(request, token):
+    """The invited person declines, from the invitation page or the home page."""
+    invitation = selectors.invitation_by_token(token)
+    if invitation is None:
+        return render(request, "members/invitation_invalid.html", status=404)
+    try:
+        services.invitation_decline(token=token, user=request.user)
+    except Forbidden:
+        raise PermissionDenied from None
+    except DomainError:
+        return render(request, "members/invitation_invalid.html", {"invitation": invitation}, status=410)
+    messages.success(request, _("You declined the invitation to join %(name)s.") % {"name": invitation.collective.name})
+    return redirect("home")
+
+
 @role_required(Role.COORDINATOR)
 def audit_log(request, collective_slug):
     page = Paginator(selectors.audit_events(request.collective), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = audit_redacted(list(page.object_list))
     return render(request, "members/audit_log.html", {"collective": request.collective, "page": page})
 
 
@@ -213,6 +230,7 @@ def tokens(request):
         "form": form,
         "tokens": selectors.tokens_of(request.user),
         "new_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+        "now": timezone.now(),
     })
 
 

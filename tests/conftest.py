@@ -68,12 +68,10 @@ def celery_worker_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker(transactional_db, settings, celery_worker_env):
-    """A real Celery worker process, consuming through Redis, on the test database.
-
-    Tasks sent while it runs go through the broker instead of running eagerly.
-    Data a task needs must be committed, hence `transactional_db`.
-    """
+def start_celery_worker(transactional_db, settings, celery_worker_env):
+    """Start real Celery worker processes, consuming through Redis, on the test database (any number: a test may
+    kill one and start another). Tasks sent meanwhile go through the broker instead of running eagerly; data a
+    task needs must be committed, hence `transactional_db`."""
     from contrib_budget.celery import app
 
     database = settings.DATABASES["default"]
@@ -83,23 +81,37 @@ def celery_worker(transactional_db, settings, celery_worker_env):
     )
     env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0", **celery_worker_env}
     app.control.purge()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "contrib_budget", "worker", "--pool=solo",
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-        env=env, cwd=settings.BASE_DIR,
-    )
+    processes = []
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False
-    try:
+
+    def start():
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "contrib_budget", "worker", "--pool=solo",
+             "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+            env=env, cwd=settings.BASE_DIR,
+        )
+        processes.append(process)
         _wait_for_worker(app, process)
-        yield process
+        return process
+
+    try:
+        yield start
     finally:
         app.conf.task_always_eager = previous
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def celery_worker(start_celery_worker):
+    """One real Celery worker process (see `start_celery_worker`)."""
+    return start_celery_worker()
 
 
 def _wait_for_worker(app, process, timeout: float = 30.0) -> None:

@@ -12,7 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from budgets.models import AccountKind, Period
-from contrib_budget.api import CollectiveScopedMixin
+from contrib_budget.api import CollectiveScopedMixin, DateField
 from contrib_budget.errors import Conflict
 from members.models import Role
 
@@ -81,8 +81,8 @@ def _request_fields() -> dict:
     return {
         "kind": serializers.ChoiceField(choices=ExportKind.choices),
         "format": serializers.ChoiceField(choices=ExportFormat.choices),
-        "from": serializers.DateField(required=False, allow_null=True),
-        "to": serializers.DateField(required=False, allow_null=True),
+        "from": DateField(required=False, allow_null=True),
+        "to": DateField(required=False, allow_null=True),
         "delimiter": serializers.ChoiceField(choices=[",", ";"], required=False),
         "separator": serializers.ChoiceField(choices=["tab", "pipe"], required=False),
         "filters": ExportFiltersSerializer(required=False),
@@ -115,6 +115,13 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
         data.update(data.pop("filters", {}))
         export = services.export_request(collective=self.collective, actor=request.user, kind=kind, fmt=fmt,
                                          params=data)
+        return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: ExportSerializer})
+    @action(detail=True, methods=["post"], url_path="retry", url_name="retry")
+    def retry(self, request, *args, **kwargs):
+        """Ask again for a failed export (409 `export_not_failed` otherwise)."""
+        export = services.export_retry(export=self.get_object(), actor=request.user)
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})

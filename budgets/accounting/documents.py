@@ -11,6 +11,7 @@ listed but never counted in the requested totals (as in the closing).
 from datetime import date
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -27,6 +28,7 @@ from weasyprint import HTML
 
 from budgets.models import Period, PeriodStatus
 from cobudget.models import Round, RoundStatus
+from contrib_budget import dates
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
 from contributions.models import Contribution, ContributionStatus, Payout
@@ -181,6 +183,11 @@ def _statement_range(query) -> tuple[date | None, date | None]:
     except ValueError:
         message = _("Give both dates, written YYYY-MM-DD.")
         raise ValidationError({"from": [message], "to": [message]}) from None
+    for name, day in (("from", first), ("to", last)):
+        try:
+            dates.validate_date_window(day)
+        except DjangoValidationError as error:
+            raise ValidationError({name: error.messages}) from None
     if last < first:
         raise ValidationError({"to": [_("The end of the range comes before its start.")]})
     return first, last
@@ -236,6 +243,8 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         first, last = _statement_range(request.query_params)
         try:
             year = int(request.query_params.get("year") or (first or timezone.localdate()).year)
+            if not dates.EARLIEST.year <= year <= dates.LATEST.year:
+                raise ValueError(year)
         except ValueError:
             raise ValidationError({"year": [_("Give a year, e.g. 2025.")]}) from None
         span = f"{first:%Y%m%d}-{last:%Y%m%d}" if first else str(year)

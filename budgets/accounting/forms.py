@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import AccountKind, Budget
 from cobudget.models import Round
+from contrib_budget.forms import DateField, SingleLineField
 from members.models import Membership
 
 from .models import AccountingSettings, ExportFormat, ExportKind
@@ -16,8 +17,8 @@ class DateInput(forms.DateInput):
 
 
 class PeriodFilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    end = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    start = DateField(label=_("From"), required=False, widget=DateInput)
+    end = DateField(label=_("To"), required=False, widget=DateInput)
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=Budget.objects.none(), required=False,
                                     empty_label=_("All budgets"))
     round = forms.ModelChoiceField(label=_("Cobudget round"), queryset=Round.objects.none(), required=False,
@@ -64,8 +65,8 @@ class ChartForm(forms.Form):
         super().__init__(*args, **kwargs)
         for kind, label in AccountKind.choices:
             number, account_label = chart[kind]
-            self.fields[f"number_{kind}"] = forms.CharField(label=label, max_length=20, initial=number)
-            self.fields[f"label_{kind}"] = forms.CharField(label=_("Label"), max_length=100, initial=account_label)
+            self.fields[f"number_{kind}"] = SingleLineField(label=label, max_length=20, initial=number)
+            self.fields[f"label_{kind}"] = SingleLineField(label=_("Label"), max_length=100, initial=account_label)
 
     def rows(self):
         for kind, label in AccountKind.choices:
@@ -80,6 +81,7 @@ class AccountingSettingsForm(forms.ModelForm):
     class Meta:
         model = AccountingSettings
         fields = ["siren", "fiscal_year_start_month", "journal_code", "journal_label"]
+        field_classes = {"siren": SingleLineField, "journal_code": SingleLineField, "journal_label": SingleLineField}
 
 
 class BankStatementForm(forms.Form):

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from budgets.models import AccountKind, Period, PeriodStatus
 from contrib_budget.errors import Conflict, DomainError, Forbidden
 from contrib_budget.money import format_money
+from contrib_budget.queue import enqueue
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -31,8 +32,10 @@ logger = logging.getLogger(__name__)
 
 BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 PROGRESS_EVERY_ROWS = 5000
-# A running export whose heartbeat is older than this was killed: it may be claimed again.
-STALE_AFTER = timedelta(minutes=15)
+# A running export beats at least this often (progress and updated_at), even when its rows come slowly...
+HEARTBEAT = timedelta(seconds=20)
+# ...so one whose heartbeat is older than this was killed with its worker: beat queues it again.
+STALE_AFTER = timedelta(seconds=settings.EXPORT_STALE_SECONDS)
 FILTER_KEYS = ("budget", "period", "round", "account_kinds")
 
 
@@ -115,12 +118,39 @@ def export_request(*, collective: Collective, actor, kind: str, fmt: str, params
 def _queue(export_id: int) -> None:
     from .tasks import run_export
 
-    run_export.delay(export_id)
+    enqueue(run_export, export_id)
+
+
+def export_retry(*, export: Export, actor) -> Export:
+    """Ask again for an export that failed: it is queued as it was first asked."""
+    _require_role(export.collective, actor)
+    with transaction.atomic():
+        updated = Export.objects.filter(pk=export.pk, status=ExportStatus.FAILED).update(
+            status=ExportStatus.PENDING, progress=0, error="", finished_at=None, updated_at=timezone.now())
+        if not updated:
+            raise Conflict(_("Only a failed export can be asked for again."), "export_not_failed")
+        audit_record(collective=export.collective, actor=actor, action="export.retried", target=export,
+                     before={"status": ExportStatus.FAILED, "error": export.error}, after={"status": ExportStatus.PENDING})
+        transaction.on_commit(lambda: _queue(export.pk))
+    export.refresh_from_db()
+    return export
+
+
+def exports_resume_stale() -> int:
+    """Queue again the exports a killed worker left running, and those whose queued task was lost."""
+    stale = timezone.now() - STALE_AFTER
+    ids = list(Export.objects.filter(Q(status=ExportStatus.RUNNING, updated_at__lt=stale)
+                                     | Q(status=ExportStatus.PENDING, updated_at__lt=stale))
+               .order_by("pk").values_list("pk", flat=True))
+    for export_id in ids:
+        _queue(export_id)
+    return len(ids)
 
 
 def _claim(export_id: int) -> bool:
     now = timezone.now()
     claimable = Q(status=ExportStatus.PENDING) | Q(status=ExportStatus.RUNNING, updated_at__lt=now - STALE_AFTER)
+    # Claiming beats the heartbeat: a second run queued for the same stale export finds it taken.
     return bool(
         Export.objects.filter(claimable, pk=export_id).update(status=ExportStatus.RUNNING, progress=0, updated_at=now)
     )
@@ -162,14 +192,16 @@ def _write(export: Export) -> int:
     writer_class = WRITERS[export.format]
     total = exporter.count()
     written = 0
+    beat = timezone.now()
     with translation.override(export.collective.locale), tempfile.TemporaryFile() as stream:
         writer = writer_class(stream, options={**export.params, "title": export.kind})
         writer.write_header(exporter.header())
         for row in exporter.rows():
             writer.write_row(row)
             written += 1
-            if written % PROGRESS_EVERY_ROWS == 0 and total:
-                _set_progress(export.pk, min(99, written * 100 // total))
+            if written % PROGRESS_EVERY_ROWS == 0 or timezone.now() - beat > HEARTBEAT:
+                _set_progress(export.pk, min(99, written * 100 // total) if total else 0)
+                beat = timezone.now()
         writer.close()
         stream.seek(0)
         if export.file:

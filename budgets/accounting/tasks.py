@@ -13,3 +13,9 @@ def run_export(export_id: int) -> None:
 @shared_task
 def purge_expired_exports() -> int:
     return services.exports_purge_expired()
+
+
+@shared_task
+def resume_stale_exports() -> int:
+    """Beat, every minute: exports a killed worker left running are finished by another."""
+    return services.exports_resume_stale()

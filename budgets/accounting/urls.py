@@ -8,6 +8,7 @@ collective_urlpatterns = [
     path("accounting/exports/", views.export_create, name="accounting_export_create"),
     path("accounting/exports/list/", views.exports_list, name="accounting_exports_list"),
     path("accounting/exports/<int:export_id>/download/", views.export_download, name="accounting_export_download"),
+    path("accounting/exports/<int:export_id>/retry/", views.export_retry, name="accounting_export_retry"),
     path("accounting/chart/", views.chart, name="accounting_chart"),
     path("accounting/periods/<int:period_id>/lock/", views.period_lock, name="accounting_period_lock"),
     path("accounting/statements/person/", views.personal_statement, name="accounting_personal_statement"),

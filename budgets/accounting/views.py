@@ -12,7 +12,7 @@ from budgets.models import Period, PeriodStatus
 from cobudget.models import Round, RoundStatus
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
-from members.forms import error_text
+from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import bank, selectors, services
@@ -85,13 +85,26 @@ def exports_list(request, collective_slug):
                                                         **_exports_context(request.collective)})
 
 
+@require_POST
+@role_required(*BOOKS_ROLES)
+def export_retry(request, collective_slug, export_id):
+    export = get_object_or_404(selectors.exports_of(request.collective), pk=export_id)
+    try:
+        services.export_retry(export=export, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, _("The export is asked for again: follow it below."))
+    return redirect("accounting_index", collective_slug)
+
+
 @role_required(*BOOKS_ROLES)
 def export_download(request, collective_slug, export_id):
     export = get_object_or_404(selectors.exports_of(request.collective), pk=export_id)
     try:
         return export_file_response(export)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
         return redirect("accounting_index", collective_slug)
 
 
@@ -107,7 +120,7 @@ def chart(request, collective_slug):
             services.accounting_settings_update(collective=collective, actor=request.user,
                                                 **settings_form.cleaned_data)
         except DomainError as error:
-            chart_form.add_error(None, error.message)
+            add_domain_error(chart_form, error)
             for field_messages in error.fields.values():
                 for message in field_messages:
                     chart_form.add_error(None, message)
@@ -126,7 +139,7 @@ def period_lock(request, collective_slug, period_id):
     try:
         services.period_lock(period=period, actor=request.user)
     except DomainError as error:
-        messages.error(request, error.message)
+        messages.error(request, error_text(error))
     else:
         messages.success(request, _("The period %(period)s is locked.") % {"period": period})
     return redirect("accounting_index", collective_slug)

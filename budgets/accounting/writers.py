@@ -5,10 +5,20 @@ delimiter numbers get a decimal comma, as French spreadsheets expect. XLSX
 uses openpyxl's write-only mode, which streams rows to disk. The FEC text
 writer writes already formatted cells separated by a tab or a pipe. In CSV and
 XLSX, text cells that a spreadsheet would run as a formula get a leading quote.
+
+Text comes from people (funding sources, bucket titles, names, memos) and the
+ledger keeps it for ever, so whatever a person typed must make a valid file:
+each writer applies its format's rules to every text cell, here and nowhere
+else. CSV quotes (a field holding the delimiter, a quote or a line break is
+quoted, its quotes doubled) and keeps every character. XLSX drops the
+characters XML cannot hold and writes line breaks as line feeds. The FEC
+blanks its separators, line breaks and control characters and turns double
+quotes into apostrophes, since its fields are never quoted.
 """
 
 import csv
 import io
+import re
 from abc import ABC, abstractmethod
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,16 +26,44 @@ from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
 CSV_DELIMITERS = {",": ",", ";": ";"}
+FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
 # A text cell starting with one of these runs as a formula in a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# XML 1.0 holds no C0 control character but tab, line feed and carriage return, no lone surrogate,
+# and neither U+FFFE nor U+FFFF. openpyxl refuses the control characters (the whole export would
+# fail on one bell character) but lets the others through into a file no spreadsheet opens.
+XML_FORBIDDEN_RE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + r"|[\ud800-\udfff\ufffe\uffff]")
+# The FEC's fields are never quoted, so a field may hold no separator (tab or pipe), no line break
+# and no control character: C0 and C1 controls (tab, CR, LF, NEL among them) and the Unicode line
+# and paragraph separators, which some readers take for line ends.
+FEC_BLANKED_RE = re.compile(r"[|\x00-\x1f\x7f-\x9f\u2028\u2029]")
+SPACE_RUNS_RE = re.compile(r" {2,}")
 
 
 def neutralized(text: str) -> str:
     """User text made inert in a spreadsheet: a leading quote keeps `=HYPERLINK(...)` a mere text."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
-FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
+
+
+def xml_safe(text: str) -> str:
+    """Text without the characters an XLSX cell cannot hold (dropped: they print nothing anyway)."""
+    return XML_FORBIDDEN_RE.sub("", text)
+
+
+def with_line_feeds(text: str) -> str:
+    """Line breaks as line feeds: Excel breaks a cell's lines on LF, and XML readers turn a lone CR into LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def fec_field(text: str) -> str:
+    """Text fit for an FEC field: double quotes become apostrophes; separators, line breaks and control
+    characters become spaces; runs of spaces shrink to one, and none is left at either end."""
+    text = FEC_BLANKED_RE.sub(" ", text.replace('"', "'"))
+    return SPACE_RUNS_RE.sub(" ", text).strip(" ")
 
 
 class Writer(ABC):
@@ -57,7 +95,9 @@ class TextWriter(Writer):
         self.csv = csv.writer(self.text, **self.dialect())
 
     def dialect(self) -> dict:
-        return {"delimiter": self.delimiter, "lineterminator": "\r\n"}
+        # RFC 4180: a field holding the delimiter, a quote, CR or LF is quoted and its quotes doubled.
+        return {"delimiter": self.delimiter, "lineterminator": "\r\n", "quoting": csv.QUOTE_MINIMAL,
+                "doublequote": True}
 
     def write_row(self, row: list) -> None:
         self.csv.writerow([self.cell(value) for value in row])
@@ -91,7 +131,12 @@ class CsvWriter(TextWriter):
 
 
 class FecWriter(TextWriter):
-    """The FEC's flat file: a header line then one line per entry, no quoting."""
+    """The FEC's flat file: a header line then one line per entry, no quoting.
+
+    Every cell goes through `fec_field`, so no field can hold a separator or a line break;
+    should one still come, the csv module raises (no escape character) rather than write a
+    line of the wrong number of fields.
+    """
 
     extension = "txt"
     content_type = "text/plain; charset=utf-8"
@@ -103,6 +148,9 @@ class FecWriter(TextWriter):
     def dialect(self) -> dict:
         return {"delimiter": self.delimiter, "lineterminator": "\r\n", "quoting": csv.QUOTE_NONE,
                 "escapechar": None}
+
+    def cell(self, value) -> str:
+        return fec_field(super().cell(value))
 
 
 class XlsxWriter(Writer):
@@ -126,8 +174,17 @@ class XlsxWriter(Writer):
         if isinstance(value, datetime):
             return value.replace(tzinfo=None)
         if isinstance(value, str):
-            return neutralized(value)
+            # Dropping characters may uncover a formula ("\x07=SUM(…)"): neutralize what is left.
+            return self.text_cell(neutralized(with_line_feeds(xml_safe(value))))
         return value
+
+    def text_cell(self, text: str):
+        """A cell typed as text: openpyxl would store "#N/A" or "#REF!" as an error value, not as what was typed."""
+        if text not in ERROR_CODES:
+            return text
+        cell = WriteOnlyCell(self.sheet, value=text)
+        cell.data_type = "s"
+        return cell
 
     def close(self) -> None:
         self.workbook.save(self.stream)

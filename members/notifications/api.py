@@ -4,13 +4,11 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import NotFound
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contrib_budget.api import CollectiveScopedMixin
-from contrib_budget.text import parse_id
 from members.models import Role
 
 from . import reminders, selectors, services
@@ -56,10 +54,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=None, responses=NotificationSerializer)
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        notification_id = parse_id(pk)
-        if notification_id is None:
-            raise NotFound()
-        notification = services.notification_mark_read(user=request.user, notification_id=notification_id)
+        notification = services.notification_mark_read(user=request.user, notification_id=int(pk))
         return Response(NotificationSerializer(notification).data)
 
     @extend_schema(request=None, responses=inline_serializer("ReadAll", {"marked": serializers.IntegerField()}))

@@ -10,8 +10,6 @@ from .kinds import Kind, register
 
 def _invitation_text(params: dict, currency: str) -> str:
     values = {**params, "roles": ", ".join(role_labels(params.get("roles", [])))}
-    if params.get("added"):
-        return _("%(name)s added you to %(collective)s as %(roles)s.") % values
     return _("%(name)s invited you to join %(collective)s as %(roles)s.") % values
 
 

@@ -7,6 +7,8 @@ from smtplib import SMTPRecipientsRefused
 from celery import shared_task
 from django.utils import timezone
 
+from contrib_budget.queue import enqueue
+
 from . import emails, reminders
 
 logger = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ def send_notification_emails(self, notification_ids: list[int]) -> int:
 
 def queue_emails(notification_ids: list[int]) -> None:
     for start in range(0, len(notification_ids), EMAIL_BATCH):
-        send_notification_emails.delay(notification_ids[start:start + EMAIL_BATCH])
+        enqueue(send_notification_emails, notification_ids[start:start + EMAIL_BATCH])
 
 
 @shared_task(name="notifications.send_unsent_emails")
@@ -59,7 +61,7 @@ def send_due_digests() -> int:
     """Beat runs it every quarter of an hour: each person's digest leaves once a day, after 08:00 their time."""
     due = emails.digests_due(now=timezone.now())
     for digest in due:
-        send_digest.delay(digest.user_id, digest.day.isoformat(), digest.cutoff.isoformat())
+        enqueue(send_digest, digest.user_id, digest.day.isoformat(), digest.cutoff.isoformat())
     return len(due)
 
 

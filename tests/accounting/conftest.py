@@ -9,6 +9,7 @@ from budgets import ledger
 from budgets.closing import payout_grant_post
 from budgets.fundings import funding_create
 from budgets.models import AccountKind, Budget, Period, PeriodStatus
+from cobudget import services as cobudget
 from contributions.models import Contribution, ContributionStatus, Payout
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
@@ -104,3 +105,20 @@ def granted_period(closed_period, contributor, member, coordinator):
     for payout in Payout.objects.filter(period=closed_period).select_related("period__budget", "person"):
         payout_grant_post(payout=payout, actor=coordinator)
     return closed_period
+
+
+@pytest.fixture
+def closed_round(collective, coordinator, member):
+    round_ = cobudget.round_create(collective=collective, actor=coordinator, name="Cobudget 2026",
+                                   envelope_policy="equal", envelope_amount=Decimal("100.00"))
+    round_ = cobudget.round_open(round=round_, actor=coordinator)
+    garden, oven = (
+        cobudget.bucket_propose(bucket=cobudget.bucket_create(
+            round=round_, actor=coordinator, title=title, lines=[{"description": "Tout", "min_amount": goal}]),
+            actor=coordinator)
+        for title, goal in (("Jardin partagé", "100.00"), ("Four à pain", "150.00"))
+    )
+    cobudget.allocation_create(bucket=garden, actor=coordinator, amount="60.00")
+    cobudget.allocation_create(bucket=garden, actor=member, amount="40.00")
+    cobudget.allocation_create(bucket=oven, actor=member, amount="30.00")
+    return cobudget.round_close(round=round_, actor=coordinator)

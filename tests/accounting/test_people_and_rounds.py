@@ -9,7 +9,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from budgets.accounting import bank, services
 from budgets.accounting.exporters import REGISTRY
 from budgets.accounting.exporters.people import transfer_reference
-from cobudget import services as cobudget
 from contrib_budget.errors import DomainError, Forbidden
 from contributions.models import Payout
 
@@ -103,23 +102,6 @@ def test_bank_csv_upload_through_the_api(granted_period, member, accountant, api
                                     {"file": upload}, format="multipart")
     assert response.status_code == 200, response.json()
     assert response.json()["results"][0]["status"] == "paid"
-
-
-@pytest.fixture
-def closed_round(collective, coordinator, member):
-    round_ = cobudget.round_create(collective=collective, actor=coordinator, name="Cobudget 2026",
-                                   envelope_policy="equal", envelope_amount=Decimal("100.00"))
-    round_ = cobudget.round_open(round=round_, actor=coordinator)
-    garden, oven = (
-        cobudget.bucket_propose(bucket=cobudget.bucket_create(
-            round=round_, actor=coordinator, title=title, lines=[{"description": "Tout", "min_amount": goal}]),
-            actor=coordinator)
-        for title, goal in (("Jardin partagé", "100.00"), ("Four à pain", "150.00"))
-    )
-    cobudget.allocation_create(bucket=garden, actor=coordinator, amount="60.00")
-    cobudget.allocation_create(bucket=garden, actor=member, amount="40.00")
-    cobudget.allocation_create(bucket=oven, actor=member, amount="30.00")
-    return cobudget.round_close(round=round_, actor=coordinator)
 
 
 def test_round_results_per_bucket_and_per_member(closed_round, coordinator, member):

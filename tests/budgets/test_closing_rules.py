@@ -189,3 +189,18 @@ def test_a_refused_decision_writes_its_amounts_as_money_in_the_readers_language(
     with translation.override("fr"), pytest.raises(DomainError) as refused:
         period_close(period=period, actor=coordinator, decision={"kind": "amounts", "amounts": {str(a.pk): "1200.00"}})
     assert "1\u202f000,00\u00a0€" in refused.value.message
+
+
+@pytest.mark.django_db
+def test_a_decision_for_a_period_not_in_deficit_is_refused_not_ignored(api, collective, coordinator):
+    budget = make_budget(collective, coordinator)
+    declare(budget, person(collective, 1), "100.00")
+    period = period_at(budget, 0)
+    with pytest.raises(DomainError) as refused:
+        period_close(period=period, actor=coordinator, decision={"kind": "pro_rata"})
+    assert refused.value.code == "no_deficit" and "decision" in refused.value.fields
+    response = api(coordinator).post(f"/api/v1/collectives/{collective.slug}/periods/{period.pk}/close/",
+                                     {"decision": {"kind": "pro_rata"}}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "no_deficit"
+    period.refresh_from_db()
+    assert period.status == PeriodStatus.OPEN and not Payout.objects.exists()

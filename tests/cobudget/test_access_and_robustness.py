@@ -15,10 +15,10 @@ from cobudget.models import BUCKET_IMAGE_MAX_BYTES, Bucket, Round, RoundStatus, 
 from contrib_budget.errors import Conflict, DomainError
 from members.models import Role
 from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
+from tests.files import png_bytes
 
 D = Decimal
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-       b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = png_bytes()
 
 
 @pytest.fixture(autouse=True)

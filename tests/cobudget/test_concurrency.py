@@ -4,11 +4,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import close_old_connections
+from django.utils import timezone
 
 from budgets.ledger_audit import ledger_violations
 from budgets.models import Account
 from cobudget import services
-from cobudget.models import Allocation, Bucket, Wallet
+from cobudget.models import Allocation, AllocationKind, Bucket, RoundCloseRequest, Wallet
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
 
@@ -103,3 +104,58 @@ def test_many_members_racing_through_the_api_fill_a_bucket_exactly(api, collecti
     assert api(racers[0]).get(f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/").json()[
         "funded_amount"] == "175.00"
     assert Account.objects.get(pk=bucket.account_id).balance == D("175.00")
+
+
+def test_a_close_wins_against_twenty_members_allocating_without_pause(collective, make_round, make_bucket,
+                                                                    monkeypatch):
+    """Once the close is asked for, new allocations are refused at once (round_closing): the close waits only for
+    those already running, one per member at most, and none is accepted after it."""
+    import threading
+    import time
+
+    members = [MembershipFactory(collective=collective, user=UserFactory(email=f"m{i}@example.org"),
+                                 roles=[Role.MEMBER.value]).user for i in range(20)]
+    round = make_round(participants=members, envelope_amount=D("1000.00"))
+    bucket = make_bucket(round, by=members[0], min_goal="100000.00")
+    stop = threading.Event()
+    refusals: list[str] = []
+    requests = RoundCloseRequest.objects
+    asked = {}
+
+    def ask(*args, **kwargs):
+        result = type(requests).get_or_create(requests, *args, **kwargs)
+        asked["visible_at"] = timezone.now()  # committed: every allocation starting now sees it
+        return result
+
+    monkeypatch.setattr(requests, "get_or_create", ask)
+
+    def allocate_until_refused(i):
+        accepted = 0
+        while not stop.is_set():
+            try:
+                services.allocation_create(bucket=bucket, actor=members[i], amount="0.10")
+            except services.Conflict as error:
+                refusals.append(error.code)
+                return accepted
+            accepted += 1
+        return accepted
+
+    def close():
+        time.sleep(0.5)  # the allocations are flowing
+        started = time.monotonic()
+        closed = services.round_close(round=round)
+        stop.set()
+        return closed, time.monotonic() - started
+
+    workers = [threading.Thread(target=lambda i=i: allocate_until_refused(i)) for i in range(20)]
+    for worker in workers:
+        worker.start()
+    (closed, seconds), = run_concurrently(lambda _i: close(), 1)[0]
+    stop.set()
+    for worker in workers:
+        worker.join(30)
+    assert set(refusals) <= {"round_closing", "round_closed"} and len(refusals) == 20
+    given = Allocation.objects.filter(round=round, kind=AllocationKind.ALLOCATE)
+    assert given.filter(created_at__gte=asked["visible_at"]).count() <= len(members)
+    assert not given.filter(created_at__gte=closed.closed_at).exists()
+    print(f"the close answered in {seconds:.2f} s under 20 allocating members")

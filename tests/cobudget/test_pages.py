@@ -85,6 +85,20 @@ def test_hidden_allocations_stay_hidden_on_pages_until_the_close(browser_for, co
     assert "Bob (12" in html
 
 
+def test_the_audit_log_hides_who_gave_what_until_the_close(browser_for, collective, coordinator, member, people,
+                                                           make_round, make_bucket):
+    round = make_round(hide_allocations_until_close=True)
+    bucket = make_bucket(round, title="Secret", min_goal="10.00", max_goal="50.00")
+    services.allocation_create(bucket=bucket, actor=member, amount="12.00")
+    audit = f"/c/{collective.slug}/audit/"
+    html = browser_for(coordinator).get(audit, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = html[html.index("money allocated to a bucket"):][:600]
+    assert "Bob" not in row and "12.00" not in row and "hidden until the round closes" in html
+    services.round_close(round=round, actor=coordinator)
+    html = browser_for(coordinator).get(audit, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "hidden until the round closes" not in html and "Bob" in html
+
+
 def test_member_proposes_allocates_and_retracts_through_forms(browser_for, collective, member, make_round):
     round = make_round()
     client = browser_for(member)
@@ -161,3 +175,14 @@ def test_funded_bucket_becomes_an_envelope_of_a_new_budget(browser_for, collecti
     assert services.selectors.bucket_funded_amount(bucket) == D("45.00")
     with pytest.raises(services.Conflict):
         services.bucket_to_envelope(bucket=bucket, actor=coordinator, new_budget_name="Again")
+
+
+def test_a_refusal_for_lack_of_rights_answers_403_on_pages_as_in_the_api(browser_for, collective, coordinator,
+                                                                        member, make_round, make_bucket):
+    round = make_round(bucket_approval_required=True)
+    bucket = make_bucket(round, by=member)
+    assert bucket.status == "proposed"
+    response = browser_for(member).post(page(collective, "buckets", bucket.pk, "action", "approve"))
+    assert response.status_code == 403
+    bucket.refresh_from_db()
+    assert bucket.status == "proposed"

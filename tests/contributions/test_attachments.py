@@ -10,6 +10,7 @@ from django.test import Client
 
 from contributions import services
 from contributions.models import ATTACHMENT_MAX_BYTES, Contribution
+from tests.files import pdf_bytes, png_bytes
 
 from .conftest import MONDAY
 
@@ -33,7 +34,7 @@ def form_data(budget, rate, **overrides):
 
 
 def pdf(name="facture été.pdf", size=None):
-    return SimpleUploadedFile(name, b"%PDF-1.4 " + b"x" * (size or 10), content_type="application/pdf")
+    return SimpleUploadedFile(name, pdf_bytes() + b"%" * (size or 0), content_type="application/pdf")
 
 
 def declare_with(member, collective, budget, rate, file):
@@ -103,7 +104,8 @@ def test_amending_with_a_new_attachment_replaces_it(member, collective, budget, 
     declare_with(member, collective, budget, rate, pdf())
     contribution = Contribution.objects.get()
     response = client_for(member).post(f"/c/{collective.slug}/contributions/{contribution.pk}/amend/",
-                                       form_data(budget, rate, attachment=pdf("ticket.png")))
+                                       form_data(budget, rate, attachment=SimpleUploadedFile(
+                                           "ticket.png", png_bytes(), content_type="image/png")))
     assert response.status_code == 302
     contribution.refresh_from_db()
     assert contribution.attachment_name == "ticket.png"

@@ -10,7 +10,7 @@ from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.e2e
 
-TRANSACTIONS = 30_000  # 60,000 entries: long enough to watch the bar move
+TRANSACTIONS = 100_000  # 200,000 entries: long enough to watch the bar move (the page polls each second)
 
 
 @pytest.fixture(autouse=True)

@@ -74,7 +74,7 @@ def test_a_founder_creates_a_collective_and_a_newcomer_joins_it_by_email(new_con
     founder.check("input[name=roles][value=contributor]")
     founder.uncheck("input[name=roles][value=member]")
     with founder.expect_navigation():
-        founder.click("main button:has-text('Add or invite')")
+        founder.click("main button:has-text('Send the invitation')")
     assert "An invitation was sent to newcomer@example.org." in founder.locator(".messages").inner_text()
     assert "newcomer@example.org" in founder.locator("#invitations").inner_text()
 

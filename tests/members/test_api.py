@@ -122,14 +122,16 @@ def test_the_members_list_is_paginated(api, collective, coordinator):
     assert body["count"] == 4 and len(body["results"]) == 2 and body["next"]
 
 
-def test_adding_an_existing_person_makes_them_a_member_at_once(api, collective, coordinator):
+def test_inviting_an_existing_person_adds_nobody_and_answers_an_invitation(api, collective, coordinator):
     person = UserFactory(email="dana@example.org")
     response = api(coordinator).post(members_url(collective), {"email": "Dana@Example.org",
                                                                 "roles": ["member", "contributor"]}, format="json")
-    assert response.status_code == 201, response.json()
-    assert response.json()["email"] == "dana@example.org"
-    assert membership_of(collective, person).roles == ["contributor", "member"]
-    assert AuditEvent.objects.of(collective).filter(action="membership.added").exists()
+    assert response.status_code == 202, response.json()
+    invitation = Invitation.objects.of(collective).get(email="dana@example.org")
+    assert response.json()["invitation"] == invitation.pk and invitation.roles == ["contributor", "member"]
+    assert "name" not in response.json()
+    assert not Membership.objects.filter(collective=collective, user=person).exists()
+    assert not AuditEvent.objects.of(collective).filter(action="membership.added").exists()
 
 
 def test_adding_someone_already_member_is_refused(api, collective, coordinator, member):

@@ -25,3 +25,13 @@ def test_unknown_currency_and_taken_slug_are_field_errors_and_nothing_is_saved(a
 
 def test_outsider_gets_404_on_a_collective(api, outsider, collective):
     assert api(outsider).get(f"/api/v1/collectives/{collective.slug}/").status_code == 404
+
+
+def test_the_address_of_a_collective_cannot_change_through_the_api(api, coordinator, collective):
+    url = f"/api/v1/collectives/{collective.slug}/"
+    refused = api(coordinator).patch(url, {"slug": "ailleurs", "name": "Autre nom"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "slug_locked" and "slug" in refused.json()["fields"]
+    collective.refresh_from_db()
+    assert (collective.slug, collective.name) == ("la-fabrique", "La Fabrique")
+    same = api(coordinator).patch(url, {"slug": "la-fabrique", "name": "La Fabrique !"}, format="json")
+    assert same.status_code == 200 and same.json()["name"] == "La Fabrique !"

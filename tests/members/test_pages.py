@@ -192,13 +192,16 @@ def test_members_page_lists_name_email_and_roles(as_user, collective, coordinato
     assert reverse("member_invite", args=[collective.slug]) not in body
 
 
-def test_coordinator_adds_an_existing_person_at_once(as_user, collective, coordinator):
+def test_coordinator_invites_an_existing_person_who_joins_only_by_accepting(as_user, collective, coordinator):
     known = UserFactory(email="dora@example.org")
     response = as_user(coordinator).post(reverse("member_invite", args=[collective.slug]),
-                                         {"email": "Dora@Example.org", "roles": ["contributor", "member"]})
-    assert response.status_code == 302
-    assert Membership.objects.get(collective=collective, user=known).roles == ["contributor", "member"]
-    assert not Invitation.objects.exists()
+                                         {"email": "Dora@Example.org", "roles": ["contributor", "member"]},
+                                         follow=True)
+    assert "An invitation was sent to dora@example.org." in response.content.decode()
+    assert not Membership.objects.filter(collective=collective, user=known).exists()
+    invitation = Invitation.objects.get(collective=collective)
+    assert (invitation.email, invitation.roles) == ("dora@example.org", ["contributor", "member"])
+    assert "dora@example.org" in response.content.decode()  # listed among the pending invitations
 
 
 def test_coordinator_invites_an_unknown_email_which_receives_the_link(

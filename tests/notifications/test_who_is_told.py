@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.urls import reverse
 from django.utils import translation
 
 from budgets.accounting import services as accounting
@@ -440,12 +441,17 @@ def test_inviting_an_address_without_an_account_records_nothing(collective, ever
     assert Notification.objects.count() == 0
 
 
-def test_a_known_person_added_directly_is_told(collective, everyone):
-    added = member_add(collective=collective, actor=everyone["alice"], email="Charlie@example.org",
-                       roles=[Role.CONTRIBUTOR.value])
-    assert isinstance(added, Membership)
-    assert told("invitation.received") == only(everyone["charlie"])
-    assert "Alice added you to La Fabrique" in text("invitation.received", everyone["charlie"])
+def test_a_known_person_is_invited_not_added_and_told_where_to_answer(collective, everyone):
+    charlie = everyone["charlie"]
+    invitation = member_add(collective=collective, actor=everyone["alice"], email="Charlie@example.org",
+                            roles=[Role.CONTRIBUTOR.value])
+    assert isinstance(invitation, Invitation)
+    assert not Membership.objects.filter(collective=collective, user=charlie).exists()
+    assert told("invitation.received") == only(charlie)
+    assert "Alice invited you to join La Fabrique" in text("invitation.received", charlie)
+    notification = Notification.objects.get(kind="invitation.received", recipient=charlie)
+    assert notification.url == reverse("invitation_accept", args=[invitation.token])
+    assert "added" not in notification.params
 
 
 # ---------------------------------------------------------------------------

@@ -13,11 +13,15 @@ from django.db.models.functions import Coalesce
 from budgets.models import Entry
 
 from ..chart import chart_of
+from ..models import AccountingSettings
 from ..scopes import ledger_scope
 from ..selectors import accounting_settings_of
+from ..writers import fec_field
 from .base import CHUNK_SIZE, Exporter, register
 
 ZERO = Decimal("0.00")
+# JournalCode is mandatory in the FEC: a code with nothing printable in it falls back to the default one.
+DEFAULT_JOURNAL_CODE = AccountingSettings._meta.get_field("journal_code").default
 
 
 def debit_credit(amount: Decimal) -> tuple[Decimal, Decimal]:
@@ -113,9 +117,14 @@ def fec_amount(value: Decimal) -> str:
     return f"{value:.2f}".replace(".", ",")
 
 
-def fec_text(value: str) -> str:
-    """The FEC forbids its separators and line breaks inside a field."""
-    return " ".join(str(value).replace("|", " ").split())
+def fec_label(text: str | None, fallback: str) -> str:
+    """A mandatory FEC label, or `fallback` when nothing would be left of it in the file.
+
+    The FecWriter blanks control characters (`fec_field`), so a funding source
+    named with a bell character alone would leave CompAuxLib empty, and the
+    specification wants every label filled (CompAuxLib with CompAuxNum).
+    """
+    return text if text and fec_field(text) else fallback
 
 
 @register
@@ -126,6 +135,7 @@ class FecExporter(LedgerExporter):
     dates AAAAMMJJ; amounts with a decimal comma and no thousands separator.
     EcritureNum numbers the transactions of the fiscal year continuously in
     the order they were posted; PieceRef carries the ledger transaction id.
+    Text passes through as stored: the FecWriter makes each field fit.
     """
 
     kind = "fec"
@@ -149,7 +159,8 @@ class FecExporter(LedgerExporter):
 
     def rows(self) -> Iterator[list]:
         chart = chart_of(self.collective)
-        journal_code, journal_label = fec_text(self.settings.journal_code), fec_text(self.settings.journal_label)
+        journal_code = fec_label(self.settings.journal_code, DEFAULT_JOURNAL_CODE)
+        journal_label = fec_label(self.settings.journal_label, journal_code)
         foreign = self.collective.currency != "EUR"
         query = self.entries().order_by("transaction__created_at", "transaction_id", "id").values_list(*self.FIELDS)
         number, previous = 0, None
@@ -159,7 +170,7 @@ class FecExporter(LedgerExporter):
             day = self.local_date(created_at).strftime("%Y%m%d")
             account_number, account_label = chart[account_kind]
             debit, credit = debit_credit(amount)
-            yield [journal_code, journal_label, str(number), day, account_number, fec_text(account_label),
-                   fec_text(code), fec_text(name), str(txn_id), day, fec_text(memo or kind),
-                   fec_amount(debit), fec_amount(credit), "", "", day,
+            yield [journal_code, journal_label, str(number), day, account_number,
+                   fec_label(account_label, account_number), code, fec_label(name, code), str(txn_id), day,
+                   fec_label(memo, kind), fec_amount(debit), fec_amount(credit), "", "", day,
                    fec_amount(abs(amount)) if foreign else "", self.collective.currency if foreign else ""]

@@ -1,0 +1,37 @@
+"""Token names become unique per person: the migration keeps every existing token working under a distinct name."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("members", "0004_user_language")]
+AFTER = [("members", "0005_consent_and_token_limits")]
+
+
+def _migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tokens_sharing_a_name_are_renamed_newest_first_and_none_is_lost():
+    try:
+        old_apps = _migrate(BEFORE)
+        User = old_apps.get_model("members", "User")
+        PersonalToken = old_apps.get_model("members", "PersonalToken")
+        alice = User.objects.create(email="alice@example.org")
+        bob = User.objects.create(email="bob@example.org")
+        for index, (user, name) in enumerate([(alice, "laptop"), (alice, "laptop"), (alice, "laptop (2)"),
+                                              (alice, "laptop"), (bob, "laptop")]):
+            PersonalToken.objects.create(user=user, name=name, key_hash=f"hash-{index}", prefix=f"p{index}")
+
+        new_apps = _migrate(AFTER)
+        PersonalToken = new_apps.get_model("members", "PersonalToken")
+        names = dict(PersonalToken.objects.values_list("key_hash", "name"))
+        assert names == {"hash-3": "laptop", "hash-1": "laptop (3)", "hash-0": "laptop (4)", "hash-2": "laptop (2)",
+                         "hash-4": "laptop"}
+        assert PersonalToken.objects.filter(expires_at__isnull=False).count() == 0
+    finally:
+        _migrate(AFTER)
