@@ -5,8 +5,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -60,6 +61,17 @@ def exception_handler(exc, context):
     return response
 
 
+def not_found(request, exception=None):
+    """The project's 404 handler (`handler404`). Under /api/ a path that names nothing, such as an id that is not a
+    number or a slug with characters no slug has, answers in the API's error shape like the API's other 404s;
+    pages keep the 404 page."""
+    if request.path.startswith("/api/"):
+        detail = exceptions.NotFound.default_detail
+        return JsonResponse({"detail": str(detail), "code": exceptions.NotFound.default_code, "fields": {}},
+                            status=404)
+    return defaults.page_not_found(request, exception)
+
+
 class CollectiveScopedMixin:
     """Resolves the collective of `/api/v1/collectives/<collective_slug>/…` once.
 
@@ -104,22 +116,13 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class SingleLineField(StrictCharField):
+class SingleLineField(text.TextField, StrictCharField):
     """A name, title, source or reference: one line, no control character, SINGLE_LINE_MAX at most by default."""
 
-    multi_line = False
-    default_max_length = text.SINGLE_LINE_MAX
-
-    def __init__(self, **kwargs):
-        if kwargs.get("max_length") is None:
-            kwargs["max_length"] = self.default_max_length
-        super().__init__(**kwargs)
-
     def to_internal_value(self, data):
-        # Checked before the surrounding whitespace is trimmed, so a trailing control character is refused too.
         if isinstance(data, str):
             try:
-                text.TextValidator(multi_line=self.multi_line)(data)
+                self.check_text(data)
             except DjangoValidationError as error:
                 raise serializers.ValidationError(error.messages, code=error.code) from None
         return super().to_internal_value(data)

@@ -9,21 +9,12 @@ from django import forms
 from . import dates, text
 
 
-class SingleLineField(forms.CharField):
+class SingleLineField(text.TextField, forms.CharField):
     """A name, title, source or reference: one line, no control character, SINGLE_LINE_MAX at most by default."""
 
-    multi_line = False
-    default_max_length = text.SINGLE_LINE_MAX
-
-    def __init__(self, **kwargs):
-        if kwargs.get("max_length") is None:
-            kwargs["max_length"] = self.default_max_length
-        super().__init__(**kwargs)
-
     def to_python(self, value):
-        # Checked before the surrounding whitespace is stripped, so a trailing control character is refused too.
         if isinstance(value, str) and value not in self.empty_values:
-            text.TextValidator(multi_line=self.multi_line)(value)
+            self.check_text(value)
         return super().to_python(value)
 
 

@@ -18,6 +18,7 @@ EVERY_REQUEST = {
     "403": "Authenticated, but the role this needs is missing.",
     "404": "Not found, or in a collective the person is not a member of.",
     "429": "Too many requests: try again later.",
+    "503": "The database is briefly unavailable: nothing was saved; try again (see Retry-After).",
 }
 WRITES = {
     "400": "The input is refused; `fields` names what to correct. Nothing was saved.",

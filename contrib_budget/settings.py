@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "contrib_budget.unavailable.DatabaseUnavailableMiddleware",
     # Oversized API bodies get 413 in the API's error shape before anything reads them.
     "contrib_budget.parsers.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -75,6 +75,22 @@ def multi_line(max_length: int = MULTI_LINE_MAX) -> TextValidator:
     return TextValidator(multi_line=True, max_length=max_length)
 
 
+class TextField:
+    """What the API's and the pages' text fields share (mixed into each): one line or several, checked before the
+    surrounding whitespace is stripped (so a trailing control character is refused too), bounded by default."""
+
+    multi_line = False
+    default_max_length = SINGLE_LINE_MAX
+
+    def __init__(self, **kwargs):
+        if kwargs.get("max_length") is None:
+            kwargs["max_length"] = self.default_max_length
+        super().__init__(**kwargs)
+
+    def check_text(self, value: str) -> None:
+        TextValidator(multi_line=self.multi_line)(value)
+
+
 MAX_ID = 2**63 - 1
 
 

@@ -126,13 +126,20 @@ def test_a_token_request_from_the_same_client_replaces_the_previous_token(member
 
 
 def test_the_name_of_an_api_token_names_the_client_and_not_the_time(member, collective):
-    ask_token(member, "curl/8.5.0")
     member.language = "en"
     member.save(update_fields=["language"])
+    ask_token(member, "curl/8.5.0")
     ask_token(member, "")
     assert sorted(PersonalToken.objects.filter(user=member).values_list("name", flat=True)) == [
         "API login", "API login (curl/8.5.0)",
     ]
+
+
+def test_the_name_of_an_api_token_is_in_the_persons_language(member, collective):
+    member.language = "fr"
+    member.save(update_fields=["language"])
+    ask_token(member, "curl/8.5.0")
+    assert PersonalToken.objects.get(user=member).name == "Connexion API (curl/8.5.0)"
 
 
 def test_a_token_request_may_name_its_token(member, collective):
