@@ -75,7 +75,9 @@ def _apply_to_balances(legs: Sequence[Leg]) -> None:
 
     The rows are locked in id order first, so concurrent posts queue instead of
     deadlocking; the UPDATE then refuses, row by row, to take a protected
-    account below zero.
+    account below zero. The legs' entries are already inserted (their foreign
+    keys are checked at commit, so inserting them locks no account): a trigger
+    (migration budgets 0007) refuses a balance that is not its entries' total.
     """
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     accounts = {}
@@ -141,11 +143,12 @@ def transaction_post(
                 linked_type=linked_type,
                 linked_id=linked_id,
             )
-            _apply_to_balances(legs)
+            # Entries first: the database lets a cached balance move only to its account's entries' total.
             Entry.objects.bulk_create(
                 Entry(collective=collective, transaction=txn, account=account, amount=amount)
                 for account, amount in legs
             )
+            _apply_to_balances(legs)
     except IntegrityError:
         if idempotency_key:
             existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()

@@ -5,6 +5,10 @@ unless DATABASE_URL / REDIS_URL point elsewhere, migrates, loads the demo data,
 then runs the web server, a Celery worker and Celery beat until Ctrl-C, which
 stops everything. If one of them dies, the others are stopped too and the exit
 code is 1.
+
+On the embedded PostgreSQL, two roles: the server's superuser owns the tables
+and migrates (DATABASE_OWNER_URL); everything else runs as APP_ROLE, which
+`migrate` creates and grants only what contrib_budget/db_roles.py lists.
 """
 
 import os
@@ -20,10 +24,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 DATABASE_NAME = "contrib_budget"
+APP_ROLE = "contrib_budget_app"
 WEB_HOST, WEB_PORT = "127.0.0.1", 8000
 DEVELOPMENT_SECRET_KEY = "quickstart-development-only-not-secret"
 # A unix socket path must fit in sockaddr_un (104 to 108 bytes depending on the system).
@@ -88,6 +94,14 @@ def embedded_postgres(pgdata: Path) -> Iterator[str]:
         yield server.get_uri(DATABASE_NAME)
     finally:
         pgserver.pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+def database_urls(owner_url: str) -> dict[str, str]:
+    """The owner's URL for migrations, and the same database as APP_ROLE for the application (the embedded
+    server trusts its unix socket's users: no password)."""
+    parts = urlsplit(owner_url)
+    server = parts.netloc.rpartition("@")[2]
+    return {"DATABASE_OWNER_URL": owner_url, "DATABASE_URL": urlunsplit(parts._replace(netloc=f"{APP_ROLE}@{server}"))}
 
 
 def create_database(admin_url: str, name: str) -> None:
@@ -183,7 +197,7 @@ def run(stack: ExitStack) -> NoReturn:
     VAR_DIR.mkdir(exist_ok=True)
     if "DATABASE_URL" not in os.environ:
         print("Starting the embedded PostgreSQL in var/pgdata…", flush=True)
-        env["DATABASE_URL"] = stack.enter_context(embedded_postgres(VAR_DIR / "pgdata"))
+        env.update(database_urls(stack.enter_context(embedded_postgres(VAR_DIR / "pgdata"))))
     if "REDIS_URL" not in os.environ:
         print("Starting the embedded Redis…", flush=True)
         redis_child, socket_path = start_embedded_redis(VAR_DIR, env)
@@ -191,6 +205,7 @@ def run(stack: ExitStack) -> NoReturn:
         children.append(redis_child)
         env.update(redis_urls(socket_path))
 
+    # As the owner; `migrate` then creates the application's role if need be and grants it its privileges.
     print("Migrating the database…", flush=True)
     manage(env, "migrate", "--no-input", "-v0")
     accounts = manage(env, "seed_demo")

@@ -25,7 +25,12 @@ WRITES = {
     "409": "The state of the object does not allow this now (for example already closed), or a request with this "
            "Idempotency-Key is still running (`idempotency_key_in_use`).",
     "413": "The body is larger than the server accepts.",
+    "415": "The body's media type (Content-Type) is not one this endpoint reads.",
     "422": "This Idempotency-Key was used for another request (`idempotency_key_reused`).",
+}
+# What a read that takes query parameters (filters, dates, a year) may get besides.
+QUERY = {
+    "400": "A query parameter is refused; `fields` names it.",
 }
 
 
@@ -40,3 +45,21 @@ class ErrorDocumentingAutoSchema(AutoSchema):
                 responses[code] = {**self._get_response_for_code(ErrorSerializer, code, direction=direction),
                                    "description": description}
         return responses
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return operation
+        responses = operation["responses"]
+        queried = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+        if self.method == "GET" and queried:
+            for code, description in QUERY.items():
+                if code not in responses:
+                    responses[code] = {**self._get_response_for_code(ErrorSerializer, code),
+                                       "description": description}
+        # A refusal is JSON whatever the endpoint's other media types (a PDF, a file): see the exception handler.
+        for code, response in responses.items():
+            content = response.get("content", {})
+            if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                response["content"] = {"application/json": content["application/json"]}
+        return operation

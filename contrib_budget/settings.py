@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -91,13 +92,16 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db(
-        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/contrib_budget"
-    )
-}
+_database_url = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/contrib_budget")
+DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# The role that owns the tables, as which `manage.py migrate` connects (then grants DATABASE_URL's role what
+# contrib_budget/db_roles.py lists): the same database, reached as another user. By default the application's
+# own role, a single-role set-up in which nothing stops the application from bypassing the ledger's guards.
+DATABASE_OWNER = env.db_url_config(env.str("DATABASE_OWNER_URL", default=_database_url))
+if DATABASE_OWNER["NAME"] not in ("", DATABASES["default"]["NAME"]):
+    raise ImproperlyConfigured("DATABASE_OWNER_URL must name the database of DATABASE_URL (or none).")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

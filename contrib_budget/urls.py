@@ -22,6 +22,8 @@ api_v1 = [
     path("collectives/<slug:collective_slug>/", include(collective_api)),
 ]
 
+handler404 = "contrib_budget.api.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -1,16 +1,78 @@
 import os
+import secrets
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection
 from rest_framework.test import APIClient
 
+from contrib_budget.db_roles import app_role_grant, connected_as_owner
 from members.models import Role
 
 from .factories import CollectiveFactory, MembershipFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_use_migrations, django_db_keepdb,
+                    django_db_createdb, django_db_modify_db_settings):
+    """pytest-django's, with the application's two database roles: the test database is created, migrated and
+    flushed (TRUNCATE, after each transactional test) as the owner role, and the tests, the live server and the
+    Celery workers connect as a role that owns nothing, with what contrib_budget/db_roles.py grants it.
+
+    That role is DATABASE_URL's when DATABASE_OWNER_URL names another. With a single role (the default, as in
+    CI) the suite makes its own, `<test database>_app`, and drops it at the end."""
+    from django.test import TransactionTestCase
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    if not django_db_use_migrations:
+        _disable_migrations()
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    application = django_settings.DATABASES["default"]  # the very dict the connections are made from
+    own_role = application["USER"] == django_settings.DATABASE_OWNER["USER"]
+    with django_db_blocker.unblock(), connected_as_owner():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False,
+                                 keepdb=django_db_keepdb and not django_db_createdb, aliases=aliases,
+                                 serialized_aliases=serialized_aliases)
+        role, password = application["USER"], application["PASSWORD"]
+        if own_role:
+            role, password = f"{application['NAME'][:59]}_app", secrets.token_urlsafe(16)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+                if cursor.fetchone():
+                    cursor.execute(f"ALTER ROLE {connection.ops.quote_name(role)} PASSWORD %s", [password])
+        app_role_grant(role=role, password=password)
+    saved = {"USER": application["USER"], "PASSWORD": application["PASSWORD"]}
+    application.update(USER=role, PASSWORD=password)
+    connection.close()  # from now on, connections are the application's role's
+
+    # Django flushes after a transactional test with TRUNCATE, which only the owner may do.
+    flush = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown_as_owner(self):
+        with connected_as_owner():
+            flush(self)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown_as_owner
+    yield
+    TransactionTestCase._fixture_teardown = flush
+
+    if not django_db_keepdb:
+        with django_db_blocker.unblock(), connected_as_owner():
+            try:
+                teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+                if own_role:
+                    with connection._nodb_cursor() as cursor:  # the test database is gone
+                        cursor.execute(f"DROP ROLE IF EXISTS {connection.ops.quote_name(role)}")
+            except Exception as exc:  # as pytest-django's
+                request.node.warn(pytest.PytestWarning(f"Error when trying to teardown test databases: {exc!r}"))
+    application.update(saved)
 
 
 @pytest.fixture(autouse=True)
@@ -74,12 +136,13 @@ def start_celery_worker(transactional_db, settings, celery_worker_env):
     task needs must be committed, hence `transactional_db`."""
     from contrib_budget.celery import app
 
-    database = settings.DATABASES["default"]
-    url = "postgres://{USER}@{HOST}:{PORT}/{NAME}".format(
-        USER=database["USER"] or "postgres", HOST=database["HOST"] or "127.0.0.1",
-        PORT=database["PORT"] or 5432, NAME=database["NAME"],
+    database = settings.DATABASES["default"]  # the application's role (see django_db_setup)
+    url = "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(
+        USER=quote(database["USER"] or "postgres", safe=""), PASSWORD=quote(database["PASSWORD"] or "", safe=""),
+        HOST=database["HOST"] or "127.0.0.1", PORT=database["PORT"] or 5432, NAME=database["NAME"],
     )
     env = {**os.environ, "DATABASE_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0", **celery_worker_env}
+    env.pop("DATABASE_OWNER_URL", None)  # it names the main database, not the test one; a worker never migrates
     app.control.purge()
     processes = []
     previous = app.conf.task_always_eager

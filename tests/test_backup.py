@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def _server() -> dict:
-    database = settings.DATABASES["default"]
+    database = settings.DATABASE_OWNER  # the tests' own role may not create databases
     return dict(host=database["HOST"] or "127.0.0.1", port=database["PORT"] or 5432,
                 user=database["USER"] or "postgres")
 

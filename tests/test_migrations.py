@@ -20,7 +20,7 @@ def test_models_and_migrations_agree(db):
 @pytest.fixture
 def scratch_database_url():
     """An empty database of its own, so unapplying migrations touches no other test."""
-    database = settings.DATABASES["default"]
+    database = settings.DATABASE_OWNER  # the tests' own role may not create databases
     name = f"migrations_{uuid.uuid4().hex[:10]}"
     server = dict(host=database["HOST"] or "127.0.0.1", port=database["PORT"] or 5432,
                   user=database["USER"] or "postgres", password=database["PASSWORD"] or None)
@@ -32,7 +32,7 @@ def scratch_database_url():
 
 
 def _manage(database_url: str, *arguments: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": database_url, "DATABASE_OWNER_URL": database_url}  # one role
     result = subprocess.run([sys.executable, "manage.py", *arguments], cwd=settings.BASE_DIR, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"manage.py {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}"

@@ -37,6 +37,16 @@ def test_redis_socket_lives_in_var_unless_the_path_is_too_long_for_a_socket():
     assert len(str(socket_path)) <= quickstart.MAX_SOCKET_PATH
 
 
+def test_the_embedded_database_is_migrated_as_its_owner_and_used_as_the_application_role():
+    urls = quickstart.database_urls("postgresql://postgres:@/contrib_budget?host=/srv/app/var/pgdata")
+
+    assert urls == {"DATABASE_OWNER_URL": "postgresql://postgres:@/contrib_budget?host=/srv/app/var/pgdata",
+                    "DATABASE_URL": "postgresql://contrib_budget_app@/contrib_budget?host=/srv/app/var/pgdata"}
+    application = environ.Env.db_url_config(urls["DATABASE_URL"])
+    assert (application["USER"], application["NAME"], application["OPTIONS"]) == (
+        quickstart.APP_ROLE, "contrib_budget", {"host": "/srv/app/var/pgdata"})
+
+
 def test_app_commands_run_web_on_port_8000_worker_and_beat():
     commands = quickstart.app_commands("/venv/bin/python")
 

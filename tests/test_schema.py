@@ -35,3 +35,35 @@ def test_wrong_credentials_on_the_token_endpoint_answer_401_as_documented(client
                            content_type="application/json")
     assert response.status_code == 401 and str(response.status_code) in documented
     assert response.json()["code"] == "authentication_failed"
+
+
+def test_reads_that_take_query_parameters_document_400(schema):
+    for path, operations in schema["paths"].items():
+        get = operations.get("get")
+        if get and any(parameter["in"] == "query" for parameter in get.get("parameters", [])):
+            assert "400" in get["responses"], path
+
+
+def test_refusals_are_documented_as_json_only_and_files_with_their_media_types(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    assert list(response["content"]) == ["application/json"], (method, path, code)
+    download = schema["paths"]["/api/v1/collectives/{collective_slug}/exports/{id}/download/"]["get"]["responses"]
+    assert set(download["200"]["content"]) == {
+        "text/csv", "text/plain", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    assert "409" in download
+
+
+@pytest.mark.parametrize("path", ["/api/v1/collectives/la-fabrique/periods/abc/", "/api/v1/collectives/%C2%B7/",
+                                  "/api/v1/nothing-here/"])
+def test_a_path_that_names_nothing_under_the_api_answers_404_in_the_error_shape(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found" and response.json()["fields"] == {}
+
+
+def test_a_page_that_does_not_exist_is_still_a_page(client, db):
+    response = client.get("/c/nowhere/nothing-here/")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")

@@ -24,3 +24,13 @@ def test_deploy_check_fails_until_a_secret_key_is_configured():
     assert "contrib_budget.E001" in missing.stderr
     configured = _manage("check", "--deploy", SECRET_KEY="x" * 60)
     assert "contrib_budget.E001" not in configured.stdout + configured.stderr
+
+
+def test_the_owner_role_must_reach_the_applications_database():
+    result = _manage("check", DATABASE_URL="postgres://app@127.0.0.1:5432/contrib_budget",
+                     DATABASE_OWNER_URL="postgres://owner@127.0.0.1:5432/elsewhere")
+    assert result.returncode != 0
+    assert "DATABASE_OWNER_URL must name the database of DATABASE_URL" in result.stderr
+    for owner in ("postgres://owner@127.0.0.1:5432/contrib_budget", "postgres://owner@127.0.0.1:5432"):
+        result = _manage("check", DATABASE_URL="postgres://app@127.0.0.1:5432/contrib_budget", DATABASE_OWNER_URL=owner)
+        assert result.returncode == 0, result.stderr

@@ -4,7 +4,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -14,11 +14,13 @@ from rest_framework.response import Response
 from budgets.models import AccountKind, Period
 from contrib_budget.api import CollectiveScopedMixin, DateField
 from contrib_budget.errors import Conflict
+from contrib_budget.schema import ErrorSerializer
 from members.models import Role
 
 from . import bank, selectors, services
 from .forms import BankStatementForm
 from .models import Export, ExportFormat, ExportKind, ExportStatus
+from .writers import WRITERS
 
 BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 
@@ -124,7 +126,10 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
         export = services.export_retry(export=self.get_object(), actor=request.user)
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={
+        **{(200, writer.content_type.split(";")[0]): bytes for writer in WRITERS.values()},
+        409: OpenApiResponse(ErrorSerializer, description="The export is not ready (`export_not_ready`)."),
+    })
     @action(detail=True, methods=["get"], url_path="download", url_name="download")
     def download(self, request, *args, **kwargs):
         return export_file_response(self.get_object())
@@ -133,7 +138,8 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
 def export_file_response(export: Export) -> FileResponse:
     if export.status != ExportStatus.READY or not export.file:
         raise Conflict(_("This export is not ready."), "export_not_ready")
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename)
+    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename,
+                        content_type=WRITERS[export.format].content_type)
 
 
 class PeriodLockViewSet(CollectiveScopedMixin, viewsets.ViewSet):

@@ -102,11 +102,30 @@ def _day(text: str) -> date:
     raise ValueError(text)
 
 
+def _reader(text: str):
+    """Rows of the CSV, in the dialect the Sniffer finds; when it cannot tell (one column, lines of unequal
+    widths), split on the separator the first line uses most: a file without the needed columns is refused
+    below, naming them."""
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        first_line = text.lstrip().split("\n", 1)[0]
+        return csv.reader(io.StringIO(text), delimiter=max(",;\t", key=first_line.count))
+    return csv.reader(io.StringIO(text), dialect)
+
+
 def bank_lines(text: str) -> list[BankLine]:
     """The lines of a bank CSV (`,` or `;`), with French or English column names; amounts as transferred
     (positive), `outgoing` telling a transfer to someone from money coming in."""
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return _bank_lines(_reader(text))
+    except csv.Error:
+        # A quoted field longer than the csv module allows, or a malformed quote: not a bank file it can read.
+        raise DomainError(_("The bank file cannot be read as CSV."), "bank_csv_unreadable",
+                          fields={"file": [_("The bank file cannot be read as CSV.")]}) from None
+
+
+def _bank_lines(reader) -> list[BankLine]:
     header = [_plain(name) for name in next(reader, [])]
     positions = {}
     for key, aliases in COLUMNS.items():

@@ -20,9 +20,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 from rest_framework import viewsets
 from weasyprint import HTML
 
@@ -31,6 +32,7 @@ from cobudget.models import Round, RoundStatus
 from contrib_budget import dates
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
+from contrib_budget.schema import ErrorSerializer
 from contributions.models import Contribution, ContributionStatus, Payout
 from members.models import Membership, Role
 
@@ -209,7 +211,16 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
     renderer_classes = [JSONRenderer, PdfRenderer]
     roles_by_action = {"rebuild": BOOKS_ROLES}
 
-    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def finalize_response(self, request, response, *args, **kwargs):
+        """A refusal is JSON in the error shape, and says so, even to a client that asked for a PDF."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        return response
+
+    @extend_schema(responses={(200, "application/pdf"): bytes, 409: OpenApiResponse(
+        ErrorSerializer, description="The period is not closed yet (`period_not_closed`).")})
     def period_statement(self, request, collective_slug: str, period_id: int):
         """The closing statement of a period (every member may read it: declarations are public)."""
         period = get_object_or_404(Period.objects.of(self.collective).select_related("budget", "closed_by"),
@@ -255,7 +266,8 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         return pdf_response(document, f"statement-{membership.pk}-{span}.pdf")
 
 
-    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @extend_schema(responses={(200, "application/pdf"): bytes, 409: OpenApiResponse(
+        ErrorSerializer, description="The round is not closed yet (`round_not_closed`).")})
     def round_results(self, request, collective_slug: str, round_id: int):
         """The results of a closed cobudget round (every member may read them)."""
         round_ = get_object_or_404(Round.objects.of(self.collective).select_related("collective"), pk=round_id)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -322,10 +322,13 @@ def period_lock(*, period: Period, actor) -> Period:
 def document_issue(*, collective: Collective, actor, kind: str, subject: str, data: dict) -> IssuedDocument:
     """Freeze a document's data; the same data asked again returns the document already issued."""
     with transaction.atomic():
-        latest = (
-            IssuedDocument.objects.of(collective).select_for_update()
-            .filter(kind=kind, subject=subject).order_by("-issued_at", "-id").first()
-        )
+        # Issued documents are frozen (the application's database role may not update them, nor lock their rows):
+        # two requests for the same subject queue on a lock of their own, the second then finds the first's.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"document:{collective.pk}:{kind}:{subject}"])
+        latest = (IssuedDocument.objects.of(collective).filter(kind=kind, subject=subject)
+                  .order_by("-issued_at", "-id").first())
         if latest is not None and latest.data == data:
             return latest
         document = IssuedDocument.objects.create(

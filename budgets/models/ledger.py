@@ -35,7 +35,8 @@ class Account(CollectiveOwned):
     name = models.CharField(_("name"), max_length=200)
     currency = models.CharField(_("currency"), max_length=3)
     allow_negative = models.BooleanField(default=False)
-    # Cached sum of the entries, kept by ledger.transaction_post and checked by check_ledger.
+    # Cached sum of the entries, kept by ledger.transaction_post: the database refuses any other value (trigger
+    # account_balance_follows_entries, migration 0007), and check_ledger checks it every night.
     balance = models.DecimalField(_("balance"), default=0, **MONEY)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -89,7 +90,8 @@ class Entry(CollectiveOwned):
     transaction = models.ForeignKey(
         LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
     )
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Indexed with the amount below: an account's total is read from the index alone.
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries", db_index=False)
     amount = models.DecimalField(_("amount"), **MONEY)
 
     class Meta:
@@ -99,3 +101,5 @@ class Entry(CollectiveOwned):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
         ]
+        # The trigger that lets a cached balance move only to its entries' total sums them at every move.
+        indexes = [models.Index(fields=["account"], include=["amount"], name="entry_account_amount")]

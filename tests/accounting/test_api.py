@@ -23,7 +23,7 @@ def test_an_accountant_requests_an_export_and_follows_it_to_the_download(busy_co
     assert body["params"]["from"] == "2000-01-01" and body["params"]["delimiter"] == ";"
     assert body["download_url"].endswith(f"/exports/{export_id}/download/")
     download = client.get(body["download_url"])
-    assert download.status_code == 200
+    assert download.status_code == 200 and download["Content-Type"] == "text/csv; charset=utf-8"
     content = b"".join(download.streaming_content).decode("utf-8-sig")
     assert content.splitlines()[0].split(";")[6:8] == ["debit", "credit"]
     assert len(content.splitlines()) == body["row_count"] + 1

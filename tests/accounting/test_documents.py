@@ -164,3 +164,15 @@ def test_repeated_gets_of_a_statement_write_nothing_and_an_open_period_has_none(
     refused = api(coordinator).get(url, HTTP_ACCEPT="application/json")
     assert refused.status_code == 409 and refused.json()["code"] == "period_not_closed"
     assert IssuedDocument.objects.count() == 1
+
+
+@pytest.mark.parametrize("asked", [{"HTTP_ACCEPT": "application/pdf"}, {"data": {"format": "pdf"}}])
+def test_a_refused_pdf_is_json_in_the_error_shape_and_says_so(closed_period, coordinator, api, asked):
+    from budgets.models import PeriodStatus
+
+    closed_period.status = PeriodStatus.OPEN
+    closed_period.save()
+    url = f"/api/v1/collectives/{closed_period.collective.slug}/periods/{closed_period.pk}/statement.pdf"
+    refused = api(coordinator).get(url, **asked)
+    assert refused.status_code == 409 and refused["Content-Type"] == "application/json"
+    assert refused.json()["code"] == "period_not_closed"

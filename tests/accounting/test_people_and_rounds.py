@@ -94,6 +94,24 @@ def test_bank_amounts_with_more_than_two_decimals_or_unreadable_are_refused(writ
     assert error.value.code == "bank_csv_amount"
 
 
+@pytest.mark.parametrize("text, code", [
+    ("n\u00da", "bank_csv_columns"),  # one column: the csv module's Sniffer cannot tell its delimiter
+    ("", "bank_csv_columns"),
+    ("date;amount;reference\n2025-05-12;-1;\"" + "x" * 200_000 + "\"\n", "bank_csv_unreadable"),  # over its field limit
+])
+def test_a_bank_file_the_csv_module_cannot_read_is_refused(text, code):
+    with pytest.raises(DomainError) as error:
+        bank.bank_lines(text)
+    assert error.value.code == code and "file" in error.value.fields
+
+
+def test_an_unreadable_bank_file_through_the_api_answers_400(collective, accountant, api):
+    upload = SimpleUploadedFile("bank.csv", "n\u00da".encode())
+    response = api(accountant).post(f"/api/v1/collectives/{collective.slug}/accounting/bank-statement/",
+                                    {"file": upload}, format="multipart")
+    assert response.status_code == 400 and response.json()["code"] == "bank_csv_columns"
+
+
 def test_bank_csv_upload_through_the_api(granted_period, member, accountant, api):
     collective = granted_period.collective
     reference = transfer_reference(period_id=granted_period.pk, person_id=member.pk)

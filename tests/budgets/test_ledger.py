@@ -14,7 +14,9 @@ from budgets.ledger import (
     transfer,
 )
 from budgets.models import Account, AccountKind, Entry, LedgerTransaction
+from contrib_budget.db_roles import connected_as_owner
 from contrib_budget.errors import DomainError
+from tests.db_owner import corrupt_balance
 from tests.factories import CollectiveFactory
 from tests.threads import run_concurrently
 
@@ -209,9 +211,11 @@ def _raw(sql, params):
         "DELETE FROM budgets_ledgertransaction WHERE id = %s",
     ],
 )
-def test_the_database_refuses_to_update_or_delete_posted_ledger_rows(collective, accounts, sql):
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_to_update_or_delete_posted_ledger_rows_even_for_the_owner(collective, accounts, sql):
+    # The application's role may not even try (tests/test_db_roles.py); the owner's statements meet the triggers.
     txn = _fund(collective, accounts, "30.00")
-    with pytest.raises(IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"), connected_as_owner():
         _raw(sql, [txn.pk])
     txn.refresh_from_db()
     assert txn.memo == ""
@@ -275,9 +279,10 @@ def test_check_ledger_passes_on_a_clean_ledger(collective, accounts):
     assert err == ""
 
 
+@pytest.mark.django_db(transaction=True)
 def test_check_ledger_fails_when_a_cached_balance_is_corrupted(collective, accounts):
     _fund(collective, accounts, "100.00")
-    Account.objects.filter(pk=accounts["wallet"].pk).update(balance=Decimal("1000.00"))
+    corrupt_balance(accounts["wallet"], Decimal("1000.00"))
     err = StringIO()
     with pytest.raises(CommandError, match="1 ledger invariant"):
         call_command("check_ledger", stdout=StringIO(), stderr=err)

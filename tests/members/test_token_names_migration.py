@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from contrib_budget.db_roles import connected_as_owner
+
 BEFORE = [("members", "0004_user_language")]
 AFTER = [("members", "0005_consent_and_token_limits")]
 
@@ -23,6 +25,11 @@ def _migrate(targets):
 
 @pytest.mark.django_db(transaction=True)
 def test_tokens_sharing_a_name_are_renamed_newest_first_and_none_is_lost():
+    with connected_as_owner():  # migrating is the owner role's
+        _renames_tokens()
+
+
+def _renames_tokens():
     try:
         old_apps = _migrate(BEFORE)
         User = old_apps.get_model("members", "User")

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import translation
 
@@ -63,7 +64,7 @@ def everyone(coordinator, member, accountant, outsider, farid, gaelle):
 
 def told(kind: str) -> Counter:
     """How many notifications of `kind` each person got, by their email address."""
-    return Counter(Notification.objects.filter(kind=kind).values_list("recipient__email", flat=True))
+    return Counter(recorded().filter(kind=kind).values_list("recipient__email", flat=True))
 
 
 def only(*people) -> Counter:
@@ -71,14 +72,28 @@ def only(*people) -> Counter:
 
 
 def text(kind: str, user) -> str:
-    notification = Notification.objects.select_related("collective").get(kind=kind, recipient=user)
+    notification = recorded().select_related("collective").get(kind=kind, recipient=user)
     with translation.override("en"):
         return selectors.text_of(notification)
 
 
+_FORGOTTEN = {"up_to": 0}
+
+
+@pytest.fixture(autouse=True)
+def _forget_nothing_yet():
+    _FORGOTTEN["up_to"] = 0
+
+
+def recorded():
+    """The notifications recorded since the last `forget()`."""
+    return Notification.objects.filter(pk__gt=_FORGOTTEN["up_to"])
+
+
 def forget() -> None:
-    """Drop what the arrangement told people, so that the test sees only what its action records."""
-    Notification.objects.all().delete()
+    """Set aside what the arrangement told people, so that the test sees only what its action records (the tests'
+    database role, like the application's, may not delete notifications)."""
+    _FORGOTTEN["up_to"] = Notification.objects.aggregate(last=Max("pk"))["last"] or 0
 
 
 def membership(collective, user) -> Membership:
@@ -129,7 +144,7 @@ def test_the_authors_answer_tells_each_person_who_asked_once_and_not_the_author(
 
 def test_the_authors_comment_without_any_question_tells_nobody(declared, everyone):
     contributions.contribution_question(contribution=declared, actor=everyone["bob"], comment="Précision : 6 heures.")
-    assert Notification.objects.count() == 0
+    assert recorded().count() == 0
 
 
 def test_an_amendment_answers_those_who_asked(declared, everyone):
@@ -172,7 +187,7 @@ def test_an_author_who_left_the_collective_is_not_told_of_the_decision(declared,
     membership_remove(membership=membership(collective, everyone["bob"]), actor=everyone["bob"])
     contributions.contribution_reject(contribution=declared, membership=membership(collective, everyone["alice"]),
                                       reason="Hors budget")
-    assert Notification.objects.count() == 0
+    assert recorded().count() == 0
 
 
 # ---------------------------------------------------------------------------
@@ -283,7 +298,7 @@ def test_a_service_that_fails_after_telling_people_leaves_nobody_told(collective
     monkeypatch.setattr("budgets.fundings.audit_record", audit_fails)
     with pytest.raises(RuntimeError):
         funding_create(budget=budget, actor=everyone["alice"], source="Région", amount="1000.00", status="received")
-    assert Notification.objects.count() == 0
+    assert recorded().count() == 0
     assert not Funding.objects.filter(source="Région").exists()
 
 
@@ -356,7 +371,7 @@ def test_a_proposal_that_needs_no_approval_tells_nobody(collective, everyone):
     round = new_round(collective, everyone["alice"])
     forget()
     new_bucket(round, everyone["bob"])
-    assert Notification.objects.count() == 0
+    assert recorded().count() == 0
 
 
 def test_approval_tells_the_carriers(collective, everyone):
@@ -378,7 +393,7 @@ def test_a_funded_bucket_tells_its_carriers_once_without_naming_who_gave(collect
     sentence = text("bucket.funded", bob)
     assert "Four à pain" in sentence and "€100.00" in sentence
     assert "Gaëlle" not in sentence and "Alice" not in sentence
-    notification = Notification.objects.get(kind="bucket.funded")
+    notification = recorded().get(kind="bucket.funded")
     assert set(notification.params) == {"bucket", "funded"}
     cobudget.round_close(round=round, actor=None)
     assert told("bucket.funded") == only(bob)
@@ -438,7 +453,7 @@ def test_inviting_an_address_without_an_account_records_nothing(collective, ever
     invitation = member_add(collective=collective, actor=everyone["alice"], email="nouvelle@example.org",
                             roles=[Role.MEMBER.value])
     assert isinstance(invitation, Invitation)
-    assert Notification.objects.count() == 0
+    assert recorded().count() == 0
 
 
 def test_a_known_person_is_invited_not_added_and_told_where_to_answer(collective, everyone):
@@ -449,7 +464,7 @@ def test_a_known_person_is_invited_not_added_and_told_where_to_answer(collective
     assert not Membership.objects.filter(collective=collective, user=charlie).exists()
     assert told("invitation.received") == only(charlie)
     assert "Alice invited you to join La Fabrique" in text("invitation.received", charlie)
-    notification = Notification.objects.get(kind="invitation.received", recipient=charlie)
+    notification = recorded().get(kind="invitation.received", recipient=charlie)
     assert notification.url == reverse("invitation_accept", args=[invitation.token])
     assert "added" not in notification.params
 
@@ -506,7 +521,7 @@ def test_in_app_off_with_instant_email_records_one_hidden_from_the_inbox(declare
     notification_settings_update(user=everyone["bob"], kinds={"contribution.questioned": {"in_app": False}})
     contributions.contribution_question(contribution=declared, actor=everyone["gaelle"], comment="Combien ?")
     assert told("contribution.questioned") == only(everyone["bob"])
-    notification = Notification.objects.get(kind="contribution.questioned")
+    notification = recorded().get(kind="contribution.questioned")
     assert (notification.in_app, notification.email) == (False, EmailMode.INSTANT)
     assert list(selectors.inbox(everyone["bob"])) == []
     assert selectors.unread_count(everyone["bob"]) == 0
@@ -515,6 +530,6 @@ def test_in_app_off_with_instant_email_records_one_hidden_from_the_inbox(declare
 def test_a_daily_email_setting_is_frozen_on_the_notification_and_it_shows_in_the_inbox(declared, everyone):
     notification_settings_update(user=everyone["bob"], kinds={"contribution.questioned": {"email": "daily"}})
     contributions.contribution_question(contribution=declared, actor=everyone["gaelle"], comment="Combien ?")
-    notification = Notification.objects.get(kind="contribution.questioned")
+    notification = recorded().get(kind="contribution.questioned")
     assert (notification.in_app, notification.email) == (True, EmailMode.DAILY)
     assert list(selectors.inbox(everyone["bob"])) == [notification]
