@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from budgets.accounting.models import Export
 from budgets.fundings import funding_create
 from budgets.models import Funding, LedgerTransaction
 from cobudget import services as cobudget
@@ -167,6 +168,42 @@ def test_concurrent_repeats_move_the_money_once(api, collective, coordinator, me
     assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
     assert Allocation.objects.filter(bucket=bucket).count() == 1
     assert cobudget.Wallet.objects.get(round=round, user=member).account.balance == Decimal("90.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_repeats_of_each_money_moving_request_do_the_work_once(api, collective, coordinator, member,
+                                                                         accountant, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    budget = make_budget(collective, coordinator)
+    pledge = funding_create(budget=budget, actor=coordinator, source="Client", amount=Decimal("50.00"),
+                            status="pledged")
+    declare(budget, member, "40.00")
+    calls = [
+        (coordinator, f"{BASE}/budgets/{budget.pk}/fundings/", {"source": "Mairie", "amount": "800.00"}),
+        (coordinator, f"{BASE}/budgets/{budget.pk}/fundings/{pledge.pk}/receive/", {}),
+        (member, f"{BASE}/contributions/", {"budget": budget.pk, "performed_on": str(budget.starts_on),
+                                            "description": "Accueil", "minutes": 0, "value_mode": "self_assessed",
+                                            "amount": "12.00"}),
+        (coordinator, f"{BASE}/members/", {"email": "newcomer@example.org", "roles": ["member"]}),
+        (accountant, f"{BASE}/exports/", {"kind": "journal", "format": "csv"}),
+        (coordinator, f"{BASE}/periods/{period_at(budget, 0).pk}/close/", {}),
+    ]
+    for n, (person, url, body) in enumerate(calls):
+        def send(_i, person=person, url=url, body=body, key=f"concurrent-{n}"):
+            response = post(api(person), url, body, key)
+            return response.status_code, response.get("Idempotent-Replayed")
+
+        answers, errors = run_concurrently(send, 6)
+        assert not errors, (url, errors)
+        done = [status for status, replayed in answers if status < 300 and not replayed]
+        assert len(done) == 1, (url, answers)
+        assert all(status == 409 or replayed == "true" for status, replayed in answers if (status, replayed) != (
+            done[0], None)), (url, answers)
+    assert Funding.objects.filter(source="Mairie").count() == 1
+    assert LedgerTransaction.objects.filter(kind="funding_received").count() == 1
+    assert Export.objects.count() == 1
+    assert Contribution.objects.filter(description="Accueil").count() == 1
+    assert Invitation.objects.filter(email="newcomer@example.org").count() == 1
 
 
 def _form_token(html: str) -> str:
