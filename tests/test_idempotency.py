@@ -47,25 +47,30 @@ def test_a_repeated_funding_returns_the_first_answer_and_moves_money_once(api, c
     assert LedgerTransaction.objects.count() == movements + 1
 
 
-def test_each_money_moving_endpoint_does_its_work_once(api, collective, coordinator, member, accountant, budget,
-                                                      make_round, make_bucket, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    round = make_round()
-    bucket = make_bucket(round)
+def money_moving_calls(budget, *, coordinator, member, accountant) -> list[tuple]:
+    """(who, url, body) of requests that move money or record something: a pledge received, a declaration, an
+    invitation, an export, a closing (the period holds a validated declaration)."""
     pledge = funding_create(budget=budget, actor=coordinator, source="Client", amount=Decimal("50.00"),
                             status="pledged")
     declare(budget, member, "40.00")
-    period = period_at(budget, 0)
-    calls = [
+    return [
         (coordinator, f"{BASE}/budgets/{budget.pk}/fundings/{pledge.pk}/receive/", {}),
-        (member, f"{BASE}/buckets/{bucket.pk}/allocations/", {"amount": "10.00"}),
         (member, f"{BASE}/contributions/", {"budget": budget.pk, "performed_on": str(budget.starts_on),
                                             "description": "Accueil", "minutes": 0, "value_mode": "self_assessed",
                                             "amount": "12.00"}),
         (coordinator, f"{BASE}/members/", {"email": "newcomer@example.org", "roles": ["member"]}),
         (accountant, f"{BASE}/exports/", {"kind": "journal", "format": "csv"}),
-        (coordinator, f"{BASE}/periods/{period.pk}/close/", {}),
+        (coordinator, f"{BASE}/periods/{period_at(budget, 0).pk}/close/", {}),
     ]
+
+
+def test_each_money_moving_endpoint_does_its_work_once(api, collective, coordinator, member, accountant, budget,
+                                                      make_round, make_bucket, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    round = make_round()
+    bucket = make_bucket(round)
+    calls = money_moving_calls(budget, coordinator=coordinator, member=member, accountant=accountant)
+    calls.append((member, f"{BASE}/buckets/{bucket.pk}/allocations/", {"amount": "10.00"}))
     for n, (person, url, body) in enumerate(calls):
         client = api(person)
         first = post(client, url, body, f"call-{n}")
@@ -175,19 +180,8 @@ def test_concurrent_repeats_of_each_money_moving_request_do_the_work_once(api, c
                                                                          accountant, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     budget = make_budget(collective, coordinator)
-    pledge = funding_create(budget=budget, actor=coordinator, source="Client", amount=Decimal("50.00"),
-                            status="pledged")
-    declare(budget, member, "40.00")
-    calls = [
-        (coordinator, f"{BASE}/budgets/{budget.pk}/fundings/", {"source": "Mairie", "amount": "800.00"}),
-        (coordinator, f"{BASE}/budgets/{budget.pk}/fundings/{pledge.pk}/receive/", {}),
-        (member, f"{BASE}/contributions/", {"budget": budget.pk, "performed_on": str(budget.starts_on),
-                                            "description": "Accueil", "minutes": 0, "value_mode": "self_assessed",
-                                            "amount": "12.00"}),
-        (coordinator, f"{BASE}/members/", {"email": "newcomer@example.org", "roles": ["member"]}),
-        (accountant, f"{BASE}/exports/", {"kind": "journal", "format": "csv"}),
-        (coordinator, f"{BASE}/periods/{period_at(budget, 0).pk}/close/", {}),
-    ]
+    calls = money_moving_calls(budget, coordinator=coordinator, member=member, accountant=accountant)
+    calls.insert(0, (coordinator, f"{BASE}/budgets/{budget.pk}/fundings/", {"source": "Mairie", "amount": "800.00"}))
     for n, (person, url, body) in enumerate(calls):
         def send(_i, person=person, url=url, body=body, key=f"concurrent-{n}"):
             response = post(api(person), url, body, key)
