@@ -34,7 +34,9 @@ def periods_due(today) -> list[Period]:
 
 @shared_task(name="budgets.close_due_periods")
 def close_due_periods() -> int:
-    """Close every period due for automatic closing (beat runs it hourly); a second run is a no-op."""
+    """Close every period due for automatic closing, and finish the closings a crash interrupted (grants not all
+    posted, or a settling that never committed). Beat runs it every minute, so a crash costs a minute, not an
+    hour; a second run is a no-op."""
     closed = 0
     blocked_budgets = set()
     for period in periods_due(timezone.localdate()):
@@ -50,18 +52,6 @@ def close_due_periods() -> int:
             blocked_budgets.add(period.budget_id)
         closed += 1
     return closed
-
-
-@shared_task(name="budgets.resume_interrupted_closings")
-def resume_interrupted_closings() -> int:
-    """Beat, every minute: a closing a crash interrupted posts its missing grants, without waiting for the hour."""
-    interrupted = periods_interrupted()
-    for period in interrupted:
-        try:
-            period_close(period=period, actor=None)
-        except DomainError as error:
-            logger.warning("budgets: the closing of period %s could not resume: %s", period.pk, error.message)
-    return len(interrupted)
 
 
 @shared_task(name="budgets.check_ledger")

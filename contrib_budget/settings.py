@@ -279,7 +279,8 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "accounting-purge-expired-exports": {"task": "budgets.accounting.tasks.purge_expired_exports", "schedule": 3600.0},
     "accounting-resume-stale-exports": {"task": "budgets.accounting.tasks.resume_stale_exports", "schedule": 60.0},
-    "budgets-resume-interrupted-closings": {"task": "budgets.resume_interrupted_closings", "schedule": 60.0},
+    # Also scheduled hourly by migration budgets 0005; every minute, an interrupted closing resumes at once.
+    "budgets-close-due-periods": {"task": "budgets.close_due_periods", "schedule": 60.0},
     "budgets-check-ledger-nightly": {"task": "budgets.check_ledger", "schedule": crontab(hour=3, minute=30)},
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
     "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},

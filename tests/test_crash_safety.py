@@ -118,7 +118,7 @@ def test_a_closing_killed_with_its_worker_is_finished_once_without_waiting_for_t
 
     started = time.monotonic()
     start_celery_worker()
-    budget_tasks.resume_interrupted_closings.delay()  # what beat does every minute
+    budget_tasks.close_due_periods.delay()  # what beat does every minute
     wait_for(lambda: grants.count() == 1500, 120, "every grant to be posted")
     assert time.monotonic() - started < 120
     assert Payout.objects.filter(period__budget=budget).count() == 1500
