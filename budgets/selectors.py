@@ -95,8 +95,10 @@ def payouts_unposted(*, period: Period) -> QuerySet:
 
 
 def payouts_unposted_anywhere() -> QuerySet:
-    """Payouts of every collective whose grant is not in the ledger yet."""
-    return Payout.objects.filter(granted__gt=0).annotate(posted=_grant_posted()).filter(posted=False)
+    """Payouts of every collective whose grant is not in the ledger yet. Beat asks every minute, so only payouts
+    that can still be unposted are looked at: not paid, in a period not locked (both need the grant posted)."""
+    return (Payout.objects.filter(granted__gt=0, paid_on__isnull=True, period__locked_at__isnull=True)
+            .annotate(posted=_grant_posted()).filter(posted=False))
 
 
 def payouts_owed_posted(*, budget: Budget) -> QuerySet:

@@ -15,6 +15,7 @@ def hidden_allocations(events) -> set[int]:
     if not candidates:
         return set()
     hidden_buckets = {str(pk) for pk in Bucket.objects.filter(
+        collective_id__in={event.collective_id for event in candidates},
         pk__in={int(event.target_id) for event in candidates}, round__hide_allocations_until_close=True,
     ).exclude(round__status=RoundStatus.CLOSED).values_list("pk", flat=True)}
     return {event.pk for event in candidates if event.target_id in hidden_buckets}

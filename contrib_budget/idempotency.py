@@ -61,21 +61,17 @@ def _is_multipart(request) -> bool:
 
 
 def _fingerprint(request) -> str:
-    """What makes two requests the same: method, path, query and body (a multipart body by its fields and files,
-    since its boundary changes with every send)."""
+    """What makes two requests the same: method, path, query and body (a form or multipart body by its fields and
+    files, since a multipart boundary changes with every send and the form token with every rendering)."""
     digest = hashlib.sha256(f"{request.method} {request.get_full_path()}\n".encode())
-    if _is_multipart(request):
-        for name, values in sorted(request.POST.lists()):
-            if name not in (FORM_TOKEN_FIELD, "csrfmiddlewaretoken"):
-                digest.update(repr((name, values)).encode())
-        for name, files in sorted(request.FILES.lists()):
-            digest.update(repr((name, [(f.name, f.size) for f in files])).encode())
-    elif request.path.startswith("/api/"):
+    if request.path.startswith("/api/") and not _is_multipart(request):
         digest.update(request.body)
-    else:
-        for name, values in sorted(request.POST.lists()):
-            if name not in (FORM_TOKEN_FIELD, "csrfmiddlewaretoken"):
-                digest.update(repr((name, values)).encode())
+        return digest.hexdigest()
+    for name, values in sorted(request.POST.lists()):
+        if name not in (FORM_TOKEN_FIELD, "csrfmiddlewaretoken"):
+            digest.update(repr((name, values)).encode())
+    for name, files in sorted(request.FILES.lists()):
+        digest.update(repr((name, [(f.name, f.size) for f in files])).encode())
     return digest.hexdigest()
 
 
