@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# axe-core, the accessibility checker the browser tests inject into each page (package.json, from npm).
+AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test install system-packages messages
+.PHONY: run test install system-packages messages screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +16,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# npm ci keeps the packages' own (old) file times: touch the target so make sees it is up to date.
+$(AXE): package.json package-lock.json | system-packages
+	npm ci --no-audit --no-fund
+	touch $@
+
 ## Start the app with demo data on an embedded PostgreSQL and Redis (Ctrl-C stops all).
 run: $(STAMP)
 	$(PY) -m contrib_budget.quickstart
 
 ## Run the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages $(AXE)
 	$(PY) -m pytest
+
+## Refresh the README's screenshots (docs/screenshots/): the accessibility crawl takes them on its way.
+screenshots: $(STAMP) system-packages $(AXE)
+	README_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/e2e/test_accessibility.py
 
 # $(call apt_install,<command that succeeds when present>,<Debian packages>)
 apt_install = if ! $(1) >/dev/null 2>&1; then \
@@ -31,9 +42,10 @@ apt_install = if ! $(1) >/dev/null 2>&1; then \
 		fi; \
 	fi
 
-## Debian's Chromium (browser tests), gettext (translations), Pango (WeasyPrint).
+## Debian's Chromium and npm (browser tests, axe-core), gettext (translations), Pango (WeasyPrint).
 system-packages: $(STAMP)
 	@$(call apt_install,command -v chromium,chromium)
+	@$(call apt_install,command -v npm,nodejs npm)
 	@$(call apt_install,command -v xgettext,gettext)
 	@$(call apt_install,$(PY) -c "import weasyprint",libpango-1.0-0 libpangoft2-1.0-0)
 

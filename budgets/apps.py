@@ -7,5 +7,6 @@ class BudgetsConfig(AppConfig):
     verbose_name = _("Budgets")
 
     def ready(self) -> None:
-        # Registers the notification kinds of budgets.
-        from . import notifications  # noqa: F401
+        # Registers the notification kinds of budgets, their dashboard panels, "what waits for me" lines and
+        # audit labels.
+        from . import audit, dashboard, notifications  # noqa: F401

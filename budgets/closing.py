@@ -146,8 +146,14 @@ def spread_of(budget: Budget, count: int) -> Spread:
     if closed >= count:
         return Spread(closed, [])
     carry = carried_in(budget=budget, period=Period(budget=budget, index=closed))
-    pool = max(funds_not_granted(budget) - carry, ZERO)
-    return Spread(closed, split_largest_remainder(pool, [Decimal(1)] * (count - closed)))
+    return even_spread(closed=closed, count=count, pool=funds_not_granted(budget) - carry)
+
+
+def even_spread(*, closed: int, count: int, pool: Decimal) -> Spread:
+    """`pool` shared exactly over the periods still open, those from index `closed` on (pure)."""
+    if closed >= count:
+        return Spread(closed, [])
+    return Spread(closed, split_largest_remainder(max(pool, ZERO), [Decimal(1)] * (count - closed)))
 
 
 def period_amount(*, budget: Budget, period: Period, count: int | None, spread: Spread | None = None) -> Decimal:

@@ -15,11 +15,11 @@ from django.views.decorators.http import require_POST
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
-from contributions.models import Contribution, ContributionStatus
+from contributions.models import Contribution, ContributionStatus, Payout
 from members.forms import add_domain_error, error_text
 from members.models import Role
 
-from . import closing, fundings, selectors, services
+from . import charts, closing, fundings, outcomes, selectors, services
 from .forms import (
     BudgetForm, DecisionForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from,
 )
@@ -64,12 +64,15 @@ def budget_detail(request, collective_slug, budget_id):
         tasks_by_envelope.setdefault(task.envelope_id, []).append(task)
     for envelope in envelopes:
         envelope.task_list = tasks_by_envelope.get(envelope.pk, [])
+    periods = selectors.periods_with_figures(budget)
+    currency = request.collective.currency
     return render(request, "budgets/budget_detail.html", {
         "budget": budget,
-        "remaining": budget.received_total + budget.pledged_total - budget.granted_total,
+        "money_chart": charts.budget_money_gauge(budget, currency=currency),
+        "periods_chart": charts.periods_chart(periods, uid=f"budget-{budget.pk}-periods", currency=currency),
         "envelopes": envelopes,
         "fundings": Funding.objects.of(request.collective).filter(budget=budget),
-        "periods": selectors.periods_with_figures(budget),
+        "periods": periods,
         "is_coordinator": is_coordinator,
         "envelope_form": EnvelopeForm(),
         "task_form": TaskForm(envelopes=envelopes),
@@ -179,7 +182,10 @@ def _after_close(request, period):
     if period.status == PeriodStatus.DEFICIT:
         messages.warning(request, _("Requests exceed the money available: record a decision to close this period."))
         return redirect("period_decision", request.collective.slug, period.pk)
-    messages.success(request, _("The period is closed."))
+    figures = selectors.period_with_figures(period)
+    grants = Payout.objects.filter(period=period, granted__gt=0).count()
+    messages.success(request, outcomes.period_closed_outcome(figures, grants=grants,
+                                                             currency=request.collective.currency))
     return redirect("period_payouts", request.collective.slug, period.pk)
 
 
@@ -236,6 +242,9 @@ def period_payouts(request, collective_slug, period_id):
 PAYOUT_STATES = ("payable", "owed", "paid")
 
 
+# The collective's list of payouts to pay: the work of those who pay them (each person sees their own under
+# "My earnings").
+@role_required(Role.ACCOUNTANT, COORDINATOR)
 def payouts(request, collective_slug):
     state = request.GET.get("state", "payable")
     state = state if state in PAYOUT_STATES else "payable"
@@ -262,17 +271,32 @@ def payouts_mark_paid(request, collective_slug):
         except DomainError as error:
             messages.error(request, error_text(error))
         else:
-            messages.success(request, _("%(count)s payout(s) marked paid.") % {"count": len(done)})
+            messages.success(request, outcomes.payouts_paid_outcome(done, currency=request.collective.currency))
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect("payouts", request.collective.slug)
 
 
+EARNINGS_LISTED = 50
+
+
 @login_required
 def earnings(request):
     rows = selectors.earnings_of(request.user)
-    return render(request, "budgets/earnings.html", {"rows": rows, "totals": selectors.earnings_totals(rows)})
+    collectives = [row["collective"] for row in rows]
+    totals = selectors.earnings_totals(rows)
+    months = selectors.earnings_by_month(request.user, collectives)
+    for total in totals:
+        uid = f"earnings-{total['currency'].lower()}"
+        total["states_chart"] = charts.payout_states_gauge(total, uid=f"{uid}-states")
+        total["months_chart"] = charts.earnings_chart(months, currency=total["currency"], uid=f"{uid}-months")
+    return render(request, "budgets/earnings.html", {
+        "rows": rows, "totals": totals,
+        "under_review": selectors.under_review_totals(request.user, collectives),
+        "pending": selectors.declarations_under_review(request.user, collectives)[:EARNINGS_LISTED],
+        "payouts": selectors.payouts_of_person(request.user, collectives)[:EARNINGS_LISTED],
+    })
 
 
 @require_POST
@@ -284,5 +308,5 @@ def funding_cancel(request, collective_slug, budget_id, funding_id):
     except DomainError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, _("The funding from %(source)s is cancelled.") % {"source": funding.source})
+        messages.success(request, outcomes.funding_cancelled_outcome(funding, request.collective.currency))
     return redirect("budget_detail", request.collective.slug, budget_id)

@@ -7,5 +7,6 @@ class CobudgetConfig(AppConfig):
     verbose_name = _("Cobudget")
 
     def ready(self) -> None:
-        # Registers the "what waits for me" providers, notification kinds, reminders and audit redaction of rounds.
-        from . import audit, notifications, reminders, selectors  # noqa: F401
+        # Registers the "what waits for me" providers, notification kinds, reminders, audit redaction and
+        # dashboard panel of rounds.
+        from . import audit, dashboard, notifications, reminders, selectors  # noqa: F401

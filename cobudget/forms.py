@@ -9,8 +9,9 @@ from contrib_budget.forms import DateField, DateTimeField, MultiLineField, Singl
 from contrib_budget.money import format_money
 from members.models import Membership
 
-from .models import BUCKET_IMAGE_MAX_BYTES, BUCKET_IMAGE_VALIDATORS, Round
+from .models import BUCKET_IMAGE_MAX_BYTES, BUCKET_IMAGE_VALIDATORS, EnvelopePolicy, PartialPolicy, Round, RoundStatus
 from .selectors import pool_balance
+from .services import ROUND_FIELDS_WHILE_OPEN
 
 ROUND_FORM_FIELDS = [
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_opens_at",
@@ -19,6 +20,35 @@ ROUND_FORM_FIELDS = [
     "bucket_approval_required", "min_carriers", "partial_policy", "partial_threshold_percent", "leftover_policy",
     "overallocation_mode", "funded_from_pool",
 ]
+# The set-up page in sections; the envelopes section ends with the table of envelopes set per member.
+ROUND_SECTIONS = [
+    ("basics", _("Basics"), ["name", "description", "guidelines"]),
+    ("envelopes", _("Envelopes"), ["envelope_policy", "envelope_amount", "weight_from", "weight_to", "envelope_floor",
+                                   "envelope_cap", "participants", "funded_from_pool"]),
+    ("rules", _("Rules"), ["max_per_member_per_bucket", "overallocation_mode", "allow_retract",
+                           "hide_allocations_until_close", "bucket_approval_required", "min_carriers",
+                           "partial_policy", "partial_threshold_percent", "leftover_policy"]),
+    ("dates", _("Dates"), ["proposals_open_at", "proposals_close_at", "funding_opens_at", "funding_closes_at"]),
+]
+MANUAL = "manual_envelopes"
+# The envelope policies a field serves. The page hides the others' fields (static/js/cobudget.js); without
+# JavaScript they all show, and the server clears (draft) or keeps (open) those the chosen policy does not use.
+POLICY_FIELDS = {
+    "envelope_amount": (EnvelopePolicy.EQUAL, EnvelopePolicy.WEIGHTED),
+    "participants": (EnvelopePolicy.EQUAL, EnvelopePolicy.WEIGHTED),
+    "weight_from": (EnvelopePolicy.WEIGHTED,), "weight_to": (EnvelopePolicy.WEIGHTED,),
+    "envelope_floor": (EnvelopePolicy.WEIGHTED,), "envelope_cap": (EnvelopePolicy.WEIGHTED,),
+    MANUAL: (EnvelopePolicy.MANUAL,),
+}
+CLEARED = {"participants": []}  # what an unused field is cleared to (None for the others)
+# Fields shown only for some value of another field: the threshold only matters when partial buckets are accepted.
+SHOWN_WHEN = {name: ("envelope_policy", policies) for name, policies in POLICY_FIELDS.items()}
+SHOWN_WHEN["partial_threshold_percent"] = ("partial_policy", (PartialPolicy.ACCEPT,))
+LOCK_REASONS = {
+    "envelopes": _("Locked since the round opened: the wallets were credited with these envelopes."),
+    "rules": _("Locked since the round opened: members give under these rules."),
+    "dates": _("“Funding opens at” is locked since the round opened: funding may already have started."),
+}
 
 
 def members_of(collective):
@@ -34,11 +64,9 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 class RoundForm(forms.ModelForm):
-    # One line of about 40 characters per member: room for a thousand members.
-    manual_envelopes_text = MultiLineField(
-        label=_("Envelope per member"), required=False, max_length=50_000, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("For envelopes set per member: one line per member, “email amount”."),
-    )
+    """A round's set-up. Once the round is open, its money rules are locked: their fields are disabled, each
+    with its reason, and a changed value (a form left open while the round opened, a crafted request) reaches
+    the service, which refuses it naming the field, rather than being dropped while the page says "saved"."""
 
     class Meta:
         model = Round
@@ -50,7 +78,11 @@ class RoundForm(forms.ModelForm):
             "participants": forms.CheckboxSelectMultiple, "description": forms.Textarea(attrs={"rows": 3}),
             "guidelines": forms.Textarea(attrs={"rows": 3}),
         }
-        help_texts = {"participants": _("None ticked: every holder of the member role when the round opens.")}
+        help_texts = {
+            "participants": _("None ticked: every holder of the member role when the round opens."),
+            "envelope_amount": _("The same amount for everyone: each participant's envelope. Weighted: the total "
+                                 "shared out among the participants."),
+        }
         field_classes = {
             "name": SingleLineField, "description": MultiLineField, "guidelines": MultiLineField,
             "proposals_open_at": DateTimeField, "proposals_close_at": DateTimeField,
@@ -61,36 +93,105 @@ class RoundForm(forms.ModelForm):
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)
         self.collective = collective
-        people = members_of(collective)
-        self.fields["participants"].queryset = people
+        people = list(members_of(collective))
+        self.fields["participants"].queryset = members_of(collective)
         self.fields["participants"].label_from_instance = lambda user: user.display_name
         self.fields["funded_from_pool"].help_text = _(
             "Instead of new money: what earlier rounds returned to the pool. It holds %(amount)s now."
         ) % {"amount": format_money(pool_balance(collective), collective.currency)}
-        if self.instance.pk and self.instance.manual_envelopes:
-            emails = dict(people.values_list("pk", "email"))
-            self.initial["manual_envelopes_text"] = "\n".join(
-                f"{emails.get(int(uid), uid)} {amount}" for uid, amount in self.instance.manual_envelopes.items())
+        envelopes = self.instance.manual_envelopes or {}
+        self.manual_names = []
+        for person in people:
+            name = f"envelope_{person.pk}"
+            self.fields[name] = forms.DecimalField(label=person.display_name, required=False, min_value=0,
+                                                   initial=envelopes.get(str(person.pk)), **MONEY)
+            self.fields[name].widget.attrs["inputmode"] = "decimal"
+            self.manual_names.append((person.pk, name))
+        self.locked = self._lock_fields()
 
-    def clean_manual_envelopes_text(self):
-        envelopes = {}
-        by_email = {email.lower(): pk for pk, email in members_of(self.collective).values_list("pk", "email")}
-        for number, line in enumerate(self.cleaned_data["manual_envelopes_text"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            parts = line.split()
-            if len(parts) != 2 or parts[0].lower() not in by_email:
-                raise forms.ValidationError(_("Line %(n)s: write a member's email and an amount.") % {"n": number})
-            try:
-                envelopes[str(by_email[parts[0].lower()])] = str(Decimal(parts[1].replace(",", ".")))
-            except ArithmeticError:
-                raise forms.ValidationError(_("Line %(n)s: the amount is not a number.") % {"n": number}) from None
-        return envelopes
+    def _lock_fields(self) -> set[str]:
+        """Disable what can no longer change, each field with its reason."""
+        if self.instance.status in (None, "", RoundStatus.DRAFT):
+            return set()
+        locked = set()
+        sections = [(key, [*names, *(name for _pk, name in self.manual_names)] if key == "envelopes" else names)
+                    for key, _legend, names in ROUND_SECTIONS]
+        for key, names in sections:
+            for name in names:
+                if name not in ROUND_FIELDS_WHILE_OPEN:
+                    self.fields[name].disabled = True
+                    self.fields[name].lock_reason = LOCK_REASONS[key]
+                    self.fields[name].widget.attrs["aria-describedby"] = f"lock-{key}"
+                    locked.add(name)
+        return locked
+
+    def _sent(self, name: str) -> bool:
+        """Whether the request carries a value for a locked field. A disabled input is never sent, unless the
+        page was loaded while the round was still a draft: then every field was on it (an unticked box sends
+        nothing), and each counts as sent."""
+        return self.data.get("status_seen") == RoundStatus.DRAFT or name in self.data
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in sorted(self.locked):
+            if self._sent(name):
+                field = self.fields[name]
+                try:
+                    cleaned[name] = field.clean(field.widget.value_from_datadict(self.data, self.files,
+                                                                                 self.add_prefix(name)))
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+        self._ignore_unused(cleaned)
+        return cleaned
+
+    def _unused(self, policy) -> list[str]:
+        """The fields of the envelope policies other than `policy`."""
+        names = []
+        for name, policies in POLICY_FIELDS.items():
+            if policy not in policies:
+                names += [field for _pk, field in self.manual_names] if name == MANUAL else [name]
+        return names
+
+    def _ignore_unused(self, cleaned: dict) -> None:
+        """What was typed in the other policies' fields (all shown without JavaScript) is neither checked nor
+        kept: cleared while the round is a draft; once it is open the policy is locked and they stay as they are."""
+        if cleaned.get("envelope_policy") is None:
+            return
+        for name in self._unused(cleaned["envelope_policy"]):
+            self._errors.pop(name, None)
+            if name not in self.locked:
+                cleaned[name] = CLEARED.get(name)
+
+    def sections(self) -> list[dict]:
+        """The fields by section, each knowing when it shows (`shown_when`: the field and its values)."""
+        result = []
+        for key, legend, names in ROUND_SECTIONS:
+            fields = []
+            for name in names:
+                bound = self[name]
+                when = SHOWN_WHEN.get(name)
+                bound.shown_when = (when[0], " ".join(when[1])) if when else None
+                fields.append(bound)
+            result.append({"key": key, "legend": legend, "fields": fields,
+                           "lock_reason": LOCK_REASONS.get(key) if self.locked & set(names) else ""})
+        return result
+
+    def manual_fields(self) -> list:
+        return [self[name] for _pk, name in self.manual_names]
+
+    @property
+    def manual_shown_when(self) -> tuple[str, str]:
+        return SHOWN_WHEN[MANUAL][0], " ".join(SHOWN_WHEN[MANUAL][1])
 
     def service_fields(self) -> dict:
         data = {name: self.cleaned_data[name] for name in ROUND_FORM_FIELDS if name in self.cleaned_data}
         data["participants"] = list(data.get("participants") or [])
-        data["manual_envelopes"] = self.cleaned_data.get("manual_envelopes_text") or {}
+        data[MANUAL] = {str(pk): str(self.cleaned_data[name]) for pk, name in self.manual_names
+                        if self.cleaned_data.get(name) is not None}
+        if self.locked:  # the policy is locked: the fields it does not use are left as they are
+            policy = data["envelope_policy"]
+            data = {name: value for name, value in data.items()
+                    if name not in POLICY_FIELDS or policy in POLICY_FIELDS[name]}
         return data
 
 
@@ -103,18 +204,39 @@ class BucketForm(forms.Form):
         widget=forms.CheckboxSelectMultiple, help_text=_("You carry it; tick the people who carry it with you."),
     )
 
-    def __init__(self, *args, collective, **kwargs):
+    def __init__(self, *args, collective, author=None, **kwargs):
+        """`author`: the person filling the form when they carry the bucket; they are not offered as a co-carrier
+        (they carry it whatever they tick)."""
         super().__init__(*args, **kwargs)
-        self.fields["carriers"].queryset = members_of(collective)
+        people = members_of(collective)
+        self.fields["carriers"].queryset = people.exclude(pk=author.pk) if author else people
         self.fields["carriers"].label_from_instance = lambda user: user.display_name
+        if author is None:
+            self.fields["carriers"].label = _("Carriers")
+            self.fields["carriers"].help_text = _("Tick the people who carry it.")
         self.fields["image"].help_text = _("JPEG, PNG, GIF or WebP, at most %(mb)s MB.") % {
             "mb": BUCKET_IMAGE_MAX_BYTES // 2**20}
 
 
 class LineForm(forms.Form):
     description = SingleLineField(label=_("Budget line"), max_length=200, required=False)
-    min_amount = forms.DecimalField(label=_("Minimum"), required=False, **MONEY)
-    max_amount = forms.DecimalField(label=_("Maximum (optional)"), required=False, **MONEY)
+    min_amount = forms.DecimalField(label=_("Minimum"), required=False, min_value=Decimal("0.01"), **MONEY)
+    max_amount = forms.DecimalField(label=_("Maximum (optional)"), required=False, min_value=Decimal("0.01"), **MONEY)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("min_amount", "max_amount"):
+            self.fields[name].widget.attrs["inputmode"] = "decimal"
+
+    def clean(self):
+        """A line with words or a maximum but no minimum is a mistake to show, not a line to drop."""
+        cleaned = super().clean()
+        minimum, maximum = cleaned.get("min_amount"), cleaned.get("max_amount")
+        if minimum is None and "min_amount" not in self.errors and (cleaned.get("description") or maximum):
+            self.add_error("min_amount", _("Give this line a minimum, or clear the line."))
+        if minimum is not None and maximum is not None and maximum < minimum:
+            self.add_error("max_amount", _("At least the minimum."))
+        return cleaned
 
 
 LineFormSet = forms.formset_factory(LineForm, extra=3, max_num=20)

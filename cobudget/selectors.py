@@ -190,7 +190,7 @@ def _money_left_in_my_wallets(user) -> list[WaitingItem]:
         else:
             title = _("Your wallet still holds %(amount)s in %(round)s") % values
         items.append(WaitingItem(title=title, url=reverse("cobudget_round", args=[wallet.collective.slug, wallet.round_id]),
-                                 collective=wallet.collective, due=closes))
+                                 collective=wallet.collective, due=closes, action=_("Give")))
     return items
 
 
@@ -213,6 +213,7 @@ def _questions_on_my_buckets(user) -> list[WaitingItem]:
             title=_("Your bucket %(title)s has a question waiting") % {"title": bucket.title},
             url=reverse("cobudget_bucket", args=[bucket.collective.slug, bucket.pk]),
             collective=bucket.collective,
+            action=_("Answer"),
         )
         for bucket in buckets
     ]
@@ -240,6 +241,7 @@ def _buckets_to_approve(user) -> list[WaitingItem]:
             ) % {"count": row["count"], "round": row["round__name"]},
             url=reverse("cobudget_round", args=[row["collective__slug"], row["round_id"]]),
             collective=Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"]),
+            action=_("Approve"),
         )
         for row in rows
     ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -206,12 +206,13 @@ def round_update(*, round: Round, actor, participants=None, **fields) -> Round:
         round = Round.objects.select_for_update().get(pk=round.pk)
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("A closed round cannot change."), "round_closed")
-        allowed = ROUND_FIELDS if round.status == RoundStatus.DRAFT else ROUND_FIELDS_WHILE_OPEN
-        refused = [name for name in fields if name not in allowed] + (["participants"] if participants is not None
-                                                                       and round.status != RoundStatus.DRAFT else [])
+        refused = _locked_changes(round, fields, participants)
         if refused:
-            raise Conflict(_("Once the round is open, its money rules cannot change."), "round_open",
-                           fields={name: [_("Cannot change once the round is open.")] for name in refused})
+            raise Conflict(
+                _("The round is open: %(fields)s can no longer change. Nothing was saved.")
+                % {"fields": ", ".join(f"“{_round_field_label(name)}”" for name in refused)}, "round_open",
+                fields={name: [_("Locked since the round opened: the wallets were credited under these rules.")]
+                        for name in refused})
         before = _round_state(round)
         for name, value in fields.items():
             setattr(round, name, value)
@@ -223,6 +224,39 @@ def round_update(*, round: Round, actor, participants=None, **fields) -> Round:
         audit_record(collective=round.collective, actor=actor, action="cobudget.round_updated", target=round,
                      before=before, after=_round_state(round))
     return round
+
+
+def _locked_changes(round: Round, fields: dict, participants) -> list[str]:
+    """The fields a request would change although the round's state locks them.
+
+    A locked field sent with its current value is no change: a client may send back the whole round it read
+    (and the set-up page does), only a real change is refused, never silently dropped.
+    """
+    allowed = ROUND_FIELDS if round.status == RoundStatus.DRAFT else ROUND_FIELDS_WHILE_OPEN
+    refused = [name for name, value in fields.items()
+               if name not in allowed and (name not in ROUND_FIELDS or not _same_value(round, name, value))]
+    if participants is not None and round.status != RoundStatus.DRAFT:
+        if {getattr(user, "pk", user) for user in participants} != set(round.participants.values_list("pk", flat=True)):
+            refused.append("participants")
+    return refused
+
+
+def _same_value(round: Round, name: str, value) -> bool:
+    current = getattr(round, name)
+    if name != "manual_envelopes":
+        return current == value
+    try:
+        return ({str(key): to_money(Decimal(str(amount))) for key, amount in (value or {}).items()}
+                == {str(key): to_money(Decimal(str(amount))) for key, amount in current.items()})
+    except (AttributeError, InvalidOperation, ValueError, TypeError):
+        return False
+
+
+def _round_field_label(name: str) -> str:
+    try:
+        return str(Round._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
 
 
 def round_envelopes(*, round: Round) -> dict[int, Decimal]:
@@ -708,7 +742,7 @@ def bucket_merge(*, bucket: Bucket, into: Bucket, actor) -> Bucket:
         moved, returned = ZERO, {}
         for funder in funders:
             wallet = wallets[funder["wallet_id"]]
-            move, excess = _merge_split(round, funder["net"], in_target.get(funder["user_id"], ZERO))
+            move, excess = merge_split(round, funder["net"], in_target.get(funder["user_id"], ZERO))
             common = {"collective": source.collective, "round": round, "wallet": wallet, "user_id": funder["user_id"]}
             if excess:
                 txn = transfer(collective=source.collective, source=source.account, destination=wallet.account,
@@ -736,7 +770,7 @@ def bucket_merge(*, bucket: Bucket, into: Bucket, actor) -> Bucket:
     return target
 
 
-def _merge_split(round: Round, net: Decimal, already: Decimal) -> tuple[Decimal, Decimal]:
+def merge_split(round: Round, net: Decimal, already: Decimal) -> tuple[Decimal, Decimal]:
     """What of a funder's net allocation follows a merge, and what goes back to their wallet.
 
     The merged bucket must respect the round's per-member maximum too: what a

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,12 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
+from contrib_budget.money import ZERO
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
 from members.forms import add_domain_error, error_text
 from members.models import Role
 
-from . import selectors, services
+from . import charts, outcomes, selectors, services
 from .forms import AllocateForm, BucketForm, CommentForm, EnvelopeForm, FlagForm, LineFormSet, RoundForm
 from .models import Bucket, BucketStatus, Round, RoundStatus
 
@@ -38,26 +40,52 @@ def _is_coordinator(request) -> bool:
     return request.membership.has_role(Role.COORDINATOR)
 
 
-def _decorate(buckets: list[Bucket], user) -> list[Bucket]:
-    """Attach funding figures (one query for all buckets) and bar widths."""
+def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet=None,
+              funding_open: bool = False) -> list[Bucket]:
+    """Attach funding figures (one query for all buckets) and bar widths; with the reader's wallet, what they
+    may do: give (`may_give`, up to `room`: the bucket's need, the per-member cap and the wallet all bound it)
+    and take back (`may_take_back`: only where they gave)."""
     funding = selectors.funding_by_bucket(buckets, user)
+    balance = wallet.account.balance if wallet else ZERO
+    cap = round.max_per_member_per_bucket if round else None
     for bucket in buckets:
         bucket.funding = funding[bucket.pk]
         goal = bucket.max_goal or Decimal(1)
         bucket.percent = min(100, int(bucket.funding.funded_amount * 100 / goal))
         bucket.min_percent = int(bucket.min_goal * 100 / goal)
+        mine = bucket.funding.my_amount
+        bucket.needed = max(bucket.max_goal - bucket.funding.funded_amount, ZERO)
+        bucket.cap_left = None if cap is None else max(cap - mine, ZERO)
+        bucket.room = min(amount for amount in (balance, bucket.needed, bucket.cap_left) if amount is not None)
+        bucket.giving = wallet is not None and funding_open and bucket.status == BucketStatus.OPEN
+        bucket.may_give = bucket.giving and bucket.room > 0
+        bucket.may_take_back = (wallet is not None and funding_open and round.allow_retract and mine > 0
+                                and bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED))
     return buckets
 
 
 def _round_context(request, round: Round, buckets) -> dict:
     wallet = selectors.wallet_of(round, request.user)
+    funding_open = services.funding_is_open(round)
     return {
-        "round": round, "wallet": wallet, "buckets": _decorate(list(buckets), request.user),
+        "round": round, "wallet": wallet, "funding_open": funding_open,
+        "buckets": _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open),
         "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
-        "funding_open": services.funding_is_open(round),
+        # A draft has no wallets yet: its participants are told theirs comes; others are told nothing per bucket.
+        "wallet_to_come": wallet is None and round.status == RoundStatus.DRAFT
+        and services.is_participant(round=round, user=request.user),
         "funding_not_yet": round.status == RoundStatus.OPEN and round.funding_opens_at is not None
         and timezone.now() < round.funding_opens_at,
     }
+
+
+def _shown_buckets(request, round: Round):
+    """The round's buckets for the grid: merged and withdrawn ones leave it unless `?show=all` asks for them.
+    Returns the buckets, whether all are shown, and how many are left out."""
+    buckets = selectors.round_buckets(round, include_drafts_of=request.user)
+    if request.GET.get("show") == "all":
+        return buckets, True, 0
+    return buckets.exclude(status=BucketStatus.CANCELLED), False, buckets.filter(status=BucketStatus.CANCELLED).count()
 
 
 def round_list(request, collective_slug):
@@ -71,9 +99,18 @@ def round_list(request, collective_slug):
 
 def round_detail(request, collective_slug, round_id):
     round = _round(request, round_id)
-    buckets = selectors.round_buckets(round, include_drafts_of=request.user)
+    buckets, show_all, left_out = _shown_buckets(request, round)
     context = _round_context(request, round, buckets)
-    context["allocate_form"] = AllocateForm()
+    context.update({
+        "show_all": show_all, "left_out": left_out, "allocate_form": AllocateForm(),
+        "may_propose": services.proposals_are_open(round)
+        and (context["wallet"] is not None or context["wallet_to_come"]),
+    })
+    if context["is_coordinator"] and round.status == RoundStatus.OPEN:
+        context["close_question"] = outcomes.round_close_question(round)
+        context["close_warning"] = outcomes.round_close_warning(round)
+    if context["is_coordinator"] and round.status == RoundStatus.DRAFT:
+        context["open_question"] = outcomes.round_open_question(round)
     context["returned_at_merge"] = returned = list(selectors.returned_at_merge(round, request.user))
     for allocation in returned:
         allocation.returned = -allocation.amount
@@ -83,15 +120,18 @@ def round_detail(request, collective_slug, round_id):
 def round_live(request, collective_slug, round_id):
     """The live parts of a round page (funding bars, wallet), swapped out of band every few seconds."""
     round = _round(request, round_id)
-    buckets = selectors.round_buckets(round, include_drafts_of=request.user)
+    buckets, _all, _left_out = _shown_buckets(request, round)
     if (bucket_id := parse_id(request.GET.get("bucket", ""))) is not None:
-        buckets = buckets.filter(pk=bucket_id)
+        buckets = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk=bucket_id)
     return render(request, "cobudget/_live.html", _round_context(request, round, buckets))
 
 
 @role_required(Role.COORDINATOR)
 def round_edit(request, collective_slug, round_id=None):
     round = _round(request, round_id) if round_id else None
+    if round is not None and round.status == RoundStatus.CLOSED:
+        messages.error(request, _("A closed round cannot change."))
+        return redirect("cobudget_round", request.collective.slug, round.pk)
     form = RoundForm(request.POST or None, instance=round, collective=request.collective)
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
@@ -99,14 +139,12 @@ def round_edit(request, collective_slug, round_id=None):
             if round is None:
                 round = services.round_create(collective=request.collective, actor=request.user, **fields)
             else:
-                if round.status != RoundStatus.DRAFT:
-                    fields = {k: v for k, v in fields.items() if k in services.ROUND_FIELDS_WHILE_OPEN}
                 round = services.round_update(round=round, actor=request.user, **fields)
         except DomainError as error:
             add_domain_error(form, error)
-            for name, problems in error.fields.items():
-                if name in form.fields:
-                    form.add_error(name, problems)
+            if error.message not in form.non_field_errors():
+                # Also above the form: the field it names may be sections below.
+                form.add_error(None, error.message)
         else:
             messages.success(request, _("The round is saved."))
             return redirect("cobudget_round", request.collective.slug, round.pk)
@@ -118,8 +156,8 @@ def round_edit(request, collective_slug, round_id=None):
 def round_open(request, collective_slug, round_id):
     round = _round(request, round_id)
     try:
-        services.round_open(round=round, actor=request.user)
-        messages.success(request, _("The round is open: every participant's wallet is credited."))
+        round = services.round_open(round=round, actor=request.user)
+        messages.success(request, outcomes.round_opened_outcome(round))
     except DomainError as error:
         messages.error(request, error_text(error))
     return redirect("cobudget_round", request.collective.slug, round.pk)
@@ -130,11 +168,11 @@ def round_open(request, collective_slug, round_id):
 def round_close(request, collective_slug, round_id):
     round = _round(request, round_id)
     try:
-        services.round_close(round=round, actor=request.user)
+        round = services.round_close(round=round, actor=request.user)
     except DomainError as error:
         messages.error(request, error_text(error))
         return redirect("cobudget_round", request.collective.slug, round.pk)
-    messages.success(request, _("The round is closed."))
+    messages.success(request, outcomes.round_closed_outcome(round))
     return redirect("cobudget_round_results", request.collective.slug, round.pk)
 
 
@@ -144,11 +182,18 @@ def round_results(request, collective_slug, round_id):
     winners = [b for b in buckets if b.status in (BucketStatus.FUNDED, BucketStatus.PARTIALLY_FUNDED,
                                                    BucketStatus.COMPLETED)]
     refunded = selectors.refunded_by_bucket(round)
+    charted = []
     for bucket in buckets:
         bucket.refunded = refunded.get(bucket.pk, Decimal("0.00"))
         bucket.percent_of_min = int(bucket.funding.funded_amount * 100 / bucket.min_goal)
+        if bucket.status != BucketStatus.CANCELLED:
+            # What it raised, even if the close gave it back to the wallets.
+            bucket.raised = bucket.funding.funded_amount + bucket.refunded
+            bucket.raised_percent = int(bucket.raised * 100 / bucket.min_goal)
+            bucket.chart = charts.bucket_funding_bar(bucket, bucket.raised, currency=request.collective.currency)
+            charted.append(bucket)
     return render(request, "cobudget/round_results.html", {
-        "round": round, "winners": winners, "others": [b for b in buckets if b not in winners],
+        "round": round, "winners": winners, "others": [b for b in buckets if b not in winners], "charted": charted,
         "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
         "totals": selectors.round_totals(round),
     })
@@ -156,19 +201,42 @@ def round_results(request, collective_slug, round_id):
 
 def bucket_detail(request, collective_slug, bucket_id):
     bucket = _bucket(request, bucket_id)
-    context = _round_context(request, bucket.round, [bucket])
+    round = bucket.round
+    context = _round_context(request, round, [bucket])
+    bucket = context["buckets"][0]
+    is_carrier = bucket.carriers.filter(pk=request.user.pk).exists()
     context.update({
-        "bucket": context["buckets"][0],
+        "bucket": bucket, "is_carrier": is_carrier,
         "carriers": list(bucket.carriers.all()),
-        "is_carrier": bucket.carriers.filter(pk=request.user.pk).exists(),
         "lines": list(bucket.lines.all()),
         "comments": list(bucket.comments.select_related("author")),
         "flags": list(bucket.flags.select_related("author")),
         "allocate_form": AllocateForm(), "comment_form": CommentForm(), "flag_form": FlagForm(),
-        "merge_targets": selectors.round_buckets(bucket.round).filter(
-            status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN)).exclude(pk=bucket.pk),
+        "merge_targets": _merge_targets(request, bucket, is_carrier=is_carrier),
     })
+    if (is_carrier or context["is_coordinator"]) and round.status != RoundStatus.CLOSED \
+            and bucket.status in services.BUCKET_LIVE:
+        context["cancel_question"] = outcomes.bucket_cancel_question(bucket)
     return render(request, "cobudget/bucket_detail.html", context)
+
+
+def _merge_targets(request, bucket: Bucket, *, is_carrier: bool) -> list[Bucket]:
+    """The buckets this one may merge into, each with the question stating both goals before and after; none
+    when the reader may not merge it (a coordinator, or someone who carries both buckets, may)."""
+    coordinator = _is_coordinator(request)
+    mergeable = (BucketStatus.PROPOSED, BucketStatus.OPEN)
+    if bucket.round.status == RoundStatus.CLOSED or bucket.status not in mergeable or not (is_carrier or coordinator):
+        return []
+    targets = selectors.round_buckets(bucket.round).filter(status__in=mergeable).exclude(pk=bucket.pk)
+    if bucket.funding.funders:  # its allocations can only follow it into a bucket open for funding
+        targets = targets.filter(status=BucketStatus.OPEN)
+    if not coordinator:
+        targets = targets.filter(carriers=request.user)
+    targets = _decorate(list(targets), request.user)
+    questions = outcomes.bucket_merge_questions(bucket, targets)
+    for target in targets:
+        target.merge_question = questions[target.pk]
+    return targets
 
 
 def bucket_image(request, collective_slug, bucket_id):
@@ -185,16 +253,31 @@ def bucket_image(request, collective_slug, bucket_id):
     return response
 
 
+def _may_edit(request, bucket: Bucket) -> bool:
+    return _is_coordinator(request) or bucket.carriers.filter(pk=request.user.pk).exists()
+
+
 def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
+    """Propose a bucket (the round's participants, while proposals are open) or edit one (its carriers and the
+    coordinators): the form is only offered to those who may use it."""
     bucket = _bucket(request, bucket_id) if bucket_id else None
     round = bucket.round if bucket else _round(request, round_id)
+    if bucket is None and not services.is_participant(round=round, user=request.user):
+        raise PermissionDenied
+    if bucket is not None and not _may_edit(request, bucket):
+        raise PermissionDenied
+    if bucket is None and not services.proposals_are_open(round):
+        messages.error(request, _("Bucket proposals are not open in this round."))
+        return redirect("cobudget_round", request.collective.slug, round.pk)
     initial, lines_initial = {}, []
+    carrying = bucket is None or bucket.carriers.filter(pk=request.user.pk).exists()
     if bucket:
         initial = {"title": bucket.title, "description": bucket.description,
-                   "carriers": list(bucket.carriers.exclude(pk=request.user.pk))}
+                   "carriers": list(bucket.carriers.exclude(pk=request.user.pk) if carrying else bucket.carriers.all())}
         lines_initial = [{"description": line.description, "min_amount": line.min_amount,
                           "max_amount": line.max_amount} for line in bucket.lines.all()]
-    form = BucketForm(request.POST or None, request.FILES or None, initial=initial, collective=request.collective)
+    form = BucketForm(request.POST or None, request.FILES or None, initial=initial, collective=request.collective,
+                      author=request.user if carrying else None)
     lines = LineFormSet(request.POST or None, initial=lines_initial, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         rows = [line for line in lines.cleaned_data if line.get("min_amount") is not None]
@@ -220,35 +303,51 @@ def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
             messages.success(request, _("The bucket is saved."))
             return redirect("cobudget_bucket", request.collective.slug, bucket.pk)
     return render(request, "cobudget/bucket_form.html",
-                  {"form": form, "lines": lines, "bucket": bucket, "round": round})
+                  {"form": form, "lines": lines, "bucket": bucket, "round": round,
+                   "lines_open": bucket is None or bucket.status != BucketStatus.OPEN})
 
 
 def _back(request, bucket: Bucket):
+    """Back to the page the form was on, at the bucket (its card on the round page, its box on its own)."""
     target = request.POST.get("next", "")
-    if target.startswith(f"/c/{request.collective.slug}/"):
-        return redirect(target)
-    return redirect("cobudget_bucket", request.collective.slug, bucket.pk)
+    if not target.startswith(f"/c/{request.collective.slug}/"):
+        target = reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk])
+    return redirect(f"{target.split('#')[0]}#bucket-{bucket.pk}")
+
+
+def _give_box(request, bucket: Bucket, level: str, text: str):
+    """The answer to a give or take-back sent by htmx: the bucket's box, swapped in place with the outcome in
+    it, and the wallet out of band, so the page stays where the reader is."""
+    bucket = _bucket(request, bucket.pk)
+    context = _round_context(request, bucket.round, [bucket])
+    context.update({"bucket": context["buckets"][0], "outcome": {"level": level, "text": text},
+                    "next": request.POST.get("next", "")})
+    return render(request, "cobudget/_give_response.html", context)
 
 
 @require_POST
 def bucket_allocate(request, collective_slug, bucket_id):
     bucket = _bucket(request, bucket_id)
     form = AllocateForm(request.POST)
+    if not form.is_valid() and "round" in form.errors:
+        return HttpResponseBadRequest(_("The round must be given by its id."))
     if not form.is_valid():
-        if "round" in form.errors:
-            return HttpResponseBadRequest(_("The round must be given by its id."))
-        messages.error(request, _("Enter an amount above zero, with at most two decimal places."))
-        return _back(request, bucket)
-    amount = form.cleaned_data["amount"]
-    if request.POST.get("direction") == "retract":
-        amount = -amount
-    try:
-        result = services.allocation_create(bucket=bucket, actor=request.user, amount=amount,
-                                            round_id=form.cleaned_data["round"])
-    except DomainError as error:
-        messages.error(request, error_text(error))
+        level, text = "error", _("Enter an amount above zero, with at most two decimal places.")
     else:
-        (messages.warning if result.trimmed else messages.success)(request, result.message)
+        amount = form.cleaned_data["amount"]
+        if request.POST.get("direction") == "retract":
+            amount = -amount
+        try:
+            result = services.allocation_create(bucket=bucket, actor=request.user, amount=amount,
+                                                round_id=form.cleaned_data["round"])
+        except DomainError as error:
+            level, text = "error", error_text(error)
+        else:
+            level, text = ("warning" if result.trimmed else "success"), result.message
+    if request.htmx:
+        return _give_box(request, bucket, level, text)
+    messages.add_message(request, {"error": messages.ERROR, "warning": messages.WARNING,
+                                   "success": messages.SUCCESS}[level], text)
     return _back(request, bucket)
 
 
@@ -271,8 +370,21 @@ def bucket_action(request, collective_slug, bucket_id, name):
     except DomainError as error:
         messages.error(request, error_text(error))
         return redirect("cobudget_bucket", request.collective.slug, bucket.pk)
-    messages.success(request, _("Done."))
+    messages.success(request, _action_outcome(name, result))
     return redirect("cobudget_bucket", request.collective.slug, result.pk)
+
+
+def _action_outcome(name: str, bucket: Bucket) -> str:
+    if name == "merge":
+        return outcomes.bucket_merged_outcome(bucket)
+    if name == "cancel":
+        return outcomes.bucket_cancelled_outcome(bucket)
+    if name == "complete":
+        return _("“%(bucket)s” is marked completed.") % {"bucket": bucket.title}
+    if bucket.status == BucketStatus.PROPOSED:
+        return _("“%(bucket)s” is proposed: a coordinator approves it before it opens for funding.") % {
+            "bucket": bucket.title}
+    return _("“%(bucket)s” is open for funding.") % {"bucket": bucket.title}
 
 
 @require_POST

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from .errors import DomainError
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 def to_money(value) -> Decimal:
@@ -70,6 +71,11 @@ def format_money(amount, currency: str | None = None, language: str | None = Non
     if currency is None:
         return format_decimal(to_money(amount), format="#,##0.00", locale=to_locale(language))
     return format_currency(to_money(amount), currency, locale=to_locale(language))
+
+
+def format_rate(amount, currency: str | None = None) -> str:
+    """An hourly rate in the active language: Decimal("22"), "EUR" -> "22,00 €/h" in French, "€22.00/h" in English."""
+    return _("%(amount)s/h") % {"amount": format_money(amount, currency)}
 
 
 def parse_money(value, field: str, *, positive: bool = False, maximum: Decimal | None = None) -> Decimal:

@@ -1,4 +1,4 @@
-"""Request bodies the API refuses cleanly: JSON nested too deep, bodies over the size limits.
+"""Request bodies refused cleanly: JSON nested too deep, bodies over the size limits.
 
 JSON nested about a thousand levels (2 KB, no login needed) makes the decoder raise RecursionError, a server
 error; `JSONParser` answers 400 `parse_error` instead, and refuses any body nested deeper than MAX_JSON_DEPTH
@@ -6,12 +6,22 @@ error; `JSONParser` answers 400 `parse_error` instead, and refuses any body nest
 UPLOAD_MAX_BODY_SIZE) answer 413 in the API's error shape: `BodySizeLimitMiddleware` refuses them from their
 Content-Length before anything reads them, and the API's exception handler turns Django's RequestDataTooBig
 (a multipart body whose fields alone are too large) into `RequestTooLarge`.
+
+When Django refuses a body before any view reads it (a middleware asked for its fields: the CSRF check, the
+form tokens of contrib_budget.idempotency), the project's 400 handler hands the refusal to `bad_request`
+(contrib_budget/unavailable.py answers a lost database first): under /api/ 413 in the API's error shape, and
+elsewhere a short page in the site's layout (templates/413.html) saying that the form was too large and that
+nothing was saved, for a body over DATA_UPLOAD_MAX_MEMORY_SIZE as for one with more fields or files than
+DATA_UPLOAD_MAX_NUMBER_FIELDS / DATA_UPLOAD_MAX_NUMBER_FILES.
 """
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from rest_framework import exceptions, parsers, status
 
 MAX_JSON_DEPTH = 32
@@ -84,3 +94,19 @@ class BodySizeLimitMiddleware:
                 return JsonResponse({"detail": str(error.detail), "code": error.default_code, "fields": {}},
                                     status=error.status_code)
         return self.get_response(request)
+
+
+def bad_request(request, exception=None, template_name=defaults.ERROR_400_TEMPLATE_NAME):
+    """The answer to a request Django refused before any view (handler400, through contrib_budget/unavailable.py).
+
+    A body too large, or with too many fields or files: under /api/ as the API's exception handler answers it
+    (413 `request_too_large`, 400 `parse_error` for too many fields or files), elsewhere 413 with a page in the
+    site's layout. Any other refusal keeps Django's 400 page."""
+    if not isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return defaults.bad_request(request, exception, template_name)
+    if request.path.startswith(API_PREFIX):
+        error = RequestTooLarge() if isinstance(exception, RequestDataTooBig) else exceptions.ParseError()
+        return JsonResponse({"detail": str(error.detail), "code": error.default_code, "fields": {}},
+                            status=error.status_code)
+    page = render_to_string("413.html", request=request)
+    return HttpResponse(page, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

@@ -2,8 +2,10 @@
 
 When the broker is down, the change is already committed: the task is
 logged and left to the beat job that sweeps its kind of work (unsent
-notification emails, pending exports), which queues it again once the broker
-is back. Nothing is lost, and the person who acted gets their answer.
+notification and invitation emails, pending exports), which queues it again
+once the broker is back. Nothing is lost, and the person who acted gets their
+answer at once: the publish is not retried, and the broker's transport options
+(settings: CELERY_BROKER_TRANSPORT_OPTIONS) make the connection fail fast.
 """
 
 import logging

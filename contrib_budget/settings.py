@@ -53,7 +53,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "contrib_budget.unavailable.DatabaseUnavailableMiddleware",
     # Oversized API bodies get 413 in the API's error shape before anything reads them.
     "contrib_budget.parsers.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -72,6 +71,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "contrib_budget.urls"
+# The product's name as people read it (the package keeps its identifier).
+PRODUCT_NAME = "Contrib Budget"
 WSGI_APPLICATION = "contrib_budget.wsgi.application"
 
 TEMPLATES = [
@@ -87,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "members.notifications.context_processors.unread_notifications",
+                "contrib_budget.context_processors.product",
             ],
         },
     },
@@ -96,6 +98,9 @@ _database_url = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5
 DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A connection kept across requests is checked before a request uses it (one round trip, only when reused): one
+# that a database restart broke is replaced instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 # The role that owns the tables, as which `manage.py migrate` connects (then grants DATABASE_URL's role what
 # contrib_budget/db_roles.py lists): the same database, reached as another user. By default the application's
 # own role, a single-role set-up in which nothing stops the application from bypassing the ledger's guards.
@@ -105,10 +110,13 @@ if DATABASE_OWNER["NAME"] not in ("", DATABASES["default"]["NAME"]):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Login limits and throttles live in the cache; while Redis is unreachable each process keeps them in its own
+# memory (contrib_budget/cache.py) rather than failing. A Redis that hangs costs a request at most these seconds.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "contrib_budget.cache.RedisCacheWithLocalFallback",
         "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
@@ -188,8 +196,10 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mand
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
+# Reads the client address of the login limits as the throttles do (members/login_limits.client_address).
+ACCOUNT_ADAPTER = "members.adapter.AccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "contrib_budget"
+MFA_TOTP_ISSUER = PRODUCT_NAME
 
 AUTH_USER_MODEL = "members.User"
 
@@ -218,7 +228,8 @@ REST_FRAMEWORK = {
 # allauth's rate limits (its login form, the admin login that goes through it, and POST /api/v1/auth/token/,
 # which share one `login_failed` counter per account and per client address: members/login_limits.py) read
 # the client address the same way as the throttles above: the entry of X-Forwarded-For that the outermost of
-# NUM_PROXIES trusted proxies wrote, else REMOTE_ADDR. No other header is trusted for it.
+# NUM_PROXIES trusted proxies wrote (the leftmost entry when there are fewer), else REMOTE_ADDR. No other header
+# is trusted for it.
 ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
 ALLAUTH_TRUSTED_CLIENT_IP_HEADER = None
 SPECTACULAR_SETTINGS = {
@@ -250,7 +261,16 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1800),
+    # With the broker down, queueing a task (contrib_budget.queue.enqueue, which publishes without retrying) fails
+    # at once instead of retrying the connection for seconds inside the request: kombu would otherwise try again
+    # for broker_connection_timeout (4 s). Publishing with retries (beat, Celery's own) keeps its retry policy, and
+    # a worker reconnects as broker_connection_max_retries says. A broker that does not accept the connection at
+    # all gives up after socket_connect_timeout seconds.
+    "max_retries": 0,
+    "socket_connect_timeout": 2,
+}
 CELERY_TASK_TIME_LIMIT = CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] - 300
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -285,5 +305,6 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
     "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},
     "notifications-send-reminders": {"task": "notifications.send_reminders", "schedule": 3600.0},
+    "members-send-unsent-invitation-emails": {"task": "members.send_unsent_invitation_emails", "schedule": 300.0},
     "idempotency-purge-expired": {"task": "contrib_budget.purge_idempotency_records", "schedule": 3600.0},
 }

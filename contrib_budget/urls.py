@@ -23,6 +23,9 @@ api_v1 = [
 ]
 
 handler404 = "contrib_budget.api.not_found"
+# A lost database answers 503 wherever the request met it (contrib_budget/unavailable.py).
+handler400 = "contrib_budget.unavailable.bad_request"
+handler500 = "contrib_budget.unavailable.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

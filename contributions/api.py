@@ -1,4 +1,4 @@
-"""The declarations API: declare, amend, question, validate, adjust, reject.
+"""The declarations API: declare, amend, withdraw, question, validate (one or several), adjust, reject.
 
 Serializers only parse and render; every decision is a service's.
 """
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from budgets.models import MONEY, Budget, Envelope, RateLevel, Task
 from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSerializer, MultiLineField
 from contrib_budget.errors import DomainError
+from contrib_budget.text import MAX_ID
 from members.models import Role
 
 from . import selectors, services
@@ -98,6 +99,32 @@ class RejectSerializer(serializers.Serializer):
     reason = MultiLineField(max_length=2000)
 
 
+class BatchValidateSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False, max_length=services.MAX_BATCH,
+        help_text="The declarations to validate, each checked as if validated alone.",
+    )
+
+
+class BatchResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    outcome = serializers.ChoiceField(
+        choices=[(outcome.value, outcome.value) for outcome in services.BatchOutcome],
+        help_text="validated; approved (recorded, more coordinators must approve); skipped (see code and detail).",
+    )
+    code = serializers.CharField(help_text="Why it was skipped, as in the error shape (e.g. own_declaration); "
+                                           "empty otherwise.")
+    detail = serializers.CharField(help_text="Why it was skipped, in the reader's language; empty otherwise.")
+    status = serializers.CharField(allow_null=True, help_text="The declaration's status now; null when not found.")
+
+
+class BatchValidateResponseSerializer(serializers.Serializer):
+    validated = serializers.IntegerField()
+    approved = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    results = BatchResultSerializer(many=True)
+
+
 class ContributionFilter(django_filters.FilterSet):
     budget = django_filters.NumberFilter(field_name="budget_id")
     period = django_filters.NumberFilter(field_name="period_id")
@@ -122,6 +149,7 @@ class ContributionViewSet(
     roles_by_action = {
         "create": (Role.CONTRIBUTOR,),
         "validate": (Role.COORDINATOR,),
+        "validate_many": (Role.COORDINATOR,),
         "adjust": (Role.COORDINATOR,),
         "reject": (Role.COORDINATOR,),
     }
@@ -202,3 +230,25 @@ class ContributionViewSet(
             contribution=contribution, membership=self.membership, reason=serializer.validated_data["reason"]
         )
         return self._render(contribution)
+
+    @extend_schema(request=None, responses=ContributionSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, *args, **kwargs):
+        """The author withdraws a declaration not yet decided: it stays listed, as withdrawn, and counts nowhere."""
+        contribution = services.contribution_withdraw(contribution=self.get_object(), actor=request.user)
+        return self._render(contribution)
+
+    @extend_schema(request=BatchValidateSerializer, responses=BatchValidateResponseSerializer)
+    @action(detail=False, methods=["post"], url_path="validate", url_name="validate-many")
+    def validate_many(self, request, *args, **kwargs):
+        """Validate several declarations at once. Each is checked as if validated alone: the answer is 200 with
+        one result per id (repeats once), and a skipped one says why (own declaration, already decided, closed
+        period, not found) with the code and detail of the error it would have got alone."""
+        serializer = BatchValidateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        results = services.contributions_validate(membership=self.membership, ids=serializer.validated_data["ids"])
+        counts = {outcome.value: sum(1 for r in results if r.outcome == outcome) for outcome in services.BatchOutcome}
+        return Response({**counts, "results": [{
+            "id": result.id, "outcome": result.outcome.value, "code": result.code, "detail": result.message,
+            "status": result.contribution.status if result.contribution is not None else None,
+        } for result in results]})

@@ -7,5 +7,6 @@ class ContributionsConfig(AppConfig):
     verbose_name = _("Contributions")
 
     def ready(self) -> None:
-        # Registers the "what waits for me" providers, the notification kinds and the reminders of declarations.
-        from . import notifications, reminders, selectors  # noqa: F401
+        # Registers the "what waits for me" and footprint providers, the notification kinds, the reminders, the
+        # dashboard panel and the audit labels of declarations.
+        from . import audit, dashboard, notifications, reminders, selectors  # noqa: F401

@@ -1,12 +1,16 @@
 """Page forms for declarations: they parse input; the services decide and write."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY, Envelope, Task
 from contrib_budget.errors import DomainError
-from contrib_budget.forms import DateField, MultiLineField
+from contrib_budget.forms import DateField, MultiLineField, SingleLineField
+from contrib_budget.money import format_rate
+from contrib_budget.text import parse_id
 from members.forms import add_domain_error
 
 from . import selectors, services
@@ -78,7 +82,8 @@ class DeclarationForm(forms.Form):
             for level in levels
         })
         self.fields["rate_level"].queryset = selectors.rate_levels_of(collective)
-        self.fields["rate_level"].label_from_instance = lambda level: f"{level.name} ({level.hourly_rate}/h)"
+        self.fields["rate_level"].label_from_instance = lambda level: (
+            f"{level.name} ({format_rate(level.hourly_rate, collective.currency)})")
         envelopes = list(Envelope.objects.of(collective).order_by("budget_id", "name", "id"))
         tasks = list(
             Task.objects.of(collective).filter(is_published=True, is_done=False)
@@ -195,3 +200,30 @@ class ListFilterForm(forms.Form):
             "status": data.get("status") or None,
         }
 
+
+class IdListField(forms.Field):
+    """Ids of objects ticked in a list (several inputs of one name)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        ids = [parse_id(item) for item in value or []]
+        if None in ids:
+            raise ValidationError(_("Choose declarations from the list."), code="invalid")
+        return ids
+
+
+class BatchValidateForm(forms.Form):
+    """The declarations a reviewer ticked in the pending list, and the list's filters to go back to."""
+
+    ids = IdListField(error_messages={"required": _("Tick at least one declaration to validate.")})
+    query = SingleLineField(required=False, max_length=1000)
+
+    def back_query(self) -> str:
+        """The list's query string, re-encoded: only filters of the list can come back from it."""
+        query = QueryDict(self.data.get("query", "")[:1000]).copy()
+        kept = {name: query.getlist(name) for name in ("budget", "period", "status", "page") if name in query}
+        encoded = QueryDict(mutable=True)
+        for name, values in kept.items():
+            encoded.setlist(name, values)
+        return f"?{encoded.urlencode()}" if kept else ""

@@ -26,7 +26,12 @@ class ContributionStatus(models.TextChoices):
     VALIDATED = "validated", _("validated")
     ADJUSTED = "adjusted", _("adjusted")
     REJECTED = "rejected", _("rejected")
+    WITHDRAWN = "withdrawn", _("withdrawn")
 
+
+# Declarations that ask for nothing any more: rejected by coordinators or withdrawn by their author. They stay
+# listed (declarations are public) but count in no request, closing, statement or earnings.
+NOT_COUNTED = (ContributionStatus.REJECTED, ContributionStatus.WITHDRAWN)
 
 # Receipts, invoices, photos, documents: nothing a browser would run.
 ATTACHMENT_EXTENSIONS = ("pdf", "png", "jpg", "jpeg", "gif", "webp", "heic", "txt",

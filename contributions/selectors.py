@@ -13,10 +13,11 @@ from django.utils.translation import ngettext
 
 from budgets.models import Budget, Period, RateLevel
 from budgets.selectors import period_with_figures
+from members.footprints import footprint_provider
 from members.models import AuditEvent, Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
-from .models import Comment, CommentKind, Contribution, ContributionStatus
+from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus, Payout
 
 ZERO = Decimal("0.00")
 
@@ -138,6 +139,7 @@ def _declarations_to_review(user) -> list[WaitingItem]:
             ) % {"count": row["count"], "name": row["collective__name"]},
             url=reverse("contribution_list", args=[row["collective__slug"]]) + "?status=pending",
             collective=Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"]),
+            action=_("Review"),
         )
         for row in rows
     ]
@@ -149,7 +151,7 @@ def _questions_on_my_declarations(user) -> list[WaitingItem]:
     latest = Comment.objects.filter(contribution=OuterRef("pk")).order_by("-created_at", "-id")
     rows = (
         Contribution.objects.filter(author=user, period__status="open")
-        .exclude(status=ContributionStatus.REJECTED)
+        .exclude(status__in=NOT_COUNTED)
         .annotate(last_kind=Subquery(latest.values("kind")[:1]), last_author=Subquery(latest.values("author")[:1]))
         .filter(last_kind=CommentKind.QUESTION)
         .exclude(last_author=user.pk)
@@ -161,6 +163,27 @@ def _questions_on_my_declarations(user) -> list[WaitingItem]:
             title=_("A question waits for your answer: %(description)s") % {"description": row.description[:60]},
             url=reverse("contribution_detail", args=[row.collective.slug, row.pk]),
             collective=row.collective,
+            action=_("Answer"),
         )
         for row in rows
     ]
+
+
+@footprint_provider
+def _declarations_and_payouts(collective: Collective, user_ids: list[int]) -> dict[int, list[str]]:
+    """A member's declarations and payouts stay when they leave: the collective's history and its books."""
+    declarations = dict(Contribution.objects.of(collective).filter(author_id__in=user_ids).values("author_id")
+                        .annotate(n=Count("id")).values_list("author_id", "n").order_by())
+    payouts = dict(Payout.objects.of(collective).filter(person_id__in=user_ids).values("person_id")
+                   .annotate(n=Count("id")).values_list("person_id", "n").order_by())
+    footprints: dict[int, list[str]] = {}
+    for user_id in set(declarations) | set(payouts):
+        parts = []
+        if declarations.get(user_id):
+            parts.append(ngettext("%(count)d declaration", "%(count)d declarations", declarations[user_id])
+                         % {"count": declarations[user_id]})
+        if payouts.get(user_id):
+            parts.append(ngettext("%(count)d payout", "%(count)d payouts", payouts[user_id])
+                         % {"count": payouts[user_id]})
+        footprints[user_id] = parts
+    return footprints

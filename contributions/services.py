@@ -1,14 +1,16 @@
 """Every write about declarations and their open regulation.
 
-Declaring, amending, questioning, validating, adjusting and rejecting each
-check the state first (role, author, status, period), raise a DomainError
-that names the faulty fields, write in one transaction with the period and
-the declaration locked, and leave an audit event the declaration page shows.
+Declaring, amending, withdrawing, questioning, validating (one or several at
+once), adjusting and rejecting each check the state first (role, author,
+status, period), raise a DomainError that names the faulty fields, write in
+one transaction with the period and the declaration locked, and leave an audit
+event the declaration page shows.
 """
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -115,6 +117,10 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
     minutes = declaration.minutes
     if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
         raise _invalid("minutes", _("Time spent cannot be negative."), "negative_minutes")
+    if minutes == 0 and declaration.value_mode == ValueMode.TIME_RATE:
+        # Time × rate with no time is nothing: a slip of the finger, not pro-bono work (that is an amount of zero).
+        raise _invalid("minutes", _("Give the time you spent: time × rate needs more than 0 minutes."),
+                       "zero_minutes")
     if minutes > MAX_MINUTES:
         raise _invalid(
             "minutes", _("Time spent cannot exceed %(hours)s hours in one declaration.") % {"hours": MAX_MINUTES // 60},
@@ -393,3 +399,82 @@ def contribution_reject(*, contribution: Contribution, membership: Membership, r
     reason = _reason(reason)
     return _decide(contribution=contribution, membership=membership, status=ContributionStatus.REJECTED,
                    amount=None, reason=reason, action="contribution.rejected")
+
+
+def contribution_withdraw(*, contribution: Contribution, actor) -> Contribution:
+    """The author takes back a declaration nobody has decided yet.
+
+    It stays listed, as withdrawn, for the collective to read, but it asks for nothing: reviewers no longer see it
+    waiting, and a closing neither grants it nor carries it to the next period. It cannot be put back: the author
+    declares again instead.
+    """
+    if contribution.author_id != actor.pk:
+        raise Forbidden(_("Only the author may withdraw a declaration."), "not_author")
+    with transaction.atomic():
+        contribution, _period = _lock(contribution)
+        if contribution.status == ContributionStatus.WITHDRAWN:
+            raise Conflict(_("This declaration is already withdrawn."), "already_withdrawn")
+        if contribution.status not in AMENDABLE:
+            raise Conflict(_("This declaration is already decided: it can no longer be withdrawn."),
+                           "already_decided")
+        before = _state(contribution)
+        contribution.status = ContributionStatus.WITHDRAWN
+        contribution.save(update_fields=["status", "updated_at"])
+        audit_record(collective=contribution.collective, actor=actor, action="contribution.withdrawn",
+                     target=contribution, before=before, after=_state(contribution))
+    return contribution
+
+
+# One page of the pending list is 50 declarations; a batch is a few pages at most.
+MAX_BATCH = 200
+
+
+class BatchOutcome(StrEnum):
+    VALIDATED = "validated"
+    APPROVED = "approved"  # approval recorded; more coordinators must approve
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What validating one declaration of a batch did; a skipped one says why, as the API's errors do."""
+
+    id: int
+    outcome: BatchOutcome
+    contribution: Contribution | None = None
+    code: str = ""
+    message: str = ""
+
+
+def contributions_validate(*, membership: Membership, ids: list[int]) -> list[BatchResult]:
+    """A coordinator validates several declarations at once, in the order given (repeats once).
+
+    Each goes through `contribution_validate`, in its own transaction, so each is checked as if it were validated
+    alone: one's own declarations, decided ones and closed periods are skipped with the reason, the others are
+    validated (or approved, when the budget needs more approvals). Ids of no declaration of the collective are
+    skipped as not found.
+    """
+    if not membership.has_role(Role.COORDINATOR):
+        raise Forbidden(_("Only coordinators review declarations."), "not_coordinator")
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        raise _invalid("ids", _("Choose at least one declaration to validate."), "required")
+    if len(ids) > MAX_BATCH:
+        raise _invalid("ids", _("Validate at most %(max)s declarations at once.") % {"max": MAX_BATCH}, "too_many")
+    found = Contribution.objects.of(membership.collective).select_related("author").in_bulk(ids)
+    results = []
+    for pk in ids:
+        contribution = found.get(pk)
+        if contribution is None:
+            results.append(BatchResult(pk, BatchOutcome.SKIPPED, code="not_found",
+                                       message=_("No such declaration in this collective.")))
+            continue
+        try:
+            validated = contribution_validate(contribution=contribution, membership=membership)
+        except DomainError as error:
+            results.append(BatchResult(pk, BatchOutcome.SKIPPED, contribution, error.code, error.message))
+        else:
+            outcome = (BatchOutcome.VALIDATED if validated.status == ContributionStatus.VALIDATED
+                       else BatchOutcome.APPROVED)
+            results.append(BatchResult(pk, outcome, validated))
+    return results

@@ -6,11 +6,13 @@ from . import api, views
 collective_urlpatterns = [
     path("contributions/", views.contribution_list, name="contribution_list"),
     path("contributions/new/", views.contribution_declare, name="contribution_declare"),
+    path("contributions/validate/", views.contributions_validate, name="contributions_validate"),
     path("contributions/<int:contribution_id>/", views.contribution_detail, name="contribution_detail"),
     path("contributions/<int:contribution_id>/attachment/", views.contribution_attachment,
          name="contribution_attachment"),
     path("contributions/<int:contribution_id>/question/", views.contribution_question, name="contribution_question"),
     path("contributions/<int:contribution_id>/amend/", views.contribution_amend, name="contribution_amend"),
+    path("contributions/<int:contribution_id>/withdraw/", views.contribution_withdraw, name="contribution_withdraw"),
     path("contributions/<int:contribution_id>/validate/", views.contribution_validate, name="contribution_validate"),
     path("contributions/<int:contribution_id>/adjust/", views.contribution_adjust, name="contribution_adjust"),
     path("contributions/<int:contribution_id>/reject/", views.contribution_reject, name="contribution_reject"),

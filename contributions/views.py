@@ -1,15 +1,20 @@
-"""Pages of declarations: declare, the list, one declaration with its thread, a period and its gauge.
+"""Pages of declarations: declare, the list (where reviewers validate several at once), one declaration with its
+thread, a period and its gauge.
 
 Each view parses the request, calls one service, renders. A DomainError from a
 service becomes a form error or a message, never a server error.
 """
+
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from budgets.models import Period, PeriodStatus
@@ -22,6 +27,7 @@ from members.models import Role
 from . import selectors, services
 from .forms import (
     AdjustForm,
+    BatchValidateForm,
     DeclarationForm,
     ListFilterForm,
     QuestionForm,
@@ -30,6 +36,7 @@ from .forms import (
     declaration_initial,
 )
 from .models import Contribution, ContributionStatus
+from .notifications import declaration_label
 
 PAGE_SIZE = 50
 
@@ -73,10 +80,73 @@ def contribution_list(request, collective_slug):
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # Reviewers tick pending declarations of open periods to validate them at once.
+    can_batch = request.membership.has_role(Role.COORDINATOR) and any(
+        c.status == ContributionStatus.PENDING and c.period.status == PeriodStatus.OPEN for c in page.object_list)
     return render(request, "contributions/list.html", {
         "collective": collective, "filter_form": filter_form, "page": page, "query": query.urlencode(),
         "can_declare": request.membership.has_role(Role.CONTRIBUTOR),
+        "batch_form": "batch-validate" if can_batch else None,
+        # What the batch's confirmation and summary say; contributions.js puts the count and the total in.
+        "batch_confirm": {
+            "one": ngettext("Validate %(count)s declaration of %(total)s?",
+                            "Validate %(count)s declarations totalling %(total)s?", 1),
+            "many": ngettext("Validate %(count)s declaration of %(total)s?",
+                             "Validate %(count)s declarations totalling %(total)s?", 2),
+            "summary": _("%(count)s selected: %(total)s"),
+        } if can_batch else None,
     })
+
+
+def _batch_messages(request, results: list[services.BatchResult]) -> None:
+    """The outcome of a batch in figures: how many validated and for how much, how many approved, and each one
+    skipped with its reason."""
+    currency = request.collective.currency
+    validated = [r.contribution for r in results if r.outcome == services.BatchOutcome.VALIDATED]
+    approved = [r for r in results if r.outcome == services.BatchOutcome.APPROVED]
+    skipped = [r for r in results if r.outcome == services.BatchOutcome.SKIPPED]
+    if validated:
+        total = sum((c.validated_amount for c in validated), Decimal("0.00"))
+        messages.success(request, ngettext(
+            "Validated %(count)s declaration: %(total)s.",
+            "Validated %(count)s declarations: %(total)s in all.", len(validated),
+        ) % {"count": len(validated), "total": format_money(total, currency)})
+    if approved:
+        messages.success(request, ngettext(
+            "Your approval is recorded on %(count)s declaration; more coordinators must approve it.",
+            "Your approval is recorded on %(count)s declarations; more coordinators must approve them.",
+            len(approved),
+        ) % {"count": len(approved)})
+    if skipped:
+        reasons = "; ".join(
+            (_("“%(declaration)s” by %(author)s: %(reason)s") % {
+                "declaration": declaration_label(r.contribution), "author": r.contribution.author.display_name,
+                "reason": r.message,
+            }) if r.contribution is not None else r.message
+            for r in skipped
+        )
+        level = messages.warning if validated or approved else messages.error
+        level(request, ngettext("Skipped %(count)s declaration: %(reasons)s",
+                                "Skipped %(count)s declarations: %(reasons)s", len(skipped))
+              % {"count": len(skipped), "reasons": reasons})
+
+
+@require_POST
+@role_required(Role.COORDINATOR)
+def contributions_validate(request, collective_slug):
+    """Validate the declarations ticked in the list; each is checked as if validated alone."""
+    form = BatchValidateForm(request.POST)
+    back = reverse("contribution_list", args=[collective_slug])
+    if not form.is_valid():
+        messages.error(request, error_text(form))
+        return redirect(back + form.back_query())
+    try:
+        results = services.contributions_validate(membership=request.membership, ids=form.cleaned_data["ids"])
+    except DomainError as error:
+        messages.error(request, error_text(error))
+    else:
+        _batch_messages(request, results)
+    return redirect(back + form.back_query())
 
 
 def _detail(request, contribution, *, status=200, **forms):
@@ -97,6 +167,7 @@ def _detail(request, contribution, *, status=200, **forms):
         "is_author": is_author,
         "period_open": period_open,
         "can_amend": can_amend,
+        "can_withdraw": can_amend,
         "can_review": can_review,
         "can_validate": can_review and contribution.status == ContributionStatus.PENDING
         and request.user not in approvers,
@@ -168,6 +239,18 @@ def contribution_amend(request, collective_slug, contribution_id):
     except DomainError as error:
         return _refused(request, contribution, error, amend_form=form)
     messages.success(request, _("Your declaration is amended."))
+    return redirect("contribution_detail", collective_slug, contribution.pk)
+
+
+@require_POST
+def contribution_withdraw(request, collective_slug, contribution_id):
+    contribution = _contribution(request, contribution_id)
+    try:
+        contribution = services.contribution_withdraw(contribution=contribution, actor=request.user)
+    except DomainError as error:
+        return _refused(request, contribution, error)
+    messages.success(request, _("Withdrawn: your declaration no longer requests %(amount)s.") % {
+        "amount": format_money(contribution.amount, request.collective.currency)})
     return redirect("contribution_detail", collective_slug, contribution.pk)
 
 

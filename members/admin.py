@@ -49,7 +49,7 @@ class InvitationAdmin(admin.ModelAdmin):
                     "revoked_at"]
     list_filter = ["collective"]
     search_fields = ["email"]
-    readonly_fields = ["token", "invited_by", "accepted_at", "declined_at"]
+    readonly_fields = ["token", "invited_by", "accepted_at", "declined_at", "email_sent_at"]
 
 
 @admin.register(PersonalToken)

@@ -1,6 +1,6 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -214,7 +214,8 @@ class ObtainTokenView(APIView):
     """Exchange an email and password (and the current TOTP code in `otp` when two-factor authentication
     is on) for a personal API token (10 requests a minute per address). Only a digest of the token is kept.
     Failed attempts count in the same limit as the web login: past it (by default 5 failures in 5 minutes for
-    an account), even the right password gets 429 `too_many_attempts` for a while. A token replaces the
+    an account), even the right password gets 429 `too_many_attempts` for a while. As on the website, an account
+    whose email address is not confirmed yet gets no token (403 `email_not_verified`). A token replaces the
     person's token of the same name (`name`, default after the User-Agent), and expires after
     PERSONAL_TOKEN_DAYS when that is set."""
 
@@ -232,6 +233,9 @@ class ObtainTokenView(APIView):
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
             400: ERROR_RESPONSE, 401: ERROR_RESPONSE, 429: ERROR_RESPONSE,
+            403: OpenApiResponse(ERROR_RESPONSE, description=(
+                "The password is right but the email address is not confirmed yet (`email_not_verified`): "
+                "as on the website, a token is given once it is (when ACCOUNT_EMAIL_VERIFICATION is mandatory).")),
         },
     )
     def post(self, request):
@@ -241,6 +245,8 @@ class ObtainTokenView(APIView):
         user = login_limits.authenticate(request._request, email=data["email"], password=data["password"])
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed(_("Unable to log in with these credentials."))
+        # As the web login: not before the address is confirmed (checked before a two-factor code is counted).
+        services.token_email_check(user=user, email=data["email"])
         with login_limits.second_factor_attempt(request._request, user=user, code=data["otp"]):
             _token, key = services.token_obtain(user=user, otp=data["otp"], name=data["name"],
                                                 client=request.headers.get("User-Agent", ""))

@@ -6,18 +6,22 @@ account (keyed like allauth's own form) and one per client address, both in the 
 through one way counts for the others; once an account's limit is reached, even the right password is
 refused until the window has passed. The limits are allauth's (`ACCOUNT_RATE_LIMITS["login_failed"]`,
 by default 10 a minute per address and 5 per 5 minutes per account); the client address is read as
-`ALLAUTH_TRUSTED_PROXY_COUNT` says (settings: the same as the throttles' `NUM_PROXIES`).
+`ALLAUTH_TRUSTED_PROXY_COUNT` says (settings: the same as the throttles' `NUM_PROXIES`), by
+`client_address` (members/adapter.py hands it to allauth).
 
 Two-factor codes sent to the token endpoint count in the limit allauth's own two-factor form uses.
 """
 
+import ipaddress
 from contextlib import contextmanager
 
+from allauth import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
 from allauth.mfa.models import Authenticator
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.http.request import split_domain_port
 
 from contrib_budget.errors import DomainError
 
@@ -29,6 +33,36 @@ class TooManyLoginAttempts(DomainError):
 
     status_code = 429
     default_code = "too_many_attempts"
+
+
+def _address(value: str) -> str | None:
+    """`value` as a normalised IP address (a port after it dropped), or None when it is none."""
+    value = value.strip()
+    try:
+        host, port = split_domain_port(value)
+        if host and port:
+            value = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client address failed logins are counted against, read as DRF's throttles read it (NUM_PROXIES).
+
+    With N trusted proxies (ALLAUTH_TRUSTED_PROXY_COUNT), the X-Forwarded-For entry the outermost one wrote: the
+    N-th from the right. A request with fewer entries (one that did not come through every proxy, or whose header
+    a client wrote) counts against the leftmost entry there is, as the throttles do, where allauth alone raises
+    ImproperlyConfigured, a server error. No header, or an entry that is not an IP address: REMOTE_ADDR; None
+    when even that is no address."""
+    count = allauth_settings.TRUSTED_PROXY_COUNT
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if count > 0 and forwarded.strip():
+        entries = forwarded.split(",")
+        address = _address(entries[-min(count, len(entries))])
+        if address is not None:
+            return address
+    return _address(request.META.get("REMOTE_ADDR") or "")
 
 
 def _refusal(error: ValidationError) -> TooManyLoginAttempts:

@@ -112,6 +112,16 @@ class Role(models.TextChoices):
     ACCOUNTANT = "accountant", _("accountant")
 
 
+# What each role may do, in a sentence: the members page shows them next to the roles.
+ROLE_DUTIES = {
+    Role.COORDINATOR: _("sets up budgets, their money, the rate grid and cobudget rounds; reviews declarations; "
+                        "closes periods; invites and manages members."),
+    Role.CONTRIBUTOR: _("declares work (time and value) and sees what was granted and why."),
+    Role.MEMBER: _("takes part in cobudget rounds: gets an envelope, proposes projects and gives to them."),
+    Role.ACCOUNTANT: _("exports the books and statements, marks payouts paid and locks closed periods."),
+}
+
+
 class Membership(CollectiveOwned):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
@@ -157,6 +167,8 @@ class Invitation(CollectiveOwned):
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
+    # When its email left: it leaves once (members.services.invitation_send); beat queues again the ones unsent.
+    email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("invitation")

@@ -7,9 +7,10 @@ module imported from its AppConfig.ready). Each provider runs a fixed number of
 queries whatever the number of items.
 """
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -32,6 +33,8 @@ class WaitingItem:
     collective: Collective | None = None
     detail: str = ""
     due: datetime | None = None
+    # The label of the button that leads to the place to act ("Review", "Decide"); "Open" when empty.
+    action: str = ""
 
 
 WaitingProvider = Callable[[object], Iterable[WaitingItem]]
@@ -45,9 +48,12 @@ def waiting_provider(provider: WaitingProvider) -> WaitingProvider:
     return provider
 
 
-def waiting_items(user) -> list[WaitingItem]:
-    """Everything waiting for `user`, across apps, soonest due first."""
+def waiting_items(user, *, collective: Collective | None = None) -> list[WaitingItem]:
+    """Everything waiting for `user`, across apps (only what concerns `collective` when given), soonest due
+    first."""
     items = [item for provider in _waiting_providers for item in provider(user)]
+    if collective is not None:
+        items = [item for item in items if item.collective is not None and item.collective.pk == collective.pk]
     return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))
 
 
@@ -55,9 +61,9 @@ def memberships_of(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("collective").order_by("collective__name")
 
 
-def _pending(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
+def _pending(invitations: QuerySet[Invitation], now: datetime | None = None) -> QuerySet[Invitation]:
     return invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True, declined_at__isnull=True,
-                              expires_at__gt=timezone.now())
+                              expires_at__gt=now or timezone.now())
 
 
 def invitations_pending_for(user) -> QuerySet[Invitation]:
@@ -81,13 +87,23 @@ def _pending_invitations(user) -> list[WaitingItem]:
             collective=invitation.collective,
             detail=_("Invited by %(name)s") % {"name": invitation.invited_by.display_name},
             due=invitation.expires_at,
+            action=_("Answer"),
         )
         for invitation in invitations_pending_for(user)
     ]
 
 
-def collective_members(collective: Collective) -> QuerySet[Membership]:
-    return Membership.objects.of(collective).select_related("user").order_by("user__name", "user__email")
+def collective_members(collective: Collective, *, search: str = "", by_email: bool = False) -> QuerySet[Membership]:
+    """The members, one row per person, by name; `search` keeps those whose name (or email, `by_email`: only for
+    those who may read the emails) contains it."""
+    members = Membership.objects.of(collective).select_related("user").order_by("user__name", "user__email")
+    if search:
+        # A person without a name shows as the start of their email address: that is their name here.
+        matches = Q(user__name__icontains=search) | Q(user__name="", user__email__iregex=rf"^[^@]*{re.escape(search)}")
+        if by_email:
+            matches |= Q(user__email__icontains=search)
+        members = members.filter(matches)
+    return members
 
 
 def collective_member_count(collective: Collective) -> int:
@@ -100,6 +116,20 @@ def collective_invitations_pending(collective: Collective) -> QuerySet[Invitatio
         .select_related("invited_by")
         .order_by("-created_at")
     )
+
+
+# A pending invitation whose email is still unsent this long after it was made is queued again (its task was lost
+# while the broker was down, or ran out of retries), until it is this old.
+INVITATION_UNSENT_AFTER = timedelta(minutes=10)
+INVITATION_UNSENT_FOR = timedelta(days=2)
+
+
+def invitations_email_unsent(*, now: datetime) -> list[int]:
+    """Pending invitations whose email has not left a while after they were made, for two days."""
+    return list(_pending(Invitation.objects.all(), now).filter(
+        email_sent_at__isnull=True,
+        created_at__lt=now - INVITATION_UNSENT_AFTER, created_at__gte=now - INVITATION_UNSENT_FOR,
+    ).order_by("pk").values_list("pk", flat=True))
 
 
 def user_owns_email(user, email: str) -> bool:
@@ -120,9 +150,48 @@ def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("collective", "invited_by").filter(token=token).first()
 
 
-def audit_events(collective: Collective) -> QuerySet[AuditEvent]:
-    """The collective's audit trail, newest first."""
-    return AuditEvent.objects.of(collective).select_related("actor").order_by("-created_at", "-id")
+def audit_events(collective: Collective, *, action: str = "", actor: int | str | None = None,
+                 since: date | None = None, until: date | None = None) -> QuerySet[AuditEvent]:
+    """The collective's audit trail, newest first; `actor` is a person's id or "system" (no person), and the days
+    `since` and `until` are included, in the collective's time zone (the active one on its pages).
+
+    Searching by person leaves out the events an app hides for now (members.audit.audit_hidden): finding them
+    under a name would tell who did them."""
+    events = AuditEvent.objects.of(collective).select_related("actor").order_by("-created_at", "-id")
+    if action:
+        events = events.filter(action=action)
+    if actor == "system":
+        events = events.filter(actor__isnull=True)
+    elif actor is not None:
+        events = events.filter(actor_id=actor)
+        from .audit import audit_hidden  # audit reads these selectors' labels
+
+        hidden = audit_hidden(collective)
+        if hidden is not None:
+            events = events.exclude(hidden)
+    if since is not None:
+        events = events.filter(created_at__date__gte=since)
+    if until is not None:
+        events = events.filter(created_at__date__lte=until)
+    return events
+
+
+def audit_actions(collective: Collective) -> list[str]:
+    """The actions recorded in the collective's audit trail, as codes."""
+    return list(AuditEvent.objects.of(collective).order_by().values_list("action", flat=True).distinct())
+
+
+def audit_actors(collective: Collective) -> QuerySet:
+    """The people who did something recorded in the collective's audit trail (former members included), by name;
+    not for what an app hides for now (being listed would tell that they did it)."""
+    from .audit import audit_hidden  # audit reads these selectors' labels
+
+    acting = AuditEvent.objects.of(collective).filter(actor__isnull=False)
+    hidden = audit_hidden(collective)
+    if hidden is not None:
+        acting = acting.exclude(hidden)
+    acting = acting.order_by().values("actor_id")
+    return get_user_model().objects.filter(pk__in=acting).order_by("name", "email")
 
 
 def tokens_of(user) -> QuerySet[PersonalToken]:
@@ -176,6 +245,7 @@ AUDIT_ACTION_LABELS = {
     "contribution.validated": gettext_lazy("declaration validated"),
     "contribution.adjusted": gettext_lazy("declaration adjusted"),
     "contribution.rejected": gettext_lazy("declaration rejected"),
+    "contribution.withdrawn": gettext_lazy("declaration withdrawn"),
     "cobudget.round_created": gettext_lazy("cobudget round created"),
     "cobudget.round_updated": gettext_lazy("cobudget round updated"),
     "cobudget.round_opened": gettext_lazy("cobudget round opened"),

@@ -3,6 +3,8 @@
 import logging
 import secrets
 
+from allauth.account import app_settings as account_settings
+from allauth.account.utils import has_verified_email
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.apps import apps
@@ -113,20 +115,32 @@ def invitation_create(*, collective: Collective, actor, email: str, roles: list[
     return invitation
 
 
-def invitation_send(*, invitation: Invitation) -> None:
-    """Email the invitation link, in the collective's language; a stale invitation is not sent."""
-    if not invitation.is_pending:
-        logger.info("members: invitation %s is no longer pending, not sent", invitation.pk)
-        return
-    link = settings.SITE_URL.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
-    context = {"invitation": invitation, "link": link}
-    with translation.override(invitation.collective.locale):
-        send_mail(
-            subject=_("You are invited to join %(name)s") % {"name": invitation.collective.name},
-            message=render_to_string("members/email/invitation.txt", context),
-            from_email=None,
-            recipient_list=[invitation.email],
-        )
+def invitation_send(*, invitation: Invitation) -> bool:
+    """Email the invitation link once, in the collective's language; True when it left now.
+
+    The row is locked and marked sent in the transaction of the send: a repeated or redelivered task, or beat's
+    sweep of unsent invitations (tasks.send_unsent_invitation_emails), finds it marked and sends nothing; a failed
+    send rolls the mark back, and Celery retries it. An invitation no longer pending is not sent."""
+    with transaction.atomic():
+        locked = (Invitation.objects.select_for_update(of=("self",)).select_related("collective", "invited_by")
+                  .filter(pk=invitation.pk, email_sent_at__isnull=True).first())
+        if locked is None:
+            return False
+        if not locked.is_pending:
+            logger.info("members: invitation %s is no longer pending, not sent", locked.pk)
+            return False
+        link = settings.SITE_URL.rstrip("/") + reverse("invitation_accept", args=[locked.token])
+        context = {"invitation": locked, "link": link, "PRODUCT_NAME": settings.PRODUCT_NAME}
+        with translation.override(locked.collective.locale):
+            send_mail(
+                subject=_("You are invited to join %(name)s") % {"name": locked.collective.name},
+                message=render_to_string("members/email/invitation.txt", context),
+                from_email=None,
+                recipient_list=[locked.email],
+            )
+        invitation.email_sent_at = timezone.now()
+        Invitation.objects.filter(pk=locked.pk).update(email_sent_at=invitation.email_sent_at)
+    return True
 
 
 def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
@@ -252,6 +266,25 @@ def token_create(*, user, name: str) -> tuple[PersonalToken, str]:
         )
     logger.info("members: token %s created for user %s (%s replaced)", token.pk, user.pk, replaced)
     return token, key
+
+
+class EmailNotVerified(Forbidden):
+    """The password was right but the address is not confirmed yet, and confirming it is mandatory."""
+
+    default_code = "email_not_verified"
+
+
+def token_email_check(*, user, email: str) -> None:
+    """Refuse a token, once the password is checked, to whom the web login lets not in yet: with
+    ACCOUNT_EMAIL_VERIFICATION = "mandatory", an account whose address (the one typed to log in) is not
+    confirmed. The rule is allauth's, as its login applies it (EmailVerificationStage)."""
+    if account_settings.EMAIL_VERIFICATION != account_settings.EmailVerificationMethod.MANDATORY:
+        return
+    if has_verified_email(user, email.strip().lower()):
+        return
+    message = _("Confirm your email address first: follow the link in the email we sent you. "
+                "Logging in on the website sends a new one.")
+    raise EmailNotVerified(message, fields={"email": [message]})
 
 
 class SecondFactorRequired(DomainError):

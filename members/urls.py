@@ -25,6 +25,7 @@ collective_urlpatterns = [
     path("members/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("audit/csv/", views.audit_log_csv, name="audit_log_csv"),
 ]
 
 api_root_urlpatterns = [

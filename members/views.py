@@ -8,33 +8,40 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.tenancy import role_required
+from contrib_budget.text import parse_id
 
-from . import selectors, services
-from .audit import audit_redacted
+from . import dashboard, selectors, services
+from .audit import audit_csv, audit_readable, audit_redacted
+from .footprints import member_footprints
 from .forms import (
+    AuditFilterForm,
     CollectiveCreateForm,
     CollectiveUpdateForm,
     MemberInviteForm,
+    MemberSearchForm,
     MembershipRolesForm,
     TokenCreateForm,
     add_domain_error,
     error_text,
 )
-from .models import Invitation, Membership, PersonalToken, Role
+from .models import ROLE_DUTIES, Invitation, Membership, PersonalToken, Role
 
 AUDIT_PAGE_SIZE = 50
 NEW_TOKEN_SESSION_KEY = "members:new_token"
 
 
-@login_required
 def home(request):
+    if not request.user.is_authenticated:
+        return render(request, "members/welcome.html")
     return render(request, "members/home.html", {
         "memberships": selectors.memberships_of(request.user),
         "invitations": selectors.invitations_pending_for(request.user),
@@ -61,6 +68,7 @@ def collective_dashboard(request, collective_slug):
         "collective": request.collective,
         "membership": request.membership,
         "member_count": selectors.collective_member_count(request.collective),
+        "panels": dashboard.panels_for(request.collective, request.membership),
     })
 
 
@@ -83,15 +91,29 @@ def collective_settings(request, collective_slug):
 
 
 def _members_page(request, invite_form, status=200):
+    """One row per person; coordinators see the emails and edit each person in a dialog (`?edit=<id>` opens it
+    without script)."""
+    collective = request.collective
     is_coordinator = request.membership.has_role(Role.COORDINATOR)
+    search_form = MemberSearchForm(request.GET or None, by_email=is_coordinator)
+    search = search_form.search()
+    memberships = list(selectors.collective_members(collective, search=search, by_email=is_coordinator))
+    if is_coordinator:
+        footprints = member_footprints(collective, [m.user_id for m in memberships])
+        for m in memberships:
+            m.footprint = ", ".join(footprints.get(m.user_id, []))
     return render(request, "members/members.html", {
-        "collective": request.collective,
+        "collective": collective,
         "membership": request.membership,
         "is_coordinator": is_coordinator,
-        "memberships": selectors.collective_members(request.collective),
-        "invitations": selectors.collective_invitations_pending(request.collective) if is_coordinator else [],
+        "memberships": memberships,
+        "search_form": search_form,
+        "search": search,
+        "editing": parse_id(request.GET.get("edit", "")) if is_coordinator else None,
+        "invitations": selectors.collective_invitations_pending(collective) if is_coordinator else [],
         "invite_form": invite_form,
         "role_choices": Role.choices,
+        "role_duties": [(label, ROLE_DUTIES[Role(value)]) for value, label in Role.choices],
     }, status=status)
 
 
@@ -127,7 +149,8 @@ def membership_roles(request, collective_slug, membership_id):
     except DomainError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, _("The roles of %(name)s are saved.") % {"name": membership.user.display_name})
+        messages.success(request, _("%(name)s is now: %(roles)s.") % {
+            "name": membership.user.display_name, "roles": ", ".join(selectors.role_labels(membership.roles))})
     return redirect("members", collective_slug)
 
 
@@ -144,6 +167,7 @@ def membership_remove(request, collective_slug, membership_id):
         return render(request, "members/membership_remove_confirm.html", {
             "collective": request.collective, "target": membership, "leaving": leaving,
         })
+    kept = ", ".join(member_footprints(request.collective, [membership.user_id]).get(membership.user_id, []))
     try:
         services.membership_remove(membership=membership, actor=request.user)
     except DomainError as error:
@@ -152,7 +176,9 @@ def membership_remove(request, collective_slug, membership_id):
     if leaving:
         messages.success(request, _("You left %(name)s.") % {"name": request.collective.name})
         return redirect("home")
-    messages.success(request, _("%(name)s was removed.") % {"name": membership.user.display_name})
+    names = {"name": membership.user.display_name, "collective": request.collective.name, "kept": kept}
+    messages.success(request, (_("%(name)s was removed from %(collective)s; kept: %(kept)s.") if kept
+                               else _("%(name)s was removed from %(collective)s.")) % names)
     return redirect("members", collective_slug)
 
 
@@ -207,11 +233,39 @@ def invitation_decline(request, token):
     return redirect("home")
 
 
+def _audit_filter_form(request) -> AuditFilterForm:
+    collective = request.collective
+    return AuditFilterForm(request.GET, actions=selectors.audit_actions(collective),
+                           people=selectors.audit_actors(collective))
+
+
 @role_required(Role.COORDINATOR)
 def audit_log(request, collective_slug):
-    page = Paginator(selectors.audit_events(request.collective), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = audit_redacted(list(page.object_list))
-    return render(request, "members/audit_log.html", {"collective": request.collective, "page": page})
+    """The audit log in the reader's language, filtered by action, person and days, newest first."""
+    collective = request.collective
+    form = _audit_filter_form(request)
+    events = selectors.audit_events(collective, **form.filters())
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = audit_readable(collective, audit_redacted(list(page.object_list)))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "members/audit_log.html", {
+        "collective": collective, "page": page, "form": form, "query": query.urlencode(),
+        "filtered": any(form.filters().values()),
+    })
+
+
+@role_required(Role.COORDINATOR)
+def audit_log_csv(request, collective_slug):
+    """The filtered audit log as a CSV file; semicolons in French, as French spreadsheets expect."""
+    collective = request.collective
+    events = selectors.audit_events(collective, **_audit_filter_form(request).filters())
+    delimiter = ";" if get_language().startswith("fr") else ","
+    response = StreamingHttpResponse(audit_csv(collective, events, delimiter=delimiter),
+                                     content_type="text/csv; charset=utf-8")
+    filename = f"audit-{collective.slug}-{timezone.localdate().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @login_required

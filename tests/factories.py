@@ -1,4 +1,5 @@
 import factory
+from allauth.account.models import EmailAddress
 
 from members.models import Collective, Membership, Role, User
 
@@ -28,3 +29,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     collective = factory.SubFactory(CollectiveFactory)
     user = factory.SubFactory(UserFactory)
     roles = factory.LazyFunction(lambda: [Role.MEMBER.value])
+
+
+def with_verified_email(user: User) -> User:
+    """The person's login address confirmed, as everyone's is who logs in: the web login and the API's token
+    endpoint refuse an unconfirmed one (ACCOUNT_EMAIL_VERIFICATION = "mandatory")."""
+    EmailAddress.objects.update_or_create(user=user, email=user.email.lower(),
+                                          defaults={"verified": True, "primary": True})
+    return user

@@ -1,6 +1,10 @@
 """The OpenAPI schema documents every answer an endpoint gives, errors included, in the one error shape."""
 
 import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import PASSWORD
+from tests.members.test_api import fresh_address
 
 SCHEMA = "/api/v1/schema/"
 
@@ -35,6 +39,15 @@ def test_wrong_credentials_on_the_token_endpoint_answer_401_as_documented(client
                            content_type="application/json")
     assert response.status_code == 401 and str(response.status_code) in documented
     assert response.json()["code"] == "authentication_failed"
+
+
+def test_an_unconfirmed_address_on_the_token_endpoint_answers_403_as_documented(member, schema):
+    documented = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]["403"]
+    assert "email_not_verified" in documented["description"]
+    assert documented["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    response = APIClient(REMOTE_ADDR=fresh_address()).post(
+        "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "email_not_verified"
 
 
 def test_reads_that_take_query_parameters_document_400(schema):

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from budgets.models import AccountKind, Period
 from contrib_budget.api import CollectiveScopedMixin, DateField
-from contrib_budget.errors import Conflict
+from contrib_budget.errors import Conflict, DomainError
 from contrib_budget.schema import ErrorSerializer
 from members.models import Role
 
@@ -114,9 +114,17 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         kind, fmt = data.pop("kind"), data.pop("format")
-        data.update(data.pop("filters", {}))
-        export = services.export_request(collective=self.collective, actor=request.user, kind=kind, fmt=fmt,
-                                         params=data)
+        filters = data.pop("filters", {})
+        data.update(filters)
+        try:
+            export = services.export_request(collective=self.collective, actor=request.user, kind=kind, fmt=fmt,
+                                             params=data)
+        except DomainError as error:
+            # A refused filter sent inside `filters` is named there, as the request wrote it.
+            nested = {key: error.fields.pop(key) for key in list(error.fields) if key in filters}
+            if nested:
+                error.fields["filters"] = nested
+            raise
         return Response(self.get_serializer(export).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: ExportSerializer})

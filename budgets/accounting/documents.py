@@ -33,7 +33,7 @@ from contrib_budget import dates
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
 from contrib_budget.schema import ErrorSerializer
-from contributions.models import Contribution, ContributionStatus, Payout
+from contributions.models import NOT_COUNTED, Contribution, ContributionStatus, Payout
 from members.models import Membership, Role
 
 from . import services
@@ -69,11 +69,13 @@ def period_statement_data(period: Period) -> dict:
     )
     declarations = []
     requested_total = granted_total = ZERO
-    rejected = 0
+    rejected = withdrawn = 0
     for contribution in contributions:
         granted = granted_by_contribution.get(contribution.pk, ZERO)
         if contribution.status == ContributionStatus.REJECTED:
             rejected += 1
+        elif contribution.status == ContributionStatus.WITHDRAWN:
+            withdrawn += 1
         else:
             requested_total += contribution.amount
         granted_total += granted
@@ -99,20 +101,21 @@ def period_statement_data(period: Period) -> dict:
         "closed_by": period.closed_by.display_name if period.closed_by else "",
         "declarations": declarations,
         "totals": {"requested": _money(requested_total), "granted": _money(granted_total),
-                   "count": len(declarations) - rejected, "rejected": rejected},
+                   "count": len(declarations) - rejected - withdrawn, "rejected": rejected,
+                   "withdrawn": withdrawn},
     }
 
 
 def personal_statement_data(membership: Membership, year: int, first: date | None = None,
                             last: date | None = None) -> dict:
     """A person's contributions in a year (or from `first` to `last`), and what was granted and paid,
-    per budget of the collective; rejected declarations are left out."""
+    per budget of the collective; rejected and withdrawn declarations are left out."""
     collective, person = membership.collective, membership.user
     ranged = first is not None and last is not None
     if not ranged:
         first, last = date(year, 1, 1), date(year, 12, 31)
     contributions = (Contribution.objects.of(collective).filter(author=person, performed_on__range=(first, last))
-                     .exclude(status=ContributionStatus.REJECTED))
+                     .exclude(status__in=NOT_COUNTED))
     paid = Q(payout__paid_on__isnull=False)
     per_budget = (
         contributions.values("budget__name")

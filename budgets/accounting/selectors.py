@@ -82,11 +82,15 @@ def _count(payouts: QuerySet) -> Coalesce:
 
 
 def periods_with_settlement(periods: QuerySet) -> QuerySet:
-    """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts."""
+    """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts; and with
+    `granted_total`, what locking seals."""
     granted = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0)
     grant_posted = Exists(LedgerTransaction.objects.filter(
         collective_id=OuterRef("collective_id"),
         idempotency_key=Concat(Value("grant:"), Cast(OuterRef("contribution_id"), CharField())),
     ))
+    granted_total = granted.order_by().values("period").annotate(total=Sum("granted")).values("total")
     return periods.annotate(unposted=_count(granted.exclude(grant_posted)),
-                            unpaid=_count(granted.filter(paid_on__isnull=True)))
+                            unpaid=_count(granted.filter(paid_on__isnull=True)),
+                            granted_total=Coalesce(Subquery(granted_total), Value(ZERO),
+                                                   output_field=Payout._meta.get_field("granted")))

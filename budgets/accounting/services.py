@@ -13,7 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from budgets.models import AccountKind, Period, PeriodStatus
+from budgets.models import AccountKind, Budget, Period, PeriodStatus
+from cobudget.models import Round
+from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, Forbidden
 from contrib_budget.money import format_money
 from contrib_budget.queue import enqueue
@@ -97,7 +99,31 @@ def _clean_params(*, collective: Collective, kind: str, fmt: str, params: dict) 
     for key in FILTER_KEYS:
         if params.get(key) not in (None, "", []):
             cleaned[key] = params[key]
+    _check_filter_ids(collective=collective, cleaned=cleaned)
     return cleaned
+
+
+def _filtered_objects(collective: Collective) -> dict:
+    return {
+        "budget": (Budget.objects.of(collective), _("No budget of this collective has this id.")),
+        "period": (Period.objects.of(collective), _("No period of this collective's budgets has this id.")),
+        "round": (Round.objects.of(collective), _("No cobudget round of this collective has this id.")),
+    }
+
+
+def _check_filter_ids(*, collective: Collective, cleaned: dict) -> None:
+    """A budget, period or round filter names an object of this collective: another collective's (or nobody's)
+    would export nothing from it, silently, so it is refused, naming the filter."""
+    errors = {}
+    for key, (objects, message) in _filtered_objects(collective).items():
+        if key not in cleaned:
+            continue
+        value = cleaned[key]
+        pk = value if isinstance(value, int) and not isinstance(value, bool) else text.parse_id(value)
+        if pk is None or not 0 < pk <= text.MAX_ID or not objects.filter(pk=pk).exists():
+            errors[key] = [message]
+    if errors:
+        raise DomainError(next(iter(errors.values()))[0], "invalid_filter", fields=errors)
 
 
 def export_request(*, collective: Collective, actor, kind: str, fmt: str, params: dict) -> Export:
@@ -204,9 +230,13 @@ def _write(export: Export) -> int:
                 beat = timezone.now()
         writer.close()
         stream.seek(0)
+        name = exporter.filename(writer_class.extension)
         if export.file:
             export.file.delete(save=False)
-        export.file.save(exporter.filename(writer_class.extension), File(stream), save=False)
+        # A run killed after storing its file, before recording it, left it at this very place: replace it, or the
+        # export would keep a second copy that nothing records (nor purges).
+        export.file.storage.delete(export.file.field.generate_filename(export, name))
+        export.file.save(name, File(stream), save=False)
     return written
 
 

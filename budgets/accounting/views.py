@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from budgets.models import Period, PeriodStatus
+from budgets.outcomes import period_locked_outcome
 from cobudget.models import Round, RoundStatus
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
@@ -135,13 +136,15 @@ def chart(request, collective_slug):
 @require_POST
 @role_required(Role.ACCOUNTANT)
 def period_lock(request, collective_slug, period_id):
-    period = get_object_or_404(Period.objects.of(request.collective), pk=period_id)
+    period = get_object_or_404(selectors.periods_with_settlement(Period.objects.of(request.collective))
+                               .select_related("budget"), pk=period_id)
     try:
         services.period_lock(period=period, actor=request.user)
     except DomainError as error:
         messages.error(request, error_text(error))
     else:
-        messages.success(request, _("The period %(period)s is locked.") % {"period": period})
+        messages.success(request, period_locked_outcome(period, paid_total=period.granted_total,
+                                                        currency=request.collective.currency))
     return redirect("accounting_index", collective_slug)
 
 

@@ -28,10 +28,11 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 
+# The kernel's rule, shared with every other file a person may open in a spreadsheet (the audit log's CSV).
+from contrib_budget.text import neutralized
+
 CSV_DELIMITERS = {",": ",", ";": ";"}
 FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
-# A text cell starting with one of these runs as a formula in a spreadsheet.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # XML 1.0 holds no C0 control character but tab, line feed and carriage return, no lone surrogate,
 # and neither U+FFFE nor U+FFFF. openpyxl refuses the control characters (the whole export would
@@ -42,11 +43,6 @@ XML_FORBIDDEN_RE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + r"|[\ud800-\udfff\
 # and paragraph separators, which some readers take for line ends.
 FEC_BLANKED_RE = re.compile(r"[|\x00-\x1f\x7f-\x9f\u2028\u2029]")
 SPACE_RUNS_RE = re.compile(r" {2,}")
-
-
-def neutralized(text: str) -> str:
-    """User text made inert in a spreadsheet: a leading quote keeps `=HYPERLINK(...)` a mere text."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def xml_safe(text: str) -> str:

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.translation import gettext as _
 
-from contrib_budget.money import format_money
+from contrib_budget.money import format_money, format_rate
 
 register = template.Library()
 
@@ -20,6 +20,7 @@ HISTORY = {
     "contribution.adjusted": lambda after, m: _("adjusted to %(amount)s: %(reason)s") % {
         "amount": m(after.get("validated_amount")), "reason": after.get("decision_reason")},
     "contribution.rejected": lambda after, m: _("rejected: %(reason)s") % {"reason": after.get("decision_reason")},
+    "contribution.withdrawn": lambda after, m: _("withdrew the declaration"),
 }
 
 
@@ -29,6 +30,14 @@ def money(amount, currency: str = "EUR") -> str:
     if amount is None or amount == "":
         return "—"
     return format_money(amount, currency or "EUR")
+
+
+@register.filter
+def rate(amount, currency: str = "EUR") -> str:
+    """22, "EUR" -> "22,00 €/h" in French, "€22.00/h" in English."""
+    if amount is None or amount == "":
+        return "—"
+    return format_rate(amount, currency or "EUR")
 
 
 @register.filter

@@ -1,23 +1,13 @@
 /* The declaration form: show the fields of the chosen value mode, keep the
    rate levels and missions of the chosen budget, compute the amount live.
-   The server computes the amount again; this is only a preview. */
+   The server computes the amount again; this is only a preview.
+   The reviewers' batch form of the list: the count and total of the ticked
+   declarations, shown and stated in the confirmation dialog (app.js). */
 (function () {
   "use strict";
 
-  function cents(text) {
-    var value = parseFloat(String(text || "").replace(",", "."));
-    return isNaN(value) ? null : Math.round(value * 100);
-  }
-
-  function formatMoney(amountCents, currency) {
-    var value = amountCents / 100;
-    try {
-      return new Intl.NumberFormat(document.documentElement.lang || undefined,
-        { style: "currency", currency: currency || "EUR" }).format(value);
-    } catch (error) {
-      return value.toFixed(2) + " " + (currency || "");
-    }
-  }
+  var cents = window.contribBudget.cents;
+  var formatMoney = window.contribBudget.formatMoney;
 
   function keepOptionsOf(select, budget) {
     if (!select) { return; }
@@ -73,5 +63,51 @@
     refresh();
   }
 
+  function fill(template, count, total) {
+    return (template || "").replace("%(count)s", String(count)).replace("%(total)s", total);
+  }
+
+  function setUpBatch(form) {
+    var selectAll = document.getElementById("batch-select-all");
+    var summary = form.querySelector("output");
+    var boxes = function () {
+      return Array.prototype.slice.call(document.querySelectorAll("input[name='ids'][form='" + form.id + "']"));
+    };
+
+    function refresh() {
+      var all = boxes();
+      var ticked = all.filter(function (box) { return box.checked; });
+      var total = formatMoney(ticked.reduce(function (sum, box) {
+        return sum + (cents(box.getAttribute("data-amount")) || 0);
+      }, 0), form.getAttribute("data-currency"));
+      if (ticked.length) {
+        // The dialog states what will happen; with nothing ticked the server says what to do instead.
+        form.setAttribute("data-confirm", fill(form.getAttribute(ticked.length === 1 ? "data-confirm-one"
+          : "data-confirm-many"), ticked.length, total));
+        summary.textContent = fill(form.getAttribute("data-summary"), ticked.length, total);
+      } else {
+        form.removeAttribute("data-confirm");
+        summary.textContent = "";
+      }
+      if (selectAll) {
+        selectAll.checked = ticked.length > 0 && ticked.length === all.length;
+        selectAll.indeterminate = ticked.length > 0 && ticked.length < all.length;
+      }
+    }
+
+    document.addEventListener("change", function (event) {
+      if (event.target.name === "ids" && event.target.getAttribute("form") === form.id) { refresh(); }
+    });
+    if (selectAll) {
+      selectAll.closest("[data-select-all]").hidden = false;
+      selectAll.addEventListener("change", function () {
+        boxes().forEach(function (box) { box.checked = selectAll.checked; });
+        refresh();
+      });
+    }
+    refresh();
+  }
+
   document.querySelectorAll("form.declaration-form").forEach(setUp);
+  document.querySelectorAll("form.batch-validate").forEach(setUpBatch);
 }());

@@ -1,6 +1,10 @@
+from datetime import date
+
 import pytest
 
 from budgets.accounting.models import Export, ExportStatus
+from budgets.models import Budget, Period
+from cobudget.models import Round
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +84,51 @@ def test_an_unknown_filter_or_a_bad_date_answers_400_with_the_error_shape(collec
         assert response.status_code == 400, response.json()
         assert set(response.json()) == {"detail", "code", "fields"} and field in response.json()["fields"]
     assert not Export.objects.exists()
+
+
+@pytest.fixture
+def their_objects(outsider):
+    """A budget, a period and a cobudget round of another collective, by filter name."""
+    other = outsider.memberships.get().collective
+    budget = Budget.objects.create(collective=other, name="Theirs", starts_on=date(2025, 1, 1))
+    period = Period.objects.create(collective=other, budget=budget, index=0, starts_on=date(2025, 1, 1),
+                                   ends_on=date(2025, 3, 31))
+    round_ = Round.objects.create(collective=other, name="Theirs", created_by=outsider)
+    return {"budget": budget.pk, "period": period.pk, "round": round_.pk}
+
+
+@pytest.mark.parametrize("where", ["filters", "top level"])
+def test_filters_naming_another_collectives_objects_are_refused_naming_the_field(where, collective, budget,
+                                                                                  closed_period, accountant,
+                                                                                  their_objects, api):
+    client = api(accountant)
+    nobody = {"budget": 2**62, "period": 999_999_999, "round": 2**70}
+    for key in ("budget", "period", "round"):
+        for value in (their_objects[key], nobody[key]):
+            body = {"kind": "journal", "format": "csv",
+                    **({"filters": {key: value}} if where == "filters" else {key: value})}
+            response = client.post(url(collective), body, format="json")
+            assert response.status_code == 400, (key, value, response.content)
+            fields = response.json()["fields"]
+            named = fields["filters"][key] if where == "filters" else fields[key]
+            assert named and response.json()["code"] == "invalid_filter", (key, fields)
+    assert not Export.objects.exists()
+    ours = {"budget": budget.pk, "period": closed_period.pk}
+    response = client.post(url(collective), {"kind": "journal", "format": "csv", "filters": ours}, format="json")
+    assert response.status_code == 202, response.json()
+
+
+def test_the_export_form_refuses_another_collectives_budget_or_round(client, collective, budget, accountant,
+                                                                      their_objects):
+    client.force_login(accountant)
+    page = f"/c/{collective.slug}/accounting/exports/"
+    for key in ("budget", "round"):
+        response = client.post(page, {"kind": "journal", "format": "csv", key: their_objects[key]}, follow=True)
+        errors = [str(message) for message in response.context["messages"] if message.level_tag == "error"]
+        assert response.status_code == 200 and any(key in error for error in errors), (key, errors)
+    assert not Export.objects.exists()
+    client.post(page, {"kind": "journal", "format": "csv", "budget": budget.pk})
+    assert Export.objects.get().params["budget"] == budget.pk
 
 
 def test_members_get_403_and_outsiders_404_on_exports(collective, accountant, member, outsider, api):

@@ -141,7 +141,8 @@ def test_statements_leave_rejected_declarations_out_of_the_requested_totals(stat
         amount=Decimal("5000.00"), status=ContributionStatus.REJECTED, value_mode="self_assessed",
     )
     data = period_statement_data(statement_period)
-    assert data["totals"] == {"requested": "2000.00", "granted": "1500.00", "count": 2, "rejected": 1}
+    assert data["totals"] == {"requested": "2000.00", "granted": "1500.00", "count": 2, "rejected": 1,
+                              "withdrawn": 0}
     assert len(data["declarations"]) == 3
     membership = Membership.objects.of(statement_period.collective).get(user=contributor)
     personal = personal_statement_data(membership, 2025)

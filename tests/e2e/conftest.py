@@ -1,6 +1,7 @@
 """Browser journeys: Playwright driving Debian's Chromium against live_server."""
 
 import os
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -15,6 +16,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+# Screenshots of the pages, kept by CI as test artifacts.
+SCREENSHOTS_DIR = Path(os.environ.get("SCREENSHOTS_DIR") or Path(__file__).parents[2] / "test-artifacts" / "screenshots")
 
 
 @pytest.fixture(scope="session")

@@ -62,8 +62,16 @@ def test_two_members_see_each_others_allocations_live_and_the_results(new_contex
     assert alice.evaluate("window.notReloaded") is True
     expect(alice.locator("#wallet .cb-balance")).to_have_text("€70.00")
 
-    alice.on("dialog", lambda dialog: dialog.accept())
+    # Closing asks first, in a dialog that states what happens; cancelling leaves the round open.
     alice.click("text=Close the round")
+    confirm = alice.locator("#confirm-dialog")
+    expect(confirm).to_be_visible()
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_be_hidden()
+    round.refresh_from_db()
+    assert round.status == "open"
+    alice.click("text=Close the round")
+    confirm.locator("#confirm-dialog-ok").click()
     alice.wait_for_url(f"**/cobudget/{round.pk}/results/")
     celebrated = alice.locator(".cb-celebrate")
     expect(celebrated).to_contain_text("Four à pain")

@@ -3,9 +3,13 @@ import time
 import uuid
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.core.internal.ratelimit import get_rates
 from allauth.mfa import app_settings as mfa_settings
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 from django.core import mail
+from django.test import Client
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from budgets.ledger import account_get_or_create
@@ -14,7 +18,7 @@ from contrib_budget.errors import DomainError
 from members import services
 from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
 from tests.conftest import PASSWORD
-from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
+from tests.factories import CollectiveFactory, MembershipFactory, UserFactory, with_verified_email
 from tests.threads import run_concurrently
 
 ERROR_KEYS = {"detail", "code", "fields"}
@@ -274,6 +278,7 @@ def test_every_error_has_the_same_shape(api, collective, coordinator, member, ou
 
 
 def test_a_token_from_email_and_password_authenticates_api_calls(collective, member):
+    with_verified_email(member)
     client = APIClient(REMOTE_ADDR=fresh_address())
     response = client.post("/api/v1/auth/token/", {"email": "BOB@example.org", "password": PASSWORD},
                            format="json")
@@ -287,6 +292,7 @@ def test_a_token_from_email_and_password_authenticates_api_calls(collective, mem
 
 
 def test_only_a_digest_of_the_token_is_stored(collective, member):
+    with_verified_email(member)
     client = APIClient(REMOTE_ADDR=fresh_address())
     key = client.post("/api/v1/auth/token/", {"email": member.email, "password": PASSWORD},
                       format="json").json()["token"]
@@ -309,6 +315,7 @@ def current_code(secret: str) -> str:
 
 
 def test_with_two_factor_on_a_password_alone_gets_no_token(collective, member, totp_secret):
+    with_verified_email(member)
     response = APIClient(REMOTE_ADDR=fresh_address()).post(
         "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD}, format="json")
     assert response.status_code == 401
@@ -317,6 +324,7 @@ def test_with_two_factor_on_a_password_alone_gets_no_token(collective, member, t
 
 
 def test_with_two_factor_on_a_wrong_code_gets_no_token(collective, member, totp_secret):
+    with_verified_email(member)
     wrong = f"{(int(current_code(totp_secret)) + 1) % 1_000_000:06d}"
     response = APIClient(REMOTE_ADDR=fresh_address()).post(
         "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD, "otp": wrong}, format="json")
@@ -325,6 +333,7 @@ def test_with_two_factor_on_a_wrong_code_gets_no_token(collective, member, totp_
 
 
 def test_with_two_factor_on_the_current_code_gets_a_token_once(collective, member, totp_secret):
+    with_verified_email(member)
     client = APIClient(REMOTE_ADDR=fresh_address())
     credentials = {"email": member.email, "password": PASSWORD, "otp": current_code(totp_secret)}
     response = client.post("/api/v1/auth/token/", credentials, format="json")
@@ -340,6 +349,52 @@ def test_a_wrong_password_gets_no_token(collective, member):
         "/api/v1/auth/token/", {"email": member.email, "password": "wrong"}, format="json")
     assert response.status_code in (401, 403)
     assert set(response.json()) == ERROR_KEYS
+
+
+def _ask_token(email: str, password: str = PASSWORD):
+    return APIClient(REMOTE_ADDR=fresh_address(), HTTP_ACCEPT_LANGUAGE="en").post(
+        "/api/v1/auth/token/", {"email": email, "password": password}, format="json")
+
+
+def test_an_unconfirmed_address_gets_no_token_as_it_may_not_log_in_on_the_site(collective, member, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    # No address on record (an account made by hand), then one not confirmed yet (just signed up).
+    for state in ("none", "unconfirmed"):
+        if state == "unconfirmed":  # the web login below added it, unconfirmed, and sent the link
+            assert EmailAddress.objects.filter(user=member, email=member.email, verified=False).exists()
+        response = _ask_token(member.email.upper())
+        assert response.status_code == 403, (state, response.content)
+        assert set(response.json()) == ERROR_KEYS and response.json()["code"] == "email_not_verified"
+        assert "confirm" in response.json()["detail"].lower() and list(response.json()["fields"]) == ["email"]
+        web = Client(REMOTE_ADDR=fresh_address())
+        web.post(reverse("account_login"), {"login": member.email, "password": PASSWORD})
+        assert "_auth_user_id" not in web.session, state
+    assert not PersonalToken.objects.filter(user=member).exists()
+    # Only the right password learns that the address is unconfirmed.
+    assert _ask_token(member.email, "wrong").json()["code"] == "authentication_failed"
+    EmailAddress.objects.filter(user=member).update(verified=True)
+    assert _ask_token(member.email).status_code == 200
+
+
+def test_an_unconfirmed_address_gets_a_token_when_confirming_is_optional(collective, member, settings):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "optional"
+    EmailAddress.objects.create(user=member, email=member.email, verified=False, primary=True)
+    assert _ask_token(member.email).status_code == 200
+
+
+def test_an_unconfirmed_address_is_refused_before_any_two_factor_code_is_counted(collective, member, totp_secret):
+    per_account = next(rate.amount for rate in get_rates(app="allauth.account", action="login_failed")
+                       if rate.per == "key")
+    wrong = f"{(int(current_code(totp_secret)) + 1) % 1_000_000:06d}"
+    for _ in range(per_account + 1):
+        response = APIClient(REMOTE_ADDR=fresh_address()).post(
+            "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD, "otp": wrong}, format="json")
+        assert response.json()["code"] == "email_not_verified"
+    with_verified_email(member)
+    response = APIClient(REMOTE_ADDR=fresh_address()).post(
+        "/api/v1/auth/token/", {"email": member.email, "password": PASSWORD, "otp": current_code(totp_secret)},
+        format="json")
+    assert response.status_code == 200, response.json()
 
 
 def test_a_revoked_or_made_up_token_is_refused(collective, member):
@@ -384,6 +439,7 @@ def test_an_unknown_time_zone_is_a_field_error_and_nothing_is_saved(api, member,
 
 
 def test_asking_for_tokens_is_throttled_per_address(collective, member):
+    with_verified_email(member)
     client = APIClient(REMOTE_ADDR=fresh_address())
     credentials = {"email": member.email, "password": PASSWORD}
     statuses = [client.post("/api/v1/auth/token/", credentials, format="json").status_code for _ in range(11)]
@@ -416,6 +472,7 @@ def test_the_schema_documents_the_token_endpoint_errors(client):
 
 
 def test_a_forged_forwarded_for_header_does_not_escape_the_token_throttle(collective, member):
+    with_verified_email(member)
     client = APIClient(REMOTE_ADDR=fresh_address())
     credentials = {"email": member.email, "password": PASSWORD}
     statuses = [

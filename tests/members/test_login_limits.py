@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from members.models import PersonalToken
 from tests.conftest import PASSWORD
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_verified_email
 from tests.members.test_api import current_code, fresh_address
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_failures_are_counted_per_client_address_too(db):
     web = Client(REMOTE_ADDR=address)
     for _ in range(per_address):
         assert web_login(web, f"nobody-{uuid.uuid4().hex[:8]}@example.org", "guess").status_code == 200
-    target = UserFactory(email=f"target-{uuid.uuid4().hex[:10]}@example.org")
+    target = with_verified_email(UserFactory(email=f"target-{uuid.uuid4().hex[:10]}@example.org"))
     refused = APIClient(REMOTE_ADDR=address).post(TOKEN_URL, {"email": target.email, "password": PASSWORD},
                                                   format="json")
     assert refused.status_code == 429 and refused.json()["code"] == "too_many_attempts"
@@ -211,7 +211,46 @@ def test_behind_a_trusted_proxy_the_limit_counts_the_forwarded_client_address(db
     proxy, guesser, neighbour = fresh_address(), fresh_address(), fresh_address()
     for _ in range(_rate("ip").amount):
         _fail_from(proxy, forwarded_for=guesser)
-    target = UserFactory(email=f"target-{uuid.uuid4().hex[:10]}@example.org")
+    target = with_verified_email(UserFactory(email=f"target-{uuid.uuid4().hex[:10]}@example.org"))
     assert _ask_from(proxy, target.email, forwarded_for=neighbour).status_code == 200
     refused = _ask_from(proxy, target.email, forwarded_for=f"{fresh_address()}, {guesser}")
     assert refused.status_code == 429 and refused.json()["code"] == "too_many_attempts"
+
+
+@pytest.mark.parametrize("forwarded_for", [None, "", "  ", "203.0.113.7", "not an address", "203.0.113.7, junk"])
+def test_behind_trusted_proxies_a_short_or_missing_forwarded_for_header_still_logs_in(settings, person,
+                                                                                     forwarded_for):
+    """allauth alone raises ImproperlyConfigured (a 500) when X-Forwarded-For has fewer entries than trusted
+    proxies: a request that did not come through them all, or a header a client wrote."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 3
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 3}
+    extra = {} if forwarded_for is None else {"HTTP_X_FORWARDED_FOR": forwarded_for}
+    token = APIClient(REMOTE_ADDR=fresh_address()).post(
+        TOKEN_URL, {"email": person.email, "password": PASSWORD}, format="json", **extra)
+    assert token.status_code == 200, token.content
+    web = Client(REMOTE_ADDR=fresh_address(), **extra).post(
+        reverse("account_login"), {"login": person.email, "password": PASSWORD})
+    assert web.status_code == 302 and web.url == reverse("home")
+    failed = Client(REMOTE_ADDR=fresh_address(), **extra).post(
+        reverse("account_login"), {"login": person.email, "password": "guess"})
+    assert failed.status_code == 200
+
+
+def test_with_fewer_forwarded_entries_than_proxies_the_limit_counts_the_leftmost_one(settings):
+    """As the throttles do (DRF's NUM_PROXIES): the leftmost entry there is, else REMOTE_ADDR."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 2}
+    proxy, guesser, neighbour = fresh_address(), fresh_address(), fresh_address()
+    for _ in range(_rate("ip").amount):
+        _fail_from(proxy, forwarded_for=guesser)
+    target = with_verified_email(UserFactory(email=f"target-{uuid.uuid4().hex[:10]}@example.org"))
+    assert _ask_from(proxy, target.email, forwarded_for=neighbour).status_code == 200
+    assert _ask_from(fresh_address(), target.email, forwarded_for="").status_code == 200
+    refused = _ask_from(fresh_address(), target.email, forwarded_for=guesser)
+    assert refused.status_code == 429 and refused.json()["code"] == "too_many_attempts"
+    # An entry that is no address: REMOTE_ADDR counts.
+    for _ in range(_rate("ip").amount):
+        _fail_from(proxy, forwarded_for="unknown")
+    refused = _ask_from(proxy, target.email, forwarded_for="unknown")
+    assert refused.status_code == 429
+    assert _ask_from(fresh_address(), target.email, forwarded_for="unknown").status_code == 200

@@ -7,10 +7,12 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from members.demo import DEMO_PASSWORD, DemoData
 from members.management.commands import seed_demo
 from members.models import AuditEvent, Collective, Membership, User
+from tests.members.test_api import fresh_address
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +69,11 @@ def test_demo_people_can_log_in_at_once_with_mandatory_email_verification(client
                            {"login": "emma@demo.contrib-budget.org", "password": DEMO_PASSWORD})
     assert response.status_code == 302
     assert response.url == reverse("home")
+    # The API's token endpoint follows the same rule: the demo's people get tokens.
+    for email in ("alice@demo.contrib-budget.org", "carol@demo.contrib-budget.org"):
+        token = APIClient(REMOTE_ADDR=fresh_address()).post(
+            "/api/v1/auth/token/", {"email": email, "password": DEMO_PASSWORD}, format="json")
+        assert token.status_code == 200, token.content
 
 
 def test_seed_demo_prints_the_accounts_and_the_password():

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from members import services
 from members.models import PersonalToken
 from tests.conftest import PASSWORD
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_verified_email
 from tests.members.test_api import fresh_address
 from tests.threads import run_concurrently
 
@@ -33,6 +33,7 @@ def call_with(key: str, **extra):
 
 
 def ask_token(user, user_agent="", **fields):
+    with_verified_email(user)
     return APIClient(REMOTE_ADDR=fresh_address()).post(
         TOKEN_URL, {"email": user.email, "password": PASSWORD, **fields}, format="json", HTTP_USER_AGENT=user_agent)
 

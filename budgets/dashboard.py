@@ -1,0 +1,167 @@
+"""The budgets on the collective's home (members/dashboard.py), and their lines in "what waits for me".
+
+Panels: each running budget's money (received, promised, granted, left) and the open periods' requests against
+their money. Waiting lines: decisions on periods in deficit and periods to close (coordinators), payouts to pay
+(accountants; coordinators where nobody is accountant), periods to lock (accountants). Each is a fixed number
+of queries, whatever the number of budgets and periods.
+"""
+
+from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from contrib_budget.money import format_money
+from contributions.models import Payout
+from members import dashboard
+from members.models import Collective, Membership, Role
+from members.selectors import WaitingItem, waiting_provider
+
+from . import charts, selectors
+from .models import Period, PeriodStatus
+
+SHOWN_BUDGETS = 6
+SHOWN_PERIODS = 4
+
+
+def _money(collective: Collective, membership: Membership) -> dict | None:
+    """The budgets still running, or that still hold money, each as a gauge."""
+    today = timezone.localdate()
+    budgets = list(
+        selectors.budgets_with_money(collective).prefetch_related(None)
+        .alias(left=F("received_total") + F("pledged_total") - F("granted_total"))
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today) | ~Q(left=0))
+        .order_by("name", "id")[:SHOWN_BUDGETS + 1]
+    )
+    is_coordinator = membership.has_role(Role.COORDINATOR)
+    if not budgets and not is_coordinator:
+        return None
+    for budget in budgets:
+        budget.gauge = charts.budget_money_gauge(budget, currency=collective.currency)
+    return {"budgets": budgets[:SHOWN_BUDGETS], "more": len(budgets) > SHOWN_BUDGETS,
+            "is_coordinator": is_coordinator}
+
+
+def _open_periods(collective: Collective, membership: Membership) -> dict | None:
+    """The periods under way (started, not closed), the soonest ending first: requests against money."""
+    under_way = (Period.objects.of(collective)
+                 .filter(status__in=(PeriodStatus.OPEN, PeriodStatus.DEFICIT), starts_on__lte=timezone.localdate())
+                 .order_by("ends_on", "budget__name", "id"))
+    periods = selectors.with_figures(Period.objects.filter(pk__in=under_way.values("pk")[:SHOWN_PERIODS + 1])
+                                     .order_by("ends_on", "budget__name", "id"))
+    if not periods:
+        return None
+    more, periods = len(periods) > SHOWN_PERIODS, periods[:SHOWN_PERIODS]
+    for period in periods:
+        period.name = charts.period_name(period)
+        period.bar = charts.period_requests_bar(period, currency=collective.currency)
+        period.gap = max(period.requested, period.validated) - period.available_now
+    return {"periods": periods, "more": more}
+
+
+dashboard.register(
+    dashboard.Panel("budgets.money", 20, "budgets/dashboard/_money.html", _money),
+    dashboard.Panel("budgets.periods", 30, "budgets/dashboard/_periods.html", _open_periods),
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# "what waits for me"
+
+def _collectives_where(user, role: str):
+    return Membership.objects.filter(user=user, roles__contains=[role]).values("collective_id")
+
+
+def _collective(row: dict) -> Collective:
+    return Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"],
+                      currency=row.get("collective__currency", "EUR"))
+
+
+@waiting_provider
+def _deficits_to_decide(user) -> list[WaitingItem]:
+    """Coordinators: periods whose validated requests exceed their money under the `hold` rule."""
+    periods = (Period.objects.filter(collective_id__in=_collectives_where(user, Role.COORDINATOR.value),
+                                     status=PeriodStatus.DEFICIT)
+               .select_related("budget", "collective").order_by("ends_on", "id"))
+    return [
+        WaitingItem(
+            title=_("%(budget)s: the requests of the period %(period)s exceed its money") % {
+                "budget": period.budget.name, "period": charts.period_name(period)},
+            url=reverse("period_decision", args=[period.collective.slug, period.pk]),
+            collective=period.collective, action=_("Decide"),
+        )
+        for period in periods
+    ]
+
+
+@waiting_provider
+def _periods_to_close(user) -> list[WaitingItem]:
+    """Coordinators: ended periods nobody closes for them, because their budget closes none automatically or
+    its automatic closing is overdue (it stopped on something to settle first); one line per budget."""
+    today = timezone.localdate()
+    due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timezone.timedelta(days=1),
+                               output_field=DateField())
+    rows = (Period.objects.filter(collective_id__in=_collectives_where(user, Role.COORDINATOR.value),
+                                  status=PeriodStatus.OPEN, ends_on__lt=today)
+            .alias(due_on=due_on)
+            .filter(Q(budget__auto_close_after_days__isnull=True) | Q(due_on__lt=today))
+            .values("budget_id", "budget__name", "collective_id", "collective__slug", "collective__name")
+            .annotate(count=Count("id"), first_end=Min("ends_on"))
+            .order_by("first_end", "budget_id"))
+    return [
+        WaitingItem(
+            title=ngettext("%(budget)s: %(count)d period has ended and waits to be closed",
+                           "%(budget)s: %(count)d periods have ended and wait to be closed",
+                           row["count"]) % {"budget": row["budget__name"], "count": row["count"]},
+            url=reverse("budget_detail", args=[row["collective__slug"], row["budget_id"]]) + "#periods",
+            collective=_collective(row), action=_("Close"),
+        )
+        for row in rows
+    ]
+
+
+@waiting_provider
+def _payouts_to_pay(user) -> list[WaitingItem]:
+    """Accountants, and coordinators of collectives without an accountant: payouts whose money is in, unpaid;
+    one line per collective with their total."""
+    accountant_here = Membership.objects.filter(collective_id=OuterRef("collective_id"),
+                                                roles__contains=[Role.ACCOUNTANT.value])
+    payers = (Membership.objects.filter(user=user)
+              .filter(Q(roles__contains=[Role.ACCOUNTANT.value])
+                      | Q(roles__contains=[Role.COORDINATOR.value]) & ~Exists(accountant_here))
+              .values("collective_id"))
+    rows = (Payout.objects.filter(selectors.PAYABLE, collective_id__in=payers)
+            .values("collective_id", "collective__slug", "collective__name", "collective__currency")
+            .annotate(count=Count("id"), total=Sum("granted"))
+            .order_by("collective__name"))
+    return [
+        WaitingItem(
+            title=ngettext("%(count)d payout to pay: %(amount)s", "%(count)d payouts to pay: %(amount)s in all",
+                           row["count"]) % {"count": row["count"],
+                                            "amount": format_money(row["total"], row["collective__currency"])},
+            url=reverse("payouts", args=[row["collective__slug"]]) + "?state=payable",
+            collective=_collective(row), action=_("Pay"),
+        )
+        for row in rows
+    ]
+
+
+@waiting_provider
+def _periods_to_lock(user) -> list[WaitingItem]:
+    """Accountants: closed periods whose payouts are all paid, not locked yet; one line per collective."""
+    rows = (selectors.periods_settled_unlocked_of(Period.objects.filter(
+                collective_id__in=_collectives_where(user, Role.ACCOUNTANT.value)))
+            .values("collective_id", "collective__slug", "collective__name")
+            .annotate(count=Count("id"))
+            .order_by("collective__name"))
+    return [
+        WaitingItem(
+            title=ngettext("%(count)d closed period is paid and can be locked",
+                           "%(count)d closed periods are paid and can be locked", row["count"]) % {
+                "count": row["count"]},
+            url=reverse("accounting_index", args=[row["collective__slug"]]),
+            collective=_collective(row), action=_("Lock"),
+        )
+        for row in rows
+    ]
