@@ -3,7 +3,6 @@ requests against its money, and a person's earnings by month and by payment stat
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -11,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from contrib_budget import charts
 from contrib_budget.charts import BLUE, GREEN, ORANGE, SLATE, BarChart, ColumnChart, Series
+from contrib_budget.money import ZERO
 
-ZERO = Decimal("0.00")
 # A budget's page charts its latest periods; the table below it lists them all.
 CHARTED_PERIODS = 12
 CHARTED_MONTHS = 12

@@ -24,7 +24,9 @@ from django.utils.translation import gettext as _
 
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, checked
-from contrib_budget.money import format_money, split_largest_remainder, to_money
+from contrib_budget.money import (
+    MAX_BUDGET_AMOUNT, ZERO, format_money, parse_money, split_largest_remainder, to_money,
+)
 from members.audit import audit_record
 
 from . import accounts
@@ -34,9 +36,7 @@ from .locks import ensure_period_unlocked
 from .models import Budget, Funding, FundingStatus, LeftoverPolicy, OverspendPolicy, Period, PeriodStatus
 from .notifications import period_closed_notify, period_deficit_notify
 from .periods import period_count, periods_ensure
-from .services import budget_lock, money_checked
-
-ZERO = Decimal("0.00")
+from .services import budget_lock
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
         note = checked("note", (decision.get("note") or "").strip(), text.multi_line(500))
         grants = []
         for r in requests:
-            amount = money_checked(amounts[str(r.contribution_id)], "amounts")
+            amount = parse_money(amounts[str(r.contribution_id)], "amounts", maximum=MAX_BUDGET_AMOUNT)
             if amount > r.amount:
                 raise DomainError(_("A granted amount cannot exceed its request."), "invalid",
                                   fields={"amounts": {str(r.contribution_id): [_("More than requested.")]}})
@@ -214,7 +214,8 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
         return grants, available, stored
     if kind == "top_up":
         gap = total - available
-        amount = money_checked(decision.get("amount", gap), "amount", positive=True)
+        amount = parse_money(decision.get("amount", gap), "amount", positive=True,
+                             maximum=MAX_BUDGET_AMOUNT)
         if amount < gap:
             raise DomainError(
                 _("The top-up must cover the gap of %(gap)s.") % {"gap": format_money(gap, budget.collective.currency)},

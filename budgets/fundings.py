@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
+from contrib_budget.money import MAX_FUNDING, parse_money
 from members.audit import audit_record
 from members.models import Membership, Role
 
@@ -18,7 +19,7 @@ from . import accounts
 from .ledger import InsufficientFunds, Leg, transaction_post, transaction_reverse
 from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, SourceKind
 from .notifications import funding_received_notify, payouts_notify
-from .services import budget_lock, money_checked
+from .services import budget_lock
 
 
 def _funding_state(funding: Funding) -> dict:
@@ -82,7 +83,7 @@ def funding_create(
     status: str = FundingStatus.PLEDGED, received_on: date | None = None,
 ) -> Funding:
     """Credit `budget` from `source`; received money first makes owed payouts payable."""
-    amount = money_checked(amount, "amount", positive=True)
+    amount = parse_money(amount, "amount", positive=True, maximum=MAX_FUNDING)
     source = checked("source", (source or "").strip(), text.single_line(150))
     checked("received_on", received_on, dates.validate_date_window)
     if not source:

@@ -5,11 +5,11 @@ from decimal import Decimal
 from django.db.models import CharField, Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat, TruncMonth
 
+from contrib_budget.money import ZERO
 from contributions.models import NOT_COUNTED, Contribution, ContributionStatus, Payout
 
 from .models import Budget, Funding, FundingStatus, LedgerTransaction, LeftoverPolicy, Period, PeriodStatus
 
-ZERO = Decimal("0.00")
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -251,7 +251,6 @@ def under_review_totals(user, collectives) -> list[dict]:
     return [{"currency": row["collective__currency"], "pending_count": row["pending_count"],
              "pending": row["pending"], "waiting": row["waiting"]}
             for row in rows if row["pending_count"] or row["waiting"]]
-
 
 
 def periods_settled_unlocked(collective) -> QuerySet:

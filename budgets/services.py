@@ -4,20 +4,17 @@ Fundings live in `budgets.fundings`, periods in `budgets.periods`, the closing i
 `budgets.closing`, payouts in `budgets.payouts`.
 """
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from contrib_budget import text
 from contrib_budget.errors import DomainError, checked, validated_or_raise
-from contrib_budget.money import parse_money
+from contrib_budget.money import MAX_BUDGET_AMOUNT, parse_money
 from members.audit import audit_record
 from members.models import Collective
 
 from .models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 
-MAX_AMOUNT = Decimal("1000000000.00")
 BUDGET_FIELDS = (
     "name", "description", "period_kind", "starts_on", "ends_on", "amount_per_period", "overspend_policy",
     "leftover_policy", "allow_custom_rate", "required_approvals", "auto_close_after_days",
@@ -25,11 +22,6 @@ BUDGET_FIELDS = (
 SCHEDULE_FIELDS = ("period_kind", "starts_on", "ends_on")
 ENVELOPE_FIELDS = ("name", "description", "amount")
 TASK_FIELDS = ("envelope", "title", "description", "priority", "is_published", "is_done")
-
-
-def money_checked(value, field: str, *, positive: bool = False) -> Decimal:
-    """A money amount for a budget: `parse_money` within the budgets' ceiling."""
-    return parse_money(value, field, positive=positive, maximum=MAX_AMOUNT)
 
 
 def budget_lock(budget: Budget) -> Budget:
@@ -51,7 +43,8 @@ def _budget_state(budget: Budget) -> dict:
 
 def _check_budget(budget: Budget) -> None:
     if budget.amount_per_period is not None:
-        budget.amount_per_period = money_checked(budget.amount_per_period, "amount_per_period")
+        budget.amount_per_period = parse_money(budget.amount_per_period, "amount_per_period",
+                                                maximum=MAX_BUDGET_AMOUNT)
     if budget.ends_on is not None and budget.starts_on is not None and budget.ends_on < budget.starts_on:
         raise DomainError(_("The end date comes before the start date."), "invalid",
                           fields={"ends_on": [_("The end date comes before the start date.")]})
@@ -70,7 +63,7 @@ def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
         level.name = checked("rate_levels", (data.get("name") or "").strip(), text.single_line(100))
         if not level.name:
             raise DomainError(_("Name each rate level."), "invalid", fields={"rate_levels": [_("Name each rate level.")]})
-        level.hourly_rate = money_checked(data.get("hourly_rate"), "rate_levels")
+        level.hourly_rate = parse_money(data.get("hourly_rate"), "rate_levels", maximum=MAX_BUDGET_AMOUNT)
         level.position = position
         level.save()
         kept.append(level)
@@ -135,7 +128,7 @@ def budget_update(*, budget: Budget, actor, rate_levels: list[dict] | None = Non
 
 def envelope_create(*, budget: Budget, actor, name: str, amount, description: str = "") -> Envelope:
     envelope = Envelope(collective_id=budget.collective_id, budget=budget, name=name, description=description,
-                        amount=money_checked(amount, "amount"))
+                        amount=parse_money(amount, "amount", maximum=MAX_BUDGET_AMOUNT))
     validated_or_raise(envelope, exclude=("collective", "budget"))
     with transaction.atomic():
         envelope.save()
@@ -148,7 +141,9 @@ def envelope_update(*, envelope: Envelope, actor, **fields) -> Envelope:
     before = {"name": envelope.name, "description": envelope.description, "amount": str(envelope.amount)}
     for field, value in fields.items():
         if field in ENVELOPE_FIELDS:
-            setattr(envelope, field, money_checked(value, "amount") if field == "amount" else value)
+            if field == "amount":
+                value = parse_money(value, "amount", maximum=MAX_BUDGET_AMOUNT)
+            setattr(envelope, field, value)
     validated_or_raise(envelope, exclude=("collective", "budget"))
     with transaction.atomic():
         envelope.save()

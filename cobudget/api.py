@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from budgets.models import MONEY
 from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSerializer, SingleLineField
 from contrib_budget.errors import DomainError, NotFound
+from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE
 from contrib_budget.text import parse_id
 from members.models import Role
 
@@ -24,7 +25,7 @@ class RoundSerializer(ModelSerializer):
         child=serializers.IntegerField(), required=False, write_only=True,
         help_text="User ids; empty: every holder of the member role when the round opens.",
     )
-    manual_envelopes = serializers.DictField(child=DecimalField(**MONEY_FIELD), required=False)
+    manual_envelopes = serializers.DictField(child=DecimalField(max_value=MAX_ENVELOPE, **MONEY_FIELD), required=False)
 
     class Meta:
         model = Round
@@ -116,16 +117,16 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
 
 class BudgetLineSerializer(serializers.Serializer):
     description = SingleLineField(max_length=200, required=False, allow_blank=True)
-    min_amount = DecimalField(**MONEY_FIELD)
-    max_amount = DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+    min_amount = DecimalField(max_value=MAX_BUCKET_GOAL, **MONEY_FIELD)
+    max_amount = DecimalField(max_value=MAX_BUCKET_GOAL, **MONEY_FIELD, required=False, allow_null=True)
 
 
 class BucketSerializer(ModelSerializer):
     round = serializers.PrimaryKeyRelatedField(queryset=Round.objects.none())
     carriers = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True,
                                      help_text="User ids of the co-carriers; the creator always carries.")
-    min_goal = DecimalField(**MONEY_FIELD, required=False)
-    max_goal = DecimalField(**MONEY_FIELD, required=False, allow_null=True)
+    min_goal = DecimalField(max_value=MAX_BUCKET_GOAL, **MONEY_FIELD, required=False)
+    max_goal = DecimalField(max_value=MAX_BUCKET_GOAL, **MONEY_FIELD, required=False, allow_null=True)
     budget_lines = BudgetLineSerializer(many=True, required=False, write_only=True)
     funded_amount = serializers.SerializerMethodField()
     funders_count = serializers.SerializerMethodField()
@@ -198,7 +199,7 @@ class BucketSerializer(ModelSerializer):
 
 
 class AllocationRequestSerializer(serializers.Serializer):
-    amount = DecimalField(**MONEY_FIELD)
+    amount = DecimalField(min_value=-MAX_ALLOCATION, max_value=MAX_ALLOCATION, **MONEY_FIELD)
     round = serializers.IntegerField(required=False, help_text="Optional: the round the allocation is meant for.")
 
 

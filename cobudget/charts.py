@@ -6,8 +6,7 @@ from django.utils.translation import gettext as _
 
 from contrib_budget import charts
 from contrib_budget.charts import BLUE, GREEN, BarChart, Series
-
-ZERO = Decimal("0.00")
+from contrib_budget.money import ZERO
 
 
 def bucket_funding_bar(bucket, funded: Decimal, *, currency: str) -> BarChart:

@@ -9,9 +9,7 @@ from decimal import Decimal, localcontext
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError
-from contrib_budget.money import split_largest_remainder, to_money
-
-ZERO = Decimal("0.00")
+from contrib_budget.money import ZERO, split_largest_remainder, to_money
 
 
 def weighted_envelopes(

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
 from contrib_budget.forms import DateField, DateTimeField, MultiLineField, SingleLineField
-from contrib_budget.money import format_money
+from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE, format_money
 from members.models import Membership
 
 from .models import BUCKET_IMAGE_MAX_BYTES, BUCKET_IMAGE_VALIDATORS, EnvelopePolicy, PartialPolicy, Round, RoundStatus
@@ -104,7 +104,8 @@ class RoundForm(forms.ModelForm):
         for person in people:
             name = f"envelope_{person.pk}"
             self.fields[name] = forms.DecimalField(label=person.display_name, required=False, min_value=0,
-                                                   initial=envelopes.get(str(person.pk)), **MONEY)
+                                                   max_value=MAX_ENVELOPE, initial=envelopes.get(str(person.pk)),
+                                                   **MONEY)
             self.fields[name].widget.attrs["inputmode"] = "decimal"
             self.manual_names.append((person.pk, name))
         self.locked = self._lock_fields()
@@ -220,8 +221,10 @@ class BucketForm(forms.Form):
 
 class LineForm(forms.Form):
     description = SingleLineField(label=_("Budget line"), max_length=200, required=False)
-    min_amount = forms.DecimalField(label=_("Minimum"), required=False, min_value=Decimal("0.01"), **MONEY)
-    max_amount = forms.DecimalField(label=_("Maximum (optional)"), required=False, min_value=Decimal("0.01"), **MONEY)
+    min_amount = forms.DecimalField(label=_("Minimum"), required=False, min_value=Decimal("0.01"),
+                                    max_value=MAX_BUCKET_GOAL, **MONEY)
+    max_amount = forms.DecimalField(label=_("Maximum (optional)"), required=False, min_value=Decimal("0.01"),
+                                    max_value=MAX_BUCKET_GOAL, **MONEY)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -243,7 +246,7 @@ LineFormSet = forms.formset_factory(LineForm, extra=3, max_num=20)
 
 
 class AllocateForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), **MONEY)
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_value=MAX_ALLOCATION, **MONEY)
     round = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 

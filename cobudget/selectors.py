@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from budgets.models import Account, AccountKind, Entry
-from contrib_budget.money import format_money
+from contrib_budget.money import ZERO, format_money
 from members.models import Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
@@ -27,8 +27,6 @@ from .models import (
     RoundStatus,
     Wallet,
 )
-
-ZERO = Decimal("0.00")
 
 
 def granted_by_member(collective: Collective, start: date, end: date) -> dict[int, Decimal]:

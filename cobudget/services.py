@@ -29,7 +29,9 @@ from budgets.ledger import (
 from budgets.models import Account, AccountKind
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked, validated_or_raise
-from contrib_budget.money import format_money, has_at_most_two_decimals, to_money
+from contrib_budget.money import (
+    MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE, ZERO, format_money, parse_money, to_money,
+)
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -65,7 +67,6 @@ from .notifications import (
 
 logger = logging.getLogger(__name__)
 
-ZERO = Decimal("0.00")
 
 ROUND_FIELDS = (
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_opens_at",
@@ -74,6 +75,9 @@ ROUND_FIELDS = (
     "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
     "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool",
 )
+# The round's amounts, each bounded as its kind is.
+ROUND_AMOUNTS = {"envelope_amount": MAX_ENVELOPE, "envelope_floor": MAX_ENVELOPE, "envelope_cap": MAX_ENVELOPE,
+                 "max_per_member_per_bucket": MAX_ALLOCATION}
 # What may still change once the round is open: words and the calendar, never the money rules.
 ROUND_FIELDS_WHILE_OPEN = (
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_closes_at",
@@ -83,17 +87,6 @@ BUCKET_LIVE = (BucketStatus.DRAFT, BucketStatus.PROPOSED, BucketStatus.OPEN, Buc
 
 # ---------------------------------------------------------------------------
 # helpers
-
-def _money(value, field: str = "amount") -> Decimal:
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
-        raise DomainError(_("Enter an amount."), "invalid_amount", fields={field: [_("Enter an amount.")]}) from None
-    if not amount.is_finite() or not has_at_most_two_decimals(amount):
-        raise DomainError(_("Amounts have at most two decimal places."), "amount_precision",
-                          fields={field: [_("At most two decimal places.")]})
-    return to_money(amount)
-
 
 def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
     validated_or_raise(instance, exclude, validate_unique=False)
@@ -140,7 +133,15 @@ def round_source_account(round: Round) -> Account:
 # ---------------------------------------------------------------------------
 # rounds
 
+def _check_round_amounts(round: Round) -> None:
+    for name, maximum in ROUND_AMOUNTS.items():
+        value = getattr(round, name)
+        if value not in (None, ""):
+            setattr(round, name, parse_money(value, name, maximum=maximum))
+
+
 def _check_round_rules(round: Round) -> None:
+    _check_round_amounts(round)
     if round.envelope_policy == EnvelopePolicy.WEIGHTED and (not round.weight_from or not round.weight_to):
         raise DomainError(_("A weighted round needs the dates of the contributions that weigh."), "weight_dates",
                           fields={"weight_from": [_("Required for weighted envelopes.")]})
@@ -165,7 +166,8 @@ def _check_round_rules(round: Round) -> None:
         except (TypeError, ValueError):
             raise DomainError(_("Unknown member in the envelopes."), "manual_envelopes",
                               fields={"manual_envelopes": [_("Keys are member ids.")]}) from None
-        amount = _money(value, "manual_envelopes")
+        # Signed, so that a negative envelope gets the envelope's own message below.
+        amount = parse_money(value, "manual_envelopes", signed=True, maximum=MAX_ENVELOPE)
         if amount < 0:
             raise DomainError(_("An envelope cannot be negative."), "negative_amount",
                               fields={"manual_envelopes": [_("Must not be negative.")]})
@@ -517,9 +519,11 @@ def _lines(lines, currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
     for line in lines:
         description = checked("budget_lines", (line.get("description") or "").strip(),
                               text.single_line(200)) or _("Budget")
-        minimum = _money(line.get("min_amount"), "min_goal")
+        # Signed, so that a goal at or below zero gets the goals' own messages below.
+        minimum = parse_money(line.get("min_amount"), "min_goal", signed=True, maximum=MAX_BUCKET_GOAL)
         maximum = line.get("max_amount")
-        maximum = None if maximum in (None, "") else _money(maximum, "max_goal")
+        maximum = None if maximum in (None, "") else parse_money(maximum, "max_goal", signed=True,
+                                                                 maximum=MAX_BUCKET_GOAL)
         if minimum <= 0:
             raise DomainError(_("A minimum goal must be above zero."), "min_goal",
                               fields={"min_goal": [_("Must be above zero.")]})
@@ -530,6 +534,9 @@ def _lines(lines, currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
                 "min_above_max", fields={"max_goal": [_("Must be at least the minimum goal.")]},
             )
         cleaned.append((description[:200], minimum, maximum))
+    # The bucket's goals are the lines' sums: they are bounded as one line is.
+    parse_money(sum((mn for _d, mn, _mx in cleaned), ZERO), "min_goal", maximum=MAX_BUCKET_GOAL)
+    parse_money(sum((mx or mn for _d, mn, mx in cleaned), ZERO), "max_goal", maximum=MAX_BUCKET_GOAL)
     return cleaned
 
 
@@ -861,7 +868,7 @@ def allocation_create(*, bucket: Bucket, actor, amount, round_id: int | None = N
     allocations can neither overfund the bucket, nor exceed the per-member
     maximum, nor drive a wallet below zero.
     """
-    amount = _money(amount)
+    amount = parse_money(amount, "amount", signed=True, maximum=MAX_ALLOCATION)
     if amount == 0:
         raise DomainError(_("Enter an amount other than zero."), "zero_amount", fields={"amount": [_("Must not be zero.")]})
     if round_id is not None and int(round_id) != bucket.round_id:

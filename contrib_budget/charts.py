@@ -19,9 +19,8 @@ from babel.numbers import format_compact_currency
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext as _
 
-from .money import CENT, format_money
+from .money import CENT, ZERO, format_money
 
-ZERO = Decimal("0.00")
 
 # Each at least 4.5:1 against white (tests/test_charts.py checks it), so a bar reads against the page and a
 # series colour may also colour text.

@@ -13,6 +13,16 @@ from .errors import DomainError
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
+# The most one amount of each kind may be. Every money column is NUMERIC(14, 2), up to
+# 999 999 999 999.99; each maximum stays well below, so a total of a few such amounts
+# still fits (tests/test_money.py checks every money column holds its kind's maximum).
+MAX_DECLARATION = Decimal("1000000.00")  # a declaration: its amount, hourly rate, adjusted amount
+MAX_BUDGET_AMOUNT = Decimal("1000000000.00")  # a budget: per period, rate level, envelope, deficit decision
+MAX_FUNDING = Decimal("1000000000.00")  # money received into a budget
+MAX_ENVELOPE = Decimal("1000000000.00")  # a cobudget round's envelopes (each, or the weighted total), floor, cap
+MAX_BUCKET_GOAL = Decimal("1000000000.00")  # a bucket's budget line, minimum and maximum goals
+MAX_ALLOCATION = Decimal("1000000000.00")  # what a member gives a bucket (or takes back), the per-member limit
+
 
 def to_money(value) -> Decimal:
     """Round a value to the cent, half away from zero."""
@@ -78,9 +88,12 @@ def format_rate(amount, currency: str | None = None) -> str:
     return _("%(amount)s/h") % {"amount": format_money(amount, currency)}
 
 
-def parse_money(value, field: str, *, positive: bool = False, maximum: Decimal | None = None) -> Decimal:
-    """An amount from input, checked: a finite decimal with at most two places, not negative (not zero
-    either when `positive`), not above `maximum`. Otherwise a DomainError that names `field`."""
+def parse_money(
+    value, field: str, *, positive: bool = False, signed: bool = False, maximum: Decimal | None = None
+) -> Decimal:
+    """An amount from input, checked: a finite decimal with at most two places, not negative unless
+    `signed` (not zero either when `positive`), at most `maximum` in size. Otherwise a DomainError that
+    names `field`."""
 
     def refused(message: str, code: str) -> DomainError:
         return DomainError(message, code, fields={field: [message]})
@@ -91,12 +104,12 @@ def parse_money(value, field: str, *, positive: bool = False, maximum: Decimal |
         raise refused(_("Enter an amount such as 12.50."), "invalid_amount") from None
     if not amount.is_finite():
         raise refused(_("Enter an amount such as 12.50."), "invalid_amount")
-    if amount < 0:
+    if amount < 0 and not signed:
         raise refused(_("An amount cannot be negative."), "negative_amount")
     if positive and amount == 0:
         raise refused(_("The amount must be greater than zero."), "zero_amount")
     if not has_at_most_two_decimals(amount):
         raise refused(_("An amount has at most two decimals (cents)."), "amount_precision")
-    if maximum is not None and amount > maximum:
+    if maximum is not None and abs(amount) > maximum:
         raise refused(_("An amount cannot exceed %(max)s.") % {"max": format_money(maximum)}, "amount_too_large")
     return to_money(amount)

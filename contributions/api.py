@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from budgets.models import MONEY, Budget, Envelope, RateLevel, Task
 from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSerializer, MultiLineField
 from contrib_budget.errors import DomainError
+from contrib_budget.money import MAX_DECLARATION
 from contrib_budget.text import MAX_ID
 from members.models import Role
 
@@ -66,7 +67,7 @@ class ContributionSerializer(ModelSerializer):
     minutes = serializers.IntegerField(min_value=0, max_value=services.MAX_MINUTES, default=0)
     value_mode = serializers.ChoiceField(choices=ValueMode.choices, default=ValueMode.TIME_RATE)
     hourly_rate = DecimalField(required=False, allow_null=True, min_value=0, **MONEY)
-    amount = DecimalField(required=False, allow_null=True, min_value=0, max_value=services.MAX_AMOUNT, **MONEY)
+    amount = DecimalField(required=False, allow_null=True, min_value=0, max_value=MAX_DECLARATION, **MONEY)
     description = MultiLineField(max_length=5000)
     author = AuthorSerializer(read_only=True)
     granted_amount = serializers.SerializerMethodField()
@@ -91,7 +92,7 @@ class QuestionSerializer(serializers.Serializer):
 
 
 class AdjustSerializer(serializers.Serializer):
-    amount = DecimalField(min_value=0, max_value=services.MAX_AMOUNT, **MONEY)
+    amount = DecimalField(min_value=0, max_value=MAX_DECLARATION, **MONEY)
     reason = MultiLineField(max_length=2000)
 
 

@@ -1,19 +1,17 @@
 """Declarations on the collective's home (members/dashboard.py): my work here, from under review to granted."""
 
-from decimal import Decimal
-
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from contrib_budget import charts
 from contrib_budget.charts import BLUE, GREEN, ORANGE, Series
+from contrib_budget.money import ZERO
 from members import dashboard
 from members.models import Collective, Membership, Role
 
 from .models import Contribution, ContributionStatus, Payout
 
-ZERO = Decimal("0.00")
 DECIDED = (ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED)
 
 

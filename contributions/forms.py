@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from budgets.models import MONEY, Envelope, Task
 from contrib_budget.errors import DomainError
 from contrib_budget.forms import DateField, MultiLineField, SingleLineField
-from contrib_budget.money import format_rate
+from contrib_budget.money import MAX_DECLARATION, format_rate
 from contrib_budget.text import parse_id
 from members.forms import add_domain_error
 
@@ -59,7 +59,7 @@ class DeclarationForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
     )
     amount = forms.DecimalField(
-        label=_("Amount requested"), required=False, min_value=0, max_value=services.MAX_AMOUNT, **MONEY,
+        label=_("Amount requested"), required=False, min_value=0, max_value=MAX_DECLARATION, **MONEY,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
     )
     attachment = forms.FileField(
@@ -164,7 +164,7 @@ class QuestionForm(forms.Form):
 
 class AdjustForm(forms.Form):
     amount = forms.DecimalField(
-        label=_("Adjusted amount"), min_value=0, max_value=services.MAX_AMOUNT, **MONEY,
+        label=_("Adjusted amount"), min_value=0, max_value=MAX_DECLARATION, **MONEY,
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01", "min": 0}),
     )
     reason = MultiLineField(label=_("Reason (everyone will read it)"), max_length=2000,

@@ -13,13 +13,12 @@ from django.utils.translation import ngettext
 
 from budgets.models import Budget, Period, RateLevel
 from budgets.selectors import period_with_figures
+from contrib_budget.money import ZERO
 from members.footprints import footprint_provider
 from members.models import AuditEvent, Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
 from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus, Payout
-
-ZERO = Decimal("0.00")
 
 
 def contributions_of(

@@ -23,7 +23,7 @@ from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Ta
 from budgets.periods import period_for_date
 from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
-from contrib_budget.money import format_money, parse_money, to_money
+from contrib_budget.money import MAX_DECLARATION, format_money, parse_money, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role
 
@@ -31,7 +31,6 @@ from .models import ATTACHMENT_VALIDATORS, Approval, Comment, CommentKind, Contr
 from .notifications import comment_notify, decision_notify
 
 # A declaration above this is a typing mistake, not a contribution.
-MAX_AMOUNT = Decimal("1000000.00")
 # 1000 hours: more than half a year of full-time work in one declaration.
 MAX_MINUTES = 1000 * 60
 # Statuses in which the author may still amend, and coordinators still decide.
@@ -148,19 +147,19 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
             if not budget.allow_custom_rate:
                 raise _invalid("hourly_rate", _("This budget does not let people set their own rate."),
                                "custom_rate_not_allowed")
-            hourly_rate = parse_money(declaration.hourly_rate, "hourly_rate", maximum=MAX_AMOUNT)
+            hourly_rate = parse_money(declaration.hourly_rate, "hourly_rate", maximum=MAX_DECLARATION)
         elif rate_level is not None:
             hourly_rate = rate_level.hourly_rate
         else:
             raise _invalid("rate_level", _("Choose a rate level to value your time."), "required")
         try:
-            amount = parse_money(to_money(Decimal(minutes) * hourly_rate / 60), "amount", maximum=MAX_AMOUNT)
+            amount = parse_money(to_money(Decimal(minutes) * hourly_rate / 60), "amount", maximum=MAX_DECLARATION)
         except DomainError as error:
             raise _invalid("minutes", error.message, error.code) from None
     else:
         if declaration.amount is None:
             raise _invalid("amount", _("Give the amount you request (zero for pro-bono work)."), "required")
-        amount = parse_money(declaration.amount, "amount", maximum=MAX_AMOUNT)
+        amount = parse_money(declaration.amount, "amount", maximum=MAX_DECLARATION)
         rate_level = None
 
     return {
@@ -388,7 +387,7 @@ def contribution_adjust(
     """A coordinator sets a lower amount, with a reason everyone sees."""
     _require_reviewer(contribution, membership)
     reason = _reason(reason)
-    amount = parse_money(amount, "amount", maximum=MAX_AMOUNT)
+    amount = parse_money(amount, "amount", maximum=MAX_DECLARATION)
     return _decide(contribution=contribution, membership=membership, status=ContributionStatus.ADJUSTED,
                    amount=amount, reason=reason, action="contribution.adjusted")
 

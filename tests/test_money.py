@@ -2,11 +2,15 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.apps import apps
+from django.db import models
 from django.template import Context, Template
 from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contrib_budget import money
+from contrib_budget.errors import DomainError
 from contrib_budget.money import CENT, format_money, has_at_most_two_decimals, split_largest_remainder, to_money
 
 totals = st.decimals(min_value=Decimal("-1000000"), max_value=Decimal("1000000"), places=2,
@@ -147,3 +151,72 @@ def test_money_follows_the_active_language(language, expected):
 
 def test_money_filter_shows_a_dash_for_no_amount():
     assert Template("{% load money_tags %}{{ amount|money:'EUR' }}").render(Context({"amount": None})) == "—"
+
+
+def test_money_filter_without_a_currency_shows_the_figure_alone():
+    """The accountant's tables: the currency is said once, in the totals."""
+    with translation.override("en"):
+        assert Template("{% load money_tags %}{{ amount|money }}").render(Context({"amount": "1234.5"})) == "1,234.50"
+        assert Template("{% load money_tags %}{{ amount|money:'' }}").render(Context({"amount": "1"})) == "€1.00"
+
+
+# Every money column of the app's models, and the kind of amount it holds. A column that
+# sums or derives amounts holds at least one amount of its kind.
+KIND_OF_COLUMN = {
+    "Account.balance": money.MAX_FUNDING,
+    "Entry.amount": money.MAX_FUNDING,
+    "Budget.amount_per_period": money.MAX_BUDGET_AMOUNT,
+    "RateLevel.hourly_rate": money.MAX_BUDGET_AMOUNT,
+    "Funding.amount": money.MAX_FUNDING,
+    "Envelope.amount": money.MAX_BUDGET_AMOUNT,
+    "Period.available": money.MAX_BUDGET_AMOUNT,
+    "Contribution.hourly_rate": money.MAX_DECLARATION,
+    "Contribution.amount": money.MAX_DECLARATION,
+    "Contribution.validated_amount": money.MAX_DECLARATION,
+    "Payout.requested": money.MAX_DECLARATION,
+    "Payout.granted": money.MAX_DECLARATION,
+    "Payout.payable_amount": money.MAX_DECLARATION,
+    "Round.envelope_amount": money.MAX_ENVELOPE,
+    "Round.envelope_floor": money.MAX_ENVELOPE,
+    "Round.envelope_cap": money.MAX_ENVELOPE,
+    "Round.max_per_member_per_bucket": money.MAX_ALLOCATION,
+    "Wallet.envelope": money.MAX_ENVELOPE,
+    "Bucket.min_goal": money.MAX_BUCKET_GOAL,
+    "Bucket.max_goal": money.MAX_BUCKET_GOAL,
+    "Bucket.converted_amount": money.MAX_BUCKET_GOAL,
+    "BudgetLine.min_amount": money.MAX_BUCKET_GOAL,
+    "BudgetLine.max_amount": money.MAX_BUCKET_GOAL,
+    "Allocation.amount": money.MAX_ALLOCATION,
+}
+APPS = {"budgets", "contributions", "cobudget", "members", "contrib_budget"}
+
+
+def test_every_money_column_holds_the_maximum_of_its_kind():
+    columns = {
+        f"{model.__name__}.{field.name}": field
+        for model in apps.get_models() if model.__module__.split(".")[0] in APPS
+        for field in model._meta.get_fields() if isinstance(field, models.DecimalField)
+    }
+    # A new money column must say which kind of amount it holds.
+    assert set(columns) == set(KIND_OF_COLUMN)
+    for name, field in columns.items():
+        maximum = KIND_OF_COLUMN[name]
+        assert field.decimal_places == 2, name
+        field.run_validators(maximum)  # the column's digits (and its minimum) take the maximum
+        assert field.to_python(maximum) == maximum, name
+
+
+@pytest.mark.parametrize("maximum", [money.MAX_DECLARATION, money.MAX_BUDGET_AMOUNT, money.MAX_FUNDING,
+                                     money.MAX_ENVELOPE, money.MAX_BUCKET_GOAL, money.MAX_ALLOCATION])
+def test_each_maximum_is_the_most_parse_money_accepts(maximum):
+    assert money.parse_money(str(maximum), "amount", maximum=maximum) == maximum
+    with pytest.raises(DomainError) as refused:
+        money.parse_money(str(maximum + CENT), "amount", maximum=maximum)
+    assert refused.value.code == "amount_too_large" and list(refused.value.fields) == ["amount"]
+
+
+def test_a_signed_amount_is_bounded_either_way():
+    assert money.parse_money("-12.50", "amount", signed=True, maximum=Decimal("100")) == Decimal("-12.50")
+    with pytest.raises(DomainError) as refused:
+        money.parse_money("-100.01", "amount", signed=True, maximum=Decimal("100"))
+    assert refused.value.code == "amount_too_large"

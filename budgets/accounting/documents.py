@@ -32,6 +32,7 @@ from cobudget.models import Round, RoundStatus
 from contrib_budget import dates
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
+from contrib_budget.money import ZERO
 from contrib_budget.schema import ErrorSerializer
 from contributions.models import NOT_COUNTED, Contribution, ContributionStatus, Payout
 from members.models import Membership, Role
@@ -40,7 +41,6 @@ from . import services
 from .exporters.rounds import bucket_results, member_results
 from .models import DocumentKind, IssuedDocument
 
-ZERO = Decimal("0.00")
 BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 TEMPLATES = {
     DocumentKind.PERIOD_STATEMENT: "accounting/pdf/period_statement.html",

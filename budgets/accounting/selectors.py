@@ -1,18 +1,15 @@
 """Reads of the accounting area worth naming: settings, totals that tie out, exports."""
 
-from decimal import Decimal
-
 from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
 from budgets.models import AccountKind, Entry, LedgerTransaction
+from contrib_budget.money import ZERO
 from contributions.models import Payout
 
 from .exporters.base import DateRange
 from .models import AccountingSettings, Export
 from .scopes import ledger_scope
-
-ZERO = Decimal("0.00")
 
 
 def accounting_settings_of(collective) -> AccountingSettings:

@@ -1,9 +1,10 @@
-"""Money, durations and the history of a declaration, in the reader's language."""
+"""Rates, durations and the history of a declaration, in the reader's language (money: money_tags)."""
 
 from django import template
 from django.utils.translation import gettext as _
 
-from contrib_budget.money import format_money, format_rate
+from contrib_budget.money import format_rate
+from contrib_budget.templatetags.money_tags import money
 
 register = template.Library()
 
@@ -22,14 +23,6 @@ HISTORY = {
     "contribution.rejected": lambda after, m: _("rejected: %(reason)s") % {"reason": after.get("decision_reason")},
     "contribution.withdrawn": lambda after, m: _("withdrew the declaration"),
 }
-
-
-@register.filter
-def money(amount, currency: str = "EUR") -> str:
-    """12.5, "EUR" -> "12,50 €" in French, "€12.50" in English."""
-    if amount is None or amount == "":
-        return "—"
-    return format_money(amount, currency or "EUR")
 
 
 @register.filter

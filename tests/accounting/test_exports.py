@@ -182,13 +182,21 @@ def test_the_fec_covers_the_current_fiscal_year_by_default(collective, accountan
     assert (export.params["from"], export.params["to"]) == (first.isoformat(), last.isoformat())
 
 
-def test_beat_purges_expired_exports_with_a_registered_task(settings):
+def test_beat_purges_expired_exports_with_a_registered_task(settings, busy_collective, accountant):
     from contrib_budget.celery import app
 
+    expired = [run(busy_collective, accountant, "trial_balance", "csv") for _ in range(2)]
+    fresh = run(busy_collective, accountant, "trial_balance", "csv")
+    files = [(export.file.storage, export.file.name) for export in expired]
+    Export.objects.filter(pk__in=[export.pk for export in expired]).update(
+        expires_at=timezone.now() - timedelta(seconds=1))
     app.loader.import_default_modules()
     entry = settings.CELERY_BEAT_SCHEDULE["accounting-purge-expired-exports"]
     assert entry["task"] in app.tasks
-    assert app.tasks[entry["task"]].apply().get() == 0
+    assert app.tasks[entry["task"]].apply().get() == 2
+    assert not any(storage.exists(name) for storage, name in files)
+    assert list(Export.objects.of(busy_collective)) == [fresh]
+    assert fresh.file.storage.exists(fresh.file.name)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

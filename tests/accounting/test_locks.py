@@ -120,27 +120,45 @@ def test_a_locked_period_refuses_changes_through_the_api(locked_period, accounta
     assert response.status_code == 409 and response.json()["code"] == "period_locked"
 
 
+def blocked_by(pid: int) -> list[int]:
+    """The database sessions waiting for a lock that session `pid` holds."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid])
+        return [row[0] for row in cursor.fetchall()]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_lock_waits_for_a_write_that_already_passed_the_guard(closed_period, accountant):
     """The guard reads the period FOR SHARE: a lock taken meanwhile waits for that write to commit."""
     import threading
+    import time
 
     from django.db import connection, transaction
 
     guarded, release, locked = threading.Event(), threading.Event(), threading.Event()
+    sessions = {}
+
+    def session_pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
 
     def write():
         try:
             with transaction.atomic():
                 ensure_period_unlocked(closed_period)
+                sessions["write"] = session_pid()
                 guarded.set()
-                release.wait(10)
+                release.wait(30)
         finally:
             connection.close()
 
     def lock():
         try:
             guarded.wait(10)
+            sessions["lock"] = session_pid()
             services.period_lock(period=closed_period, actor=accountant)
             locked.set()
         finally:
@@ -149,11 +167,22 @@ def test_a_lock_waits_for_a_write_that_already_passed_the_guard(closed_period, a
     threads = [threading.Thread(target=write), threading.Thread(target=lock)]
     for thread in threads:
         thread.start()
-    assert guarded.wait(10)
-    assert not locked.wait(0.5), "the lock did not wait for the write in progress"
-    release.set()
-    for thread in threads:
-        thread.join(10)
+    try:
+        assert guarded.wait(10)
+        # The lock's session is seen waiting in the database for the write's (not merely slow): without the guard's
+        # FOR SHARE it would lock at once, and never show up here.
+        waiting = []
+        for _ in range(100):
+            waiting = blocked_by(sessions["write"])
+            if waiting or locked.is_set():
+                break
+            time.sleep(0.1)
+        assert "lock" in sessions and waiting == [sessions["lock"]], "the lock did not wait for the write in progress"
+        assert not locked.is_set()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
     assert locked.is_set()
     with pytest.raises(PeriodLocked):
         ensure_period_unlocked(closed_period)

@@ -1,6 +1,7 @@
 """Attachments are served only to members of the collective, under names nobody can guess, and checked."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,13 @@ def test_amending_with_a_new_attachment_replaces_it(member, collective, budget, 
     assert contribution.attachment.name.endswith(".png")
 
 
+def blocked_by(pid: int) -> list[int]:
+    """The database sessions waiting for a lock that session `pid` holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))", [pid])
+        return [row[0] for row in cursor.fetchall()]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_amends_moving_across_periods_in_opposite_directions_do_not_deadlock(
     member, collective, budget, rate, monkeypatch
@@ -123,18 +131,30 @@ def test_two_amends_moving_across_periods_in_opposite_directions_do_not_deadlock
             budget=budget, performed_on=day, description="Accueil", minutes=60, value_mode="time_rate",
             rate_level=rate)) for day in (MONDAY, week_two)
     )
-    # Both amends hold their first period lock at the same moment, before asking for the second.
-    barrier = threading.Barrier(2)
-    original = services.ensure_period_unlocked
+    # Both amends start together; the first to hold the period locks keeps them until the other is seen waiting for
+    # them in the database, so the two transactions overlap. A barrier or a wait that times out fails its amend.
+    barrier, started, holder = threading.Barrier(2), set(), {}
+    holding, other_waits = threading.Event(), threading.Event()
+    original_period_for_date, original_check = services.period_for_date, services.ensure_period_unlocked
 
-    def meet_then_check(period):
-        try:
-            barrier.wait(timeout=2)
-        except threading.BrokenBarrierError:
-            pass
-        original(period)
+    def start_together(**arguments):
+        if threading.current_thread() not in started:
+            started.add(threading.current_thread())
+            barrier.wait(timeout=10)
+        return original_period_for_date(**arguments)
 
-    monkeypatch.setattr(services, "ensure_period_unlocked", meet_then_check)
+    def hold_until_the_other_waits(period):
+        first_to_hold = holder.setdefault("thread", threading.current_thread()) is threading.current_thread()
+        if first_to_hold and not holding.is_set():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                holder["pid"] = cursor.fetchone()[0]
+            holding.set()
+            assert other_waits.wait(10), "the other amend never waited for the period locks"
+        original_check(period)
+
+    monkeypatch.setattr(services, "period_for_date", start_together)
+    monkeypatch.setattr(services, "ensure_period_unlocked", hold_until_the_other_waits)
     errors = []
 
     def amend(contribution, day):
@@ -150,9 +170,17 @@ def test_two_amends_moving_across_periods_in_opposite_directions_do_not_deadlock
                threading.Thread(target=amend, args=(second, MONDAY))]
     for thread in threads:
         thread.start()
+    assert holding.wait(15), errors
+    for _ in range(100):
+        if blocked_by(holder["pid"]):
+            other_waits.set()
+            break
+        time.sleep(0.1)
     for thread in threads:
-        thread.join()
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
     assert errors == []
+    assert other_waits.is_set(), "the two amends never overlapped"
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.performed_on, second.performed_on) == (week_two, MONDAY)

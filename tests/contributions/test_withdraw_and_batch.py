@@ -52,7 +52,7 @@ def test_time_times_rate_with_zero_minutes_is_refused_by_the_api_naming_the_fiel
     response = api(member).post(url(collective), {
         "budget": budget.pk, "performed_on": str(MONDAY), "description": "Rien", "minutes": 0,
         "value_mode": "time_rate", "rate_level": rate.pk,
-    }, format="json")
+    }, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "zero_minutes" and list(body["fields"]) == ["minutes"]
@@ -232,7 +232,7 @@ def test_the_api_validates_several_and_says_per_id_what_happened(api, member, co
     elsewhere = 10**9
     response = api(second_coordinator).post(url(collective, "validate/"), {
         "ids": [first.pk, own.pk, second.pk, decided.pk, elsewhere, first.pk],
-    }, format="json")
+    }, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200, response.json()
     body = response.json()
     assert (body["validated"], body["approved"], body["skipped"]) == (2, 0, 3)

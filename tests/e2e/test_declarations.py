@@ -1,6 +1,5 @@
 """A declaration's life in a real browser: declared on a phone, questioned, validated, closed, explained."""
 
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -45,7 +44,6 @@ def test_declared_on_a_phone_questioned_validated_closed_and_explained(new_conte
     bob = new_context(**PHONE).new_page()
     login(bob, "bob@example.org")
     bob.goto(f"/c/{collective.slug}/contributions/new/")
-    started = time.monotonic()
     description = bob.locator("input[name=description]")
     assert description.evaluate("element => element === document.activeElement")
     assert bob.locator("input[name=performed_on]").input_value() == today.isoformat()
@@ -55,7 +53,6 @@ def test_declared_on_a_phone_questioned_validated_closed_and_explained(new_conte
     assert bob.locator("output").inner_text().replace("\u00a0", "") == "€50.00"
     bob.locator("input[name=description]").press("Enter")
     bob.wait_for_url(f"**/c/{collective.slug}/contributions/*/")
-    assert time.monotonic() - started < 30
     contribution = Contribution.objects.get()
     assert contribution.amount == Decimal("50.00") and contribution.minutes == 150
     assert bob.locator("#contribution-status").inner_text() == "pending review"

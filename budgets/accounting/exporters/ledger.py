@@ -11,6 +11,7 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 
 from budgets.models import Entry
+from contrib_budget.money import ZERO
 
 from ..chart import chart_of
 from ..models import AccountingSettings
@@ -19,7 +20,6 @@ from ..selectors import accounting_settings_of
 from ..writers import fec_field
 from .base import CHUNK_SIZE, Exporter, register
 
-ZERO = Decimal("0.00")
 # JournalCode is mandatory in the FEC: a code with nothing printable in it falls back to the default one.
 DEFAULT_JOURNAL_CODE = AccountingSettings._meta.get_field("journal_code").default
 

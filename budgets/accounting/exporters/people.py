@@ -1,7 +1,6 @@
 """Exporters about people and funders: payouts, and what each funding paid for."""
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Iterator
 
 from django.contrib.postgres.aggregates import StringAgg
@@ -9,12 +8,10 @@ from django.db.models import F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
 from budgets.models import Funding
-from contrib_budget.money import split_largest_remainder
+from contrib_budget.money import ZERO, split_largest_remainder
 from contributions.models import Payout
 
 from .base import CHUNK_SIZE, Exporter, register
-
-ZERO = Decimal("0.00")
 
 
 def transfer_reference(*, period_id: int, person_id: int) -> str:

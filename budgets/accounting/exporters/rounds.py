@@ -1,16 +1,15 @@
 """Exporters about cobudget rounds: what each bucket collected, what each member gave."""
 
-from decimal import Decimal
 from typing import Iterator
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from cobudget.models import AllocationKind, Bucket, Round, Wallet
+from contrib_budget.money import ZERO
 
 from .base import CHUNK_SIZE, Exporter, register
 
-ZERO = Decimal("0.00")
 GIVEN = ~Q(allocations__kind=AllocationKind.REFUND)
 REFUNDED = Q(allocations__kind=AllocationKind.REFUND)
 

@@ -1,28 +1,15 @@
-"""Filters that render frozen document data (strings) in the active language."""
+"""Filters that render frozen document data (strings) in the active language (money: money_tags)."""
 
 from datetime import date, datetime
-from decimal import Decimal
 
 from django import template
 from django.utils import formats
 
 from budgets.models import OverspendPolicy, PeriodStatus
 from cobudget.models import BucketStatus
-from contrib_budget.money import format_money
 from contributions.models import ContributionStatus
 
 register = template.Library()
-
-
-@register.filter
-def money(value, currency: str = "") -> str:
-    """'1234.5' → '1 234,50' in French, '1,234.50' in English; with a currency, the way the language
-    writes money: '1 234,50 €' in French, '€1,234.50' in English."""
-    if value in (None, ""):
-        return ""
-    if currency:
-        return format_money(Decimal(str(value)), currency)
-    return formats.number_format(Decimal(str(value)), 2, use_l10n=True, force_grouping=True)
 
 
 @register.filter
