@@ -37,3 +37,9 @@ def with_verified_email(user: User) -> User:
     EmailAddress.objects.update_or_create(user=user, email=user.email.lower(),
                                           defaults={"verified": True, "primary": True})
     return user
+
+
+def verified_member(collective, email: str, name: str, roles: list[str]) -> User:
+    """A member of `collective` with the given roles, whose login address is confirmed (able to log in)."""
+    return with_verified_email(MembershipFactory(collective=collective, user=UserFactory(email=email, name=name),
+                                                 roles=roles).user)

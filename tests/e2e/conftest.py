@@ -20,6 +20,20 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 SCREENSHOTS_DIR = Path(os.environ.get("SCREENSHOTS_DIR") or Path(__file__).parents[2] / "test-artifacts" / "screenshots")
 
 
+@pytest.fixture(autouse=True)
+def no_rate_limits(settings):
+    """Journeys log in again and again, and allauth's rate limits live in the shared cache: a previous run must
+    not throttle this one."""
+    settings.ACCOUNT_RATE_LIMITS = False
+
+
+@pytest.fixture
+def media_root(tmp_path, settings, monkeypatch):
+    """Generated files (exports) in the test's own folder, for the live server and a worker alike."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    monkeypatch.setenv("MEDIA_ROOT", settings.MEDIA_ROOT)
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:

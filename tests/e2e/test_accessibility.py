@@ -40,7 +40,7 @@ from members.notifications.models import Notification
 from tests.e2e.axe import AXE_SCRIPT, FAILING, axe_violations, described
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS_DIR
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("media_root")]
 
 # WCAG 2.1 A and AA, and axe's best practices; only critical and serious violations fail the test.
 VIEWPORTS = {
@@ -99,16 +99,6 @@ class Page:
         return self.label.split("[")[0] in LOGS_OUT
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    """allauth's rate limits live in the shared cache: a previous run must not throttle this one."""
-    settings.ACCOUNT_RATE_LIMITS = False
-
-
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    monkeypatch.setenv("MEDIA_ROOT", settings.MEDIA_ROOT)
 
 
 def url_patterns() -> list[tuple[str, str, set[str]]]:

@@ -15,20 +15,11 @@ from members.models import Role
 from tests.accounting.test_large_export import assert_progress_rises_to_ready, bulk_ledger, export_progress_recorded
 from tests.factories import MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("media_root")]
 
 TRANSACTIONS = 100_000  # 200,000 entries: a beat every 5,000 (see budgets.accounting.services.PROGRESS_EVERY_ROWS)
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.ACCOUNT_RATE_LIMITS = False
-
-
-@pytest.fixture(autouse=True)
-def media_root(tmp_path, settings, monkeypatch):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    monkeypatch.setenv("MEDIA_ROOT", settings.MEDIA_ROOT)
 
 
 def wait_until(condition, seconds: float, what: str):

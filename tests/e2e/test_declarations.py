@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from budgets.fundings import funding_create
@@ -12,26 +11,16 @@ from budgets.models import Budget, Period, PeriodStatus, RateLevel
 from contributions.models import Contribution, ContributionStatus
 from members.models import Role
 from tests.e2e.conftest import PHONE
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import verified_member
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.ACCOUNT_RATE_LIMITS = False
-
-
-def person(collective, email, name, roles):
-    user = MembershipFactory(collective=collective, user=UserFactory(email=email, name=name), roles=roles).user
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
 
 def test_declared_on_a_phone_questioned_validated_closed_and_explained(new_context, login, collective):
-    alice = person(collective, "alice@example.org", "Alice", [Role.COORDINATOR.value, Role.MEMBER.value])
-    person(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
-    person(collective, "gaelle@example.org", "Gaëlle", [Role.MEMBER.value])
+    alice = verified_member(collective, "alice@example.org", "Alice", [Role.COORDINATOR.value, Role.MEMBER.value])
+    verified_member(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
+    verified_member(collective, "gaelle@example.org", "Gaëlle", [Role.MEMBER.value])
     today = timezone.localdate()
     budget = Budget.objects.create(
         collective=collective, name="Tiers-lieu", period_kind="week", starts_on=today - timedelta(days=today.weekday()),
@@ -94,7 +83,7 @@ def test_declared_on_a_phone_questioned_validated_closed_and_explained(new_conte
 
 
 def test_my_own_rate_is_offered_only_on_a_budget_that_allows_it(new_context, login, collective):
-    person(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
+    verified_member(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
     monday = timezone.localdate() - timedelta(days=timezone.localdate().weekday())
     graded = Budget.objects.create(collective=collective, name="A graded budget", period_kind="week",
                                    starts_on=monday, amount_per_period=Decimal("100.00"))

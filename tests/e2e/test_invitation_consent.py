@@ -11,10 +11,6 @@ from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.ACCOUNT_RATE_LIMITS = False
-
 
 def verified(user):
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)

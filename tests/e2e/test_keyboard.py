@@ -30,10 +30,6 @@ FOCUSED = """() => {
 }"""
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.ACCOUNT_RATE_LIMITS = False
-
 
 def tab_to(page, selector: str) -> None:
     """Press Tab until the element matching `selector` has the focus."""

@@ -12,14 +12,10 @@ from contributions.services import Declaration, contribution_declare
 from members.models import Membership, Role
 from members.notifications.models import Notification
 from tests.e2e.conftest import PHONE
-from tests.e2e.test_declarations import person
+from tests.factories import verified_member
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.ACCOUNT_RATE_LIMITS = False
 
 
 def bell_count(page) -> str:
@@ -28,8 +24,8 @@ def bell_count(page) -> str:
 
 
 def test_a_question_reaches_the_author_who_follows_it_and_answers(new_context, login, collective, mailoutbox):
-    person(collective, "alice@example.org", "Alice", [Role.COORDINATOR.value, Role.MEMBER.value])
-    bob = person(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
+    verified_member(collective, "alice@example.org", "Alice", [Role.COORDINATOR.value, Role.MEMBER.value])
+    bob = verified_member(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value])
     today = timezone.localdate()
     budget = Budget.objects.create(collective=collective, name="Tiers-lieu", period_kind="month",
                                    starts_on=today - timedelta(days=40))

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "a long and unusual passphrase 42"
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    """allauth's rate limits live in the shared cache: a previous run must not throttle this one."""
-    settings.ACCOUNT_RATE_LIMITS = False
-
 
 def _link_in_last_mail_to(email: str, pattern: str) -> str:
     """The path of the first link matching `pattern` in the last mail sent to `email`."""

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -13,31 +12,21 @@ from budgets.models import Budget, RateLevel
 from contributions import services
 from contributions.models import Contribution, ContributionStatus
 from members.models import Membership, Role
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import verified_member
 
 pytestmark = pytest.mark.e2e
 
 PHONE_375 = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True}
 
 
-@pytest.fixture(autouse=True)
-def no_rate_limits(settings):
-    settings.ACCOUNT_RATE_LIMITS = False
-
-
-def person(collective, email, name, roles):
-    user = MembershipFactory(collective=collective, user=UserFactory(email=email, name=name), roles=roles).user
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
-
 
 @pytest.fixture
 def team(collective):
     return {
-        "alice": person(collective, "alice@example.org", "Alice",
+        "alice": verified_member(collective, "alice@example.org", "Alice",
                         [Role.COORDINATOR.value, Role.CONTRIBUTOR.value, Role.MEMBER.value]),
-        "bob": person(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value]),
-        "dora": person(collective, "dora@example.org", "Dora Martin", [Role.MEMBER.value]),
+        "bob": verified_member(collective, "bob@example.org", "Bob", [Role.CONTRIBUTOR.value, Role.MEMBER.value]),
+        "dora": verified_member(collective, "dora@example.org", "Dora Martin", [Role.MEMBER.value]),
     }
 
 
