@@ -50,13 +50,12 @@ system-packages: $(STAMP)
 	@$(call apt_install,$(PY) -c "import weasyprint",libpango-1.0-0 libpangoft2-1.0-0)
 
 ## Refresh the French catalogues after changing strings (needs gettext):
-## each app keeps its own locale/ (budgets/accounting and members/notifications too); the project package and templates/ use locale/.
+## each app keeps its own locale/ (members/notifications too); the project package and templates/ use locale/.
 messages: $(STAMP) system-packages
-	for app in contributions cobudget; do \
+	for app in contributions cobudget accounting; do \
 		(cd $$app && mkdir -p locale && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null); done
 	cd members && ../$(PY) ../manage.py makemessages -l fr --no-obsolete --ignore=notifications >/dev/null
 	cd members/notifications && mkdir -p locale && ../../$(PY) ../../manage.py makemessages -l fr --no-obsolete >/dev/null
-	cd budgets && ../$(PY) ../manage.py makemessages -l fr --no-obsolete --ignore=accounting >/dev/null
-	cd budgets/accounting && mkdir -p locale && ../../$(PY) ../../manage.py makemessages -l fr --no-obsolete >/dev/null
-	$(PY) manage.py makemessages -l fr --no-obsolete $(foreach dir,members budgets contributions cobudget tests .venv staticfiles,--ignore=$(dir)) >/dev/null
+	cd budgets && ../$(PY) ../manage.py makemessages -l fr --no-obsolete >/dev/null
+	$(PY) manage.py makemessages -l fr --no-obsolete $(foreach dir,members budgets contributions cobudget accounting tests .venv staticfiles,--ignore=$(dir)) >/dev/null
 	$(PY) manage.py compilemessages --ignore=.venv >/dev/null

@@ -1,5 +1,5 @@
 """Locked periods: once an accountant locks a closed, settled period (every grant posted, every payout
-paid: see `budgets.accounting.services.period_lock`), no change may touch it.
+paid: see `accounting.services.period_lock`), no change may touch it.
 
 Every service that writes something belonging to a period (its closing, its
 declarations, their payouts) calls `ensure_period_unlocked(period)` inside its

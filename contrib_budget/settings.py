@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "budgets",
     "contributions",
     "cobudget",
-    "budgets.accounting",
+    "accounting",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +202,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = PRODUCT_NAME
 
 AUTH_USER_MODEL = "members.User"
+# Who belongs to which collective (contrib_budget.tenancy resolves the collective of a URL through it).
+TENANCY_MEMBERSHIP_MODEL = "members.Membership"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -243,8 +245,8 @@ SPECTACULAR_SETTINGS = {
         "BucketStatusEnum": "cobudget.models.BucketStatus",
         "RoundStatusEnum": "cobudget.models.RoundStatus",
         "ContributionStatusEnum": "contributions.models.ContributionStatus",
-        "ExportStatusEnum": "budgets.accounting.models.ExportStatus",
-        "ExportKindEnum": "budgets.accounting.models.ExportKind",
+        "ExportStatusEnum": "accounting.models.ExportStatus",
+        "ExportKindEnum": "accounting.models.ExportKind",
         "AccountKindEnum": "budgets.models.AccountKind",
         "LocaleEnum": "members.models.Collective.Locale",
     },
@@ -297,8 +299,8 @@ EXPORTS_KEEP_DAYS = env.int("EXPORTS_KEEP_DAYS", default=7)
 EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
-    "accounting-purge-expired-exports": {"task": "budgets.accounting.tasks.purge_expired_exports", "schedule": 3600.0},
-    "accounting-resume-stale-exports": {"task": "budgets.accounting.tasks.resume_stale_exports", "schedule": 60.0},
+    "accounting-purge-expired-exports": {"task": "accounting.tasks.purge_expired_exports", "schedule": 3600.0},
+    "accounting-resume-stale-exports": {"task": "accounting.tasks.resume_stale_exports", "schedule": 60.0},
     # Also scheduled hourly by migration budgets 0005; every minute, an interrupted closing resumes at once.
     "budgets-close-due-periods": {"task": "budgets.close_due_periods", "schedule": 60.0},
     "budgets-check-ledger-nightly": {"task": "budgets.check_ledger", "schedule": crontab(hour=3, minute=30)},

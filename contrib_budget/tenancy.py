@@ -8,19 +8,26 @@ gets 403.
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
-from members.models import Membership
-
 URL_KWARG = "collective_slug"
 
 
-def membership_for(user, slug: str) -> Membership:
+def membership_model():
+    """The model that says who belongs to which collective with which roles, named in the settings as
+    AUTH_USER_MODEL names the user: the kernel sits below the app that defines it and does not import it."""
+    return apps.get_model(settings.TENANCY_MEMBERSHIP_MODEL)
+
+
+def membership_for(user, slug: str):
     if not user.is_authenticated:
         raise Http404
+    Membership = membership_model()
     try:
         return Membership.objects.select_related("collective", "user").get(
             collective__slug=slug, user=user

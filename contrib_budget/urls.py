@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounting import urls as accounting_urls
 from budgets import urls as budgets_urls
-from budgets.accounting import urls as accounting_urls
 from cobudget import urls as cobudget_urls
 from contributions import urls as contributions_urls
 from members import urls as members_urls
@@ -18,6 +18,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *members_urls.api_root_urlpatterns,
+    *budgets_urls.me_api_urlpatterns,
     *notifications_urls.me_api_urlpatterns,
     path("collectives/<slug:collective_slug>/", include(collective_api)),
 ]
@@ -34,5 +35,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("c/<slug:collective_slug>/", include(collective_pages)),
     *members_urls.urlpatterns,
+    *budgets_urls.me_urlpatterns,
     *notifications_urls.urlpatterns,
 ]

@@ -1,8 +1,6 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from budgets.urls import me_api_urlpatterns, me_urlpatterns
-
 from . import api, views
 
 urlpatterns = [
@@ -13,7 +11,6 @@ urlpatterns = [
     path("settings/", views.settings_index, name="settings"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
-    *me_urlpatterns,
 ]
 
 collective_urlpatterns = [
@@ -41,7 +38,6 @@ api_root_urlpatterns = [
          name="api-my-invitation-accept"),
     path("me/invitations/<int:pk>/decline/", api.MyInvitationViewSet.as_view({"post": "decline"}),
          name="api-my-invitation-decline"),
-    *me_api_urlpatterns,
 ]
 
 _collective_router = SimpleRouter()

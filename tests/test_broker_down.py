@@ -8,8 +8,8 @@ from celery.app.task import Task
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from budgets.accounting.models import Export, ExportStatus
-from budgets.accounting.services import exports_resume_stale
+from accounting.models import Export, ExportStatus
+from accounting.services import exports_resume_stale
 from contributions.models import Comment
 from members import selectors
 from members import tasks as member_tasks

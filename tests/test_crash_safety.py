@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from budgets import accounts
 from budgets import tasks as budget_tasks
-from budgets.accounting import services as accounting
-from budgets.accounting import tasks as accounting_tasks
-from budgets.accounting.models import Export, ExportStatus
+from accounting import services as accounting
+from accounting import tasks as accounting_tasks
+from accounting.models import Export, ExportStatus
 from budgets.models import Account, LedgerTransaction, Period, PeriodStatus
 from cobudget import services as cobudget
 from cobudget import tasks as cobudget_tasks

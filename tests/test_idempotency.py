@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from budgets.accounting.models import Export
+from accounting.models import Export
 from budgets.fundings import funding_create
 from budgets.models import Funding, LedgerTransaction
 from cobudget import services as cobudget

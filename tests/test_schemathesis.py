@@ -41,9 +41,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from budgets.accounting import services as accounting
-from budgets.accounting.documents import period_statement_data
-from budgets.accounting.models import DocumentKind, Export, ExportStatus, IssuedDocument
+from accounting import services as accounting
+from accounting.documents import period_statement_data
+from accounting.models import DocumentKind, Export, ExportStatus, IssuedDocument
 from budgets.models import Budget, Envelope, Funding, Period, PeriodStatus, RateLevel, Task
 from cobudget import services as cobudget
 from cobudget.models import Bucket, Round, RoundStatus

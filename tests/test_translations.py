@@ -40,7 +40,7 @@ def _source_dirs() -> list[Path]:
 
 def _apps() -> list[str]:
     """Top-level packages other than the project package, and packages nested in them that have a
-    locale/ folder (budgets/accounting): each keeps its own catalogue."""
+    locale/ folder (accounting): each keeps its own catalogue."""
     project = settings.ROOT_URLCONF.split(".")[0]
     top = [path.name for path in _source_dirs() if path.name not in (project, "templates")]
     nested = [f"{app}/{path.name}" for app in top for path in sorted((ROOT / app).iterdir())

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from budgets.accounting.models import Export, ExportStatus
+from accounting.models import Export, ExportStatus
 from budgets.models import Budget, Period
 from cobudget.models import Round
 
@@ -186,7 +186,7 @@ def test_the_page_downloads_list_is_polled_and_the_download_checks_the_collectiv
 def test_coordinators_and_accountants_edit_the_chart_of_accounts(client, collective, coordinator):
     client.force_login(coordinator)
     data = {}
-    from budgets.accounting.chart import chart_of
+    from accounting.chart import chart_of
 
     for kind, (number, label) in chart_of(collective).items():
         data[f"chart-number_{kind}"], data[f"chart-label_{kind}"] = number, label

@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from budgets.accounting.documents import period_statement_data, render_pdf
-from budgets.accounting.models import IssuedDocument
+from accounting.documents import period_statement_data, render_pdf
+from accounting.models import IssuedDocument
 from contributions.models import Contribution
 from members.models import Membership
 
@@ -48,7 +48,7 @@ def test_period_statement_shows_names_and_totals_and_rebuilds_identically(statem
 
 def test_period_statement_says_which_decision_the_coordinators_took_in_french_and_english(statement_period,
                                                                                           coordinator):
-    from budgets.accounting import services
+    from accounting import services
 
     collective = statement_period.collective
     statement_period.decision = {"kind": "amounts", "amounts": {}, "note": "Priorité à l'accueil"}
@@ -74,7 +74,7 @@ def test_period_statement_says_which_decision_the_coordinators_took_in_french_an
 
 
 def test_a_document_is_rebuilt_from_its_frozen_data_even_after_changes(statement_period, coordinator):
-    from budgets.accounting import services
+    from accounting import services
 
     collective = statement_period.collective
     document = services.document_issue(collective=collective, actor=coordinator, kind="period_statement",
@@ -131,7 +131,7 @@ def test_a_personal_statement_covers_a_range_of_dates_instead_of_a_year(statemen
 
 
 def test_statements_leave_rejected_declarations_out_of_the_requested_totals(statement_period, contributor):
-    from budgets.accounting.documents import personal_statement_data
+    from accounting.documents import personal_statement_data
     from contributions.models import Contribution, ContributionStatus
     from members.models import Membership
 

@@ -8,9 +8,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from budgets.accounting import services
-from budgets.accounting.exporters import REGISTRY
-from budgets.accounting.models import Export, ExportStatus
+from accounting import services
+from accounting.exporters import REGISTRY
+from accounting.models import Export, ExportStatus
 from budgets.ledger_audit import ledger_violations
 from budgets.models import Account, Entry
 from contrib_budget.errors import DomainError, Forbidden

@@ -19,8 +19,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from budgets.accounting import services
-from budgets.accounting.models import ExportStatus
+from accounting import services
+from accounting.models import ExportStatus
 from budgets.models import Entry
 
 pytestmark = pytest.mark.django_db

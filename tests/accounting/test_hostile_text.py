@@ -11,7 +11,7 @@ the FEC its specification (a header then 18 fields a line, split on the
 separator, lines ending in CR LF and nowhere else).
 
 The text must come back with only the replacements the writers document
-(budgets/accounting/writers.py), restated here independently:
+(accounting/writers.py), restated here independently:
 
 - CSV keeps every character (quoting does the work); a text cell starting with
   = + - @ tab or CR gets a leading quote, and amounts stay plain numbers.
@@ -48,10 +48,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from budgets import ledger
-from budgets.accounting import services
-from budgets.accounting.exporters import REGISTRY
-from budgets.accounting.models import AccountingSettings, AccountMapping, ExportStatus
-from budgets.accounting.writers import WRITERS
+from accounting import services
+from accounting.exporters import REGISTRY
+from accounting.models import AccountingSettings, AccountMapping, ExportStatus
+from accounting.writers import WRITERS
 from budgets.fundings import funding_create
 from budgets.models import AccountKind, Budget, Envelope, Funding
 from cobudget.models import Bucket, Round

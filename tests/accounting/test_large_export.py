@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 
 from budgets import ledger
-from budgets.accounting import services
-from budgets.accounting.models import Export, ExportStatus
+from accounting import services
+from accounting.models import Export, ExportStatus
 from budgets.models import Account, AccountKind
 from contrib_budget.db_roles import connected_as_owner
 

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from django.utils import translation
 
-from budgets.accounting import services
+from accounting import services
 from budgets.locks import PeriodLocked, ensure_period_unlocked
 from budgets.models import Period, PeriodStatus
 from contrib_budget.errors import Conflict, Forbidden

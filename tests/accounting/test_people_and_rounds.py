@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from budgets.accounting import bank, services
-from budgets.accounting.exporters import REGISTRY
-from budgets.accounting.exporters.people import transfer_reference
+from accounting import bank, services
+from accounting.exporters import REGISTRY
+from accounting.exporters.people import transfer_reference
 from contrib_budget.errors import DomainError, Forbidden
 from contributions.models import Payout
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from budgets.accounting.documents import period_statement_data
+from accounting.documents import period_statement_data
 from budgets.closing import period_close
 from budgets.fundings import funding_create
 from budgets.periods import period_for_date

@@ -26,7 +26,7 @@ from django.core.management import call_command
 from django.urls import URLResolver, get_resolver, reverse
 from playwright.sync_api import sync_playwright
 
-from budgets.accounting import services as accounting
+from accounting import services as accounting
 from budgets.closing import period_close
 from budgets.models import Budget, Funding, FundingStatus, Period, PeriodStatus
 from cobudget.models import Bucket, BucketStatus, Round, RoundStatus

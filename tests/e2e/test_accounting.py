@@ -9,15 +9,15 @@ from django.conf import settings
 from django.db import connection
 from playwright.sync_api import expect
 
-from budgets.accounting import services
-from budgets.accounting.models import Export, ExportStatus
+from accounting import services
+from accounting.models import Export, ExportStatus
 from members.models import Role
 from tests.accounting.test_large_export import assert_progress_rises_to_ready, bulk_ledger, export_progress_recorded
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("media_root")]
 
-TRANSACTIONS = 100_000  # 200,000 entries: a beat every 5,000 (see budgets.accounting.services.PROGRESS_EVERY_ROWS)
+TRANSACTIONS = 100_000  # 200,000 entries: a beat every 5,000 (see accounting.services.PROGRESS_EVERY_ROWS)
 
 
 

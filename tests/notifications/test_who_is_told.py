@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import translation
 
-from budgets.accounting import services as accounting
+from accounting import services as accounting
 from budgets.closing import period_close
 from budgets.fundings import funding_create, funding_receive
 from budgets.models import Funding, PeriodStatus

@@ -9,7 +9,7 @@ from django.db import transaction
 from members import demo
 
 # Apps that may add demo data, in the order they build on each other.
-APP_DEMO_MODULES = ("budgets.demo", "contributions.demo", "cobudget.demo", "budgets.accounting.demo")
+APP_DEMO_MODULES = ("budgets.demo", "contributions.demo", "cobudget.demo", "accounting.demo")
 
 
 class Command(BaseCommand):

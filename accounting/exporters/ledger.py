@@ -1,6 +1,6 @@
 """Exporters over the ledger alone: the journal, the trial balance and the FEC.
 
-Debit and credit follow the convention of `budgets.accounting.chart`: a
+Debit and credit follow the convention of `accounting.chart`: a
 positive entry (money into the account) is a debit, a negative one a credit.
 """
 

@@ -15,7 +15,7 @@ from .base import CHUNK_SIZE, Exporter, register
 
 
 def transfer_reference(*, period_id: int, person_id: int) -> str:
-    """What to write on the transfer that pays a person for a period (matched by budgets.accounting.bank)."""
+    """What to write on the transfer that pays a person for a period (matched by accounting.bank)."""
     return f"CB-{period_id}-{person_id}"
 
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AccountingConfig(AppConfig):
-    name = "budgets.accounting"
+    name = "accounting"
     label = "accounting"
     verbose_name = _("Accounting")
 
