@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import DomainError
 from contrib_budget.money import has_at_most_two_decimals
-from contributions.models import Payout
+from budgets.models import Payout
 
 from .services import require_accountant
 

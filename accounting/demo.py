@@ -9,7 +9,7 @@ from django.utils import timezone
 from budgets.models import Period, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from budgets.selectors import payouts_unposted
-from contributions.models import Payout
+from budgets.models import Payout
 from members.demo import DemoData
 
 from . import services

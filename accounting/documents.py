@@ -34,7 +34,8 @@ from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
 from contrib_budget.money import ZERO
 from contrib_budget.schema import ErrorSerializer
-from contributions.models import NOT_COUNTED, Contribution, ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import NOT_COUNTED, Contribution, ContributionStatus
 from members.models import Membership, Role
 
 from . import services

@@ -6,14 +6,14 @@ from functools import reduce
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 
-from budgets.models import Funding
+from budgets.models import Funding, Payout
 from cobudget.models import Bucket, Round, Wallet
-from contributions.models import Payout
+from contrib_budget.models import record_label
 
 
 def _linked_to(model, objects) -> Q:
     ids = objects.annotate(text_id=Cast("pk", CharField())).values("text_id")
-    return Q(transaction__linked_type=model._meta.label_lower, transaction__linked_id__in=ids)
+    return Q(transaction__linked_type=record_label(model), transaction__linked_id__in=ids)
 
 
 def ledger_scope(collective, *, budget_id: int | None = None, round_id: int | None = None) -> Q:

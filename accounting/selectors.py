@@ -1,11 +1,11 @@
 """Reads of the accounting area worth naming: settings, totals that tie out, exports."""
 
-from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
-from budgets.models import AccountKind, Entry, LedgerTransaction
+from budgets.models import AccountKind, Entry
 from contrib_budget.money import ZERO
-from contributions.models import Payout
+from budgets.models import Payout
 
 from .exporters.base import DateRange
 from .models import AccountingSettings, Export
@@ -82,12 +82,8 @@ def periods_with_settlement(periods: QuerySet) -> QuerySet:
     """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts; and with
     `granted_total`, what locking seals."""
     granted = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0)
-    grant_posted = Exists(LedgerTransaction.objects.filter(
-        collective_id=OuterRef("collective_id"),
-        idempotency_key=Concat(Value("grant:"), Cast(OuterRef("contribution_id"), CharField())),
-    ))
     granted_total = granted.order_by().values("period").annotate(total=Sum("granted")).values("total")
-    return periods.annotate(unposted=_count(granted.exclude(grant_posted)),
+    return periods.annotate(unposted=_count(granted.filter(grant_transaction__isnull=True)),
                             unpaid=_count(granted.filter(paid_on__isnull=True)),
                             granted_total=Coalesce(Subquery(granted_total), Value(ZERO),
                                                    output_field=Payout._meta.get_field("granted")))

@@ -300,7 +300,7 @@ def accounting_settings_update(*, collective: Collective, actor, **fields) -> Ac
 def _ensure_period_settled(period: Period) -> None:
     """Refuse to lock a period whose money can still move: a grant not posted, or a payout not paid."""
     from budgets.selectors import payouts_unposted
-    from contributions.models import Payout
+    from budgets.models import Payout
 
     currency = period.collective.currency
     unposted = payouts_unposted(period=period).aggregate(count=Count("pk"), total=Sum("granted"))

@@ -14,16 +14,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contrib_budget.api import (
-    CollectiveScopedMixin, DateField, DecimalField, ModelSerializer, MultiLineField, SingleLineField,
+    CollectiveScopedMixin,
+    DateField,
+    DecimalField,
+    ModelSerializer,
+    MultiLineField,
+    SingleLineField,
 )
-from contributions.models import Payout
 from members.models import Role
 
 from . import selectors, services
 from .closing import period_close
-from .fundings import funding_cancel, funding_create, funding_receive
-from .models import MONEY, Budget, Envelope, Funding, Period, RateLevel, Task
 from .explanations import payout_explanation
+from .fundings import funding_cancel, funding_create, funding_receive
+from .models import MONEY, Budget, Envelope, Funding, Payout, Period, RateLevel, Task
 from .payouts import payouts_mark_paid
 
 COORDINATOR = (Role.COORDINATOR,)

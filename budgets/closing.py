@@ -6,8 +6,8 @@ The closing runs in two steps, so that it is idempotent and resumable:
    snapshot of validated declarations is frozen into payouts (one per
    declaration, unique), pending declarations move to the next period, and the
    period is marked closed (or `deficit` under the `hold` policy);
-2. each payout's grant is posted to the ledger with the idempotency key
-   `grant:<contribution_id>`, one at a time under the budget lock.
+2. each payout's grant is posted to the ledger, one at a time under the budget
+   lock, and the payout points at the transaction that posted it.
 
 Running it again, from another worker at the same time, or after a crash
 between two grants only posts the grants still missing.
@@ -25,7 +25,12 @@ from django.utils.translation import gettext as _
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, checked
 from contrib_budget.money import (
-    MAX_BUDGET_AMOUNT, ZERO, format_money, parse_money, split_largest_remainder, to_money,
+    MAX_BUDGET_AMOUNT,
+    ZERO,
+    format_money,
+    parse_money,
+    split_largest_remainder,
+    to_money,
 )
 from members.audit import audit_record
 
@@ -33,7 +38,16 @@ from . import accounts
 from .fundings import funding_create
 from .ledger import transaction_post
 from .locks import ensure_period_unlocked
-from .models import Budget, Funding, FundingStatus, LeftoverPolicy, OverspendPolicy, Period, PeriodStatus
+from .models import (
+    Budget,
+    Funding,
+    FundingStatus,
+    LeftoverPolicy,
+    OverspendPolicy,
+    Payout,
+    Period,
+    PeriodStatus,
+)
 from .notifications import period_closed_notify, period_deficit_notify
 from .periods import period_count, periods_ensure
 from .services import budget_lock
@@ -117,7 +131,6 @@ def _requests(period: Period) -> tuple[list[Request], list[int]]:
 
 
 def _granted_total(budget: Budget, **filters) -> Decimal:
-    from contributions.models import Payout
 
     return Payout.objects.filter(period__budget=budget, **filters).aggregate(s=Sum("granted"))["s"] or ZERO
 
@@ -249,7 +262,7 @@ def _carry_pending(*, budget: Budget, period: Period, pending: list[int]) -> Non
 
 def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> None:
     """Step 1, under the locks: freeze the snapshot into payouts and close (or flag a deficit)."""
-    from contributions.models import Contribution, Payout
+    from contributions.models import Contribution
 
     if Period.objects.filter(budget=budget, index__lt=period.index).exclude(status=PeriodStatus.CLOSED).exists():
         raise Conflict(_("Close the earlier periods of this budget first."), "earlier_period_open")
@@ -299,19 +312,12 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
                          payout_ids={payout.contribution_id: payout.pk for payout in payouts})
 
 
-def grant_key(contribution_id: int) -> str:
-    return f"grant:{contribution_id}"
-
-
 def payout_grant_post(*, payout, actor=None) -> None:
     """Step 2 for one payout: post its grant once, backed by received money first, then pledged."""
-    from contributions.models import Payout
-    from .models import LedgerTransaction
-
     with transaction.atomic():
         budget = budget_lock(payout.period.budget)
-        if LedgerTransaction.objects.of(budget.collective).filter(
-                idempotency_key=grant_key(payout.contribution_id)).exists():
+        payout = Payout.objects.select_for_update().select_related("person").get(pk=payout.pk)
+        if payout.grant_transaction_id is not None:
             return
         received = accounts.budget_received_account(budget)
         backed = min(payout.granted, received.balance)
@@ -324,10 +330,10 @@ def payout_grant_post(*, payout, actor=None) -> None:
         if owed:
             legs += [(accounts.budget_pledged_account(budget), -owed),
                      (accounts.person_account(collective=collective, user=payout.person, state="owed"), owed)]
-        transaction_post(collective=collective, kind="grant", legs=legs, actor=actor,
-                         memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id},
-                         idempotency_key=grant_key(payout.contribution_id), linked=payout)
-        Payout.objects.filter(pk=payout.pk).update(payable_amount=backed)
+        posted = transaction_post(collective=collective, kind="grant", legs=legs, actor=actor,
+                                  memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id},
+                                  idempotency_key=f"grant:{payout.contribution_id}", linked=payout)
+        Payout.objects.filter(pk=payout.pk).update(payable_amount=backed, grant_transaction=posted)
         audit_record(collective=collective, actor=actor, action="payout.granted", target=payout,
                      before={"payable": str(payout.payable_amount)},
                      after={"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})

@@ -6,20 +6,29 @@ their money. Waiting lines: decisions on periods in deficit and periods to close
 of queries, whatever the number of budgets and periods.
 """
 
-from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contrib_budget.money import format_money
-from contributions.models import Payout
 from members import dashboard
 from members.models import Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
 from . import charts, selectors
-from .models import Period, PeriodStatus
+from .models import Payout, Period, PeriodStatus
 
 SHOWN_BUDGETS = 6
 SHOWN_PERIODS = 4

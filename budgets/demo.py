@@ -8,14 +8,13 @@ from decimal import Decimal
 from django.utils import timezone
 
 from contributions import services as declarations
-from contributions.models import Payout
 from members.demo import DemoData
 from members.models import Membership
 from members.services import membership_set_roles
 
 from .closing import period_close
 from .fundings import funding_create
-from .models import Period
+from .models import Payout, Period
 from .payouts import payouts_mark_paid
 from .services import budget_create, envelope_create, task_create
 

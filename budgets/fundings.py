@@ -17,7 +17,16 @@ from members.models import Membership, Role
 
 from . import accounts
 from .ledger import InsufficientFunds, Leg, transaction_post, transaction_reverse
-from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, SourceKind
+from .models import (
+    Account,
+    AccountKind,
+    Budget,
+    Funding,
+    FundingStatus,
+    LedgerTransaction,
+    Payout,
+    SourceKind,
+)
 from .notifications import funding_received_notify, payouts_notify
 from .services import budget_lock
 
@@ -69,7 +78,6 @@ def settlement(*, budget: Budget, cash: Decimal) -> tuple[list[Leg], list[tuple[
 
 def _apply_updates(updates: list[tuple[int, Decimal]], actor) -> None:
     """Owed payouts become payable by these amounts; their payees are told."""
-    from contributions.models import Payout
 
     for payout_id, amount in updates:
         Payout.objects.filter(pk=payout_id).update(payable_amount=F("payable_amount") + amount)

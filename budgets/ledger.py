@@ -16,6 +16,7 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError
+from contrib_budget.models import record_label
 from contrib_budget.money import has_at_most_two_decimals
 from members.models import Collective
 
@@ -106,7 +107,7 @@ def _link_of(linked) -> tuple[str, str]:
         return "", ""
     if isinstance(linked, tuple):
         return linked[0], str(linked[1])
-    return linked._meta.label_lower, str(linked.pk)
+    return record_label(linked), str(linked.pk)
 
 
 def transaction_post(

@@ -3,13 +3,15 @@
 from decimal import Decimal
 
 from django.core.mail import mail_admins
+from collections import defaultdict
+
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from members.models import Collective
 
 from .ledger import ACCOUNTS_ALLOWED_NEGATIVE
-from .models import Account, Entry, LedgerTransaction
+from .models import Account, AccountKind, Entry, LedgerTransaction, Payout
 from .notifications import ledger_violation_notify
 
 
@@ -52,12 +54,55 @@ def ledger_violations(collective=None) -> list[str]:
     return problems
 
 
+def books_violations(collective=None) -> list[str]:
+    """The ledger's invariants and the payouts' figures against it."""
+    return ledger_violations(collective) + payout_violations(collective)
+
+
+def _posted_payouts(collective):
+    payouts = Payout.objects.filter(grant_transaction__isnull=False)
+    return payouts.of(collective) if collective is not None else payouts
+
+
+def payout_violations(collective=None) -> list[str]:
+    """The payouts' own figures (`granted`, `payable_amount`, paid or not) against the ledger, the only truth:
+    each posted grant and each payment moves exactly the payout's amount, and per person what the posted
+    payouts hold as owed, payable and paid equals what the person's accounts hold."""
+    problems = []
+    payouts = _posted_payouts(collective)
+    granted = Sum("grant_transaction__entries__amount", filter=Q(grant_transaction__entries__amount__gt=0))
+    for payout in payouts.annotate(moved=granted).exclude(moved=F("granted")):
+        problems.append(f"payout #{payout.pk} granted {payout.granted} but its grant moved {payout.moved}")
+    paid = Sum("payment_transaction__entries__amount", filter=Q(payment_transaction__entries__amount__gt=0))
+    for payout in payouts.filter(paid_on__isnull=False, granted__gt=0).annotate(moved=paid).exclude(
+            moved=F("granted")):
+        problems.append(f"payout #{payout.pk} paid {payout.granted} but its payment moved {payout.moved}")
+    expected = defaultdict(Decimal)
+    held = payouts.values("collective_id", "person_id").annotate(
+        owed=Sum(F("granted") - F("payable_amount"), filter=Q(paid_on__isnull=True)),
+        payable=Sum("payable_amount", filter=Q(paid_on__isnull=True)),
+        paid=Sum("granted", filter=Q(paid_on__isnull=False)))
+    for row in held:
+        for state in ("owed", "payable", "paid"):
+            expected[(row["collective_id"], f"{state}:{row['person_id']}")] = row[state] or Decimal("0")
+    accounts = Account.objects.filter(kind__in=[AccountKind.PAYABLE, AccountKind.PAID])
+    accounts = accounts.of(collective) if collective is not None else accounts
+    for account in accounts.annotate(entries_total=_entries_total()).order_by("collective_id", "code"):
+        figure = expected.pop((account.collective_id, account.code), Decimal("0"))
+        if figure != account.entries_total:
+            problems.append(f"account {account.code} ({account.collective_id}) holds {account.entries_total}"
+                            f" but the posted payouts say {figure}")
+    problems += [f"account {code} ({collective_id}) is missing; the posted payouts say {figure}"
+                 for (collective_id, code), figure in expected.items() if figure]
+    return problems
+
+
 def ledger_check_and_alert(*, today) -> dict[int, list[str]]:
     """The nightly check: each collective's broken invariants; its coordinators are told (once a day) and the
     site's administrators emailed. Returns the problems by collective id (empty: all good)."""
     problems = {}
     for collective in Collective.objects.order_by("pk"):
-        found = ledger_violations(collective)
+        found = books_violations(collective)
         if found:
             problems[collective.pk] = found
             ledger_violation_notify(collective=collective, problems=found, today=today)

@@ -13,6 +13,7 @@ from members.models import Collective
 from . import accounts
 from .ledger import transaction_post
 from .locks import ensure_period_unlocked
+from .models import Payout, PayoutState
 from .notifications import payouts_notify
 
 
@@ -23,7 +24,6 @@ def _paid_state(payout) -> dict:
 def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, paid_on: date,
                       reference: str = "") -> list:
     """Mark payable payouts paid (all or none): payable → paid in the ledger, once each."""
-    from contributions.models import Payout, PayoutState
 
     checked("reference", reference, text.single_line(100))
     checked("paid_on", paid_on, dates.validate_date_window)
@@ -48,7 +48,7 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
                            "not_payable", fields={"payouts": owed})
         for payout in payouts:
             if payout.granted:
-                transaction_post(
+                payout.payment_transaction = transaction_post(
                     collective=collective, kind="payout_paid", actor=actor, linked=payout,
                     legs=[(accounts.person_account(collective=collective, user=payout.person, state="payable"),
                            -payout.granted),
@@ -60,7 +60,7 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
             before = _paid_state(payout)
             payout.paid_on = paid_on
             payout.reference = reference
-            payout.save(update_fields=["paid_on", "reference"])
+            payout.save(update_fields=["paid_on", "reference", "payment_transaction"])
             audit_record(collective=collective, actor=actor, action="payout.paid", target=payout,
                          before=before, after=_paid_state(payout))
         payouts_notify(kind="payout.paid", payouts=[p for p in payouts if p.granted], actor=actor,

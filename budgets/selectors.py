@@ -2,13 +2,32 @@
 
 from decimal import Decimal
 
-from django.db.models import CharField, Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce, Concat, TruncMonth
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 
 from contrib_budget.money import ZERO
-from contributions.models import NOT_COUNTED, Contribution, ContributionStatus, Payout
+from contributions.models import NOT_COUNTED, Contribution, ContributionStatus
 
-from .models import Budget, Funding, FundingStatus, LedgerTransaction, LeftoverPolicy, Period, PeriodStatus
+from .models import (
+    Budget,
+    Funding,
+    FundingStatus,
+    LeftoverPolicy,
+    Payout,
+    Period,
+    PeriodStatus,
+)
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
@@ -17,13 +36,6 @@ def _sum(queryset, column: str):
     return Coalesce(
         Subquery(queryset.annotate(total=Sum(column)).values("total")[:1]), Value(ZERO), output_field=MONEY_FIELD,
     )
-
-
-def _grant_posted():
-    return Exists(LedgerTransaction.objects.filter(
-        collective_id=OuterRef("collective_id"),
-        idempotency_key=Concat(Value("grant:"), Cast(OuterRef("contribution_id"), CharField())),
-    ))
 
 
 def budgets_with_money(collective) -> QuerySet:
@@ -141,21 +153,21 @@ def period_with_figures(period: Period) -> Period:
 
 def payouts_unposted(*, period: Period) -> QuerySet:
     """Payouts of a closed period whose grant is not in the ledger yet (a closing to resume)."""
-    return (Payout.objects.filter(period=period, granted__gt=0).annotate(posted=_grant_posted())
-            .filter(posted=False).select_related("person", "period__budget").order_by("id"))
+    return (Payout.objects.filter(period=period, granted__gt=0, grant_transaction__isnull=True)
+            .select_related("person", "period__budget").order_by("id"))
 
 
 def payouts_unposted_anywhere() -> QuerySet:
     """Payouts of every collective whose grant is not in the ledger yet. Beat asks every minute, so only payouts
     that can still be unposted are looked at: not paid, in a period not locked (both need the grant posted)."""
-    return (Payout.objects.filter(granted__gt=0, paid_on__isnull=True, period__locked_at__isnull=True)
-            .annotate(posted=_grant_posted()).filter(posted=False))
+    return Payout.objects.filter(granted__gt=0, paid_on__isnull=True, period__locked_at__isnull=True,
+                                 grant_transaction__isnull=True)
 
 
 def payouts_owed_posted(*, budget: Budget) -> QuerySet:
     """Owed payouts of a budget, oldest first, whose grant is posted: those that received money can settle."""
-    return (Payout.objects.filter(period__budget=budget, payable_amount__lt=F("granted"), paid_on__isnull=True)
-            .annotate(posted=_grant_posted()).filter(posted=True)
+    return (Payout.objects.filter(period__budget=budget, payable_amount__lt=F("granted"), paid_on__isnull=True,
+                                  grant_transaction__isnull=False)
             .select_related("person").order_by("period__ends_on", "period__index", "id"))
 
 

@@ -15,16 +15,23 @@ from django.views.decorators.http import require_POST
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
-from contributions.models import Contribution, ContributionStatus, Payout
+from contributions.models import Contribution, ContributionStatus
 from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import charts, closing, fundings, outcomes, selectors, services
-from .forms import (
-    BudgetForm, DecisionForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from,
-)
-from .models import Budget, Envelope, Funding, Period, PeriodStatus, Task
 from .explanations import payout_explanation
+from .forms import (
+    BudgetForm,
+    DecisionForm,
+    EnvelopeForm,
+    FundingForm,
+    MarkPaidForm,
+    RateGridFormSet,
+    TaskForm,
+    rate_levels_from,
+)
+from .models import Budget, Envelope, Funding, Payout, Period, PeriodStatus, Task
 from .payouts import payouts_mark_paid as payouts_mark_paid_service
 
 COORDINATOR = Role.COORDINATOR

@@ -36,7 +36,7 @@ def granted_by_member(collective: Collective, start: date, end: date) -> dict[in
     contributive budgets (issue 3), whatever their payment state: a grant
     counts as soon as a closing decided it.
     """
-    from contributions.models import Payout
+    from budgets.models import Payout
 
     rows = (
         Payout.objects.of(collective)

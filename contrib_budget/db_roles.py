@@ -67,7 +67,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "contributions.Contribution": (UPDATE,),
     "contributions.Approval": (DELETE,),  # withdrawn when the declaration is amended
     "contributions.Comment": (),
-    "contributions.Payout": (UPDATE,),
+    "budgets.Payout": (UPDATE,),
     "cobudget.Round": (UPDATE,),
     "cobudget.Round_participants": (DELETE,),
     "cobudget.Wallet": (UPDATE,),

@@ -1,6 +1,21 @@
 """What every collective-owned model shares: one way to scope queries."""
 
+from django.apps import apps
 from django.db import models
+
+
+def record_label(model) -> str:
+    """How the append-only records (ledger links, audit targets) name a model or an instance of it: its label,
+    unless the model declares the `record_label` it was first recorded under before it moved apps."""
+    return getattr(model, "record_label", None) or model._meta.label_lower
+
+
+def model_of_record_label(label: str):
+    """The model a record names (see `record_label`), or None."""
+    for model in apps.get_models():
+        if record_label(model) == label:
+            return model
+    return None
 
 
 class CollectiveScopedQuerySet(models.QuerySet):

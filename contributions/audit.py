@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from members.audit import audit_namer, audit_vocabulary
 
-from .models import Payout
+from budgets.models import Payout
 
 audit_vocabulary("contributions.contribution", labels={
     "budget": gettext_lazy("budget"),

@@ -10,7 +10,8 @@ from contrib_budget.money import ZERO
 from members import dashboard
 from members.models import Collective, Membership, Role
 
-from .models import Contribution, ContributionStatus, Payout
+from budgets.models import Payout
+from .models import Contribution, ContributionStatus
 
 DECIDED = (ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED)
 

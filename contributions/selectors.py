@@ -18,7 +18,8 @@ from members.footprints import footprint_provider
 from members.models import AuditEvent, Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
-from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus, Payout
+from budgets.models import Payout
+from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus
 
 
 def contributions_of(

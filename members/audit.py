@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import reduce
 
-from django.apps import apps
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import formats, timezone, translation
@@ -18,6 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contrib_budget.models import model_of_record_label, record_label
 from contrib_budget.money import format_money
 from contrib_budget.text import neutralized
 
@@ -38,7 +38,7 @@ def audit_record(
         collective=collective,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         action=action,
-        target_type=target._meta.label_lower if target is not None else "",
+        target_type=record_label(target) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         target_label=str(target)[:200] if target is not None else "",
         before=before,
@@ -159,10 +159,7 @@ def _is_empty(value) -> bool:
 
 
 def _model(label: str):
-    try:
-        return apps.get_model(label) if label else None
-    except (LookupError, ValueError):
-        return None
+    return model_of_record_label(label) if label else None
 
 
 def _vocabularies_of(event: AuditEvent) -> list[AuditVocabulary]:

@@ -32,7 +32,8 @@ from cobudget import services as cobudget
 from cobudget import tasks as cobudget_tasks
 from cobudget.models import Bucket, Round, RoundStatus, Wallet
 from contrib_budget.db_roles import connected_as_owner
-from contributions.models import Contribution, ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import Contribution, ContributionStatus
 from members.models import Role, User
 from members.notifications.models import Notification
 from tests.accounting.test_large_export import bulk_ledger

@@ -47,7 +47,8 @@ from accounting.models import DocumentKind, Export, ExportStatus, IssuedDocument
 from budgets.models import Budget, Envelope, Funding, Period, PeriodStatus, RateLevel, Task
 from cobudget import services as cobudget
 from cobudget.models import Bucket, Round, RoundStatus
-from contributions.models import Contribution, Payout
+from budgets.models import Payout
+from contributions.models import Contribution
 from members import services
 from members.models import Collective, Invitation, Membership, Role
 from members.notifications.models import Notification

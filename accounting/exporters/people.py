@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from budgets.models import Funding
 from contrib_budget.money import ZERO, split_largest_remainder
-from contributions.models import Payout
+from budgets.models import Payout
 
 from .base import CHUNK_SIZE, Exporter, register
 

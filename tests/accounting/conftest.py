@@ -10,7 +10,8 @@ from budgets.closing import payout_grant_post
 from budgets.fundings import funding_create
 from budgets.models import AccountKind, Budget, Period, PeriodStatus
 from cobudget import services as cobudget
-from contributions.models import Contribution, ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import Contribution, ContributionStatus
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
 

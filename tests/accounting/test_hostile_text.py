@@ -55,7 +55,8 @@ from accounting.writers import WRITERS
 from budgets.fundings import funding_create
 from budgets.models import AccountKind, Budget, Envelope, Funding
 from cobudget.models import Bucket, Round
-from contributions.models import Contribution, Payout
+from budgets.models import Payout
+from contributions.models import Contribution
 from members.models import Membership, User
 
 from .conftest import declare

@@ -48,7 +48,7 @@ def test_lock_through_the_api(closed_period, accountant, coordinator, outsider, 
 
 def pay_all(period, accountant):
     from budgets.payouts import payouts_mark_paid
-    from contributions.models import Payout
+    from budgets.models import Payout
 
     unpaid = list(Payout.objects.filter(period=period, paid_on__isnull=True, granted__gt=0).values_list("pk", flat=True))
     payouts_mark_paid(collective=period.collective, payout_ids=unpaid, actor=accountant, paid_on=date(2025, 4, 20))
@@ -93,7 +93,8 @@ def test_a_period_whose_grants_are_not_all_posted_cannot_be_locked(closed_period
 def test_a_locked_period_refuses_changes_through_the_services(locked_period, contributor, coordinator, accountant):
     from budgets.closing import period_close
     from budgets.payouts import payouts_mark_paid
-    from contributions.models import Contribution, Payout
+    from budgets.models import Payout
+    from contributions.models import Contribution
     from contributions.services import contribution_amend
 
     payouts = list(Payout.objects.filter(period=locked_period).values_list("pk", flat=True))
@@ -110,7 +111,7 @@ def test_a_locked_period_refuses_changes_through_the_services(locked_period, con
 
 
 def test_a_locked_period_refuses_changes_through_the_api(locked_period, accountant, coordinator, api):
-    from contributions.models import Payout
+    from budgets.models import Payout
 
     base = f"/api/v1/collectives/{locked_period.collective.slug}"
     payouts = list(Payout.objects.filter(period=locked_period).values_list("pk", flat=True))

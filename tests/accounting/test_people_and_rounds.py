@@ -10,7 +10,7 @@ from accounting import bank, services
 from accounting.exporters import REGISTRY
 from accounting.exporters.people import transfer_reference
 from contrib_budget.errors import DomainError, Forbidden
-from contributions.models import Payout
+from budgets.models import Payout
 
 from .test_documents import pdf_text
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from budgets.models import Budget, Funding, Period
-from contributions.models import Payout
+from budgets.models import Payout
 
 from .helpers import declare, make_budget, period_at, person
 

@@ -14,7 +14,8 @@ from budgets.closing import period_available, period_close
 from budgets.models import Period, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from budgets.selectors import with_figures
-from contributions.models import ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import ContributionStatus
 from tests.factories import CollectiveFactory, MembershipFactory
 
 from .helpers import declare, make_budget, period_at

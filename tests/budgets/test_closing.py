@@ -3,9 +3,10 @@ from decimal import Decimal
 import pytest
 
 from budgets.closing import period_close
-from budgets.ledger_audit import ledger_violations
+from budgets.ledger_audit import books_violations
 from budgets.models import LedgerTransaction, PeriodStatus
-from contributions.models import ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import ContributionStatus
 
 from .helpers import declare, make_budget, period_at, person
 
@@ -25,7 +26,7 @@ def test_pro_rata_worked_example_grants_500_250_250(collective, coordinator):
     assert period.status == PeriodStatus.CLOSED
     assert period.available == Decimal("1000.00")
     assert granted_by_author(period) == {"P00": Decimal("500.00"), "P01": Decimal("250.00"), "P02": Decimal("250.00")}
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 def test_three_equal_requests_share_exactly_and_the_odd_cent_rotates(collective, coordinator):

@@ -7,11 +7,11 @@ from hypothesis import strategies as st
 
 from budgets import closing
 from budgets.closing import Request, grants_compute, period_close
-from budgets.ledger_audit import ledger_violations
+from budgets.ledger_audit import books_violations
 from budgets.models import Funding, LedgerTransaction, PeriodStatus
 from budgets.tasks import close_due_periods
 from contrib_budget.errors import Conflict, DomainError
-from contributions.models import Payout
+from budgets.models import Payout
 from tests.factories import CollectiveFactory, MembershipFactory
 from tests.threads import run_concurrently
 
@@ -44,7 +44,7 @@ def test_closing_any_requests_keeps_the_ledger_balanced(coordinator, requests, a
     period = period_close(period=period_at(budget, 0), actor=coordinator)
     granted = sum(p.granted for p in Payout.objects.filter(period=period))
     assert granted == min(period.available, sum(Decimal(a) / 100 for a in requests))
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 @pytest.mark.django_db
@@ -107,7 +107,7 @@ def test_hold_decided_pro_rata_or_by_a_top_up(collective, coordinator):
     second = period_close(period=second, actor=coordinator, decision={"kind": "top_up", "source": "Réserve"})
     assert Payout.objects.get(period=second).granted == Decimal("1300.00")
     assert Funding.objects.get(source="Réserve").amount == Decimal("300.00")
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 @pytest.mark.django_db
@@ -132,7 +132,7 @@ def test_a_close_interrupted_between_grants_is_finished_by_the_next_run(collecti
     assert period.status == PeriodStatus.CLOSED
     assert LedgerTransaction.objects.filter(kind="grant").count() == 4
     assert {p.payable_amount for p in Payout.objects.all()} == {Decimal("100.00")}
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -146,7 +146,7 @@ def test_two_concurrent_closes_post_one_set_of_transactions(collective, coordina
     assert LedgerTransaction.objects.filter(kind="grant").count() == 3
     assert Payout.objects.count() == 3
     assert sum(p.granted for p in Payout.objects.all()) == Decimal("1000.00")
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 
 from budgets import demo as budgets_demo
-from budgets.ledger_audit import ledger_violations
+from budgets.ledger_audit import books_violations
 from budgets.models import Budget
 from contributions.models import Contribution
 from members import demo
@@ -20,7 +20,7 @@ def test_demo_has_a_weekly_budget_with_a_deficit_resolved_pro_rata():
     assert Contribution.objects.filter(budget=budget).count() >= 10
     assert set(Contribution.objects.values_list("status", flat=True)) == {"pending", "validated", "adjusted", "rejected"}
     assert Contribution.objects.filter(budget=budget).count() == 12
-    assert ledger_violations() == []
+    assert books_violations() == []
 
 
 @pytest.mark.django_db
@@ -33,4 +33,4 @@ def test_demo_gives_bob_declared_granted_owed_payable_and_paid_money_across_two_
     assert {row["collective"].slug for row in rows if row["granted"]} == {"la-fabrique", "kpa-cite"}
     (total,) = earnings_totals(rows)
     assert all(total[name] > 0 for name in ("declared", "granted", "owed", "payable", "paid")), total
-    assert ledger_violations() == []
+    assert books_violations() == []

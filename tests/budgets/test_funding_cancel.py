@@ -5,7 +5,7 @@ from django.utils import translation
 
 from budgets.closing import funded_total, funds_not_granted, period_close
 from budgets.fundings import funding_cancel, funding_create, funding_receive
-from budgets.ledger_audit import ledger_violations
+from budgets.ledger_audit import books_violations
 from budgets.models import Account, Funding, LedgerTransaction
 from budgets.selectors import budgets_with_money
 from contrib_budget.errors import Conflict, DomainError, Forbidden
@@ -38,7 +38,7 @@ def test_cancelling_a_pledged_funding_reverses_it_and_it_no_longer_counts(collec
     assert balance(f"budget:{budget.pk}:received") == Decimal("1000.00")
     assert figures(budget) == (Decimal("1000.00"), ZERO, Decimal("1000.00"))
     assert funds_not_granted(budget) == Decimal("1000.00")
-    assert ledger_violations() == []
+    assert books_violations() == []
     event = AuditEvent.objects.get(action="funding.cancelled", target_id=str(pledge.pk))
     assert event.actor == coordinator and event.after["cancel_reason"] == "Typed twice"
 
@@ -52,7 +52,7 @@ def test_cancelling_a_received_funding_reverses_its_creation_and_its_arrival(col
     assert balance(f"budget:{budget.pk}:received") == ZERO
     assert LedgerTransaction.objects.filter(reverses__isnull=False).count() == 2
     assert figures(budget) == (ZERO, ZERO, ZERO)
-    assert ledger_violations() == []
+    assert books_violations() == []
     with pytest.raises(Conflict):
         funding_receive(funding=pledge, actor=coordinator)
 
@@ -81,7 +81,7 @@ def test_cancelling_money_already_granted_is_refused_and_writes_nothing(collecti
     assert funding.cancelled_at is None
     assert LedgerTransaction.objects.count() == transactions
     assert not AuditEvent.objects.filter(action="funding.cancelled").exists()
-    assert ledger_violations() == []
+    assert books_violations() == []
 
 
 def test_cancelling_a_funding_whose_arrival_paid_owed_money_is_refused(collective, coordinator):

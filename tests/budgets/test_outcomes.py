@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 from budgets import outcomes
 from budgets.closing import period_close
 from budgets.selectors import period_with_figures
-from contributions.models import Payout
+from budgets.models import Payout
 
 from .helpers import declare, make_budget, period_at, person
 

@@ -5,11 +5,11 @@ import pytest
 
 from budgets.closing import period_close
 from budgets.fundings import funding_create, funding_receive
-from budgets.ledger_audit import ledger_violations
+from budgets.ledger_audit import books_violations
 from budgets.models import Account, Funding
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import Conflict
-from contributions.models import Payout
+from budgets.models import Payout
 from members.models import AuditEvent
 
 from .helpers import declare, make_budget, period_at, person
@@ -54,7 +54,7 @@ def test_owed_becomes_payable_oldest_first_when_a_pledge_is_received(collective,
     newer.refresh_from_db()
     assert newer.state == "payable"
     assert balance(f"budget:{budget.pk}:received") == Decimal("50.00")
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 def test_mark_paid_moves_payable_to_paid_once_and_refuses_owed(collective, coordinator, accountant):
@@ -75,7 +75,7 @@ def test_mark_paid_moves_payable_to_paid_once_and_refuses_owed(collective, coord
     with pytest.raises(Conflict):
         payouts_mark_paid(collective=collective, payout_ids=[payable.pk], actor=accountant, paid_on=date(2025, 2, 2))
     assert balance(f"paid:{a.pk}") == Decimal("500.00")
-    assert ledger_violations(collective) == []
+    assert books_violations(collective) == []
 
 
 def test_an_adjusted_declaration_explains_the_adjustment_before_the_grant(api, collective, coordinator):
@@ -105,3 +105,25 @@ def test_budget_pages_write_money_the_way_the_reader_does(client, collective, co
                                                               headers={"accept-language": "en"}).content.decode()
     earnings = client.get("/me/earnings/", headers={"accept-language": "en"}).content.decode()
     assert 'id="total-declared">€0.00</dd>' in earnings
+
+
+def test_the_payouts_figures_are_checked_against_the_ledger(collective, coordinator):
+    budget = make_budget(collective, coordinator, received="300.00", pledged="2000.00")
+    first, second = person(collective, 1), person(collective, 2)
+    declare(budget, first, "200.00")
+    declare(budget, second, "500.00")
+    period_close(period=period_at(budget, 0), actor=coordinator)
+    paid = Payout.objects.get(person=first)
+    payouts_mark_paid(collective=collective, payout_ids=[paid.pk], actor=coordinator, paid_on=date(2025, 4, 2))
+    paid.refresh_from_db()
+    owed = Payout.objects.get(person=second)
+    assert paid.grant_transaction.kind == "grant" and paid.payment_transaction.kind == "payout_paid"
+    assert owed.grant_transaction.kind == "grant" and owed.payment_transaction is None
+    assert books_violations(collective) == []
+
+    # A payout whose cached payable amount drifts from what the ledger moved is caught.
+    Payout.objects.filter(pk=owed.pk).update(payable_amount=owed.payable_amount + 1)
+    assert books_violations(collective) == [
+        f"account owed:{second.pk} ({collective.pk}) holds 400.00 but the posted payouts say 399.00",
+        f"account payable:{second.pk} ({collective.pk}) holds 100.00 but the posted payouts say 101.00",
+    ]

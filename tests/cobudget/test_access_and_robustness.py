@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from budgets.models import Account
 from cobudget import services
 from cobudget.models import BUCKET_IMAGE_MAX_BYTES, Bucket, Round, RoundStatus, Wallet
+from cobudget.services import closing
 from contrib_budget.errors import Conflict, DomainError
 from members.models import Role
 from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
@@ -147,7 +148,7 @@ def test_one_round_that_cannot_close_does_not_keep_the_other_due_rounds_open(mak
             raise Conflict("cannot close", "stuck")
         return real_close(round=round, actor=actor)
 
-    monkeypatch.setattr(services, "round_close", close)
+    monkeypatch.setattr(closing, "round_close", close)
     with caplog.at_level(logging.ERROR, logger="cobudget.services"):
         assert services.rounds_close_due() == [due.pk]
     assert Round.objects.get(pk=due.pk).status == RoundStatus.CLOSED

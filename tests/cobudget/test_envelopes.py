@@ -10,7 +10,8 @@ from cobudget import selectors, services
 from cobudget.envelopes import weighted_envelopes
 from cobudget.models import Wallet
 from contrib_budget.errors import DomainError
-from contributions.models import Contribution, Payout
+from budgets.models import Payout
+from contributions.models import Contribution
 
 D = Decimal
 

@@ -6,6 +6,7 @@ from budgets.ledger_audit import ledger_violations
 from budgets.models import Account, LedgerTransaction
 from cobudget import selectors, services
 from cobudget.models import Allocation, Bucket, BucketStatus, Round, RoundStatus, Wallet
+from cobudget.services import closing
 from contrib_budget.errors import Conflict, DomainError, Forbidden
 
 D = Decimal
@@ -287,12 +288,12 @@ def test_a_close_killed_halfway_is_completed_by_the_next_run(make_round, make_bu
         calls.append(kwargs["wallet_id"])
         return real_settle(**kwargs)
 
-    monkeypatch.setattr(services, "wallet_settle", dying_settle)
+    monkeypatch.setattr(closing, "wallet_settle", dying_settle)
     with pytest.raises(RuntimeError):
         services.round_close(round=round, actor=coordinator)
     round.refresh_from_db()
     assert round.status == RoundStatus.CLOSED and round.settled_at is None
-    monkeypatch.setattr(services, "wallet_settle", real_settle)
+    monkeypatch.setattr(closing, "wallet_settle", real_settle)
     assert services.rounds_close_due() == [round.pk]
     round.refresh_from_db()
     assert round.settled_at is not None

@@ -13,7 +13,8 @@ from budgets.fundings import funding_create
 from budgets.periods import period_for_date
 from budgets.selectors import period_with_figures
 from contributions import services
-from contributions.models import Contribution, ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import Contribution, ContributionStatus
 from members.models import AuditEvent, Membership
 from members.selectors import waiting_items
 

@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
 from budgets.models import Budget, Period
-from contributions.models import Payout
+from budgets.models import Payout
 from members.models import Role
 from tests.budgets.helpers import declare
 from tests.factories import MembershipFactory, UserFactory

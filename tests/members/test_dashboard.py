@@ -15,7 +15,8 @@ from budgets.closing import period_close
 from budgets.models import PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from cobudget import services as cobudget
-from contributions.models import ContributionStatus, Payout
+from budgets.models import Payout
+from contributions.models import ContributionStatus
 from members.models import AuditEvent, Membership
 from tests.budgets.helpers import declare, make_budget, period_at
 

@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from budgets.models import Budget, PeriodKind
 from budgets.periods import period_for_date
-from contributions.models import Contribution, Payout
+from budgets.models import Payout
+from contributions.models import Contribution
 from members.models import Membership, Role
 from tests.factories import MembershipFactory, UserFactory
 

@@ -23,7 +23,8 @@ from budgets.models import Funding, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from cobudget import services as cobudget
 from contributions import services as contributions
-from contributions.models import Payout, ValueMode
+from budgets.models import Payout
+from contributions.models import ValueMode
 from members.models import Invitation, Membership, Role
 from members.notifications import selectors
 from members.notifications.models import EmailMode, Notification

@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from budgets.ledger_audit import ledger_violations
+from budgets.ledger_audit import books_violations
 
 
 class Command(BaseCommand):
     help = "Verify every ledger invariant; exit non-zero on a violation."
 
     def handle(self, *args, **options):
-        problems = ledger_violations()
+        problems = books_violations()
         for problem in problems:
             self.stderr.write(problem)
         if problems:

@@ -1,0 +1,95 @@
+"""Every write of the cobudget: rounds, wallets, buckets, allocations and the close.
+
+One module per capability: `rounds` (set-up, envelopes, opening), `buckets` (their life cycle),
+`allocations`, `closing` (the close and its settlement) and `handover` (a funded bucket becomes a budget's
+envelope). Callers import from here: `from cobudget import services; services.round_create(...)`. Inside,
+imports run one way: `_common` <- `rounds` <- `closing` <- `buckets`; `allocations` and `handover` use
+`_common` (and `rounds`) only.
+
+Lock order, everywhere: the round row (FOR SHARE by allocations and bucket
+changes, FOR UPDATE by opening and closing), then bucket rows (FOR UPDATE, by
+id), then ledger accounts (conditional UPDATEs by id, in budgets.ledger). So
+an allocation never races the close, two allocations to one bucket run one
+after the other, and two allocations from one wallet can never overdraw it.
+"""
+
+# Conflict, selectors and Wallet were reachable on the single module this package replaced; tests use them so.
+from contrib_budget.errors import Conflict
+
+from .. import selectors
+from ..models import Wallet
+from .allocations import AllocationResult, allocation_create
+from .buckets import (
+    BUCKET_LIVE,
+    bucket_approve,
+    bucket_cancel,
+    bucket_comment,
+    bucket_complete,
+    bucket_create,
+    bucket_flag,
+    bucket_merge,
+    bucket_propose,
+    bucket_update,
+    merge_split,
+)
+from .closing import bucket_outcome, bucket_settle, round_close, rounds_close_due, wallet_settle
+from .handover import bucket_to_envelope
+from .rounds import (
+    ROUND_AMOUNTS,
+    ROUND_FIELDS,
+    ROUND_FIELDS_WHILE_OPEN,
+    funding_is_open,
+    is_participant,
+    pool_account,
+    proposals_are_open,
+    round_create,
+    round_envelopes,
+    round_open,
+    round_set_participants,
+    round_source_account,
+    round_update,
+)
+
+__all__ = [
+    # rounds
+    "ROUND_AMOUNTS",
+    "ROUND_FIELDS",
+    "ROUND_FIELDS_WHILE_OPEN",
+    "funding_is_open",
+    "is_participant",
+    "pool_account",
+    "proposals_are_open",
+    "round_create",
+    "round_envelopes",
+    "round_open",
+    "round_set_participants",
+    "round_source_account",
+    "round_update",
+    # buckets
+    "BUCKET_LIVE",
+    "bucket_approve",
+    "bucket_cancel",
+    "bucket_comment",
+    "bucket_complete",
+    "bucket_create",
+    "bucket_flag",
+    "bucket_merge",
+    "bucket_propose",
+    "bucket_update",
+    "merge_split",
+    # allocations
+    "AllocationResult",
+    "allocation_create",
+    # closing
+    "bucket_outcome",
+    "bucket_settle",
+    "round_close",
+    "rounds_close_due",
+    "wallet_settle",
+    # handover
+    "bucket_to_envelope",
+    # reachable on the single module this package replaced
+    "Conflict",
+    "Wallet",
+    "selectors",
+]
