@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # axe-core, the accessibility checker the browser tests inject into each page (package.json, from npm).
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test install system-packages messages screenshots
+.PHONY: run test lint install system-packages messages screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,16 @@ $(AXE): package.json package-lock.json | system-packages
 run: $(STAMP)
 	$(PY) -m contrib_budget.quickstart
 
-## Run the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
-test: $(STAMP) system-packages $(AXE)
+## Run the static checks, then the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
+test: lint $(STAMP) system-packages $(AXE)
 	$(PY) -m pytest
+
+## Static checks: imports go one way (import-linter), style and likely bugs (ruff), the services' and
+## selectors' types (mypy). The contracts and rules are in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## Refresh the README's screenshots (docs/screenshots/): the accessibility crawl takes them on its way.
 screenshots: $(STAMP) system-packages $(AXE)

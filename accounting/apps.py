@@ -12,5 +12,6 @@ class AccountingConfig(AppConfig):
     def ready(self) -> None:
         # WeasyPrint reports every rendering step at INFO; keep the logs for what goes wrong.
         logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-        # Registers the notification kinds and the reminder of the accounting area.
-        from . import notifications  # noqa: F401
+        # Registers the notification kinds and the reminder of the accounting area, and the Celery tasks the
+        # services queue by name (contrib_budget.queue).
+        from . import notifications, tasks  # noqa: F401

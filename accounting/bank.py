@@ -26,10 +26,10 @@ from decimal import Decimal, InvalidOperation
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from budgets.models import Payout
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import DomainError
 from contrib_budget.money import has_at_most_two_decimals
-from budgets.models import Payout
 
 from .services import require_accountant
 

@@ -6,10 +6,9 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from budgets.models import Period, PeriodStatus
+from budgets.models import Payout, Period, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from budgets.selectors import payouts_unposted
-from budgets.models import Payout
 from members.demo import DemoData
 
 from . import services

@@ -21,20 +21,19 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework import viewsets
 from weasyprint import HTML
 
-from budgets.models import Period, PeriodStatus
+from budgets.models import Payout, Period, PeriodStatus
 from cobudget.models import Round, RoundStatus
 from contrib_budget import dates
 from contrib_budget.api import CollectiveScopedMixin
 from contrib_budget.errors import Conflict
 from contrib_budget.money import ZERO
 from contrib_budget.schema import ErrorSerializer
-from budgets.models import Payout
 from contributions.models import NOT_COUNTED, Contribution, ContributionStatus
 from members.models import Membership, Role
 

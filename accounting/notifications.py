@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy, ngettext
 
 from budgets.selectors import periods_settled_unlocked
-
 from members.models import Role
 from members.notifications.kinds import Kind, register
 from members.notifications.reminders import enabled_for, reminder_provider

@@ -1,23 +1,26 @@
 """Reads of the accounting area worth naming: settings, totals that tie out, exports."""
 
+from typing import Any
+
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from budgets.models import AccountKind, Entry
+from budgets.models import AccountKind, Entry, Payout, Period
 from contrib_budget.money import ZERO
-from budgets.models import Payout
+from members.models import Collective
 
-from .exporters.base import DateRange
+from .dates import DateRange
 from .models import AccountingSettings, Export
 from .scopes import ledger_scope
 
 
-def accounting_settings_of(collective) -> AccountingSettings:
+def accounting_settings_of(collective: Collective) -> AccountingSettings:
     """The collective's settings, or the defaults (unsaved) when none were recorded."""
     return AccountingSettings.objects.of(collective).first() or AccountingSettings(collective=collective)
 
 
-def ledger_totals(*, collective, date_range: DateRange, budget_id=None, round_id=None) -> dict:
+def ledger_totals(*, collective: Collective, date_range: DateRange, budget_id: int | None = None,
+                  round_id: int | None = None) -> dict[str, Any]:
     """Debits, credits and entry counts of the range (of a budget, of a round), in total and per account kind."""
     rows = (
         Entry.objects.of(collective)
@@ -47,11 +50,11 @@ def ledger_totals(*, collective, date_range: DateRange, budget_id=None, round_id
     }
 
 
-def exports_of(collective):
+def exports_of(collective: Collective) -> QuerySet[Export]:
     return Export.objects.of(collective).select_related("requested_by")
 
 
-def payout_totals(*, collective, date_range: DateRange, budget_id=None) -> dict:
+def payout_totals(*, collective: Collective, date_range: DateRange, budget_id: int | None = None) -> dict[str, Any]:
     """What the closings of the range granted, and how far it is paid: granted = owed + payable + paid."""
     payouts = Payout.objects.of(collective)
     if date_range.first:
@@ -73,12 +76,12 @@ def payout_totals(*, collective, date_range: DateRange, budget_id=None) -> dict:
     return totals
 
 
-def _count(payouts: QuerySet) -> Coalesce:
+def _count(payouts: QuerySet[Payout]) -> Coalesce:
     counted = payouts.order_by().values("period").annotate(count=Count("pk")).values("count")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def periods_with_settlement(periods: QuerySet) -> QuerySet:
+def periods_with_settlement(periods: QuerySet[Period]) -> QuerySet[Period]:
     """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts; and with
     `granted_total`, what locking seals."""
     granted = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0)

@@ -3,6 +3,7 @@
 import logging
 import tempfile
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,11 +21,11 @@ from contrib_budget.errors import Conflict, DomainError, Forbidden
 from contrib_budget.money import format_money
 from contrib_budget.queue import enqueue
 from members.audit import audit_record
-from members.models import Collective, Membership, Role
+from members.models import Collective, Membership, Role, User
 
 from .chart import chart_of
+from .dates import parse_date
 from .exporters import REGISTRY
-from .exporters.base import parse_date
 from .models import AccountingSettings, AccountMapping, Export, ExportStatus, IssuedDocument
 from .notifications import export_notify
 from .selectors import accounting_settings_of
@@ -41,13 +42,13 @@ STALE_AFTER = timedelta(seconds=settings.EXPORT_STALE_SECONDS)
 FILTER_KEYS = ("budget", "period", "round", "account_kinds")
 
 
-def _require_role(collective: Collective, actor, roles=BOOKS_ROLES) -> None:
+def _require_role(collective: Collective, actor: User, roles: tuple[str, ...] = BOOKS_ROLES) -> None:
     membership = Membership.objects.of(collective).filter(user=actor).first()
     if membership is None or not membership.has_role(*roles):
         raise Forbidden(_("Only accountants and coordinators may do this."))
 
 
-def require_accountant(collective: Collective, actor) -> None:
+def require_accountant(collective: Collective, actor: User) -> None:
     _require_role(collective, actor, roles=(Role.ACCOUNTANT,))
 
 
@@ -60,7 +61,7 @@ def fiscal_year_bounds(*, collective: Collective, day: date) -> tuple[date, date
     return first, next_first - timedelta(days=1)
 
 
-def _clean_params(*, collective: Collective, kind: str, fmt: str, params: dict) -> dict:
+def _clean_params(*, collective: Collective, kind: str, fmt: str, params: dict[str, Any]) -> dict[str, Any]:
     exporter = REGISTRY.get(kind)
     if exporter is None:
         raise DomainError(_("Unknown kind of export."), "unknown_kind",
@@ -126,7 +127,7 @@ def _check_filter_ids(*, collective: Collective, cleaned: dict) -> None:
         raise DomainError(next(iter(errors.values()))[0], "invalid_filter", fields=errors)
 
 
-def export_request(*, collective: Collective, actor, kind: str, fmt: str, params: dict) -> Export:
+def export_request(*, collective: Collective, actor: User, kind: str, fmt: str, params: dict[str, Any]) -> Export:
     """Record an export and queue it; the file is written by a Celery worker."""
     _require_role(collective, actor)
     cleaned = _clean_params(collective=collective, kind=kind, fmt=fmt, params=params)
@@ -142,12 +143,10 @@ def export_request(*, collective: Collective, actor, kind: str, fmt: str, params
 
 
 def _queue(export_id: int) -> None:
-    from .tasks import run_export
-
-    enqueue(run_export, export_id)
+    enqueue("accounting.tasks.run_export", export_id)
 
 
-def export_retry(*, export: Export, actor) -> Export:
+def export_retry(*, export: Export, actor: User) -> Export:
     """Ask again for an export that failed: it is queued as it was first asked."""
     _require_role(export.collective, actor)
     with transaction.atomic():
@@ -251,7 +250,7 @@ def exports_purge_expired() -> int:
     return deleted
 
 
-def chart_update(*, collective: Collective, actor, mapping: dict[str, tuple[str, str]]) -> None:
+def chart_update(*, collective: Collective, actor: User, mapping: dict[str, tuple[str, str]]) -> None:
     """Set the account number and label of each ledger account kind given."""
     _require_role(collective, actor)
     before = {kind: list(value) for kind, value in chart_of(collective).items()}
@@ -279,7 +278,7 @@ def chart_update(*, collective: Collective, actor, mapping: dict[str, tuple[str,
 SETTINGS_FIELDS = ("siren", "fiscal_year_start_month", "journal_code", "journal_label")
 
 
-def accounting_settings_update(*, collective: Collective, actor, **fields) -> AccountingSettings:
+def accounting_settings_update(*, collective: Collective, actor: User, **fields: Any) -> AccountingSettings:
     _require_role(collective, actor)
     current = accounting_settings_of(collective)
     before = {field: getattr(current, field) for field in SETTINGS_FIELDS}
@@ -299,8 +298,8 @@ def accounting_settings_update(*, collective: Collective, actor, **fields) -> Ac
 
 def _ensure_period_settled(period: Period) -> None:
     """Refuse to lock a period whose money can still move: a grant not posted, or a payout not paid."""
-    from budgets.selectors import payouts_unposted
     from budgets.models import Payout
+    from budgets.selectors import payouts_unposted
 
     currency = period.collective.currency
     unposted = payouts_unposted(period=period).aggregate(count=Count("pk"), total=Sum("granted"))
@@ -330,7 +329,7 @@ def _ensure_period_settled(period: Period) -> None:
                        % {"missing": " ".join(missing)}, "period_not_settled", fields=fields)
 
 
-def period_lock(*, period: Period, actor) -> Period:
+def period_lock(*, period: Period, actor: User) -> Period:
     """Lock a closed, settled period (every grant posted, every payout paid): from now on no change
     may touch it, and nothing about its money is left to move (corrections go to an open period)."""
     require_accountant(period.collective, actor)
@@ -349,7 +348,8 @@ def period_lock(*, period: Period, actor) -> Period:
     return period
 
 
-def document_issue(*, collective: Collective, actor, kind: str, subject: str, data: dict) -> IssuedDocument:
+def document_issue(*, collective: Collective, actor: User, kind: str, subject: str,
+                   data: dict[str, Any]) -> IssuedDocument:
     """Freeze a document's data; the same data asked again returns the document already issued."""
     with transaction.atomic():
         # Issued documents are frozen (the application's database role may not update them, nor lock their rows):

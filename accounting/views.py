@@ -19,9 +19,14 @@ from members.models import Role
 from . import bank, selectors, services
 from .api import export_file_response
 from .chart import chart_of
-from .exporters.base import DateRange, parse_date
+from .dates import DateRange, parse_date
 from .forms import (
-    AccountingSettingsForm, BankStatementForm, ChartForm, ExportRequestForm, PeriodFilterForm, PersonalStatementForm,
+    AccountingSettingsForm,
+    BankStatementForm,
+    ChartForm,
+    ExportRequestForm,
+    PeriodFilterForm,
+    PersonalStatementForm,
 )
 from .models import ExportStatus
 

@@ -6,12 +6,10 @@ Serializers parse and render; the services decide.
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from contrib_budget.api import (
     CollectiveScopedMixin,
@@ -24,23 +22,21 @@ from contrib_budget.api import (
 from members.models import Role
 
 from . import selectors, services
-from .closing import period_close
 from .explanations import payout_explanation
 from .fundings import funding_cancel, funding_create, funding_receive
 from .models import MONEY, Budget, Envelope, Funding, Payout, Period, RateLevel, Task
 from .payouts import payouts_mark_paid
-
-COORDINATOR = (Role.COORDINATOR,)
-PAYERS = (Role.ACCOUNTANT, Role.COORDINATOR)
+from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS, PAY_PAYOUTS
 
 
-def _money(**kwargs) -> DecimalField:
+def money_field(**kwargs) -> DecimalField:
+    """An amount of money in the API: a string with two decimals."""
     return DecimalField(**MONEY, **kwargs)
 
 
 class RateLevelSerializer(ModelSerializer):
     id = serializers.IntegerField(required=False, help_text="Give the id to keep (and rename) an existing level.")
-    hourly_rate = _money(min_value=0)
+    hourly_rate = money_field(min_value=0)
 
     class Meta:
         model = RateLevel
@@ -53,12 +49,12 @@ class BudgetSerializer(ModelSerializer):
     (levels with an `id` are kept and updated, new ones created, missing ones removed)."""
 
     rate_levels = RateLevelSerializer(many=True, required=False)
-    amount_per_period = _money(min_value=0, required=False, allow_null=True,
+    amount_per_period = money_field(min_value=0, required=False, allow_null=True,
                                help_text="Null: the funded total (received + pledged) divided by the number of "
                                "periods; without `ends_on`, each period may use all the funds not granted yet.")
-    received = _money(read_only=True, source="received_total")
-    pledged = _money(read_only=True, source="pledged_total")
-    granted = _money(read_only=True, source="granted_total")
+    received = money_field(read_only=True, source="received_total")
+    pledged = money_field(read_only=True, source="pledged_total")
+    granted = money_field(read_only=True, source="granted_total")
     remaining = serializers.SerializerMethodField()
 
     class Meta:
@@ -70,7 +66,7 @@ class BudgetSerializer(ModelSerializer):
 
     def get_remaining(self, budget) -> str:
         remaining = budget.received_total + budget.pledged_total - budget.granted_total
-        return _money().to_representation(remaining)
+        return money_field().to_representation(remaining)
 
 
 class BudgetViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -78,7 +74,7 @@ class BudgetViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
     serializer_class = BudgetSerializer
     queryset = Budget.objects.none()
-    roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
+    roles_by_action = {"create": MANAGE_BUDGETS.roles, "partial_update": MANAGE_BUDGETS.roles}
     lookup_url_kwarg = "budget_id"
 
     def get_queryset(self):
@@ -110,7 +106,7 @@ class BudgetChildMixin(CollectiveScopedMixin):
 
 
 class FundingSerializer(ModelSerializer):
-    amount = _money(min_value=0)
+    amount = money_field(min_value=0)
 
     class Meta:
         model = Funding
@@ -154,7 +150,8 @@ class FundingViewSet(BudgetChildMixin, FundingReceiveMixin, mixins.ListModelMixi
 
     serializer_class = FundingSerializer
     queryset = Funding.objects.none()
-    roles_by_action = {"create": COORDINATOR, "receive": COORDINATOR, "cancel": COORDINATOR}
+    roles_by_action = {"create": MANAGE_BUDGETS.roles, "receive": MANAGE_BUDGETS.roles,
+                       "cancel": CANCEL_FUNDINGS.roles}
     lookup_url_kwarg = "funding_id"
 
     def get_queryset(self):
@@ -173,7 +170,7 @@ class CollectiveFundingViewSet(CollectiveScopedMixin, FundingReceiveMixin, mixin
 
     serializer_class = FundingSerializer
     queryset = Funding.objects.none()
-    roles_by_action = {"receive": COORDINATOR, "cancel": COORDINATOR}
+    roles_by_action = {"receive": MANAGE_BUDGETS.roles, "cancel": CANCEL_FUNDINGS.roles}
     lookup_url_kwarg = "funding_id"
 
     def get_queryset(self):
@@ -181,7 +178,7 @@ class CollectiveFundingViewSet(CollectiveScopedMixin, FundingReceiveMixin, mixin
 
 
 class EnvelopeSerializer(ModelSerializer):
-    amount = _money(min_value=0)
+    amount = money_field(min_value=0)
 
     class Meta:
         model = Envelope
@@ -194,7 +191,7 @@ class EnvelopeViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     serializer_class = EnvelopeSerializer
     queryset = Envelope.objects.none()
-    roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
+    roles_by_action = {"create": MANAGE_BUDGETS.roles, "partial_update": MANAGE_BUDGETS.roles}
     lookup_url_kwarg = "envelope_id"
 
     def get_queryset(self):
@@ -236,7 +233,7 @@ class TaskViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
     serializer_class = TaskSerializer
     queryset = Task.objects.none()
-    roles_by_action = {"create": COORDINATOR, "partial_update": COORDINATOR}
+    roles_by_action = {"create": MANAGE_BUDGETS.roles, "partial_update": MANAGE_BUDGETS.roles}
     lookup_url_kwarg = "task_id"
 
     def get_queryset(self):
@@ -262,11 +259,11 @@ class TaskViewSet(BudgetChildMixin, mixins.ListModelMixin, mixins.RetrieveModelM
 
 
 class PeriodSerializer(serializers.ModelSerializer):
-    available = _money(source="available_now", read_only=True,
+    available = money_field(source="available_now", read_only=True,
                        help_text="Frozen at closing (or on entering deficit); projected while open.")
-    requested = _money(read_only=True)
-    validated = _money(read_only=True)
-    granted = _money(read_only=True)
+    requested = money_field(read_only=True)
+    validated = money_field(read_only=True)
+    granted = money_field(read_only=True)
     over = serializers.BooleanField(read_only=True, help_text="Validated requests exceed the money available.")
 
     class Meta:
@@ -278,10 +275,10 @@ class PeriodSerializer(serializers.ModelSerializer):
 
 class DecisionSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["pro_rata", "amounts", "top_up"])
-    amounts = serializers.DictField(child=_money(min_value=0), required=False,
+    amounts = serializers.DictField(child=money_field(min_value=0), required=False,
                                     help_text="kind=amounts: {contribution id: granted amount}.")
     note = MultiLineField(required=False, allow_blank=True, max_length=500)
-    amount = _money(min_value=0, required=False, help_text="kind=top_up: defaults to the gap.")
+    amount = money_field(min_value=0, required=False, help_text="kind=top_up: defaults to the gap.")
     source = SingleLineField(required=False, max_length=150)
     source_kind = SingleLineField(required=False, max_length=20)
     status = serializers.ChoiceField(choices=["pledged", "received"], required=False)
@@ -304,10 +301,9 @@ class BudgetPeriodViewSet(BudgetChildMixin, mixins.ListModelMixin, viewsets.Gene
 
 
 class PeriodViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """One period; coordinators close it (with a decision when it is in deficit)."""
+    """One period with its money (coordinators close it: contributions.api.PeriodCloseViewSet)."""
 
     serializer_class = PeriodSerializer
-    roles_by_action = {"close": COORDINATOR}
     lookup_url_kwarg = "period_id"
 
     def get_queryset(self):
@@ -316,25 +312,16 @@ class PeriodViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.G
     def retrieve(self, request, *args, **kwargs):
         return Response(self.get_serializer(selectors.period_with_figures(self.get_object())).data)
 
-    @extend_schema(request=CloseSerializer, responses=PeriodSerializer)
-    @action(detail=True, methods=["post"])
-    def close(self, request, *args, **kwargs):
-        serializer = CloseSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        period = period_close(period=self.get_object(), actor=request.user,
-                              decision=serializer.validated_data.get("decision"))
-        return Response(self.get_serializer(selectors.period_with_figures(period)).data)
-
 
 class PayoutSerializer(serializers.ModelSerializer):
     author = serializers.IntegerField(source="person_id", read_only=True)
     author_name = serializers.CharField(source="person.display_name", read_only=True)
     explanation = serializers.SerializerMethodField()
     state = serializers.CharField(read_only=True, help_text="owed | payable | paid")
-    requested = _money(read_only=True)
-    granted = _money(read_only=True)
-    owed = _money(source="owed_amount", read_only=True)
-    payable = _money(source="payable_amount", read_only=True)
+    requested = money_field(read_only=True)
+    granted = money_field(read_only=True)
+    owed = money_field(source="owed_amount", read_only=True)
+    payable = money_field(source="payable_amount", read_only=True)
 
     class Meta:
         model = Payout
@@ -372,7 +359,7 @@ class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
     serializer_class = PayoutSerializer
     queryset = Payout.objects.none()
-    roles_by_action = {"mark_paid": PAYERS, "bulk_mark_paid": PAYERS}
+    roles_by_action = {"mark_paid": PAY_PAYOUTS.roles, "bulk_mark_paid": PAY_PAYOUTS.roles}
     lookup_url_kwarg = "payout_id"
 
     def get_queryset(self):
@@ -401,32 +388,3 @@ class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
                                     reference=serializer.validated_data["reference"])
         fresh = selectors.payouts_of_collective(self.collective).filter(pk__in=[p.pk for p in payouts])
         return Response(self.get_serializer(fresh, many=True).data)
-
-
-EARNINGS_FIGURES = ("declared", "granted", "owed", "payable", "paid")
-
-
-class EarningsView(APIView):
-    """My declared, granted, owed, payable and paid totals across all my collectives."""
-
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(responses=inline_serializer("Earnings", {
-        "totals": inline_serializer("EarningsTotal", {
-            "currency": serializers.CharField(), **{name: _money() for name in EARNINGS_FIGURES}}, many=True),
-        "collectives": inline_serializer("EarningsOfCollective", {
-            "collective": serializers.CharField(), "name": serializers.CharField(),
-            "currency": serializers.CharField(), **{name: _money() for name in EARNINGS_FIGURES}}, many=True),
-    }))
-    def get(self, request):
-        rows = selectors.earnings_of(request.user)
-        money = _money()
-
-        def figures(row):
-            return {name: money.to_representation(row[name]) for name in EARNINGS_FIGURES}
-
-        return Response({
-            "totals": [{"currency": t["currency"], **figures(t)} for t in selectors.earnings_totals(rows)],
-            "collectives": [{"collective": r["collective"].slug, "name": r["collective"].name,
-                             "currency": r["collective"].currency, **figures(r)} for r in rows],
-        })

@@ -9,15 +9,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from contrib_budget import charts
-from contrib_budget.charts import (
-    BLUE,
-    GREEN,
-    ORANGE,
-    SLATE,
-    BarChart,
-    ColumnChart,
-    Series,
-)
+from contrib_budget.charts import BLUE, GREEN, ORANGE, SLATE, BarChart, ColumnChart, Series
 from contrib_budget.money import ZERO
 
 # A budget's page charts its latest periods; the table below it lists them all.

@@ -6,17 +6,7 @@ their money. Waiting lines: decisions on periods in deficit and periods to close
 of queries, whatever the number of budgets and periods.
 """
 
-from django.db.models import (
-    Count,
-    DateField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    Min,
-    OuterRef,
-    Q,
-    Sum,
-)
+from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _

@@ -6,15 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contrib_budget.forms import DateField, MultiLineField, SingleLineField
 
-from .models import (
-    MONEY,
-    FundingStatus,
-    LeftoverPolicy,
-    OverspendPolicy,
-    PeriodKind,
-    SourceKind,
-    TaskPriority,
-)
+from .models import MONEY, FundingStatus, LeftoverPolicy, OverspendPolicy, PeriodKind, SourceKind, TaskPriority
 
 
 def _money_field(label, **kwargs) -> forms.DecimalField:

@@ -10,24 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contrib_budget import dates, text
-from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
+from contrib_budget.errors import Conflict, DomainError, checked
 from contrib_budget.money import MAX_FUNDING, parse_money
 from members.audit import audit_record
-from members.models import Membership, Role
 
 from . import accounts
 from .ledger import InsufficientFunds, Leg, transaction_post, transaction_reverse
-from .models import (
-    Account,
-    AccountKind,
-    Budget,
-    Funding,
-    FundingStatus,
-    LedgerTransaction,
-    Payout,
-    SourceKind,
-)
+from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, Payout, SourceKind
 from .notifications import funding_received_notify, payouts_notify
+from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS
 from .services import budget_lock
 
 
@@ -91,6 +82,7 @@ def funding_create(
     status: str = FundingStatus.PLEDGED, received_on: date | None = None,
 ) -> Funding:
     """Credit `budget` from `source`; received money first makes owed payouts payable."""
+    MANAGE_BUDGETS.require(collective=budget.collective, actor=actor)
     amount = parse_money(amount, "amount", positive=True, maximum=MAX_FUNDING)
     source = checked("source", (source or "").strip(), text.single_line(150))
     checked("received_on", received_on, dates.validate_date_window)
@@ -135,6 +127,7 @@ def funding_create(
 def funding_receive(*, funding: Funding, actor, received_on: date | None = None) -> Funding:
     """A pledged funding arrives: its money moves from pledged to received, and owed payouts
     of the budget become payable, oldest first."""
+    MANAGE_BUDGETS.require(collective=funding.collective, actor=actor)
     checked("received_on", received_on, dates.validate_date_window)
     with transaction.atomic():
         budget = budget_lock(funding.budget)
@@ -167,12 +160,11 @@ def funding_cancel(*, funding: Funding, actor, reason: str) -> Funding:
     Refused when the money is already granted: the reversal would take a budget account below zero,
     or the funding's arrival already made owed payouts payable.
     """
+    CANCEL_FUNDINGS.require(collective=funding.collective, actor=actor)
     reason = checked("reason", (reason or "").strip(), text.multi_line(1000))
     if not reason:
         raise DomainError(_("Say why this funding is cancelled."), "invalid",
                           fields={"reason": [_("This field is required.")]})
-    if not Membership.objects.of(funding.collective).filter(user=actor, roles__contains=[Role.COORDINATOR]).exists():
-        raise Forbidden(_("Only a coordinator can cancel a funding."), "forbidden")
     with transaction.atomic():
         budget = budget_lock(funding.budget)
         funding = Funding.objects.select_for_update().get(pk=funding.pk)

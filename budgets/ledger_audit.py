@@ -1,10 +1,9 @@
 """Set-based checks of every ledger invariant; `check_ledger` prints them, beat runs them nightly."""
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django.core.mail import mail_admins
-from collections import defaultdict
-
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 

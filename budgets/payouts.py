@@ -15,6 +15,7 @@ from .ledger import transaction_post
 from .locks import ensure_period_unlocked
 from .models import Payout, PayoutState
 from .notifications import payouts_notify
+from .permissions import PAY_PAYOUTS
 
 
 def _paid_state(payout) -> dict:
@@ -24,6 +25,7 @@ def _paid_state(payout) -> dict:
 def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, paid_on: date,
                       reference: str = "") -> list:
     """Mark payable payouts paid (all or none): payable → paid in the ledger, once each."""
+    PAY_PAYOUTS.require(collective=collective, actor=actor)
 
     checked("reference", reference, text.single_line(100))
     checked("paid_on", paid_on, dates.validate_date_window)

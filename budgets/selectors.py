@@ -1,11 +1,14 @@
 """Reads worth naming: budgets with their money, periods with their figures, payouts, earnings."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import (
     Count,
+    DateField,
     DecimalField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -14,25 +17,20 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce
 
 from contrib_budget.money import ZERO
-from contributions.models import NOT_COUNTED, Contribution, ContributionStatus
 
-from .models import (
-    Budget,
-    Funding,
-    FundingStatus,
-    LeftoverPolicy,
-    Payout,
-    Period,
-    PeriodStatus,
-)
+from .available import even_spread, period_amount
+from .demand import period_demand
+from .models import Budget, Funding, FundingStatus, LeftoverPolicy, Payout, Period, PeriodStatus
+from .periods import period_count
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
 
-def _sum(queryset, column: str):
+def sum_of(queryset, column) -> Coalesce:
+    """The total of `column` over a subquery, zero when it has no rows: one money figure per outer row."""
     return Coalesce(
         Subquery(queryset.annotate(total=Sum(column)).values("total")[:1]), Value(ZERO), output_field=MONEY_FIELD,
     )
@@ -43,9 +41,9 @@ def budgets_with_money(collective) -> QuerySet:
     fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
     payouts = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
     return (Budget.objects.of(collective).prefetch_related("rate_levels")
-            .annotate(received_total=_sum(fundings.filter(status=FundingStatus.RECEIVED), "amount"),
-                      pledged_total=_sum(fundings.filter(status=FundingStatus.PLEDGED), "amount"),
-                      granted_total=_sum(payouts, "granted")))
+            .annotate(received_total=sum_of(fundings.filter(status=FundingStatus.RECEIVED), "amount"),
+                      pledged_total=sum_of(fundings.filter(status=FundingStatus.PLEDGED), "amount"),
+                      granted_total=sum_of(payouts, "granted")))
 
 
 def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal | None) -> bool:
@@ -63,24 +61,13 @@ def periods_with_figures(budget: Budget, *, period: Period | None = None) -> lis
 
 
 def with_figures(periods: QuerySet) -> list[Period]:
-    """Periods, of one budget or of many, with `requested`, `validated`, `granted`, `declaration_count`,
+    """Periods, of one budget or of many, with `requested`, `validated`, `declaration_count` (budgets.demand),
+    `granted`,
     `available_now` (frozen once closed or in deficit; while open, what a closing now could grant, by the rule
     of `closing.period_available`) and `over`. At most three queries, whatever the number of periods, budgets
     and declarations: a dashboard shows the open periods of every budget at once."""
-    from .closing import even_spread, period_amount
-    from .periods import period_count
-
-    contributions = Contribution.objects.filter(period=OuterRef("pk")).order_by().values("period")
     payouts = Payout.objects.filter(period=OuterRef("pk")).order_by().values("period")
-    periods = list(
-        periods.select_related("budget").annotate(
-            requested=_sum(contributions.exclude(status__in=NOT_COUNTED), "amount"),
-            validated=_sum(contributions.filter(status__in=[ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED]),
-                           Coalesce("validated_amount", "amount")),
-            granted=_sum(payouts, "granted"),
-            declaration_count=Coalesce(Subquery(contributions.annotate(n=Count("id")).values("n")[:1]), Value(0)),
-        )
-    )
+    periods = list(periods.select_related("budget").annotate(**period_demand(), granted=sum_of(payouts, "granted")))
     budgets = {current.budget_id: current.budget for current in periods}
     left, closed = _funds_not_granted_and_closed(budgets)
     counts = {pk: period_count(budget) for pk, budget in budgets.items()}
@@ -123,7 +110,7 @@ def _funds_not_granted_and_closed(budgets: dict[int, Budget]) -> tuple[dict[int,
     closed = (Period.objects.filter(budget=OuterRef("pk"), status=PeriodStatus.CLOSED).order_by().values("budget")
               .annotate(n=Count("id")).values("n")[:1])
     rows = (Budget.objects.filter(pk__in=list(budgets))
-            .annotate(funded=_sum(fundings, "amount"), granted_total=_sum(payouts, "granted"),
+            .annotate(funded=sum_of(fundings, "amount"), granted_total=sum_of(payouts, "granted"),
                       closed=Coalesce(Subquery(closed), Value(0)))
             .values_list("pk", "funded", "granted_total", "closed"))
     left, count = {}, {}
@@ -140,7 +127,7 @@ def _leftovers_of_closed(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], 
     rows = (Period.objects.filter(budget_id__in={budget_id for budget_id, _index in wanted},
                                   index__in={index for _budget_id, index in wanted},
                                   status=PeriodStatus.CLOSED, available__isnull=False)
-            .annotate(granted_total=_sum(payouts, "granted"))
+            .annotate(granted_total=sum_of(payouts, "granted"))
             .values_list("budget_id", "index", "available", "granted_total"))
     return {(budget_id, index): max(available - granted, ZERO) for budget_id, index, available, granted in rows
             if (budget_id, index) in wanted}
@@ -192,77 +179,11 @@ def payouts_of_collective(collective, *, state: str | None = None) -> QuerySet:
     return payouts
 
 
-def earnings_of(user) -> list[dict]:
-    """Per collective of `user`: declared, granted, owed, payable and paid totals."""
-    from members.models import Membership
-
-    declared = (Contribution.objects.filter(author=user, collective=OuterRef("collective"))
-                .exclude(status__in=NOT_COUNTED).order_by().values("collective"))
-    payouts = Payout.objects.filter(person=user, collective=OuterRef("collective")).order_by().values("collective")
-    memberships = (Membership.objects.filter(user=user).select_related("collective").order_by("collective__name")
-                   .annotate(declared=_sum(declared, "amount"),
-                             granted=_sum(payouts, "granted"),
-                             owed=_sum(payouts.filter(paid_on__isnull=True), F("granted") - F("payable_amount")),
-                             payable=_sum(payouts.filter(paid_on__isnull=True), "payable_amount"),
-                             paid=_sum(payouts.filter(paid_on__isnull=False), "granted")))
-    return [
-        {"collective": m.collective, "declared": m.declared, "granted": m.granted, "owed": m.owed,
-         "payable": m.payable, "paid": m.paid}
-        for m in memberships
-    ]
-
-
-def earnings_totals(rows: list[dict]) -> list[dict]:
-    """The same figures summed per currency (collectives may use different ones)."""
-    totals: dict[str, dict] = {}
-    for row in rows:
-        currency = row["collective"].currency
-        total = totals.setdefault(currency, {"currency": currency, **{k: ZERO for k in
-                                                                       ("declared", "granted", "owed", "payable", "paid")}})
-        for key in ("declared", "granted", "owed", "payable", "paid"):
-            total[key] += row[key]
-    return list(totals.values())
-
-
-def earnings_by_month(user, collectives) -> list[dict]:
-    """What closings granted `user` per month of their work (the month it was performed in) and per collective,
-    among `collectives`: {"month": first day, "collective", "granted"}, in one query."""
-    by_pk = {collective.pk: collective for collective in collectives}
-    rows = (Payout.objects.filter(person=user, collective_id__in=list(by_pk), granted__gt=0)
-            .annotate(month=TruncMonth("contribution__performed_on"))
-            .values("month", "collective_id").annotate(total=Sum("granted")).order_by("month", "collective_id"))
-    return [{"month": row["month"], "collective": by_pk[row["collective_id"]], "granted": row["total"]}
-            for row in rows]
-
-
 def payouts_of_person(user, collectives) -> QuerySet:
     """A person's payouts in `collectives`, the unpaid first, then the latest periods first."""
     return (Payout.objects.filter(person=user, collective__in=list(collectives))
             .select_related("collective", "period__budget", "contribution")
             .order_by(F("paid_on").desc(nulls_first=True), "-period__ends_on", "-id"))
-
-
-def declarations_under_review(user, collectives) -> QuerySet:
-    """A person's declarations still pending review in `collectives`, the latest work first."""
-    return (Contribution.objects.filter(author=user, collective__in=list(collectives),
-                                        status=ContributionStatus.PENDING)
-            .select_related("collective", "budget").order_by("-performed_on", "-id"))
-
-
-def under_review_totals(user, collectives) -> list[dict]:
-    """Per currency: how many declarations are pending and what they ask, and what is validated but waits for
-    its period's closing (no payout yet)."""
-    decided = [ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED]
-    rows = (Contribution.objects.filter(author=user, collective__in=list(collectives))
-            .values("collective__currency")
-            .annotate(pending_count=Count("id", filter=Q(status=ContributionStatus.PENDING)),
-                      pending=Coalesce(Sum("amount", filter=Q(status=ContributionStatus.PENDING)), ZERO),
-                      waiting=Coalesce(Sum(Coalesce("validated_amount", "amount"),
-                                           filter=Q(status__in=decided, payout__isnull=True)), ZERO))
-            .order_by("collective__currency"))
-    return [{"currency": row["collective__currency"], "pending_count": row["pending_count"],
-             "pending": row["pending"], "waiting": row["waiting"]}
-            for row in rows if row["pending_count"] or row["waiting"]]
 
 
 def periods_settled_unlocked(collective) -> QuerySet:
@@ -274,3 +195,19 @@ def periods_settled_unlocked_of(periods: QuerySet) -> QuerySet:
     """`periods_settled_unlocked` among `periods` (of any collectives)."""
     unpaid = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0, paid_on__isnull=True)
     return periods.filter(status=PeriodStatus.CLOSED, locked_at__isnull=True).exclude(Exists(unpaid))
+
+
+def periods_interrupted() -> list[Period]:
+    """Closed periods whose grants are not all posted yet: a closing a crash interrupted."""
+    return list(Period.objects.filter(pk__in=payouts_unposted_anywhere().values("period_id")).select_related("budget"))
+
+
+def periods_due(today) -> list[Period]:
+    """Open periods whose budget closes them automatically and whose delay has passed, in order;
+    and closed periods whose grants are not all posted yet (a closing to resume)."""
+    due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timedelta(days=1),
+                               output_field=DateField())
+    open_due = (Period.objects.filter(status=PeriodStatus.OPEN, budget__auto_close_after_days__isnull=False)
+                .alias(due_on=due_on).filter(due_on__lt=today).select_related("budget")
+                .order_by("budget_id", "index"))
+    return [*periods_interrupted(), *open_due]

@@ -1,27 +1,35 @@
-"""Every write about budgets, their rate grid, envelopes and tasks.
+"""Every write about budgets, their rate grid, envelopes and tasks (coordinators only: MANAGE_BUDGETS).
 
-Fundings live in `budgets.fundings`, periods in `budgets.periods`, the closing in
-`budgets.closing`, payouts in `budgets.payouts`.
+Fundings live in `budgets.fundings`, periods in `budgets.periods`, grants in `budgets.grants`, payouts in
+`budgets.payouts`; the closing that grants a period's declarations in `contributions.closing`.
 """
 
+from datetime import date
+from decimal import Decimal
+
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from contrib_budget import text
 from contrib_budget.errors import DomainError, checked, validated_or_raise
+from contrib_budget.keywords import UNSET, Unset, given
 from contrib_budget.money import MAX_BUDGET_AMOUNT, parse_money
 from members.audit import audit_record
-from members.models import Collective
+from members.models import Collective, User
 
 from .models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
+from .periods import periods_initial
+from .permissions import MANAGE_BUDGETS
+
+# An amount as a person or a client sent it (parse_money checks it), or as the code already holds it.
+MoneyInput = Decimal | str | int
 
 BUDGET_FIELDS = (
     "name", "description", "period_kind", "starts_on", "ends_on", "amount_per_period", "overspend_policy",
     "leftover_policy", "allow_custom_rate", "required_approvals", "auto_close_after_days",
 )
 SCHEDULE_FIELDS = ("period_kind", "starts_on", "ends_on")
-ENVELOPE_FIELDS = ("name", "description", "amount")
-TASK_FIELDS = ("envelope", "title", "description", "priority", "is_published", "is_done")
 
 
 def budget_lock(budget: Budget) -> Budget:
@@ -69,20 +77,32 @@ def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
         kept.append(level)
     removed = [pk for pk in current if pk not in {level.pk for level in kept}]
     if removed:
-        from contributions.models import Contribution
-
-        if Contribution.objects.filter(rate_level_id__in=removed).exists():
+        # What uses a rate level (declarations, in an app above) protects it from deletion.
+        try:
+            RateLevel.objects.filter(pk__in=removed).delete()
+        except ProtectedError:
             raise DomainError(_("A rate level used by declarations cannot be removed."), "rate_level_in_use",
-                              fields={"rate_levels": [_("A rate level used by declarations cannot be removed.")]})
-        RateLevel.objects.filter(pk__in=removed).delete()
+                              fields={"rate_levels": [_("A rate level used by declarations cannot be removed.")]}
+                              ) from None
     return kept
 
 
-def budget_create(*, collective: Collective, actor, rate_levels: list[dict] | None = None, **fields) -> Budget:
-    """A coordinator sets up a budget; its periods are created from its start date and kind."""
-    from .periods import periods_initial
-
-    budget = Budget(collective=collective, **{k: v for k, v in fields.items() if k in BUDGET_FIELDS})
+def budget_create(
+    *, collective: Collective, actor: User | None, rate_levels: list[dict] | None = None,
+    name: str | Unset = UNSET, description: str | Unset = UNSET, period_kind: str | Unset = UNSET,
+    starts_on: date | Unset = UNSET, ends_on: date | None | Unset = UNSET,
+    amount_per_period: MoneyInput | None | Unset = UNSET, overspend_policy: str | Unset = UNSET,
+    leftover_policy: str | Unset = UNSET, allow_custom_rate: bool | Unset = UNSET,
+    required_approvals: int | Unset = UNSET, auto_close_after_days: int | None | Unset = UNSET,
+) -> Budget:
+    """A coordinator sets up a budget; its periods are created from its start date and kind. A field left out
+    takes the model's default."""
+    MANAGE_BUDGETS.require(collective=collective, actor=actor)
+    budget = Budget(collective=collective, **given(
+        name=name, description=description, period_kind=period_kind, starts_on=starts_on, ends_on=ends_on,
+        amount_per_period=amount_per_period, overspend_policy=overspend_policy, leftover_policy=leftover_policy,
+        allow_custom_rate=allow_custom_rate, required_approvals=required_approvals,
+        auto_close_after_days=auto_close_after_days))
     _check_budget(budget)
     with transaction.atomic():
         budget.save()
@@ -93,31 +113,41 @@ def budget_create(*, collective: Collective, actor, rate_levels: list[dict] | No
     return budget
 
 
-def budget_update(*, budget: Budget, actor, rate_levels: list[dict] | None = None, **fields) -> Budget:
-    """Change a budget. Its schedule can change only while no period is closed and nothing is declared."""
-    from contributions.models import Contribution
-
-    from .periods import periods_initial
-
+def budget_update(
+    *, budget: Budget, actor: User | None, rate_levels: list[dict] | None = None,
+    name: str | Unset = UNSET, description: str | Unset = UNSET, period_kind: str | Unset = UNSET,
+    starts_on: date | Unset = UNSET, ends_on: date | None | Unset = UNSET,
+    amount_per_period: MoneyInput | None | Unset = UNSET, overspend_policy: str | Unset = UNSET,
+    leftover_policy: str | Unset = UNSET, allow_custom_rate: bool | Unset = UNSET,
+    required_approvals: int | Unset = UNSET, auto_close_after_days: int | None | Unset = UNSET,
+) -> Budget:
+    """Change what was passed. The schedule can change only while no period is closed and nothing is declared."""
+    MANAGE_BUDGETS.require(collective=budget.collective, actor=actor)
+    fields = given(
+        name=name, description=description, period_kind=period_kind, starts_on=starts_on, ends_on=ends_on,
+        amount_per_period=amount_per_period, overspend_policy=overspend_policy, leftover_policy=leftover_policy,
+        allow_custom_rate=allow_custom_rate, required_approvals=required_approvals,
+        auto_close_after_days=auto_close_after_days)
     with transaction.atomic():
         budget = budget_lock(budget)
         before = _budget_state(budget)
         for field, value in fields.items():
-            if field in BUDGET_FIELDS:
-                setattr(budget, field, value)
+            setattr(budget, field, value)
         _check_budget(budget)
         schedule_changed = any(before[field] != _budget_state(budget)[field] for field in SCHEDULE_FIELDS)
-        if schedule_changed:
-            locked = (Period.objects.filter(budget=budget).exclude(status=PeriodStatus.OPEN).exists()
-                      or Contribution.objects.filter(budget=budget).exists())
-            if locked:
-                raise DomainError(
-                    _("The schedule cannot change once a period is closed or work is declared."), "schedule_locked",
-                    fields={field: [_("The schedule is locked.")] for field in SCHEDULE_FIELDS if field in fields},
-                )
+        schedule_locked = DomainError(
+            _("The schedule cannot change once a period is closed or work is declared."), "schedule_locked",
+            fields={field: [_("The schedule is locked.")] for field in SCHEDULE_FIELDS if field in fields},
+        )
+        if schedule_changed and Period.objects.filter(budget=budget).exclude(status=PeriodStatus.OPEN).exists():
+            raise schedule_locked
         budget.save()
         if schedule_changed:
-            Period.objects.filter(budget=budget).delete()
+            # Work declared in a period (in an app above) protects it: the periods cannot be laid out again.
+            try:
+                Period.objects.filter(budget=budget).delete()
+            except ProtectedError:
+                raise schedule_locked from None
             periods_initial(budget=budget)
         if rate_levels is not None:
             rate_grid_set(budget=budget, levels=rate_levels)
@@ -126,7 +156,9 @@ def budget_update(*, budget: Budget, actor, rate_levels: list[dict] | None = Non
     return budget
 
 
-def envelope_create(*, budget: Budget, actor, name: str, amount, description: str = "") -> Envelope:
+def envelope_create(*, budget: Budget, actor: User | None, name: str, amount: MoneyInput,
+                    description: str = "") -> Envelope:
+    MANAGE_BUDGETS.require(collective=budget.collective, actor=actor)
     envelope = Envelope(collective_id=budget.collective_id, budget=budget, name=name, description=description,
                         amount=parse_money(amount, "amount", maximum=MAX_BUDGET_AMOUNT))
     validated_or_raise(envelope, exclude=("collective", "budget"))
@@ -137,13 +169,15 @@ def envelope_create(*, budget: Budget, actor, name: str, amount, description: st
     return envelope
 
 
-def envelope_update(*, envelope: Envelope, actor, **fields) -> Envelope:
+def envelope_update(*, envelope: Envelope, actor: User | None, name: str | Unset = UNSET,
+                    description: str | Unset = UNSET, amount: MoneyInput | Unset = UNSET) -> Envelope:
+    """Change what was passed."""
+    MANAGE_BUDGETS.require(collective=envelope.collective, actor=actor)
     before = {"name": envelope.name, "description": envelope.description, "amount": str(envelope.amount)}
-    for field, value in fields.items():
-        if field in ENVELOPE_FIELDS:
-            if field == "amount":
-                value = parse_money(value, "amount", maximum=MAX_BUDGET_AMOUNT)
-            setattr(envelope, field, value)
+    if amount is not UNSET:
+        amount = parse_money(amount, "amount", maximum=MAX_BUDGET_AMOUNT)
+    for field, value in given(name=name, description=description, amount=amount).items():
+        setattr(envelope, field, value)
     validated_or_raise(envelope, exclude=("collective", "budget"))
     with transaction.atomic():
         envelope.save()
@@ -164,9 +198,10 @@ def _check_task_envelope(task: Task, budget: Budget) -> None:
                           fields={"envelope": [_("Choose an envelope of this budget.")]})
 
 
-def task_create(*, budget: Budget, actor, envelope: Envelope, title: str, description: str = "",
+def task_create(*, budget: Budget, actor: User | None, envelope: Envelope, title: str, description: str = "",
                 priority: int = 2, is_published: bool = True, is_done: bool = False) -> Task:
     """Coordinators publish a task with a priority so contributors see what is needed."""
+    MANAGE_BUDGETS.require(collective=budget.collective, actor=actor)
     task = Task(collective_id=budget.collective_id, envelope=envelope, title=title, description=description,
                 priority=priority, is_published=is_published, is_done=is_done)
     _check_task_envelope(task, budget)
@@ -178,12 +213,16 @@ def task_create(*, budget: Budget, actor, envelope: Envelope, title: str, descri
     return task
 
 
-def task_update(*, task: Task, actor, **fields) -> Task:
+def task_update(*, task: Task, actor: User | None, envelope: Envelope | Unset = UNSET, title: str | Unset = UNSET,
+                description: str | Unset = UNSET, priority: int | Unset = UNSET, is_published: bool | Unset = UNSET,
+                is_done: bool | Unset = UNSET) -> Task:
+    """Change what was passed."""
+    MANAGE_BUDGETS.require(collective=task.collective, actor=actor)
     before = _task_state(task)
     budget = task.envelope.budget
-    for field, value in fields.items():
-        if field in TASK_FIELDS:
-            setattr(task, field, value)
+    for field, value in given(envelope=envelope, title=title, description=description, priority=priority,
+                              is_published=is_published, is_done=is_done).items():
+        setattr(task, field, value)
     _check_task_envelope(task, budget)
     validated_or_raise(task, exclude=("collective", "envelope"))
     with transaction.atomic():

@@ -14,8 +14,6 @@ collective_urlpatterns = [
          name="funding_cancel"),
     path("budgets/<int:budget_id>/envelopes/new/", views.envelope_create, name="envelope_create"),
     path("budgets/<int:budget_id>/tasks/new/", views.task_create, name="task_create"),
-    path("periods/<int:period_id>/close/", views.period_close, name="period_close"),
-    path("periods/<int:period_id>/decision/", views.period_decision, name="period_decision"),
     path("periods/<int:period_id>/payouts/", views.period_payouts, name="period_payouts"),
     path("payouts/", views.payouts, name="payouts"),
     path("payouts/mark-paid/", views.payouts_mark_paid, name="payouts_mark_paid"),
@@ -53,7 +51,6 @@ api_urlpatterns = [
          _actions(api.TaskViewSet, get="retrieve", patch="partial_update"), name="api-task"),
     path("budgets/<int:budget_id>/periods/", _actions(api.BudgetPeriodViewSet, get="list"), name="api-budget-periods"),
     path("periods/<int:period_id>/", _actions(api.PeriodViewSet, get="retrieve"), name="api-period"),
-    path("periods/<int:period_id>/close/", _actions(api.PeriodViewSet, post="close"), name="api-period-close"),
     path("periods/<int:period_id>/payouts/", _actions(api.PeriodPayoutViewSet, get="list"),
          name="api-period-payouts"),
     path("payouts/", _actions(api.PayoutViewSet, get="list"), name="api-payouts"),
@@ -61,12 +58,4 @@ api_urlpatterns = [
     path("payouts/<int:payout_id>/", _actions(api.PayoutViewSet, get="retrieve"), name="api-payout"),
     path("payouts/<int:payout_id>/mark-paid/", _actions(api.PayoutViewSet, post="mark_paid"),
          name="api-payout-mark-paid"),
-]
-
-# Mounted outside /c/ and /api/v1/collectives/ by members.urls: a person's own pages.
-me_urlpatterns = [
-    path("me/earnings/", views.earnings, name="earnings"),
-]
-me_api_urlpatterns = [
-    path("me/earnings/", api.EarningsView.as_view(), name="api-earnings"),
 ]

@@ -5,7 +5,6 @@ service becomes a form error or a message, never a server error.
 """
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,24 +14,15 @@ from django.views.decorators.http import require_POST
 from contrib_budget.errors import DomainError
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
-from contributions.models import Contribution, ContributionStatus
 from members.forms import add_domain_error, error_text
 from members.models import Role
 
-from . import charts, closing, fundings, outcomes, selectors, services
+from . import charts, fundings, outcomes, selectors, services
 from .explanations import payout_explanation
-from .forms import (
-    BudgetForm,
-    DecisionForm,
-    EnvelopeForm,
-    FundingForm,
-    MarkPaidForm,
-    RateGridFormSet,
-    TaskForm,
-    rate_levels_from,
-)
-from .models import Budget, Envelope, Funding, Payout, Period, PeriodStatus, Task
+from .forms import BudgetForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from
+from .models import Budget, Envelope, Funding, Period, Task
 from .payouts import payouts_mark_paid as payouts_mark_paid_service
+from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS, PAY_PAYOUTS
 
 COORDINATOR = Role.COORDINATOR
 
@@ -112,17 +102,17 @@ def _budget_form_page(request, *, budget=None):
     return render(request, "budgets/budget_form.html", {"form": form, "formset": formset, "budget": budget})
 
 
-@role_required(COORDINATOR)
+@role_required(*MANAGE_BUDGETS.roles)
 def budget_create(request, collective_slug):
     return _budget_form_page(request)
 
 
-@role_required(COORDINATOR)
+@role_required(*MANAGE_BUDGETS.roles)
 def budget_edit(request, collective_slug, budget_id):
     return _budget_form_page(request, budget=_budget(request, budget_id))
 
 
-@role_required(COORDINATOR)
+@role_required(*MANAGE_BUDGETS.roles)
 def funding_create(request, collective_slug, budget_id):
     budget = _budget(request, budget_id)
     form = FundingForm(request.POST or None)
@@ -138,7 +128,7 @@ def funding_create(request, collective_slug, budget_id):
 
 
 @require_POST
-@role_required(COORDINATOR)
+@role_required(*MANAGE_BUDGETS.roles)
 def funding_receive(request, collective_slug, budget_id, funding_id):
     funding = get_object_or_404(Funding.objects.of(request.collective), pk=funding_id, budget_id=budget_id)
     try:
@@ -151,7 +141,7 @@ def funding_receive(request, collective_slug, budget_id, funding_id):
 
 
 @require_POST
-@role_required(COORDINATOR)
+@role_required(*MANAGE_BUDGETS.roles)
 def envelope_create(request, collective_slug, budget_id):
     budget = _budget(request, budget_id)
     form = EnvelopeForm(request.POST)
@@ -167,7 +157,7 @@ def envelope_create(request, collective_slug, budget_id):
 
 
 @require_POST
-@role_required(COORDINATOR)
+@role_required(*MANAGE_BUDGETS.roles)
 def task_create(request, collective_slug, budget_id):
     budget = _budget(request, budget_id)
     envelopes = Envelope.objects.of(request.collective).filter(budget=budget)
@@ -185,56 +175,6 @@ def task_create(request, collective_slug, budget_id):
     return redirect("budget_detail", request.collective.slug, budget.pk)
 
 
-def _after_close(request, period):
-    if period.status == PeriodStatus.DEFICIT:
-        messages.warning(request, _("Requests exceed the money available: record a decision to close this period."))
-        return redirect("period_decision", request.collective.slug, period.pk)
-    figures = selectors.period_with_figures(period)
-    grants = Payout.objects.filter(period=period, granted__gt=0).count()
-    messages.success(request, outcomes.period_closed_outcome(figures, grants=grants,
-                                                             currency=request.collective.currency))
-    return redirect("period_payouts", request.collective.slug, period.pk)
-
-
-@require_POST
-@role_required(COORDINATOR)
-def period_close(request, collective_slug, period_id):
-    period = _period(request, period_id)
-    if period.status == PeriodStatus.DEFICIT:
-        return redirect("period_decision", request.collective.slug, period.pk)
-    try:
-        period = closing.period_close(period=period, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error_text(error))
-        return redirect("budget_detail", request.collective.slug, period.budget_id)
-    return _after_close(request, period)
-
-
-@role_required(COORDINATOR)
-def period_decision(request, collective_slug, period_id):
-    period = _period(request, period_id)
-    if period.status != PeriodStatus.DEFICIT:
-        return redirect("period_payouts", request.collective.slug, period.pk)
-    requests = list(Contribution.objects.of(request.collective).select_related("author")
-                    .filter(period=period, status__in=[ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED])
-                    .order_by("author_id", "id"))
-    form = DecisionForm(request.POST or None, requests=requests)
-    if request.method == "POST" and form.is_valid():
-        try:
-            period = closing.period_close(period=period, actor=request.user, decision=form.decision())
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            return _after_close(request, period)
-    figures = selectors.period_with_figures(period)
-    for contribution, field in zip(requests, form.amount_fields()):
-        contribution.field = field
-    return render(request, "budgets/period_decision.html", {
-        "period": figures, "budget": period.budget, "form": form, "requests": requests,
-        "gap": figures.validated - figures.available_now,
-    })
-
-
 def period_payouts(request, collective_slug, period_id):
     period = _period(request, period_id)
     figures = selectors.period_with_figures(period)
@@ -242,7 +182,7 @@ def period_payouts(request, collective_slug, period_id):
         "period": figures, "budget": period.budget,
         "payouts": _with_explanations(selectors.payouts_of_period(period)),
         "is_coordinator": request.membership.has_role(COORDINATOR),
-        "can_pay": request.membership.has_role(Role.ACCOUNTANT, COORDINATOR),
+        "can_pay": request.membership.has_role(*PAY_PAYOUTS.roles),
     })
 
 
@@ -251,20 +191,20 @@ PAYOUT_STATES = ("payable", "owed", "paid")
 
 # The collective's list of payouts to pay: the work of those who pay them (each person sees their own under
 # "My earnings").
-@role_required(Role.ACCOUNTANT, COORDINATOR)
+@role_required(*PAY_PAYOUTS.roles)
 def payouts(request, collective_slug):
     state = request.GET.get("state", "payable")
     state = state if state in PAYOUT_STATES else "payable"
     return render(request, "budgets/payouts.html", {
         "payouts": _with_explanations(selectors.payouts_of_collective(request.collective, state=state)[:500]),
         "state": state, "states": PAYOUT_STATES,
-        "can_pay": request.membership.has_role(Role.ACCOUNTANT, COORDINATOR),
+        "can_pay": request.membership.has_role(*PAY_PAYOUTS.roles),
         "today": timezone.localdate(),
     })
 
 
 @require_POST
-@role_required(Role.ACCOUNTANT, COORDINATOR)
+@role_required(*PAY_PAYOUTS.roles)
 def payouts_mark_paid(request, collective_slug):
     ids = [pk for pk in map(parse_id, request.POST.getlist("payouts")) if pk is not None]
     form = MarkPaidForm(request.POST, payout_ids=ids)
@@ -285,29 +225,8 @@ def payouts_mark_paid(request, collective_slug):
     return redirect("payouts", request.collective.slug)
 
 
-EARNINGS_LISTED = 50
-
-
-@login_required
-def earnings(request):
-    rows = selectors.earnings_of(request.user)
-    collectives = [row["collective"] for row in rows]
-    totals = selectors.earnings_totals(rows)
-    months = selectors.earnings_by_month(request.user, collectives)
-    for total in totals:
-        uid = f"earnings-{total['currency'].lower()}"
-        total["states_chart"] = charts.payout_states_gauge(total, uid=f"{uid}-states")
-        total["months_chart"] = charts.earnings_chart(months, currency=total["currency"], uid=f"{uid}-months")
-    return render(request, "budgets/earnings.html", {
-        "rows": rows, "totals": totals,
-        "under_review": selectors.under_review_totals(request.user, collectives),
-        "pending": selectors.declarations_under_review(request.user, collectives)[:EARNINGS_LISTED],
-        "payouts": selectors.payouts_of_person(request.user, collectives)[:EARNINGS_LISTED],
-    })
-
-
 @require_POST
-@role_required(COORDINATOR)
+@role_required(*CANCEL_FUNDINGS.roles)
 def funding_cancel(request, collective_slug, budget_id, funding_id):
     funding = get_object_or_404(Funding.objects.of(request.collective), pk=funding_id, budget_id=budget_id)
     try:

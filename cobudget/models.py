@@ -7,10 +7,12 @@ each tied to the ledger transaction that moved its money.
 """
 
 import uuid
+from collections.abc import Callable
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -197,7 +199,9 @@ def validate_bucket_image_size(file) -> None:
                               code="image_too_large")
 
 
-BUCKET_IMAGE_VALIDATORS = [FileExtensionValidator(BUCKET_IMAGE_EXTENSIONS), validate_bucket_image_size, validate_file_content]
+BUCKET_IMAGE_VALIDATORS: list[Callable[[File], None]] = [
+    FileExtensionValidator(BUCKET_IMAGE_EXTENSIONS), validate_bucket_image_size, validate_file_content,
+]
 
 
 class Bucket(CollectiveOwned):

@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -13,7 +14,7 @@ from django.utils.translation import ngettext
 
 from budgets.models import Account, AccountKind, Entry
 from contrib_budget.money import ZERO, format_money
-from members.models import Collective, Membership, Role
+from members.models import Collective, Membership, Role, User
 from members.selectors import WaitingItem, waiting_provider
 
 from .models import (
@@ -62,7 +63,7 @@ def allocations_visible(round: Round) -> bool:
     return not round.hide_allocations_until_close or round.status == RoundStatus.CLOSED
 
 
-def wallet_of(round: Round, user) -> Wallet | None:
+def wallet_of(round: Round, user: User | AnonymousUser) -> Wallet | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return Wallet.objects.of(round.collective).select_related("account").filter(round=round, user=user).first()
@@ -83,7 +84,7 @@ class BucketFunding:
     funders: list = field(default_factory=list)
 
 
-def funding_by_bucket(buckets: list[Bucket], user) -> dict[int, BucketFunding]:
+def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None) -> dict[int, BucketFunding]:
     """Funders, counts and what `user` gave, for many buckets in one query."""
     result = {bucket.pk: BucketFunding(funded_amount=bucket_funded_amount(bucket)) for bucket in buckets}
     if not buckets:
@@ -110,13 +111,16 @@ def bucket_funded_amount(bucket: Bucket) -> Decimal:
     return bucket.account.balance + bucket.converted_amount
 
 
-def buckets_visible_to(queryset, user):
+def buckets_visible_to(queryset: QuerySet[Bucket], user: User | AnonymousUser | None) -> QuerySet[Bucket]:
     """The buckets of `queryset` that `user` may see: a draft only by its carriers."""
-    carries = Exists(Bucket.carriers.through.objects.filter(bucket_id=OuterRef("pk"), user_id=getattr(user, "pk", None)))
+    # Without a person (no pk), `user_id=None` is `user_id IS NULL`, which no carrier row matches; the stubs only
+    # expect an id there.
+    carries = Exists(Bucket.carriers.through.objects.filter(
+        bucket_id=OuterRef("pk"), user_id=getattr(user, "pk", None)))  # type: ignore[misc]
     return queryset.filter(~Q(status=BucketStatus.DRAFT) | carries)
 
 
-def round_buckets(round: Round, *, include_drafts_of=None):
+def round_buckets(round: Round, *, include_drafts_of: User | AnonymousUser | None = None) -> QuerySet[Bucket]:
     """The buckets of a round that others can see (drafts only for their carriers), withdrawn ones last."""
     queryset = buckets_visible_to(Bucket.objects.of(round.collective).filter(round=round).select_related("account"),
                                   include_drafts_of)
@@ -124,7 +128,7 @@ def round_buckets(round: Round, *, include_drafts_of=None):
     return queryset.order_by(withdrawn_last, "created_at", "id")
 
 
-def round_totals(round: Round) -> dict:
+def round_totals(round: Round) -> dict[str, Decimal | int]:
     """The round's envelopes, what is in buckets and what is left in wallets."""
     wallets = Wallet.objects.of(round.collective).filter(round=round)
     totals = wallets.aggregate(envelopes=Sum("envelope"), left=Sum(F("account__balance")))
@@ -139,7 +143,7 @@ def round_totals(round: Round) -> dict:
     }
 
 
-def returned_at_merge(round: Round, user):
+def returned_at_merge(round: Round, user: User) -> QuerySet[Allocation]:
     """What merges sent back to `user`'s wallet because the merged bucket would exceed the per-member maximum."""
     return (Allocation.objects.of(round.collective)
             .filter(round=round, user=user, kind=AllocationKind.MERGE_EXCESS)
@@ -171,7 +175,7 @@ def _funding_open_now() -> Q:
 
 
 @waiting_provider
-def _money_left_in_my_wallets(user) -> list[WaitingItem]:
+def _money_left_in_my_wallets(user: User) -> list[WaitingItem]:
     """Participants: open rounds where their wallet still holds money, in one query."""
     wallets = (
         Wallet.objects.filter(user=user, account__balance__gt=0, round__in=Round.objects.filter(_funding_open_now()))
@@ -193,7 +197,7 @@ def _money_left_in_my_wallets(user) -> list[WaitingItem]:
 
 
 @waiting_provider
-def _questions_on_my_buckets(user) -> list[WaitingItem]:
+def _questions_on_my_buckets(user: User) -> list[WaitingItem]:
     """Carriers: live buckets whose latest message is somebody else's question."""
     latest = BucketComment.objects.filter(bucket=OuterRef("pk")).order_by("-created_at", "-id")
     buckets = (
@@ -218,7 +222,7 @@ def _questions_on_my_buckets(user) -> list[WaitingItem]:
 
 
 @waiting_provider
-def _buckets_to_approve(user) -> list[WaitingItem]:
+def _buckets_to_approve(user: User) -> list[WaitingItem]:
     """Coordinators: proposed buckets of rounds that need approval, one line per round."""
     coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
         "collective_id")

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 
 from .money import CENT, ZERO, format_money
 
-
 # Each at least 4.5:1 against white (tests/test_charts.py checks it), so a bar reads against the page and a
 # series colour may also colour text.
 GREEN = "#1f6f5c"

@@ -1,10 +1,15 @@
 """One exception hierarchy for business rules; the API and pages translate it."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
 
 from . import dates, text
+
+_Value = TypeVar("_Value")
 
 
 class DomainError(Exception):
@@ -13,7 +18,7 @@ class DomainError(Exception):
     status_code = 400
     default_code = "invalid"
 
-    def __init__(self, message: str, code: str | None = None, fields: dict | None = None):
+    def __init__(self, message: str, code: str | None = None, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
@@ -35,7 +40,7 @@ class Conflict(DomainError):
     default_code = "conflict"
 
 
-def checked(field: str, value, *validators):
+def checked(field: str, value: _Value, *validators: Callable[[_Value], None]) -> _Value:
     """`value`, once every validator accepts it; otherwise a DomainError naming `field`.
 
     For what a service receives from a person outside a model's full_clean, e.g.
@@ -49,7 +54,7 @@ def checked(field: str, value, *validators):
     return value
 
 
-def input_errors(instance, exclude: tuple[str, ...] = ()) -> dict[str, list[str]]:
+def input_errors(instance: models.Model, exclude: tuple[str, ...] = ()) -> dict[str, list[str]]:
     """What a person typed into `instance` that the kernel's input rules refuse, by field: control characters
     (CharField: single line; TextField: multi-line, MULTI_LINE_MAX at most) and dates outside the sane window."""
     errors: dict[str, list[str]] = {}
@@ -59,6 +64,7 @@ def input_errors(instance, exclude: tuple[str, ...] = ()) -> dict[str, list[str]
         value = field.value_from_object(instance)
         if value in (None, ""):
             continue
+        validator: Callable[[Any], None]
         if isinstance(field, models.TextField):
             validator = text.multi_line(field.max_length or text.MULTI_LINE_MAX)
         elif isinstance(field, models.CharField):
@@ -74,7 +80,7 @@ def input_errors(instance, exclude: tuple[str, ...] = ()) -> dict[str, list[str]
     return errors
 
 
-def validated_or_raise(instance, exclude: tuple[str, ...] = (), *, validate_unique: bool = True) -> None:
+def validated_or_raise(instance: models.Model, exclude: tuple[str, ...] = (), *, validate_unique: bool = True) -> None:
     """Run the model's own validation (`full_clean`) and the kernel's input rules (`input_errors`);
     a DomainError naming the faulty fields if either fails."""
     errors = input_errors(instance, exclude)

@@ -24,7 +24,7 @@ MAX_BUCKET_GOAL = Decimal("1000000000.00")  # a bucket's budget line, minimum an
 MAX_ALLOCATION = Decimal("1000000000.00")  # what a member gives a bucket (or takes back), the per-member limit
 
 
-def to_money(value) -> Decimal:
+def to_money(value: Decimal | int | str) -> Decimal:
     """Round a value to the cent, half away from zero."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -71,7 +71,7 @@ def split_largest_remainder(
     return [Decimal(c) * CENT for c in floors]
 
 
-def format_money(amount, currency: str | None = None, language: str | None = None) -> str:
+def format_money(amount: Decimal | int | str, currency: str | None = None, language: str | None = None) -> str:
     """An amount in the collective's currency, written the way the active language writes money.
 
     Decimal("1234.56"), "EUR" -> "1 234,56 €" in French, "€1,234.56" in English;
@@ -83,13 +83,13 @@ def format_money(amount, currency: str | None = None, language: str | None = Non
     return format_currency(to_money(amount), currency, locale=to_locale(language))
 
 
-def format_rate(amount, currency: str | None = None) -> str:
+def format_rate(amount: Decimal | int | str, currency: str | None = None) -> str:
     """An hourly rate in the active language: Decimal("22"), "EUR" -> "22,00 €/h" in French, "€22.00/h" in English."""
     return _("%(amount)s/h") % {"amount": format_money(amount, currency)}
 
 
 def parse_money(
-    value, field: str, *, positive: bool = False, signed: bool = False, maximum: Decimal | None = None
+    value: object, field: str, *, positive: bool = False, signed: bool = False, maximum: Decimal | None = None
 ) -> Decimal:
     """An amount from input, checked: a finite decimal with at most two places, not negative unless
     `signed` (not zero either when `positive`), at most `maximum` in size. Otherwise a DomainError that

@@ -297,12 +297,13 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 EXPORTS_KEEP_DAYS = env.int("EXPORTS_KEEP_DAYS", default=7)
 # An export whose worker died is queued again by beat once its heartbeat is this old.
 EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=120)
+# Every schedule of every app, here and only here (django-celery-beat's scheduler copies them into its tables).
 CELERY_BEAT_SCHEDULE = {
-    **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "accounting-purge-expired-exports": {"task": "accounting.tasks.purge_expired_exports", "schedule": 3600.0},
     "accounting-resume-stale-exports": {"task": "accounting.tasks.resume_stale_exports", "schedule": 60.0},
-    # Also scheduled hourly by migration budgets 0005; every minute, an interrupted closing resumes at once.
+    # Every minute: an interrupted closing resumes at once (contributions.tasks).
     "budgets-close-due-periods": {"task": "budgets.close_due_periods", "schedule": 60.0},
+    "cobudget-close-due-rounds": {"task": "cobudget.close_due_rounds", "schedule": 60.0},
     "budgets-check-ledger-nightly": {"task": "budgets.check_ledger", "schedule": crontab(hour=3, minute=30)},
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
     "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},

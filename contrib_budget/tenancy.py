@@ -5,26 +5,41 @@ endpoint under it (its existence is not disclosed); a member lacking the role
 gets 403.
 """
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 URL_KWARG = "collective_slug"
 
+ViewFunction = Callable[..., HttpResponseBase]
 
-def membership_model():
+
+class CollectiveRequest(HttpRequest):
+    """A request for a collective page, once the middleware has resolved it. Both are instances of models the
+    kernel does not import (members.Collective and settings.TENANCY_MEMBERSHIP_MODEL), hence Any."""
+
+    collective: Any
+    membership: Any
+
+
+def membership_model() -> type[Any]:
     """The model that says who belongs to which collective with which roles, named in the settings as
     AUTH_USER_MODEL names the user: the kernel sits below the app that defines it and does not import it."""
     return apps.get_model(settings.TENANCY_MEMBERSHIP_MODEL)
 
 
-def membership_for(user, slug: str):
+def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Any:
     if not user.is_authenticated:
         raise Http404
     Membership = membership_model()
@@ -43,16 +58,17 @@ class CollectiveMiddleware:
     DRF has authenticated the request by token or session.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         try:
             return self.get_response(request)
         finally:
             timezone.deactivate()
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(self, request: CollectiveRequest, view_func: ViewFunction, view_args: tuple[Any, ...],
+                     view_kwargs: dict[str, Any]) -> HttpResponseBase | None:
         slug = view_kwargs.get(URL_KWARG)
         if slug is None or request.path.startswith("/api/"):
             return None
@@ -64,12 +80,12 @@ class CollectiveMiddleware:
         return None
 
 
-def role_required(*roles: str):
+def role_required(*roles: str) -> Callable[[ViewFunction], ViewFunction]:
     """Page decorator: the member must hold at least one of `roles`."""
 
-    def decorator(view):
+    def decorator(view: ViewFunction) -> ViewFunction:
         @wraps(view)
-        def wrapped(request, *args, **kwargs):
+        def wrapped(request: CollectiveRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.membership.has_role(*roles):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

@@ -18,7 +18,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     *members_urls.api_root_urlpatterns,
-    *budgets_urls.me_api_urlpatterns,
+    *contributions_urls.me_api_urlpatterns,
     *notifications_urls.me_api_urlpatterns,
     path("collectives/<slug:collective_slug>/", include(collective_api)),
 ]
@@ -35,6 +35,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("c/<slug:collective_slug>/", include(collective_pages)),
     *members_urls.urlpatterns,
-    *budgets_urls.me_urlpatterns,
+    *contributions_urls.me_urlpatterns,
     *notifications_urls.urlpatterns,
 ]

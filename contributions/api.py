@@ -11,15 +11,18 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from budgets.models import MONEY, Budget, Envelope, RateLevel, Task
+from budgets.api import CloseSerializer, PeriodSerializer
+from budgets.models import MONEY, Budget, Envelope, Period, RateLevel, Task
+from budgets.selectors import period_with_figures
 from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSerializer, MultiLineField
 from contrib_budget.errors import DomainError
 from contrib_budget.money import MAX_DECLARATION
 from contrib_budget.text import MAX_ID
 from members.models import Role
 
-from . import selectors, services
+from . import closing, selectors, services
 from .models import ATTACHMENT_VALIDATORS, Contribution, ContributionStatus, ValueMode
+from .permissions import CLOSE_PERIODS
 
 WRITABLE = ("budget", "envelope", "task", "performed_on", "description", "minutes", "value_mode",
             "rate_level", "hourly_rate", "amount")
@@ -253,3 +256,23 @@ class ContributionViewSet(
             "id": result.id, "outcome": result.outcome.value, "code": result.code, "detail": result.message,
             "status": result.contribution.status if result.contribution is not None else None,
         } for result in results]})
+
+
+class PeriodCloseViewSet(CollectiveScopedMixin, viewsets.GenericViewSet):
+    """Coordinators close a period (with a decision when it is in deficit)."""
+
+    serializer_class = PeriodSerializer
+    roles_by_action = {"close": CLOSE_PERIODS.roles}
+    lookup_url_kwarg = "period_id"
+
+    def get_queryset(self):
+        return Period.objects.of(self.collective).select_related("budget")
+
+    @extend_schema(request=CloseSerializer, responses=PeriodSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, *args, **kwargs):
+        serializer = CloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        period = closing.period_close(period=self.get_object(), actor=request.user,
+                                      decision=serializer.validated_data.get("decision"))
+        return Response(self.get_serializer(period_with_figures(period)).data)

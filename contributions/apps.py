@@ -8,5 +8,5 @@ class ContributionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the "what waits for me" and footprint providers, the notification kinds, the reminders, the
-        # dashboard panel and the audit labels of declarations.
-        from . import audit, dashboard, notifications, reminders, selectors  # noqa: F401
+        # dashboard panel, the audit labels of declarations and what they ask of each period's money.
+        from . import audit, dashboard, demand, notifications, reminders, selectors  # noqa: F401

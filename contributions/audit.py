@@ -4,9 +4,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members.audit import audit_namer, audit_vocabulary
-
 from budgets.models import Payout
+from members.audit import audit_namer, audit_vocabulary
 
 audit_vocabulary("contributions.contribution", labels={
     "budget": gettext_lazy("budget"),

@@ -4,13 +4,13 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from budgets.models import Payout
 from contrib_budget import charts
 from contrib_budget.charts import BLUE, GREEN, ORANGE, Series
 from contrib_budget.money import ZERO
 from members import dashboard
 from members.models import Collective, Membership, Role
 
-from budgets.models import Payout
 from .models import Contribution, ContributionStatus
 
 DECIDED = (ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED)

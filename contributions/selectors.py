@@ -11,14 +11,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from budgets.models import Budget, Period, RateLevel
+from budgets.models import Budget, Payout, Period, RateLevel
 from budgets.selectors import period_with_figures
 from contrib_budget.money import ZERO
 from members.footprints import footprint_provider
 from members.models import AuditEvent, Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
-from budgets.models import Payout
 from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus
 
 

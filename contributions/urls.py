@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api, views
+from . import api, closing_views, earnings_views, views
 
 collective_urlpatterns = [
     path("contributions/", views.contribution_list, name="contribution_list"),
@@ -17,8 +17,21 @@ collective_urlpatterns = [
     path("contributions/<int:contribution_id>/adjust/", views.contribution_adjust, name="contribution_adjust"),
     path("contributions/<int:contribution_id>/reject/", views.contribution_reject, name="contribution_reject"),
     path("periods/<int:period_id>/", views.period_detail, name="period_detail"),
+    path("periods/<int:period_id>/close/", closing_views.period_close, name="period_close"),
+    path("periods/<int:period_id>/decision/", closing_views.period_decision, name="period_decision"),
 ]
 
 _router = SimpleRouter()
 _router.register("contributions", api.ContributionViewSet, basename="api-contributions")
-api_urlpatterns = _router.urls
+api_urlpatterns = [
+    *_router.urls,
+    path("periods/<int:period_id>/close/", api.PeriodCloseViewSet.as_view({"post": "close"}), name="api-period-close"),
+]
+
+# Mounted outside /c/ and /api/v1/collectives/ by the URL root: a person's own pages.
+me_urlpatterns = [
+    path("me/earnings/", earnings_views.my_earnings, name="earnings"),
+]
+me_api_urlpatterns = [
+    path("me/earnings/", earnings_views.EarningsView.as_view(), name="api-earnings"),
+]

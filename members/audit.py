@@ -4,11 +4,13 @@ their language, on the page and in its CSV download."""
 import csv
 import operator
 import re
+from _csv import Writer  # the type of csv.writer(), which the csv module does not export
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import reduce
+from typing import Any
 
 from django.db import models
 from django.db.models import Q, QuerySet
@@ -21,14 +23,14 @@ from contrib_budget.models import model_of_record_label, record_label
 from contrib_budget.money import format_money
 from contrib_budget.text import neutralized
 
-from .models import AuditEvent, Collective
-from .selectors import audit_action_label
+from .audit_labels import audit_action_label
+from .models import AuditEvent, Collective, User
 
 
 def audit_record(
     *,
     collective: Collective,
-    actor,
+    actor: User | None,
     action: str,
     target: models.Model | None = None,
     before: dict | None = None,
@@ -154,11 +156,11 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
 _DEFAULT_NAME = re.compile(r".+ object \((\d+)\)")
 
 
-def _is_empty(value) -> bool:
+def _is_empty(value: object) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
-def _model(label: str):
+def _model(label: str) -> type[models.Model] | None:
     return model_of_record_label(label) if label else None
 
 
@@ -166,7 +168,7 @@ def _vocabularies_of(event: AuditEvent) -> list[AuditVocabulary]:
     return [_vocabularies[s] for s in (event.action, event.target_type, "") if s in _vocabularies]
 
 
-def _describing_fields(event: AuditEvent) -> dict:
+def _describing_fields(event: AuditEvent) -> dict[str, Any]:
     """The fields of the model that describes the event's keys, by name."""
     model = next((_model(v.model) for v in _vocabularies_of(event) if v.model), None) or _model(event.target_type)
     if model is None:
@@ -218,8 +220,8 @@ class _Reader:
                             wanted[model].add(str(item))
             if event.target_type in _namers and event.target_id:
                 wanted[event.target_type].add(event.target_id)
-        for model_label, ids in wanted.items():
-            ids = sorted(pk for pk in ids if pk.isdigit() and len(pk) < 19)
+        for model_label, wanted_ids in wanted.items():
+            ids = sorted(pk for pk in wanted_ids if pk.isdigit() and len(pk) < 19)
             if model_label in _namers:
                 named = _namers[model_label](self.collective, ids)
             else:
@@ -235,7 +237,7 @@ class _Reader:
             objects = objects.filter(collective=self.collective)
         return {str(obj.pk): str(obj) for obj in objects}
 
-    def value(self, event: AuditEvent, key: str, value, fields: dict) -> str:
+    def value(self, event: AuditEvent, key: str, value: object, fields: dict) -> str:
         if _is_empty(value):
             return "—"
         for vocabulary in _vocabularies_of(event):
@@ -253,11 +255,11 @@ class _Reader:
             return ", ".join(self.names.get((model, str(item)), f"#{item}") for item in items)
         return self.plain(value)
 
-    def _choice(self, labels: dict, value) -> str:
+    def _choice(self, labels: dict, value: object) -> str:
         items = value if isinstance(value, list) else [value]
         return ", ".join(str(labels.get(item, item)) for item in items)
 
-    def plain(self, value) -> str:
+    def plain(self, value: object) -> str:
         """A recorded value as the reader writes it: money with its currency, dates and times in the local format."""
         if isinstance(value, bool):
             return str(_("yes") if value else _("no"))
@@ -268,7 +270,8 @@ class _Reader:
                 return str(value["name"])
             return ", ".join(f"{key}: {self.plain(item)}" for key, item in value.items()) or "—"
         if not isinstance(value, str):
-            return formats.localize(value)
+            # A JSON number, which localize writes as text; for an `object` its stub returns the type it was given.
+            return formats.localize(value)  # type: ignore[return-value]
         if _DECIMAL.fullmatch(value):
             return format_money(value, self.collective.currency)
         if _DATE.fullmatch(value):
@@ -350,7 +353,8 @@ def audit_csv(collective: Collective, events: QuerySet[AuditEvent], *, delimiter
     return _csv(collective, events, delimiter, translation.get_language(), timezone.get_current_timezone())
 
 
-def _csv(collective, events, delimiter: str, language: str, zone) -> Iterator[str]:
+def _csv(collective: Collective, events: QuerySet[AuditEvent], delimiter: str, language: str,
+         zone: tzinfo) -> Iterator[str]:
     with translation.override(language), timezone.override(zone):
         writer = csv.writer(_Line(), delimiter=delimiter)
         yield "\ufeff" + writer.writerow([_("When"), _("Who"), _("Action"), _("Action code"), _("Target"),
@@ -364,7 +368,7 @@ def _csv(collective, events, delimiter: str, language: str, zone) -> Iterator[st
         yield from _csv_lines(writer, collective, batch)
 
 
-def _csv_lines(writer, collective: Collective, events: list[AuditEvent]) -> Iterator[str]:
+def _csv_lines(writer: Writer, collective: Collective, events: list[AuditEvent]) -> Iterator[str]:
     for event in audit_readable(collective, audit_redacted(events)):
         if event.hidden:
             who = _("hidden until the round closes")

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.forms import DateField, MultiLineField, SingleLineField
 
+from .audit_labels import audit_action_label
 from .models import Collective, Role
-from .selectors import audit_action_label
 
 
 def _forbidden_is_403(error: DomainError) -> None:

@@ -198,6 +198,12 @@ class AuditEvent(CollectiveOwned):
     after = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    # Not columns: what members.audit sets on the events it prepares for a reader (the log page, its CSV).
+    hidden: bool
+    action_label: str
+    target_name: str
+    changes: list  # of members.audit.Change (audit imports this module)
+
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")

@@ -19,9 +19,9 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from .models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
+from .audit import audit_hidden
+from .models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role, User
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class WaitingItem:
     action: str = ""
 
 
-WaitingProvider = Callable[[object], Iterable[WaitingItem]]
+WaitingProvider = Callable[[User], Iterable[WaitingItem]]
 _waiting_providers: list[WaitingProvider] = []
 
 
@@ -48,7 +48,7 @@ def waiting_provider(provider: WaitingProvider) -> WaitingProvider:
     return provider
 
 
-def waiting_items(user, *, collective: Collective | None = None) -> list[WaitingItem]:
+def waiting_items(user: User, *, collective: Collective | None = None) -> list[WaitingItem]:
     """Everything waiting for `user`, across apps (only what concerns `collective` when given), soonest due
     first."""
     items = [item for provider in _waiting_providers for item in provider(user)]
@@ -57,7 +57,7 @@ def waiting_items(user, *, collective: Collective | None = None) -> list[Waiting
     return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))
 
 
-def memberships_of(user) -> QuerySet[Membership]:
+def memberships_of(user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("collective").order_by("collective__name")
 
 
@@ -66,7 +66,7 @@ def _pending(invitations: QuerySet[Invitation], now: datetime | None = None) -> 
                               expires_at__gt=now or timezone.now())
 
 
-def invitations_pending_for(user) -> QuerySet[Invitation]:
+def invitations_pending_for(user: User) -> QuerySet[Invitation]:
     """Pending invitations addressed to the user: to their login address or to a verified address of theirs."""
     verified = (EmailAddress.objects.filter(user=user, verified=True)
                 .annotate(address=Lower("email")).values("address"))
@@ -79,7 +79,7 @@ def invitations_pending_for(user) -> QuerySet[Invitation]:
 
 
 @waiting_provider
-def _pending_invitations(user) -> list[WaitingItem]:
+def _pending_invitations(user: User) -> list[WaitingItem]:
     return [
         WaitingItem(
             title=_("Answer the invitation to join %(name)s") % {"name": invitation.collective.name},
@@ -132,7 +132,7 @@ def invitations_email_unsent(*, now: datetime) -> list[int]:
     ).order_by("pk").values_list("pk", flat=True))
 
 
-def user_owns_email(user, email: str) -> bool:
+def user_owns_email(user: User, email: str) -> bool:
     """The address is the user's own: their login address or a verified address of their account."""
     if user.email.lower() == email.lower():
         return True
@@ -164,8 +164,6 @@ def audit_events(collective: Collective, *, action: str = "", actor: int | str |
         events = events.filter(actor__isnull=True)
     elif actor is not None:
         events = events.filter(actor_id=actor)
-        from .audit import audit_hidden  # audit reads these selectors' labels
-
         hidden = audit_hidden(collective)
         if hidden is not None:
             events = events.exclude(hidden)
@@ -181,20 +179,18 @@ def audit_actions(collective: Collective) -> list[str]:
     return list(AuditEvent.objects.of(collective).order_by().values_list("action", flat=True).distinct())
 
 
-def audit_actors(collective: Collective) -> QuerySet:
+def audit_actors(collective: Collective) -> QuerySet[User]:
     """The people who did something recorded in the collective's audit trail (former members included), by name;
     not for what an app hides for now (being listed would tell that they did it)."""
-    from .audit import audit_hidden  # audit reads these selectors' labels
-
     acting = AuditEvent.objects.of(collective).filter(actor__isnull=False)
     hidden = audit_hidden(collective)
     if hidden is not None:
         acting = acting.exclude(hidden)
-    acting = acting.order_by().values("actor_id")
-    return get_user_model().objects.filter(pk__in=acting).order_by("name", "email")
+    actor_ids = acting.order_by().values("actor_id")
+    return get_user_model().objects.filter(pk__in=actor_ids).order_by("name", "email")
 
 
-def tokens_of(user) -> QuerySet[PersonalToken]:
+def tokens_of(user: User) -> QuerySet[PersonalToken]:
     return PersonalToken.objects.filter(user=user).order_by("-created_at")
 
 
@@ -203,78 +199,6 @@ def role_labels(roles: Iterable[str]) -> list[str]:
     return [str(labels.get(role, role)) for role in roles]
 
 
-# Readable names for every audit action recorded in the code base
-# (tests/members/test_audit_labels.py fails when one is missing).
-AUDIT_ACTION_LABELS = {
-    "collective.created": gettext_lazy("collective created"),
-    "collective.updated": gettext_lazy("collective updated"),
-    "membership.added": gettext_lazy("member added"),
-    "membership.roles_changed": gettext_lazy("roles changed"),
-    "membership.removed": gettext_lazy("member removed"),
-    "membership.left": gettext_lazy("member left"),
-    "invitation.created": gettext_lazy("invitation sent"),
-    "invitation.revoked": gettext_lazy("invitation revoked"),
-    "invitation.accepted": gettext_lazy("invitation accepted"),
-    "invitation.declined": gettext_lazy("invitation declined"),
-    "budget.created": gettext_lazy("budget created"),
-    "budget.updated": gettext_lazy("budget updated"),
-    "envelope.created": gettext_lazy("envelope created"),
-    "envelope.updated": gettext_lazy("envelope updated"),
-    "task.created": gettext_lazy("task created"),
-    "task.updated": gettext_lazy("task updated"),
-    "funding.created": gettext_lazy("funding recorded"),
-    "funding.received": gettext_lazy("funding received"),
-    "funding.cancelled": gettext_lazy("funding cancelled"),
-    "period.closed": gettext_lazy("period closed"),
-    "period.deficit": gettext_lazy("deficit flagged at a closing"),
-    "period.locked": gettext_lazy("period locked"),
-    "payout.granted": gettext_lazy("grant posted to the ledger"),
-    "payout.paid": gettext_lazy("payout marked paid"),
-    "export.requested": gettext_lazy("export requested"),
-    "export.retried": gettext_lazy("export asked for again"),
-    "document.issued": gettext_lazy("document issued"),
-    "accounting.chart_updated": gettext_lazy("chart of accounts updated"),
-    "accounting.settings_updated": gettext_lazy("accounting settings updated"),
-    "contribution.declared": gettext_lazy("contribution declared"),
-    "contribution.amended": gettext_lazy("declaration amended"),
-    "contribution.question": gettext_lazy("question on a declaration"),
-    "contribution.reply": gettext_lazy("reply on a declaration"),
-    "contribution.amendment": gettext_lazy("amendment note on a declaration"),
-    "contribution.decision": gettext_lazy("decision note on a declaration"),
-    "contribution.approved": gettext_lazy("declaration approved"),
-    "contribution.validated": gettext_lazy("declaration validated"),
-    "contribution.adjusted": gettext_lazy("declaration adjusted"),
-    "contribution.rejected": gettext_lazy("declaration rejected"),
-    "contribution.withdrawn": gettext_lazy("declaration withdrawn"),
-    "cobudget.round_created": gettext_lazy("cobudget round created"),
-    "cobudget.round_updated": gettext_lazy("cobudget round updated"),
-    "cobudget.round_opened": gettext_lazy("cobudget round opened"),
-    "cobudget.round_closed": gettext_lazy("cobudget round closed"),
-    "cobudget.bucket_created": gettext_lazy("bucket created"),
-    "cobudget.bucket_updated": gettext_lazy("bucket updated"),
-    "cobudget.bucket_proposed": gettext_lazy("bucket proposed"),
-    "cobudget.bucket_approved": gettext_lazy("bucket approved for funding"),
-    "cobudget.bucket_cancelled": gettext_lazy("bucket cancelled"),
-    "cobudget.bucket_merged": gettext_lazy("buckets merged"),
-    "cobudget.bucket_completed": gettext_lazy("bucket completed"),
-    "cobudget.bucket_flagged": gettext_lazy("bucket flagged"),
-    "cobudget.bucket_settled": gettext_lazy("bucket settled at the close"),
-    "cobudget.bucket_to_envelope": gettext_lazy("bucket turned into an envelope"),
-    "cobudget.bucket_comment": gettext_lazy("comment on a bucket"),
-    "cobudget.bucket_question": gettext_lazy("question on a bucket"),
-    "cobudget.allocate": gettext_lazy("money allocated to a bucket"),
-    "cobudget.retract": gettext_lazy("allocation taken back"),
-    "cobudget.refund": gettext_lazy("allocation refunded"),
-    "cobudget.merge": gettext_lazy("allocation moved by a merge"),
-    "cobudget.excess": gettext_lazy("allocation returned at a merge"),
-    "notifications.reminders_updated": gettext_lazy("reminders changed"),
-}
-
-
-def audit_action_label(action: str) -> str:
-    return str(AUDIT_ACTION_LABELS.get(action, action))
-
-
-def member_ids_with_role(collective: Collective, role: str) -> QuerySet:
+def member_ids_with_role(collective: Collective, role: str) -> QuerySet[Membership, int]:
     """The ids of the collective's members holding `role`."""
     return Membership.objects.of(collective).filter(roles__contains=[role]).values_list("user_id", flat=True)

@@ -2,6 +2,7 @@
 
 import logging
 import secrets
+from typing import Any
 
 from allauth.account import app_settings as account_settings
 from allauth.account.utils import has_verified_email
@@ -20,9 +21,9 @@ from django.utils.translation import gettext as _
 from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
 from contrib_budget.queue import enqueue
 
-from . import selectors, tasks
+from . import selectors
 from .audit import audit_record
-from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role
+from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role, User
 from .notifications.services import notify
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 COLLECTIVE_FIELDS = ("name", "slug", "currency", "locale", "timezone", "description")
 
 
-def _collective_state(collective: Collective) -> dict:
+def _collective_state(collective: Collective) -> dict[str, Any]:
     return {field: getattr(collective, field) for field in COLLECTIVE_FIELDS}
 
 
@@ -48,7 +49,7 @@ def _check_roles(roles: list[str]) -> list[str]:
     return sorted(set(roles), key=Role.values.index)
 
 
-def collective_create(*, creator, **fields) -> Collective:
+def collective_create(*, creator: User, **fields: Any) -> Collective:
     """Create a collective; its creator becomes its first coordinator."""
     collective = Collective(**{k: v for k, v in fields.items() if k in COLLECTIVE_FIELDS})
     validated_or_raise(collective)
@@ -60,7 +61,7 @@ def collective_create(*, creator, **fields) -> Collective:
     return collective
 
 
-def collective_update(*, collective: Collective, actor, **fields) -> Collective:
+def collective_update(*, collective: Collective, actor: User, **fields: Any) -> Collective:
     """Change a collective's settings; its address (slug) stays as created, since links to it are out there."""
     if fields.get("slug", collective.slug) != collective.slug:
         message = _("The address of a collective stays as it was created.")
@@ -86,7 +87,7 @@ def _has_ledger_accounts(collective: Collective) -> bool:
     return apps.get_model("budgets", "Account").objects.of(collective).exists()
 
 
-def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -> Invitation:
+def member_add(*, collective: Collective, actor: User, email: str, roles: list[str]) -> Invitation:
     """Invite an email address to the collective. Nobody becomes a member without accepting: a known person and
     an unknown address get the same invitation, so the answer tells nothing about who has an account."""
     roles = _check_roles(roles)
@@ -100,7 +101,7 @@ def member_add(*, collective: Collective, actor, email: str, roles: list[str]) -
     return invitation_create(collective=collective, actor=actor, email=email, roles=roles)
 
 
-def invitation_create(*, collective: Collective, actor, email: str, roles: list[str]) -> Invitation:
+def invitation_create(*, collective: Collective, actor: User, email: str, roles: list[str]) -> Invitation:
     roles = _check_roles(roles)
     invitation = Invitation(collective=collective, email=email, roles=roles, invited_by=actor)
     validated_or_raise(invitation, exclude=("collective", "invited_by"))
@@ -111,7 +112,7 @@ def invitation_create(*, collective: Collective, actor, email: str, roles: list[
         notify(collective=collective, kind="invitation.received", recipients=selectors.users_owning_email(email),
                actor=actor, members_only=False, url=reverse("invitation_accept", args=[invitation.token]),
                params={"name": actor.display_name, "collective": collective.name, "roles": roles})
-        transaction.on_commit(lambda: enqueue(tasks.send_invitation_email, invitation.pk))
+        transaction.on_commit(lambda: enqueue("members.tasks.send_invitation_email", invitation.pk))
     return invitation
 
 
@@ -143,7 +144,7 @@ def invitation_send(*, invitation: Invitation) -> bool:
     return True
 
 
-def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
+def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
     if not invitation.is_pending:
         raise DomainError(_("This invitation is no longer pending."), "not_pending")
     with transaction.atomic():
@@ -154,7 +155,7 @@ def invitation_revoke(*, invitation: Invitation, actor) -> Invitation:
     return invitation
 
 
-def _invitation_to_answer(*, user, token: str | None, invitation_id: int | None) -> Invitation:
+def _invitation_to_answer(*, user: User, token: str | None, invitation_id: int | None) -> Invitation:
     """The pending invitation `user` answers, locked: by the token of an emailed link (it must be sent to one of
     the person's addresses), or by its id (someone else's invitation does not exist for them)."""
     queryset = Invitation.objects.select_for_update().select_related("collective")
@@ -177,7 +178,7 @@ def _invitation_to_answer(*, user, token: str | None, invitation_id: int | None)
     return invitation
 
 
-def invitation_accept(*, user, token: str | None = None, invitation_id: int | None = None) -> Membership:
+def invitation_accept(*, user: User, token: str | None = None, invitation_id: int | None = None) -> Membership:
     """The invited person joins the collective with the invitation's roles (added to the ones they hold)."""
     with transaction.atomic():
         invitation = _invitation_to_answer(user=user, token=token, invitation_id=invitation_id)
@@ -185,7 +186,8 @@ def invitation_accept(*, user, token: str | None = None, invitation_id: int | No
             collective=invitation.collective, user=user, defaults={"roles": invitation.roles}
         )
         if not created:
-            membership.roles = sorted(set(membership.roles) | set(invitation.roles), key=Role.values.index)
+            roles = sorted(set(membership.roles) | set(invitation.roles), key=Role.values.index)
+            membership.roles = roles
             membership.save(update_fields=["roles"])
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
@@ -194,7 +196,7 @@ def invitation_accept(*, user, token: str | None = None, invitation_id: int | No
     return membership
 
 
-def invitation_decline(*, user, token: str | None = None, invitation_id: int | None = None) -> Invitation:
+def invitation_decline(*, user: User, token: str | None = None, invitation_id: int | None = None) -> Invitation:
     """The invited person says no: the invitation is no longer pending and nobody joins."""
     with transaction.atomic():
         invitation = _invitation_to_answer(user=user, token=token, invitation_id=invitation_id)
@@ -223,7 +225,7 @@ def _ensure_coordinator_remains(collective: Collective, leaving: Membership) -> 
         )
 
 
-def membership_set_roles(*, membership: Membership, actor, roles: list[str]) -> Membership:
+def membership_set_roles(*, membership: Membership, actor: User, roles: list[str]) -> Membership:
     roles = _check_roles(roles)
     with transaction.atomic():
         if Role.COORDINATOR.value not in roles:
@@ -236,7 +238,7 @@ def membership_set_roles(*, membership: Membership, actor, roles: list[str]) -> 
     return membership
 
 
-def membership_remove(*, membership: Membership, actor) -> None:
+def membership_remove(*, membership: Membership, actor: User) -> None:
     """A coordinator removes someone, or a person leaves (actor is the member)."""
     is_self = actor.pk == membership.user_id
     with transaction.atomic():
@@ -252,7 +254,7 @@ def require_coordinator_or_self(*, membership: Membership, actor_membership: Mem
         raise Forbidden(_("Only coordinators can manage other members."))
 
 
-def token_create(*, user, name: str) -> tuple[PersonalToken, str]:
+def token_create(*, user: User, name: str) -> tuple[PersonalToken, str]:
     """A new token and its key: the key is returned this once, only its digest is stored. A name is one token:
     the person's token of that name, if any, is replaced (revoked). It expires after PERSONAL_TOKEN_DAYS if set."""
     key = secrets.token_urlsafe(32)
@@ -274,7 +276,7 @@ class EmailNotVerified(Forbidden):
     default_code = "email_not_verified"
 
 
-def token_email_check(*, user, email: str) -> None:
+def token_email_check(*, user: User, email: str) -> None:
     """Refuse a token, once the password is checked, to whom the web login lets not in yet: with
     ACCOUNT_EMAIL_VERIFICATION = "mandatory", an account whose address (the one typed to log in) is not
     confirmed. The rule is allauth's, as its login applies it (EmailVerificationStage)."""
@@ -294,7 +296,7 @@ class SecondFactorRequired(DomainError):
     default_code = "otp_required"
 
 
-def _check_second_factor(*, user, otp: str) -> None:
+def _check_second_factor(*, user: User, otp: str) -> None:
     authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
     if authenticator is None:
         return
@@ -307,7 +309,7 @@ def _check_second_factor(*, user, otp: str) -> None:
         raise SecondFactorRequired(message, fields={"otp": [message]})
 
 
-def token_obtain(*, user, otp: str, client: str, name: str = "") -> tuple[PersonalToken, str]:
+def token_obtain(*, user: User, otp: str, client: str, name: str = "") -> tuple[PersonalToken, str]:
     """A token for POST /api/v1/auth/token/, once the password is checked: asks for the TOTP code too when
     the person turned two-factor authentication on, so the API is no way around it. The token is named as
     asked, else after the client (see `api_token_name`); it replaces the person's token of that name."""
@@ -315,7 +317,7 @@ def token_obtain(*, user, otp: str, client: str, name: str = "") -> tuple[Person
     return token_create(user=user, name=name.strip() or api_token_name(user=user, client=client))
 
 
-def api_token_name(*, user, client: str) -> str:
+def api_token_name(*, user: User, client: str) -> str:
     """The name of a token obtained through POST /api/v1/auth/token/ without a name: from which client (its
     User-Agent). The same client gets the same name every time, in the person's language, so that its new token
     replaces its previous one instead of piling up."""

@@ -22,5 +22,5 @@ def send_unsent_invitation_emails() -> int:
     again; each email still leaves once."""
     unsent = selectors.invitations_email_unsent(now=timezone.now())
     for invitation_id in unsent:
-        enqueue(send_invitation_email, invitation_id)
+        enqueue("members.tasks.send_invitation_email", invitation_id)
     return len(unsent)

@@ -23,13 +23,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from budgets import accounts
-from budgets import tasks as budget_tasks
+from contributions import tasks as contribution_tasks
 from accounting import services as accounting
 from accounting import tasks as accounting_tasks
 from accounting.models import Export, ExportStatus
 from budgets.models import Account, LedgerTransaction, Period, PeriodStatus
 from cobudget import services as cobudget
-from cobudget import tasks as cobudget_tasks
+from cobudget import tasks as cocontribution_tasks
 from cobudget.models import Bucket, Round, RoundStatus, Wallet
 from contrib_budget.db_roles import connected_as_owner
 from budgets.models import Payout
@@ -345,7 +345,7 @@ def test_a_closing_killed_with_its_worker_is_finished_once_without_waiting_for_t
                for person in people}
     hold = Hold(held, people[whose].pk if held is User else payable[people[whose].pk].pk)
     workers = start_workers(start_celery_worker)
-    budget_tasks.close_due_periods.delay()
+    contribution_tasks.close_due_periods.delay()
     assert frozen_in in kill_at(workers(), hold)
     period = Period.objects.get(budget=budget, index=0)
     grants = LedgerTransaction.objects.filter(collective=collective, kind="grant")
@@ -355,7 +355,7 @@ def test_a_closing_killed_with_its_worker_is_finished_once_without_waiting_for_t
     else:
         assert (period.status, payouts.count(), grants.count()) == (PeriodStatus.CLOSED, declared, posted)
 
-    took = beat_until(budget_tasks.close_due_periods, lambda: grants.count() == declared, every=5)
+    took = beat_until(contribution_tasks.close_due_periods, lambda: grants.count() == declared, every=5)
     assert Period.objects.get(pk=period.pk).status == PeriodStatus.CLOSED
     assert payouts.count() == declared and not payouts.exclude(payable_amount=Decimal("10.00")).exists()
     for person in people:
@@ -404,14 +404,14 @@ def test_a_round_close_killed_with_its_worker_is_finished_once(held, frozen_in, 
 
     hold = Hold(*held(wallets, refunded))
     workers = start_workers(start_celery_worker)
-    cobudget_tasks.close_due_rounds.delay()
+    cocontribution_tasks.close_due_rounds.delay()
     assert frozen_in in kill_at(workers(), hold)
     round.refresh_from_db()
     assert round.status == RoundStatus.CLOSED and round.settled_at is None
     assert Bucket.objects.filter(round=round, settled_at__isnull=False).count() == buckets_settled
     assert Wallet.objects.filter(round=round, settled_at__isnull=False).count() == wallets_settled
 
-    took = beat_until(cobudget_tasks.close_due_rounds,
+    took = beat_until(cocontribution_tasks.close_due_rounds,
                       lambda: Round.objects.get(pk=round.pk).settled_at is not None, every=5)
     unfunded.refresh_from_db()
     funded.refresh_from_db()

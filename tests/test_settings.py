@@ -5,6 +5,9 @@ import subprocess
 import sys
 
 from django.conf import settings
+from django_celery_beat.models import PeriodicTask
+
+from contrib_budget.celery import app
 
 
 def _manage(*arguments: str, **env: str) -> subprocess.CompletedProcess:
@@ -34,3 +37,9 @@ def test_the_owner_role_must_reach_the_applications_database():
     for owner in ("postgres://owner@127.0.0.1:5432/contrib_budget", "postgres://owner@127.0.0.1:5432"):
         result = _manage("check", DATABASE_URL="postgres://app@127.0.0.1:5432/contrib_budget", DATABASE_OWNER_URL=owner)
         assert result.returncode == 0, result.stderr
+
+
+def test_every_schedule_is_in_the_settings_and_names_a_registered_task(db, settings):
+    app.loader.import_default_modules()  # what a worker does: every app's tasks module
+    assert not PeriodicTask.objects.exists(), "no migration may schedule a task: CELERY_BEAT_SCHEDULE holds them all"
+    assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= set(app.tasks)

@@ -7,10 +7,11 @@ exporter, and `rows()` streams from the database so memory stays bounded.
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Iterator
 from zoneinfo import ZoneInfo
+
+from ..dates import DateRange, parse_date
 
 CHUNK_SIZE = 2000
 
@@ -20,45 +21,6 @@ REGISTRY: dict[str, type["Exporter"]] = {}
 def register(cls: type["Exporter"]) -> type["Exporter"]:
     REGISTRY[cls.kind] = cls
     return cls
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Inclusive dates, turned into [start, end) instants in the collective's time zone."""
-
-    first: date | None
-    last: date | None
-    tz: ZoneInfo
-
-    @property
-    def start(self) -> datetime | None:
-        return datetime.combine(self.first, time.min, tzinfo=self.tz) if self.first else None
-
-    @property
-    def end(self) -> datetime | None:
-        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=self.tz) if self.last else None
-
-    def filter_kwargs(self, field: str) -> dict:
-        kwargs = {}
-        if self.start:
-            kwargs[f"{field}__gte"] = self.start
-        if self.end:
-            kwargs[f"{field}__lt"] = self.end
-        return kwargs
-
-    def date_filter_kwargs(self, field: str) -> dict:
-        kwargs = {}
-        if self.first:
-            kwargs[f"{field}__gte"] = self.first
-        if self.last:
-            kwargs[f"{field}__lte"] = self.last
-        return kwargs
-
-
-def parse_date(value) -> date | None:
-    if not value:
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 class Exporter(ABC):

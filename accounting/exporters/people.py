@@ -7,9 +7,8 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
-from budgets.models import Funding
+from budgets.models import Funding, Payout
 from contrib_budget.money import ZERO, split_largest_remainder
-from budgets.models import Payout
 
 from .base import CHUNK_SIZE, Exporter, register
 

@@ -25,6 +25,11 @@ class Unset(enum.Enum):
 UNSET = Unset.UNSET
 
 
+def person_ids(people: People) -> set[int]:
+    """The ids of members given as users or as their ids."""
+    return {person if isinstance(person, int) else person.pk for person in people}
+
+
 def given(**values: Any) -> dict[str, Any]:
     """The keywords the caller passed, without those left UNSET."""
     return {name: value for name, value in values.items() if value is not UNSET}

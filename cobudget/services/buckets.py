@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -32,7 +33,7 @@ from ..models import (
     Wallet,
 )
 from ..notifications import bucket_approved_notify, bucket_commented_notify, bucket_proposed_notify
-from ._common import UNSET, People, Unset, given, is_coordinator, lock_round_shared
+from ._common import UNSET, People, Unset, given, is_coordinator, lock_round_shared, person_ids
 from .closing import give_back, net_funders
 from .rounds import is_participant, proposals_are_open
 
@@ -47,7 +48,7 @@ def _bucket_texts(fields: dict) -> None:
         checked("description", fields["description"], text.multi_line())
 
 
-def _lines(lines, currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
+def _lines(lines: Iterable[dict[str, Any]], currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
     if not lines:
         raise DomainError(_("Give at least one budget line, or a minimum goal."), "no_budget_line",
                           fields={"min_goal": [_("Required.")]})
@@ -76,7 +77,7 @@ def _lines(lines, currency: str) -> list[tuple[str, Decimal, Decimal | None]]:
     return cleaned
 
 
-def _set_lines(bucket: Bucket, lines) -> None:
+def _set_lines(bucket: Bucket, lines: list[tuple[str, Decimal, Decimal | None]]) -> None:
     bucket.lines.all().delete()
     BudgetLine.objects.bulk_create(
         BudgetLine(collective=bucket.collective, bucket=bucket, description=d, min_amount=mn, max_amount=mx)
@@ -92,8 +93,8 @@ def _recompute_goals(bucket: Bucket) -> None:
     bucket.save(update_fields=["min_goal", "max_goal"])
 
 
-def _check_carriers(collective: Collective, carriers) -> list[int]:
-    ids = sorted({getattr(c, "pk", c) for c in carriers})
+def _check_carriers(collective: Collective, carriers: People) -> list[int]:
+    ids = sorted(person_ids(carriers))
     known = set(Membership.objects.of(collective).filter(user_id__in=ids).values_list("user_id", flat=True))
     if known != set(ids):
         raise DomainError(_("Every carrier must be a member of the collective."), "unknown_carrier",
@@ -101,7 +102,7 @@ def _check_carriers(collective: Collective, carriers) -> list[int]:
     return ids
 
 
-def _check_image(image) -> None:
+def _check_image(image: File) -> None:
     """An allowed image type, under the size cap (the same rules as the page's form)."""
     try:
         for validator in BUCKET_IMAGE_VALIDATORS:

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
@@ -20,7 +21,7 @@ from .. import selectors
 from ..envelopes import weighted_envelopes
 from ..models import EnvelopePolicy, Round, RoundStatus, Wallet
 from ..notifications import round_opened_notify
-from ._common import UNSET, MoneyInput, People, Unset, given
+from ._common import UNSET, MoneyInput, People, Unset, given, person_ids
 
 ROUND_FIELDS = (
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_opens_at",
@@ -38,11 +39,11 @@ ROUND_FIELDS_WHILE_OPEN = (
 )
 
 
-def _validated(instance, exclude: tuple[str, ...] = ()) -> None:
+def _validated(instance: Round, exclude: tuple[str, ...] = ()) -> None:
     validated_or_raise(instance, exclude, validate_unique=False)
 
 
-def _round_state(round: Round) -> dict:
+def _round_state(round: Round) -> dict[str, Any]:
     state = {}
     for name in ROUND_FIELDS + ("status",):
         value = getattr(round, name)
@@ -150,7 +151,7 @@ def round_create(
 
 
 def round_set_participants(*, round: Round, users: People) -> None:
-    ids = {getattr(u, "pk", u) for u in users}
+    ids = person_ids(users)
     members = set(Membership.objects.of(round.collective).filter(user_id__in=ids).values_list("user_id", flat=True))
     if members != ids:
         raise DomainError(_("Every participant must be a member of the collective."), "unknown_participant",
@@ -209,7 +210,7 @@ def round_update(
     return round
 
 
-def _locked_changes(round: Round, fields: dict, participants) -> list[str]:
+def _locked_changes(round: Round, fields: dict[str, Any], participants: People | None) -> list[str]:
     """The fields a request would change although the round's state locks them.
 
     A locked field sent with its current value is no change: a client may send back the whole round it read
@@ -219,12 +220,12 @@ def _locked_changes(round: Round, fields: dict, participants) -> list[str]:
     refused = [name for name, value in fields.items()
                if name not in allowed and (name not in ROUND_FIELDS or not _same_value(round, name, value))]
     if participants is not None and round.status != RoundStatus.DRAFT:
-        if {getattr(user, "pk", user) for user in participants} != set(round.participants.values_list("pk", flat=True)):
+        if person_ids(participants) != set(round.participants.values_list("pk", flat=True)):
             refused.append("participants")
     return refused
 
 
-def _same_value(round: Round, name: str, value) -> bool:
+def _same_value(round: Round, name: str, value: Any) -> bool:
     current = getattr(round, name)
     if name != "manual_envelopes":
         return current == value
@@ -237,7 +238,9 @@ def _same_value(round: Round, name: str, value) -> bool:
 
 def _round_field_label(name: str) -> str:
     try:
-        return str(Round._meta.get_field(name).verbose_name)
+        # The names are the round's own fields (or its participants), never a relation pointing at it, which has no
+        # verbose name.
+        return str(Round._meta.get_field(name).verbose_name)  # type: ignore[union-attr]
     except FieldDoesNotExist:
         return name
 
@@ -259,7 +262,8 @@ def round_envelopes(*, round: Round) -> dict[int, Decimal]:
                           fields={"envelope_amount": [_("Required.")]})
     if round.envelope_policy == EnvelopePolicy.EQUAL:
         return {user_id: round.envelope_amount for user_id in participants}
-    granted = selectors.granted_by_member(round.collective, round.weight_from, round.weight_to)
+    # A weighted round has both dates: _check_round_rules refuses to save it without them.
+    granted = selectors.granted_by_member(round.collective, round.weight_from, round.weight_to)  # type: ignore[arg-type]
     return weighted_envelopes(
         total=round.envelope_amount, weights={p: granted.get(p, ZERO) for p in participants},
         floor=round.envelope_floor, cap=round.envelope_cap, rotation=round.pk,

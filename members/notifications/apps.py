@@ -8,5 +8,5 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        # The kinds of the people's area (invitations).
-        from . import member_kinds  # noqa: F401
+        # The kinds of the people's area (invitations), and the Celery tasks queued by name (contrib_budget.queue).
+        from . import member_kinds, tasks  # noqa: F401

@@ -7,6 +7,7 @@ Instant emails are queued after commit (`tasks.send_notification_emails`).
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,35 +16,36 @@ from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
 from members.audit import audit_record
-from members.models import Membership, Role
+from members.models import Collective, Membership, Role, User
 
 from . import reminders, tasks
 from .kinds import kind_of
 from .models import EmailMode, Notification, NotificationPreference, ReminderSettings
 from .selectors import preferences_for, preferences_of
 
+
 @dataclass(frozen=True)
 class Notice:
     """One person to tell, with what is particular to them."""
 
     recipient_id: int
-    params: dict
+    params: dict[str, Any]
     url: str
     occasion: str = ""
 
 
-def _person_id(person) -> int:
-    return getattr(person, "pk", person)
+def _person_id(person: User | int) -> int:
+    return person if isinstance(person, int) else person.pk
 
 
-def notify(*, collective, kind: str, recipients: Iterable, params: dict, url: str, actor=None,
-           occasion: str = "", members_only: bool = True) -> list[int]:
+def notify(*, collective: Collective, kind: str, recipients: Iterable[User | int], params: dict[str, Any], url: str,
+           actor: User | None = None, occasion: str = "", members_only: bool = True) -> list[int]:
     """Tell each of `recipients` (people or their ids) the same thing."""
     notices = [Notice(_person_id(person), params, url, occasion) for person in recipients]
     return notify_each(collective=collective, kind=kind, notices=notices, actor=actor, members_only=members_only)
 
 
-def notify_each(*, collective, kind: str, notices: Iterable[Notice], actor=None,
+def notify_each(*, collective: Collective, kind: str, notices: Iterable[Notice], actor: User | None = None,
                 members_only: bool = True) -> list[int]:
     """Record one notification per person (never the actor, once per occasion), by their settings for `kind`.
 
@@ -104,7 +106,7 @@ def _queue_instant_emails(ids: list[int]) -> None:
         transaction.on_commit(lambda: tasks.queue_emails(instant))
 
 
-def notification_mark_read(*, user, notification_id: int) -> Notification:
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     """Mark one of the person's notifications read (once: the first reading time stays)."""
     notification = Notification.objects.filter(pk=notification_id, recipient=user).select_related("collective").first()
     if notification is None:
@@ -115,15 +117,15 @@ def notification_mark_read(*, user, notification_id: int) -> Notification:
     return notification
 
 
-def notifications_mark_all_read(*, user) -> int:
+def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
 
 
-def _checked_preferences(changes: dict) -> dict[str, dict]:
+def _checked_preferences(changes: object) -> dict[str, dict[str, Any]]:
     if not isinstance(changes, dict):
         raise DomainError(_("Give the settings as an object keyed by kind."), "invalid")
     errors: dict[str, list[str]] = {}
-    cleaned: dict[str, dict] = {}
+    cleaned: dict[str, dict[str, Any]] = {}
     for code, change in changes.items():
         if kind_of(code) is None:
             errors[code] = [_("Unknown kind of notification.")]
@@ -143,7 +145,8 @@ def _checked_preferences(changes: dict) -> dict[str, dict]:
     return cleaned
 
 
-def notification_settings_update(*, user, kinds: dict | None = None, language: str | None = None) -> None:
+def notification_settings_update(*, user: User, kinds: dict[str, dict[str, Any]] | None = None,
+                                 language: str | None = None) -> None:
     """Change how the person is told of some kinds, and the language of their emails ("" follows the collective)."""
     cleaned = _checked_preferences(kinds or {})
     if language is not None and language not in ("", *dict(settings.LANGUAGES)):
@@ -166,11 +169,11 @@ REMINDER_FIELDS = ("declare_enabled", "declare_days_before", "review_enabled", "
                    "wallet_enabled", "lock_enabled")
 
 
-def _reminder_state(current: ReminderSettings) -> dict:
+def _reminder_state(current: ReminderSettings) -> dict[str, Any]:
     return {field: getattr(current, field) for field in REMINDER_FIELDS}
 
 
-def reminder_settings_update(*, collective, actor, **fields) -> ReminderSettings:
+def reminder_settings_update(*, collective: Collective, actor: User, **fields: Any) -> ReminderSettings:
     """A coordinator switches the collective's reminders on or off, and sets when they go."""
     if not Membership.objects.of(collective).filter(user=actor, roles__contains=[Role.COORDINATOR]).exists():
         raise Forbidden(_("Only coordinators set the collective's reminders."), "not_coordinator")

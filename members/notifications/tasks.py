@@ -40,7 +40,7 @@ def send_notification_emails(self, notification_ids: list[int]) -> int:
 
 def queue_emails(notification_ids: list[int]) -> None:
     for start in range(0, len(notification_ids), EMAIL_BATCH):
-        enqueue(send_notification_emails, notification_ids[start:start + EMAIL_BATCH])
+        enqueue("notifications.send_emails", notification_ids[start:start + EMAIL_BATCH])
 
 
 @shared_task(name="notifications.send_unsent_emails")
@@ -61,7 +61,7 @@ def send_due_digests() -> int:
     """Beat runs it every quarter of an hour: each person's digest leaves once a day, after 08:00 their time."""
     due = emails.digests_due(now=timezone.now())
     for digest in due:
-        enqueue(send_digest, digest.user_id, digest.day.isoformat(), digest.cutoff.isoformat())
+        enqueue("notifications.send_digest", digest.user_id, digest.day.isoformat(), digest.cutoff.isoformat())
     return len(due)
 
 

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.safestring import mark_safe
 
-from members.selectors import audit_action_label
+from members.audit_labels import audit_action_label
 from members.selectors import role_labels as _role_labels
 
 register = template.Library()

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from budgets import ledger
-from budgets.closing import payout_grant_post
+from budgets.grants import payout_grant_post
 from budgets.fundings import funding_create
 from budgets.models import AccountKind, Budget, Period, PeriodStatus
 from cobudget import services as cobudget

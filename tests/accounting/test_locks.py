@@ -91,7 +91,7 @@ def test_a_period_whose_grants_are_not_all_posted_cannot_be_locked(closed_period
 
 
 def test_a_locked_period_refuses_changes_through_the_services(locked_period, contributor, coordinator, accountant):
-    from budgets.closing import period_close
+    from contributions.closing import period_close
     from budgets.payouts import payouts_mark_paid
     from budgets.models import Payout
     from contributions.models import Contribution

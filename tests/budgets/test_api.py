@@ -221,7 +221,7 @@ def test_my_earnings_across_collectives(api, coordinator, collective):
     someone = person(collective, 1)
     declare(budget, someone, "500.00")
     declare(budget, someone, "50.00", status="pending")
-    from budgets.closing import period_close
+    from contributions.closing import period_close
 
     period_close(period=period_at(budget, 0), actor=coordinator)
     body = api(someone).get("/api/v1/me/earnings/").json()

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from budgets.closing import period_available, period_close
+from contributions.closing import period_close
+from budgets.available import period_available
 from budgets.models import Period, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from budgets.selectors import with_figures
@@ -160,6 +161,7 @@ def test_my_earnings_chart_each_month_by_collective_and_the_state_of_each_payout
 def test_each_currency_has_its_own_earnings_chart(client, collective, coordinator, member):
     swiss = CollectiveFactory(name="Genève", slug="geneve", currency="CHF")
     MembershipFactory(collective=swiss, user=member, roles=["contributor"])
+    MembershipFactory(collective=swiss, user=coordinator, roles=["coordinator"])
     declare(make_budget(collective, coordinator), member, "100.00")
     declare(make_budget(swiss, coordinator), member, "200.00")
     for period in Period.objects.filter(index=0):

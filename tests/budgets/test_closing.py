@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.ledger_audit import books_violations
 from budgets.models import LedgerTransaction, PeriodStatus
 from budgets.models import Payout

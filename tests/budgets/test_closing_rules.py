@@ -5,11 +5,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from budgets import closing
-from budgets.closing import Request, grants_compute, period_close
+from budgets import grants
+from contributions.closing import period_close
+from budgets.grants import Request, grants_compute
 from budgets.ledger_audit import books_violations
 from budgets.models import Funding, LedgerTransaction, PeriodStatus
-from budgets.tasks import close_due_periods
+from contributions.tasks import close_due_periods
 from contrib_budget.errors import Conflict, DomainError
 from budgets.models import Payout
 from tests.factories import CollectiveFactory, MembershipFactory
@@ -115,7 +116,7 @@ def test_a_close_interrupted_between_grants_is_finished_by_the_next_run(collecti
     budget = make_budget(collective, coordinator)
     for n in range(4):
         declare(budget, person(collective, n), "100.00")
-    real_post, calls = closing.transaction_post, []
+    real_post, calls = grants.transaction_post, []
 
     def crash_after_two(**kwargs):
         calls.append(kwargs["idempotency_key"])
@@ -123,11 +124,11 @@ def test_a_close_interrupted_between_grants_is_finished_by_the_next_run(collecti
             raise RuntimeError("worker killed")
         return real_post(**kwargs)
 
-    monkeypatch.setattr(closing, "transaction_post", crash_after_two)
+    monkeypatch.setattr(grants, "transaction_post", crash_after_two)
     with pytest.raises(RuntimeError):
         period_close(period=period_at(budget, 0), actor=coordinator)
     assert LedgerTransaction.objects.filter(kind="grant").count() == 2
-    monkeypatch.setattr(closing, "transaction_post", real_post)
+    monkeypatch.setattr(grants, "transaction_post", real_post)
     period = period_close(period=period_at(budget, 0), actor=coordinator)
     assert period.status == PeriodStatus.CLOSED
     assert LedgerTransaction.objects.filter(kind="grant").count() == 4

@@ -1,6 +1,7 @@
 import pytest
 
 from budgets import demo as budgets_demo
+from contributions import demo as contributions_demo
 from budgets.ledger_audit import books_violations
 from budgets.models import Budget
 from contributions.models import Contribution
@@ -11,6 +12,7 @@ from members import demo
 def test_demo_has_a_weekly_budget_with_a_deficit_resolved_pro_rata():
     data = demo.seed()
     budgets_demo.seed(data)
+    contributions_demo.seed(data)
     budget = Budget.objects.get(collective=data.collectives["fabrique"])
     assert budget.period_kind == "week" and budget.rate_levels.count() == 3
     assert set(budget.fundings.values_list("status", flat=True)) == {"received", "pledged"}
@@ -25,10 +27,11 @@ def test_demo_has_a_weekly_budget_with_a_deficit_resolved_pro_rata():
 
 @pytest.mark.django_db
 def test_demo_gives_bob_declared_granted_owed_payable_and_paid_money_across_two_collectives():
-    from budgets.selectors import earnings_of, earnings_totals
+    from contributions.earnings import earnings_of, earnings_totals
 
     data = demo.seed()
     budgets_demo.seed(data)
+    contributions_demo.seed(data)
     rows = earnings_of(data.people["bob"])
     assert {row["collective"].slug for row in rows if row["granted"]} == {"la-fabrique", "kpa-cite"}
     (total,) = earnings_totals(rows)

@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from budgets.closing import funded_total, funds_not_granted, period_close
+from contributions.closing import period_close
+from budgets.available import funded_total, funds_not_granted
 from budgets.fundings import funding_cancel, funding_create, funding_receive
 from budgets.ledger_audit import books_violations
 from budgets.models import Account, Funding, LedgerTransaction

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone, translation
 
 from budgets import outcomes
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.selectors import period_with_figures
 from budgets.models import Payout
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.fundings import funding_create, funding_receive
 from budgets.ledger_audit import books_violations
 from budgets.models import Account, Funding

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.fundings import funding_create
 
 from .helpers import declare, make_budget, period_at, person

@@ -3,16 +3,14 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from cobudget import services, tasks
 from cobudget.models import Round
 
 
-def test_beat_runs_the_close_of_due_rounds_every_minute(db):
-    task = PeriodicTask.objects.get(name="cobudget: close due rounds")
-    assert task.task == "cobudget.close_due_rounds" and task.enabled
-    assert (task.interval.every, task.interval.period) == (1, "minutes")
+def test_beat_runs_the_close_of_due_rounds_every_minute(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["cobudget-close-due-rounds"] == {"task": "cobudget.close_due_rounds",
+                                                                         "schedule": 60.0}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -140,7 +140,7 @@ def test_period_gauge_turns_red_when_requests_exceed_the_money(member, coordinat
 
 
 def test_a_closed_period_page_shows_each_grant_and_its_explanation(member, coordinator, collective, budget, rate):
-    from budgets.closing import period_close
+    from contributions.closing import period_close
     from budgets.fundings import funding_create
     from contributions.services import contribution_validate
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import translation
 
 from accounting.documents import period_statement_data
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.fundings import funding_create
 from budgets.periods import period_for_date
 from budgets.selectors import period_with_figures

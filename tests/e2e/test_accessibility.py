@@ -27,7 +27,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from playwright.sync_api import sync_playwright
 
 from accounting import services as accounting
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.models import Budget, Funding, FundingStatus, Period, PeriodStatus
 from cobudget.models import Bucket, BucketStatus, Round, RoundStatus
 from contributions import services as declarations

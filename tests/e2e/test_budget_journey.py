@@ -69,7 +69,7 @@ def test_coordinator_creates_a_budget_funds_it_and_closes_a_period(page, login, 
 
 
 def test_paying_and_locking_ask_first_with_the_figures(page, login, collective, coordinator, accountant):
-    from budgets.closing import period_close
+    from contributions.closing import period_close
     from tests.budgets.helpers import make_budget, period_at, person
 
     EmailAddress.objects.create(user=accountant, email=accountant.email, verified=True, primary=True)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from allauth.account.models import EmailAddress
 
-from budgets.closing import period_close
+from contributions.closing import period_close
 from cobudget import services as cobudget
 from tests.budgets.helpers import declare, make_budget, period_at
 

@@ -16,7 +16,7 @@ from budgets.ledger import account_get_or_create
 from budgets.models import AccountKind
 from contrib_budget.errors import DomainError
 from members import services
-from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role
+from members.models import AuditEvent, Collective, Invitation, Membership, PersonalToken
 from tests.conftest import PASSWORD
 from tests.factories import CollectiveFactory, MembershipFactory, UserFactory, with_verified_email
 from tests.threads import run_concurrently

@@ -9,7 +9,7 @@ from django.utils import translation
 from cobudget.models import AllocationKind
 from cobudget.models import CommentKind as BucketCommentKind
 from contributions.models import CommentKind as ContributionCommentKind
-from members.selectors import AUDIT_ACTION_LABELS, audit_action_label
+from members.audit_labels import AUDIT_ACTION_LABELS, audit_action_label
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("contrib_budget", "members", "budgets", "contributions", "cobudget")
@@ -74,7 +74,7 @@ def test_every_action_code_used_in_the_code_has_a_label():
     for pattern in patterns:
         codes.update(DYNAMIC_ACTIONS[pattern])
     missing = sorted(codes - set(AUDIT_ACTION_LABELS))
-    assert not missing, f"add labels to members.selectors.AUDIT_ACTION_LABELS for {missing}"
+    assert not missing, f"add labels to members.audit_labels.AUDIT_ACTION_LABELS for {missing}"
 
 
 @pytest.mark.parametrize("action", sorted(AUDIT_ACTION_LABELS))

@@ -11,11 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from budgets.closing import period_close
-from budgets.models import PeriodStatus
+from budgets.models import Payout, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from cobudget import services as cobudget
-from budgets.models import Payout
+from contributions.closing import period_close
 from contributions.models import ContributionStatus
 from members.models import AuditEvent, Membership
 from tests.budgets.helpers import declare, make_budget, period_at
@@ -111,7 +110,7 @@ def test_the_coordinator_finds_each_task_with_one_button(client, collective, coo
     waiting = _waiting(_page(client, coordinator, collective))
     assert ("1 declaration waits for your review in La Fabrique",
             reverse("contribution_list", args=[collective.slug]) + "?status=pending", "Review") in waiting
-    assert (f"Tenu: the requests of the period Jan. 6, 2025 – Jan. 12, 2025 exceed its money",
+    assert ("Tenu: the requests of the period Jan. 6, 2025 – Jan. 12, 2025 exceed its money",
             reverse("period_decision", args=[collective.slug, deficit.pk]), "Decide") in waiting
     assert ("Tenu: 11 periods have ended and wait to be closed",
             reverse("budget_detail", args=[collective.slug, held.pk]) + "#periods", "Close") in waiting

@@ -11,9 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from budgets.models import Budget, PeriodKind
+from budgets.models import Budget, Payout, PeriodKind
 from budgets.periods import period_for_date
-from budgets.models import Payout
 from contributions.models import Contribution
 from members.models import Membership, Role
 from tests.factories import MembershipFactory, UserFactory

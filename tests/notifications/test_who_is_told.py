@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounting import services as accounting
-from budgets.closing import period_close
+from contributions.closing import period_close
 from budgets.fundings import funding_create, funding_receive
 from budgets.models import Funding, PeriodStatus
 from budgets.payouts import payouts_mark_paid

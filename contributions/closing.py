@@ -6,118 +6,42 @@ The closing runs in two steps, so that it is idempotent and resumable:
    snapshot of validated declarations is frozen into payouts (one per
    declaration, unique), pending declarations move to the next period, and the
    period is marked closed (or `deficit` under the `hold` policy);
-2. each payout's grant is posted to the ledger, one at a time under the budget
-   lock, and the payout points at the transaction that posted it.
+2. each payout's grant is posted to the ledger (budgets.grants).
 
 Running it again, from another worker at the same time, or after a crash
 between two grants only posts the grants still missing.
 """
 
-from dataclasses import dataclass, field
+import logging
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from budgets.available import funds_not_granted, period_available
+from budgets.fundings import funding_create
+from budgets.grants import Grant, Request, grants_compute, grants_pro_rata, payouts_record, percent, period_grants_post
+from budgets.locks import ensure_period_unlocked
+from budgets.models import Budget, FundingStatus, Period, PeriodStatus
+from budgets.notifications import period_closed_notify, period_deficit_notify
+from budgets.periods import periods_ensure
+from budgets.selectors import periods_due
+from budgets.services import budget_lock
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, checked
-from contrib_budget.money import (
-    MAX_BUDGET_AMOUNT,
-    ZERO,
-    format_money,
-    parse_money,
-    split_largest_remainder,
-    to_money,
-)
+from contrib_budget.money import MAX_BUDGET_AMOUNT, ZERO, format_money, parse_money
 from members.audit import audit_record
 
-from . import accounts
-from .fundings import funding_create
-from .ledger import transaction_post
-from .locks import ensure_period_unlocked
-from .models import (
-    Budget,
-    Funding,
-    FundingStatus,
-    LeftoverPolicy,
-    OverspendPolicy,
-    Payout,
-    Period,
-    PeriodStatus,
-)
-from .notifications import period_closed_notify, period_deficit_notify
-from .periods import period_count, periods_ensure
-from .services import budget_lock
+from .models import Contribution, ContributionStatus, ValueMode
+from .permissions import CLOSE_PERIODS
 
-
-@dataclass(frozen=True)
-class Request:
-    contribution_id: int
-    amount: Decimal
-    fixed_price: bool = False
-
-
-@dataclass
-class Grant:
-    contribution_id: int
-    requested: Decimal
-    granted: Decimal
-    code: str
-    params: dict = field(default_factory=dict)
-
-
-def _percent(part: Decimal, whole: Decimal) -> str:
-    return str(to_money(part * 100 / whole)) if whole else "0.00"
-
-
-def _pro_rata(requests: list[Request], available: Decimal, rotation: int, code: str, params: dict) -> list[Grant]:
-    amounts = [r.amount for r in requests]
-    parts = split_largest_remainder(available, amounts, rotation=rotation)
-    return [Grant(r.contribution_id, r.amount, part, code, params) for r, part in zip(requests, parts)]
-
-
-def grants_compute(*, requests: list[Request], available: Decimal, policy: str, rotation: int) -> list[Grant] | None:
-    """What each request is granted; None when the requests exceed the money under `hold`.
-
-    Pure: the closing calls it on its frozen snapshot. Granted amounts never exceed
-    the requests and sum to min(available, total requested), to the cent.
-    """
-    available = max(to_money(available), ZERO)
-    total = sum((r.amount for r in requests), ZERO)
-    if total <= available:
-        return [Grant(r.contribution_id, r.amount, r.amount, "granted_in_full") for r in requests]
-    params = {"ratio": _percent(available, total), "requested": str(total), "available": str(available)}
-    if policy == OverspendPolicy.PRO_RATA:
-        return _pro_rata(requests, available, rotation, "pro_rata", params)
-    if policy == OverspendPolicy.SERVICES_FIRST:
-        services = [r for r in requests if r.fixed_price]
-        others = [r for r in requests if not r.fixed_price]
-        services_total = sum((r.amount for r in services), ZERO)
-        if services_total >= available:
-            scaled = {"ratio": _percent(available, services_total), "requested": str(services_total),
-                      "available": str(available)}
-            grants = _pro_rata(services, available, rotation, "services_first_scaled", scaled)
-            grants += [Grant(r.contribution_id, r.amount, ZERO, "services_first_nothing_left",
-                             {"services": str(services_total), "available": str(available)}) for r in others]
-        else:
-            rest = available - services_total
-            grants = [Grant(r.contribution_id, r.amount, r.amount, "services_first_full") for r in services]
-            others_total = sum((r.amount for r in others), ZERO)
-            rest_params = {"services": str(services_total), "rest": str(rest),
-                           "ratio": _percent(rest, others_total)}
-            grants += _pro_rata(others, rest, rotation, "services_first_rest", rest_params)
-        order = {r.contribution_id: i for i, r in enumerate(requests)}
-        return sorted(grants, key=lambda g: order[g.contribution_id])
-    return None
+logger = logging.getLogger(__name__)
 
 
 def _requests(period: Period) -> tuple[list[Request], list[int]]:
     """The frozen snapshot: validated requests (in a stable author order) and the pending ids."""
-    from contributions.models import Contribution, ContributionStatus, ValueMode
-
     rows = (Contribution.objects.filter(period=period)
             .order_by("author_id", "id")
             .values_list("id", "status", "amount", "validated_amount", "value_mode"))
@@ -130,80 +54,14 @@ def _requests(period: Period) -> tuple[list[Request], list[int]]:
     return requests, pending
 
 
-def _granted_total(budget: Budget, **filters) -> Decimal:
-
-    return Payout.objects.filter(period__budget=budget, **filters).aggregate(s=Sum("granted"))["s"] or ZERO
-
-
-def funded_total(budget: Budget) -> Decimal:
-    """Every funding of the budget, received and pledged, but not the cancelled ones."""
-    return Funding.objects.filter(budget=budget, cancelled_at__isnull=True).aggregate(s=Sum("amount"))["s"] or ZERO
-
-
-def funds_not_granted(budget: Budget) -> Decimal:
-    return funded_total(budget) - _granted_total(budget)
-
-
-@dataclass(frozen=True)
-class Spread:
-    """The even spread of a budget without an amount per period, as it stands now."""
-
-    first_open: int
-    shares: list[Decimal]
-
-
-def spread_of(budget: Budget, count: int) -> Spread:
-    """What is not granted yet (less the leftover the first open period carries in) spread exactly
-    over the periods still open, so what the periods offer always adds up to the funds."""
-    closed = Period.objects.filter(budget=budget, status=PeriodStatus.CLOSED).count()
-    if closed >= count:
-        return Spread(closed, [])
-    carry = carried_in(budget=budget, period=Period(budget=budget, index=closed))
-    return even_spread(closed=closed, count=count, pool=funds_not_granted(budget) - carry)
-
-
-def even_spread(*, closed: int, count: int, pool: Decimal) -> Spread:
-    """`pool` shared exactly over the periods still open, those from index `closed` on (pure)."""
-    if closed >= count:
-        return Spread(closed, [])
-    return Spread(closed, split_largest_remainder(max(pool, ZERO), [Decimal(1)] * (count - closed)))
-
-
-def period_amount(*, budget: Budget, period: Period, count: int | None, spread: Spread | None = None) -> Decimal:
-    """The period's own amount: `amount_per_period`, or its share of the funds not granted yet spread
-    evenly over the periods still open (an open-ended budget offers all the funds not granted)."""
-    if budget.amount_per_period is not None:
-        return budget.amount_per_period
-    if count is None:
-        return funds_not_granted(budget)
-    spread = spread or spread_of(budget, count)
-    position = period.index - spread.first_open
-    return spread.shares[position] if 0 <= position < len(spread.shares) else ZERO
-
-
-def carried_in(*, budget: Budget, period: Period) -> Decimal:
-    if budget.leftover_policy != LeftoverPolicy.CARRY_OVER or period.index == 0:
-        return ZERO
-    previous = Period.objects.filter(budget=budget, index=period.index - 1, status=PeriodStatus.CLOSED).first()
-    if previous is None or previous.available is None:
-        return ZERO
-    return max(previous.available - _granted_total(budget, period=previous), ZERO)
-
-
-def period_available(*, budget: Budget, period: Period) -> Decimal:
-    """Money available = period amount + carried-over leftover, never more than the funds not granted."""
-    own = period_amount(budget=budget, period=period, count=period_count(budget))
-    return max(min(own + carried_in(budget=budget, period=period), funds_not_granted(budget)), ZERO)
-
-
 def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Request], available: Decimal,
                     decision: dict) -> tuple[list[Grant], Decimal, dict]:
     """Apply the coordinators' decision on a period in deficit."""
     kind = decision.get("kind")
     total = sum((r.amount for r in requests), ZERO)
     if kind == "pro_rata":
-        params = {"ratio": _percent(available, total), "requested": str(total), "available": str(available)}
-        return _pro_rata(requests, available, period.index, "decision_pro_rata", params), available, {"kind": kind}
+        params = {"ratio": percent(available, total), "requested": str(total), "available": str(available)}
+        return grants_pro_rata(requests, available, period.index, "decision_pro_rata", params), available, {"kind": kind}
     if kind == "amounts":
         amounts = {str(k): v for k, v in (decision.get("amounts") or {}).items()}
         expected = {str(r.contribution_id) for r in requests}
@@ -247,8 +105,6 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
 
 
 def _carry_pending(*, budget: Budget, period: Period, pending: list[int]) -> None:
-    from contributions.models import Contribution
-
     if not pending:
         return
     periods_ensure(budget=budget, up_to=period.ends_on + timedelta(days=1))
@@ -293,12 +149,7 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
     _carry_pending(budget=budget, period=period, pending=pending)
     authors = dict(Contribution.objects.filter(pk__in=[g.contribution_id for g in grants])
                    .values_list("id", "author_id"))
-    payouts = Payout.objects.bulk_create([
-        Payout(collective_id=budget.collective_id, contribution_id=g.contribution_id, period=period,
-               person_id=authors[g.contribution_id], requested=g.requested, granted=g.granted,
-               explanation_code=g.code, explanation_params=g.params)
-        for g in grants
-    ])
+    payouts = payouts_record(period=period, grants=grants, people=authors)
     period.status = PeriodStatus.CLOSED
     period.available = available
     period.decision = stored
@@ -312,49 +163,13 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
                          payout_ids={payout.contribution_id: payout.pk for payout in payouts})
 
 
-def payout_grant_post(*, payout, actor=None) -> None:
-    """Step 2 for one payout: post its grant once, backed by received money first, then pledged."""
-    with transaction.atomic():
-        budget = budget_lock(payout.period.budget)
-        payout = Payout.objects.select_for_update().select_related("person").get(pk=payout.pk)
-        if payout.grant_transaction_id is not None:
-            return
-        received = accounts.budget_received_account(budget)
-        backed = min(payout.granted, received.balance)
-        owed = payout.granted - backed
-        collective = budget.collective
-        legs = []
-        if backed:
-            legs += [(received, -backed),
-                     (accounts.person_account(collective=collective, user=payout.person, state="payable"), backed)]
-        if owed:
-            legs += [(accounts.budget_pledged_account(budget), -owed),
-                     (accounts.person_account(collective=collective, user=payout.person, state="owed"), owed)]
-        posted = transaction_post(collective=collective, kind="grant", legs=legs, actor=actor,
-                                  memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id},
-                                  idempotency_key=f"grant:{payout.contribution_id}", linked=payout)
-        Payout.objects.filter(pk=payout.pk).update(payable_amount=backed, grant_transaction=posted)
-        audit_record(collective=collective, actor=actor, action="payout.granted", target=payout,
-                     before={"payable": str(payout.payable_amount)},
-                     after={"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})
-
-
-def period_grants_post(*, period: Period, actor=None) -> int:
-    """Post every grant of a closed period still missing from the ledger; returns how many were posted."""
-    from .selectors import payouts_unposted
-
-    posted = 0
-    for payout in payouts_unposted(period=period):
-        payout_grant_post(payout=payout, actor=actor)
-        posted += 1
-    return posted
-
-
 def period_close(*, period: Period, actor=None, decision: dict | None = None) -> Period:
     """Close a period (idempotent, resumable). Under `hold`, a period whose requests exceed the
     money enters `deficit`; closing it then needs the coordinators' `decision`:
     {"kind": "pro_rata"}, {"kind": "amounts", "amounts": {contribution_id: amount}, "note": ...}
-    or {"kind": "top_up", "amount", "source", "status", "received_on"}."""
+    or {"kind": "top_up", "amount", "source", "status", "received_on"}. Without an actor, the system closes a
+    period its budget closes automatically."""
+    CLOSE_PERIODS.require(collective=period.collective, actor=actor)
     with transaction.atomic():
         budget = budget_lock(period.budget)
         period = Period.objects.select_for_update().get(pk=period.pk)
@@ -371,3 +186,24 @@ def period_close(*, period: Period, actor=None, decision: dict | None = None) ->
         period_grants_post(period=period, actor=actor)
     period.refresh_from_db()
     return period
+
+
+def periods_close_due(*, today) -> int:
+    """Close every period due for automatic closing and finish the closings a crash interrupted, budget by
+    budget in order: a budget whose period cannot close (a deficit, pending work in its last period) waits for
+    its coordinators, the others go on. Returns how many periods were closed or resumed."""
+    closed = 0
+    blocked_budgets = set()
+    for period in periods_due(today):
+        if period.budget_id in blocked_budgets:
+            continue
+        try:
+            result = period_close(period=period, actor=None)
+        except DomainError as error:
+            logger.warning("contributions: period %s not closed automatically: %s", period.pk, error.message)
+            blocked_budgets.add(period.budget_id)
+            continue
+        if result.status != PeriodStatus.CLOSED:
+            blocked_budgets.add(period.budget_id)
+        closed += 1
+    return closed
