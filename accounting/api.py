@@ -31,8 +31,8 @@ class ExportSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Export
-        fields = ["id", "kind", "format", "params", "filters", "status", "progress", "row_count", "error", "requested_by",
-                  "created_at", "finished_at", "expires_at", "download_url"]
+        fields = ["id", "kind", "format", "params", "filters", "status", "progress", "row_count", "error",
+                  "requested_by", "created_at", "finished_at", "expires_at", "download_url"]
         read_only_fields = fields
 
     filters = serializers.SerializerMethodField()

@@ -31,7 +31,7 @@ from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import DomainError
 from contrib_budget.money import has_at_most_two_decimals
 
-from .services import require_accountant
+from .permissions import ACCOUNTANT_ONLY
 
 REFERENCE = re.compile(r"CB-(\d+)-(\d+)", re.IGNORECASE)
 COLUMNS = {
@@ -186,5 +186,5 @@ def _match(collective, line: BankLine, actor) -> dict:
 
 def payouts_mark_paid_from_bank(*, collective, actor, text: str) -> list[dict]:
     """Match every transfer of the bank file; mark matched payouts paid. One result per line."""
-    require_accountant(collective, actor)
+    ACCOUNTANT_ONLY.require(collective=collective, actor=actor)
     return [_match(collective, line, actor) for line in bank_lines(text)]

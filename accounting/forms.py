@@ -86,9 +86,9 @@ class AccountingSettingsForm(forms.ModelForm):
 
 class BankStatementForm(forms.Form):
     file = forms.FileField(label=_("Bank CSV of transfers"),
-                           help_text=_("Columns: date, amount, reference (or their French names). Only outgoing transfers "
-                                       "count: negative amounts in an amount column, or the amounts of a debit "
-                                       "column. Amounts like -1 234,56 or -1,234.56, at most two decimals."))
+                           help_text=_("Columns: date, amount, reference (or their French names). Only outgoing "
+                                       "transfers count: negative amounts in an amount column, or the amounts of a "
+                                       "debit column. Amounts like -1 234,56 or -1,234.56, at most two decimals."))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

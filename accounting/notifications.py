@@ -22,7 +22,8 @@ def _kind_label(code: str) -> str:
 
 
 def _export_ready_text(params: dict, currency: str) -> str:
-    return ngettext("Your export “%(kind)s” is ready (%(rows)s row).", "Your export “%(kind)s” is ready (%(rows)s rows).",
+    return ngettext("Your export “%(kind)s” is ready (%(rows)s row).",
+                    "Your export “%(kind)s” is ready (%(rows)s rows).",
                     params["rows"]) % {**params, "kind": _kind_label(params["kind"])}
 
 
@@ -69,7 +70,7 @@ def remind_to_lock(now: datetime) -> int:
             continue
         sent += len(notify(
             collective=collective, kind="period.to_lock", params={"count": count, "collective": collective.name},
-            recipients=member_ids_with_role(collective, Role.ACCOUNTANT), url=reverse("accounting_index", args=[collective.slug]),
-            occasion=f"period.to_lock:{today:%Y-%m}",
+            recipients=member_ids_with_role(collective, Role.ACCOUNTANT),
+            url=reverse("accounting_index", args=[collective.slug]), occasion=f"period.to_lock:{today:%Y-%m}",
         ))
     return sent

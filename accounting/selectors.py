@@ -35,8 +35,9 @@ def ledger_totals(*, collective: Collective, date_range: DateRange, budget_id: i
         .order_by("account__kind")
     )
     per_kind = [
-        {"kind": row["account__kind"], "label": AccountKind(row["account__kind"]).label, "debit": row["debit"], "credit": row["credit"],
-         "balance": row["debit"] - row["credit"], "entries": row["entries"]}
+        {"kind": row["account__kind"], "label": AccountKind(row["account__kind"]).label,
+         "debit": row["debit"], "credit": row["credit"], "balance": row["debit"] - row["credit"],
+         "entries": row["entries"]}
         for row in rows
     ]
     debit = sum((row["debit"] for row in per_kind), ZERO)

@@ -17,39 +17,29 @@ from django.utils.translation import ngettext
 from budgets.models import AccountKind, Budget, Period, PeriodStatus
 from cobudget.models import Round
 from contrib_budget import text
-from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget.errors import Conflict, DomainError
 from contrib_budget.money import format_money
 from contrib_budget.queue import enqueue
 from members.audit import audit_record
-from members.models import Collective, Membership, Role, User
+from members.models import Collective, User
 
 from .chart import chart_of
 from .dates import parse_date
 from .exporters import REGISTRY
 from .models import AccountingSettings, AccountMapping, Export, ExportStatus, IssuedDocument
 from .notifications import export_notify
+from .permissions import ACCOUNTANT_ONLY, KEEP_BOOKS
 from .selectors import accounting_settings_of
 from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS
 
 logger = logging.getLogger(__name__)
 
-BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 PROGRESS_EVERY_ROWS = 5000
 # A running export beats at least this often (progress and updated_at), even when its rows come slowly...
 HEARTBEAT = timedelta(seconds=20)
 # ...so one whose heartbeat is older than this was killed with its worker: beat queues it again.
 STALE_AFTER = timedelta(seconds=settings.EXPORT_STALE_SECONDS)
 FILTER_KEYS = ("budget", "period", "round", "account_kinds")
-
-
-def _require_role(collective: Collective, actor: User, roles: tuple[str, ...] = BOOKS_ROLES) -> None:
-    membership = Membership.objects.of(collective).filter(user=actor).first()
-    if membership is None or not membership.has_role(*roles):
-        raise Forbidden(_("Only accountants and coordinators may do this."))
-
-
-def require_accountant(collective: Collective, actor: User) -> None:
-    _require_role(collective, actor, roles=(Role.ACCOUNTANT,))
 
 
 def fiscal_year_bounds(*, collective: Collective, day: date) -> tuple[date, date]:
@@ -68,7 +58,8 @@ def _clean_params(*, collective: Collective, kind: str, fmt: str, params: dict[s
                           fields={"kind": [_("Choose among: %(kinds)s.") % {"kinds": ", ".join(REGISTRY)}]})
     if fmt not in exporter.formats:
         raise DomainError(_("This export is not available in that format."), "unsupported_format",
-                          fields={"format": [_("Choose among: %(formats)s.") % {"formats": ", ".join(exporter.formats)}]})
+                          fields={"format": [_("Choose among: %(formats)s.")
+                                             % {"formats": ", ".join(exporter.formats)}]})
     try:
         first, last = parse_date(params.get("from")), parse_date(params.get("to"))
     except ValueError:
@@ -129,7 +120,7 @@ def _check_filter_ids(*, collective: Collective, cleaned: dict) -> None:
 
 def export_request(*, collective: Collective, actor: User, kind: str, fmt: str, params: dict[str, Any]) -> Export:
     """Record an export and queue it; the file is written by a Celery worker."""
-    _require_role(collective, actor)
+    KEEP_BOOKS.require(collective=collective, actor=actor)
     cleaned = _clean_params(collective=collective, kind=kind, fmt=fmt, params=params)
     with transaction.atomic():
         export = Export.objects.create(
@@ -148,14 +139,15 @@ def _queue(export_id: int) -> None:
 
 def export_retry(*, export: Export, actor: User) -> Export:
     """Ask again for an export that failed: it is queued as it was first asked."""
-    _require_role(export.collective, actor)
+    KEEP_BOOKS.require(collective=export.collective, actor=actor)
     with transaction.atomic():
         updated = Export.objects.filter(pk=export.pk, status=ExportStatus.FAILED).update(
             status=ExportStatus.PENDING, progress=0, error="", finished_at=None, updated_at=timezone.now())
         if not updated:
             raise Conflict(_("Only a failed export can be asked for again."), "export_not_failed")
         audit_record(collective=export.collective, actor=actor, action="export.retried", target=export,
-                     before={"status": ExportStatus.FAILED, "error": export.error}, after={"status": ExportStatus.PENDING})
+                     before={"status": ExportStatus.FAILED, "error": export.error},
+                     after={"status": ExportStatus.PENDING})
         transaction.on_commit(lambda: _queue(export.pk))
     export.refresh_from_db()
     return export
@@ -252,7 +244,7 @@ def exports_purge_expired() -> int:
 
 def chart_update(*, collective: Collective, actor: User, mapping: dict[str, tuple[str, str]]) -> None:
     """Set the account number and label of each ledger account kind given."""
-    _require_role(collective, actor)
+    KEEP_BOOKS.require(collective=collective, actor=actor)
     before = {kind: list(value) for kind, value in chart_of(collective).items()}
     rows = []
     for kind, (number, label) in mapping.items():
@@ -263,7 +255,8 @@ def chart_update(*, collective: Collective, actor: User, mapping: dict[str, tupl
             row.full_clean(exclude=["collective"], validate_unique=False)
         except ValidationError as error:
             raise DomainError(_("Please correct the highlighted fields."), "invalid",
-                              fields={kind: [m for messages in error.message_dict.values() for m in messages]}) from None
+                              fields={kind: [m for messages in error.message_dict.values() for m in messages]},
+                              ) from None
         rows.append(row)
     with transaction.atomic():
         for row in rows:
@@ -279,7 +272,7 @@ SETTINGS_FIELDS = ("siren", "fiscal_year_start_month", "journal_code", "journal_
 
 
 def accounting_settings_update(*, collective: Collective, actor: User, **fields: Any) -> AccountingSettings:
-    _require_role(collective, actor)
+    KEEP_BOOKS.require(collective=collective, actor=actor)
     current = accounting_settings_of(collective)
     before = {field: getattr(current, field) for field in SETTINGS_FIELDS}
     for field, value in fields.items():
@@ -332,7 +325,7 @@ def _ensure_period_settled(period: Period) -> None:
 def period_lock(*, period: Period, actor: User) -> Period:
     """Lock a closed, settled period (every grant posted, every payout paid): from now on no change
     may touch it, and nothing about its money is left to move (corrections go to an open period)."""
-    require_accountant(period.collective, actor)
+    ACCOUNTANT_ONLY.require(collective=period.collective, actor=actor)
     with transaction.atomic():
         period = Period.objects.select_for_update().select_related("collective", "budget").get(pk=period.pk)
         if period.locked_at:

@@ -12,8 +12,8 @@ from budgets.models import Period, PeriodStatus
 from budgets.outcomes import period_locked_outcome
 from cobudget.models import Round, RoundStatus
 from contrib_budget.errors import DomainError
+from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.tenancy import role_required
-from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import bank, selectors, services

@@ -77,8 +77,9 @@ class Writer(ABC):
     def write_row(self, row: list) -> None:
         """Write one row to the stream."""
 
+    @abstractmethod
     def close(self) -> None:
-        """Flush what the writer buffers to the stream."""
+        """Flush what the writer buffers to the stream (each writer buffers its own way, so each must say how)."""
 
 
 class TextWriter(Writer):

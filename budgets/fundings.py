@@ -90,7 +90,8 @@ def funding_create(
         raise DomainError(_("Name the source of this funding."), "invalid",
                           fields={"source": [_("This field is required.")]})
     if source_kind not in SourceKind.values:
-        raise DomainError(_("Unknown kind of source."), "invalid", fields={"source_kind": [_("Unknown kind of source.")]})
+        raise DomainError(_("Unknown kind of source."), "invalid",
+                          fields={"source_kind": [_("Unknown kind of source.")]})
     if status not in FundingStatus.values:
         raise DomainError(_("A funding is pledged or received."), "invalid",
                           fields={"status": [_("Choose pledged or received.")]})

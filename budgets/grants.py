@@ -45,7 +45,7 @@ def percent(part: Decimal, whole: Decimal) -> str:
 def grants_pro_rata(requests: list[Request], available: Decimal, rotation: int, code: str, params: dict) -> list[Grant]:
     amounts = [r.amount for r in requests]
     parts = split_largest_remainder(available, amounts, rotation=rotation)
-    return [Grant(r.contribution_id, r.amount, part, code, params) for r, part in zip(requests, parts)]
+    return [Grant(r.contribution_id, r.amount, part, code, params) for r, part in zip(requests, parts, strict=True)]
 
 
 def grants_compute(*, requests: list[Request], available: Decimal, policy: str, rotation: int) -> list[Grant] | None:

@@ -117,6 +117,7 @@ def payouts_notify(*, kind: str, payouts, amounts: dict[int, Decimal], actor, **
 
 
 def ledger_violation_notify(*, collective, problems: list[str], today) -> None:
-    notify(collective=collective, kind="ledger.violation", recipients=member_ids_with_role(collective, Role.COORDINATOR),
+    notify(collective=collective, kind="ledger.violation",
+           recipients=member_ids_with_role(collective, Role.COORDINATOR),
            params={"collective": collective.name, "count": len(problems)},
            url=reverse("accounting_index", args=[collective.slug]), occasion=f"ledger.violation:{today.isoformat()}")

@@ -31,7 +31,8 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
     checked("paid_on", paid_on, dates.validate_date_window)
     ids = sorted(set(payout_ids))
     if not ids:
-        raise DomainError(_("Choose at least one payout."), "invalid", fields={"payouts": [_("Choose at least one payout.")]})
+        raise DomainError(_("Choose at least one payout."), "invalid",
+                          fields={"payouts": [_("Choose at least one payout.")]})
     with transaction.atomic():
         payouts = list(Payout.objects.of(collective).select_for_update(of=("self",))
                        .select_related("person", "collective", "period__budget", "period__collective")
@@ -46,8 +47,8 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, p
                            fields={"payouts": paid})
         owed = [p.pk for p in payouts if p.state == PayoutState.OWED]
         if owed:
-            raise Conflict(_("Not payable yet (backed by pledged money): #%(ids)s.") % {"ids": ", #".join(map(str, owed))},
-                           "not_payable", fields={"payouts": owed})
+            message = _("Not payable yet (backed by pledged money): #%(ids)s.") % {"ids": ", #".join(map(str, owed))}
+            raise Conflict(message, "not_payable", fields={"payouts": owed})
         for payout in payouts:
             if payout.granted:
                 payout.payment_transaction = transaction_post(

@@ -70,7 +70,8 @@ def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
         level = current.get(level_id) or RateLevel(collective_id=budget.collective_id, budget=budget)
         level.name = checked("rate_levels", (data.get("name") or "").strip(), text.single_line(100))
         if not level.name:
-            raise DomainError(_("Name each rate level."), "invalid", fields={"rate_levels": [_("Name each rate level.")]})
+            raise DomainError(_("Name each rate level."), "invalid",
+                              fields={"rate_levels": [_("Name each rate level.")]})
         level.hourly_rate = parse_money(data.get("hourly_rate"), "rate_levels", maximum=MAX_BUDGET_AMOUNT)
         level.position = position
         level.save()

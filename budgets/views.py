@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
+from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
-from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import charts, fundings, outcomes, selectors, services

@@ -62,7 +62,7 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
                    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Cobudget rounds. Coordinators create, set up, open and close them."""
 
-    queryset = Round.objects.all()
+    queryset = Round.objects.none()  # the model, for the schema; get_queryset scopes to the collective
     serializer_class = RoundSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     roles_by_action = {action: (Role.COORDINATOR,) for action in ("create", "partial_update", "open", "close", "pool")}
@@ -228,7 +228,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
                     mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     """Buckets of the collective's rounds; `?round=<id>` filters. Participants propose, coordinators approve."""
 
-    queryset = Bucket.objects.all()
+    queryset = Bucket.objects.none()  # the model, for the schema; get_queryset scopes to the collective
     serializer_class = BucketSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
     roles_by_action = {"approve": (Role.COORDINATOR,)}

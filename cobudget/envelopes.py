@@ -73,6 +73,7 @@ def weighted_envelopes(
             free.append(person)
     # λ makes the clamped shares sum to the total, so the free people share exactly what is left.
     rest = total - sum(shares.values(), ZERO)
-    for person, part in zip(free, split_largest_remainder(rest, [weights[p] for p in free], rotation=rotation)):
+    parts = split_largest_remainder(rest, [weights[p] for p in free], rotation=rotation)
+    for person, part in zip(free, parts, strict=True):
         shares[person] = part
     return shares

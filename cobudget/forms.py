@@ -74,7 +74,8 @@ class RoundForm(forms.ModelForm):
         widgets = {
             "proposals_open_at": DateTimeInput(), "proposals_close_at": DateTimeInput(),
             "funding_opens_at": DateTimeInput(), "funding_closes_at": DateTimeInput(),
-            "weight_from": forms.DateInput(attrs={"type": "date"}), "weight_to": forms.DateInput(attrs={"type": "date"}),
+            "weight_from": forms.DateInput(attrs={"type": "date"}),
+            "weight_to": forms.DateInput(attrs={"type": "date"}),
             "participants": forms.CheckboxSelectMultiple, "description": forms.Textarea(attrs={"rows": 3}),
             "guidelines": forms.Textarea(attrs={"rows": 3}),
         }

@@ -184,14 +184,16 @@ def _money_left_in_my_wallets(user: User) -> list[WaitingItem]:
     )
     items = []
     for wallet in wallets:
-        values = {"amount": format_money(wallet.account.balance, wallet.collective.currency), "round": wallet.round.name}
+        values = {"amount": format_money(wallet.account.balance, wallet.collective.currency),
+                  "round": wallet.round.name}
         closes = wallet.round.funding_closes_at
         if closes:
             values["date"] = date_format(timezone.localtime(closes), "SHORT_DATETIME_FORMAT")
             title = _("Your wallet still holds %(amount)s in %(round)s (funding closes %(date)s)") % values
         else:
             title = _("Your wallet still holds %(amount)s in %(round)s") % values
-        items.append(WaitingItem(title=title, url=reverse("cobudget_round", args=[wallet.collective.slug, wallet.round_id]),
+        items.append(WaitingItem(title=title,
+                                 url=reverse("cobudget_round", args=[wallet.collective.slug, wallet.round_id]),
                                  collective=wallet.collective, due=closes, action=_("Give")))
     return items
 

@@ -12,15 +12,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
+from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.money import ZERO
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
-from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import charts, outcomes, selectors, services
 from .forms import AllocateForm, BucketForm, CommentForm, EnvelopeForm, FlagForm, LineFormSet, RoundForm
 from .models import Bucket, BucketStatus, Round, RoundStatus
+
 
 def _round(request, round_id) -> Round:
     return get_object_or_404(Round.objects.of(request.collective), pk=round_id)

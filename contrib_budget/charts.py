@@ -282,7 +282,7 @@ def column_chart(categories: Sequence[tuple[str, str, Sequence[Decimal]]], *, se
         columns = []
         if stacked:
             width, base = band * 0.6, ZERO
-            for s, amount in zip(series, amounts):
+            for s, amount in zip(series, amounts, strict=True):
                 shown = max(amount, ZERO)
                 if shown > 0:
                     columns.append(_column(s, amount, currency, uid, left + band * 0.2, width,
@@ -290,7 +290,7 @@ def column_chart(categories: Sequence[tuple[str, str, Sequence[Decimal]]], *, se
                 base += shown
         else:
             width = band * 0.8 / max(len(series), 1)
-            for position, (s, amount) in enumerate(zip(series, amounts)):
+            for position, (s, amount) in enumerate(zip(series, amounts, strict=True)):
                 if amount > 0:
                     columns.append(_column(s, amount, currency, uid, left + band * 0.1 + position * width,
                                            width * 0.9, y_of(amount), bottom))
@@ -299,7 +299,8 @@ def column_chart(categories: Sequence[tuple[str, str, Sequence[Decimal]]], *, se
             values.append(format_money(sum(amounts, ZERO), currency))
         placed.append(Category(label, short, round(left + band / 2, 3), index % every == 0, tuple(columns),
                                tuple(values)))
-    legend = _legend([list(zip(series, amounts)) for _l, _s, amounts in categories], uid=uid, currency=currency)
+    legend = _legend([list(zip(series, amounts, strict=True)) for _l, _s, amounts in categories],
+                     uid=uid, currency=currency)
     return ColumnChart(uid, series, legend, tuple(placed),
                        tuple(Tick(tick, compact_money(tick, currency), y_of(tick)) for tick in ticks),
                        stacked, height, height - 6, description)

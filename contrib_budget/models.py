@@ -61,3 +61,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_person")]
+
+    def __str__(self) -> str:
+        return f"{self.key} by {self.user_id} ({self.state})"

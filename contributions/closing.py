@@ -61,7 +61,8 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
     total = sum((r.amount for r in requests), ZERO)
     if kind == "pro_rata":
         params = {"ratio": percent(available, total), "requested": str(total), "available": str(available)}
-        return grants_pro_rata(requests, available, period.index, "decision_pro_rata", params), available, {"kind": kind}
+        grants = grants_pro_rata(requests, available, period.index, "decision_pro_rata", params)
+        return grants, available, {"kind": kind}
     if kind == "amounts":
         amounts = {str(k): v for k, v in (decision.get("amounts") or {}).items()}
         expected = {str(r.contribution_id) for r in requests}

@@ -9,8 +9,8 @@ from budgets import outcomes, selectors
 from budgets.forms import DecisionForm
 from budgets.models import Payout, Period, PeriodStatus
 from contrib_budget.errors import DomainError
+from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.tenancy import role_required
-from members.forms import add_domain_error, error_text
 
 from . import closing
 from .models import Contribution, ContributionStatus
@@ -59,7 +59,7 @@ def period_decision(request, collective_slug, period_id):
         else:
             return _after_close(request, period)
     figures = selectors.period_with_figures(period)
-    for contribution, field in zip(requests, form.amount_fields()):
+    for contribution, field in zip(requests, form.amount_fields(), strict=True):
         contribution.field = field
     return render(request, "budgets/period_decision.html", {
         "period": figures, "budget": period.budget, "form": form, "requests": requests,

@@ -35,8 +35,8 @@ def earnings_totals(rows: list[dict]) -> list[dict]:
     totals: dict[str, dict] = {}
     for row in rows:
         currency = row["collective"].currency
-        total = totals.setdefault(currency, {"currency": currency, **{k: ZERO for k in
-                                                                       ("declared", "granted", "owed", "payable", "paid")}})
+        total = totals.setdefault(currency, {"currency": currency,
+                                             **{k: ZERO for k in ("declared", "granted", "owed", "payable", "paid")}})
         for key in ("declared", "granted", "owed", "payable", "paid"):
             total[key] += row[key]
     return list(totals.values())

@@ -8,10 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY, Envelope, Task
 from contrib_budget.errors import DomainError
-from contrib_budget.forms import DateField, MultiLineField, SingleLineField
+from contrib_budget.forms import DateField, MultiLineField, SingleLineField, add_domain_error
 from contrib_budget.money import MAX_DECLARATION, format_rate
 from contrib_budget.text import parse_id
-from members.forms import add_domain_error
 
 from . import selectors, services
 from .models import ATTACHMENT_EXTENSIONS, ATTACHMENT_VALIDATORS, Contribution, ContributionStatus, ValueMode

@@ -61,7 +61,9 @@ class Contribution(CollectiveOwned):
     envelope = models.ForeignKey(
         "budgets.Envelope", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions"
     )
-    task = models.ForeignKey("budgets.Task", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions")
+    task = models.ForeignKey(
+        "budgets.Task", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions"
+    )
     # The period that contains performed_on; pending declarations may be carried to a later one at closing.
     period = models.ForeignKey("budgets.Period", on_delete=models.PROTECT, related_name="contributions")
     performed_on = models.DateField(_("date"))

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 
 from budgets.models import Period, PeriodStatus
 from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.money import format_money
 from contrib_budget.tenancy import role_required
-from members.forms import add_domain_error, error_text
 from members.models import Role
 
 from . import selectors, services

@@ -148,7 +148,8 @@ class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer(membership, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "roles" not in serializer.validated_data:
-            raise DomainError(_("Only roles can be changed."), "invalid", fields={"roles": [_("This field is required.")]})
+            raise DomainError(_("Only roles can be changed."), "invalid",
+                              fields={"roles": [_("This field is required.")]})
         membership = services.membership_set_roles(
             membership=membership, actor=request.user, roles=serializer.validated_data["roles"]
         )
@@ -156,7 +157,6 @@ class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
 
     def destroy(self, request, *args, **kwargs):
         membership = self.get_object()
-        services.require_coordinator_or_self(membership=membership, actor_membership=request.membership)
         services.membership_remove(membership=membership, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -3,46 +3,12 @@
 from zoneinfo import available_timezones
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.forms import DateField, MultiLineField, SingleLineField
 
 from .audit_labels import audit_action_label
 from .models import Collective, Role
-
-
-def _forbidden_is_403(error: DomainError) -> None:
-    """Lacking the right is no mistake to correct on a form: the page answers 403, as the API does."""
-    if isinstance(error, Forbidden):
-        raise PermissionDenied(error.message)
-
-
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Show a service's refusal on the form: on its fields when it names them (a refusal for lack of rights is a
-    403 instead)."""
-    _forbidden_is_403(error)
-    placed = False
-    for field, messages in error.fields.items():
-        if field in form.fields:
-            for message in messages if isinstance(messages, list | tuple) else [messages]:
-                form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
-
-
-def error_text(source: DomainError | forms.BaseForm) -> str:
-    """A refusal as one line for a flash message: a service's message followed by the field messages it names,
-    or a form's errors; each message once, in order (a refusal for lack of rights is a 403 instead)."""
-    if isinstance(source, DomainError):
-        _forbidden_is_403(source)
-        named = (messages if isinstance(messages, list | tuple) else [messages] for messages in source.fields.values())
-        parts = [source.message, *(message for messages in named for message in messages)]
-    else:
-        parts = [message for messages in source.errors.values() for message in messages]
-    return " ".join(dict.fromkeys(str(part) for part in parts))
 
 
 def _timezone_choices() -> list[tuple[str, str]]:

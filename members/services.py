@@ -25,6 +25,7 @@ from . import selectors
 from .audit import audit_record
 from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role, User
 from .notifications.services import notify
+from .permissions import MANAGE_COLLECTIVE, MANAGE_MEMBERS
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def collective_create(*, creator: User, **fields: Any) -> Collective:
 
 def collective_update(*, collective: Collective, actor: User, **fields: Any) -> Collective:
     """Change a collective's settings; its address (slug) stays as created, since links to it are out there."""
+    MANAGE_COLLECTIVE.require(collective=collective, actor=actor)
     if fields.get("slug", collective.slug) != collective.slug:
         message = _("The address of a collective stays as it was created.")
         raise DomainError(message, "slug_locked", fields={"slug": [message]})
@@ -90,6 +92,7 @@ def _has_ledger_accounts(collective: Collective) -> bool:
 def member_add(*, collective: Collective, actor: User, email: str, roles: list[str]) -> Invitation:
     """Invite an email address to the collective. Nobody becomes a member without accepting: a known person and
     an unknown address get the same invitation, so the answer tells nothing about who has an account."""
+    MANAGE_MEMBERS.require(collective=collective, actor=actor)
     roles = _check_roles(roles)
     email = email.strip().lower()
     if Membership.objects.of(collective).filter(user__email__iexact=email).exists():
@@ -102,6 +105,7 @@ def member_add(*, collective: Collective, actor: User, email: str, roles: list[s
 
 
 def invitation_create(*, collective: Collective, actor: User, email: str, roles: list[str]) -> Invitation:
+    MANAGE_MEMBERS.require(collective=collective, actor=actor)
     roles = _check_roles(roles)
     invitation = Invitation(collective=collective, email=email, roles=roles, invited_by=actor)
     validated_or_raise(invitation, exclude=("collective", "invited_by"))
@@ -145,6 +149,7 @@ def invitation_send(*, invitation: Invitation) -> bool:
 
 
 def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
+    MANAGE_MEMBERS.require(collective=invitation.collective, actor=actor)
     if not invitation.is_pending:
         raise DomainError(_("This invitation is no longer pending."), "not_pending")
     with transaction.atomic():
@@ -226,6 +231,7 @@ def _ensure_coordinator_remains(collective: Collective, leaving: Membership) -> 
 
 
 def membership_set_roles(*, membership: Membership, actor: User, roles: list[str]) -> Membership:
+    MANAGE_MEMBERS.require(collective=membership.collective, actor=actor)
     roles = _check_roles(roles)
     with transaction.atomic():
         if Role.COORDINATOR.value not in roles:
@@ -241,17 +247,14 @@ def membership_set_roles(*, membership: Membership, actor: User, roles: list[str
 def membership_remove(*, membership: Membership, actor: User) -> None:
     """A coordinator removes someone, or a person leaves (actor is the member)."""
     is_self = actor.pk == membership.user_id
+    if not is_self:
+        MANAGE_MEMBERS.require(collective=membership.collective, actor=actor)
     with transaction.atomic():
         _ensure_coordinator_remains(membership.collective, membership)
         audit_record(collective=membership.collective, actor=actor,
                      action="membership.left" if is_self else "membership.removed",
                      target=membership, before={"email": membership.user.email, "roles": membership.roles})
         membership.delete()
-
-
-def require_coordinator_or_self(*, membership: Membership, actor_membership: Membership) -> None:
-    if membership.pk != actor_membership.pk and not actor_membership.has_role(Role.COORDINATOR):
-        raise Forbidden(_("Only coordinators can manage other members."))
 
 
 def token_create(*, user: User, name: str) -> tuple[PersonalToken, str]:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from contrib_budget.errors import DomainError, Forbidden
+from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
 
@@ -30,10 +31,9 @@ from .forms import (
     MemberSearchForm,
     MembershipRolesForm,
     TokenCreateForm,
-    add_domain_error,
-    error_text,
 )
 from .models import ROLE_DUTIES, Invitation, Membership, PersonalToken, Role
+from .permissions import MANAGE_MEMBERS
 
 AUDIT_PAGE_SIZE = 50
 NEW_TOKEN_SESSION_KEY = "members:new_token"
@@ -159,10 +159,8 @@ def membership_remove(request, collective_slug, membership_id):
     """A coordinator removes someone; anyone may remove themself (leave). GET asks for confirmation."""
     membership = get_object_or_404(Membership.objects.of(request.collective).select_related("user"), pk=membership_id)
     leaving = membership.pk == request.membership.pk
-    try:
-        services.require_coordinator_or_self(membership=membership, actor_membership=request.membership)
-    except Forbidden:
-        raise PermissionDenied from None
+    if not leaving and not MANAGE_MEMBERS.allows(collective=request.collective, actor=request.user):
+        raise PermissionDenied
     if request.method == "GET":
         return render(request, "members/membership_remove_confirm.html", {
             "collective": request.collective, "target": membership, "leaving": leaving,

@@ -3,6 +3,8 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import date
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -10,12 +12,15 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from budgets.models import Budget, PeriodKind, RateLevel
+from cobudget import services as cobudget
 from contrib_budget.db_roles import app_role_grant, connected_as_owner
 from members.models import Role
 
 from .factories import CollectiveFactory, MembershipFactory, UserFactory
 
 PASSWORD = "correct horse battery staple"
+MONDAY = date(2025, 3, 3)
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +115,51 @@ def outsider(db):
     other = CollectiveFactory(name="Ailleurs", slug="ailleurs")
     return MembershipFactory(collective=other, user=UserFactory(email="charlie@example.org", name="Charlie"),
                              roles=[Role.COORDINATOR.value]).user
+
+
+# A weekly budget with one rate, and round and bucket makers: used by tests/contributions, tests/cobudget and
+# the cross-app modules at this level, so they live here rather than being imported from a sub-folder's conftest.
+@pytest.fixture
+def budget(collective):
+    return Budget.objects.create(
+        collective=collective, name="Tiers-lieu", period_kind=PeriodKind.WEEK, starts_on=MONDAY,
+        amount_per_period=Decimal("1000.00"),
+    )
+
+
+@pytest.fixture
+def rate(budget):
+    return RateLevel.objects.create(collective=budget.collective, budget=budget, name="Standard",
+                                    hourly_rate=Decimal("20.00"))
+
+
+@pytest.fixture
+def make_round(collective, coordinator):
+    def make(*, open=True, **fields):
+        fields.setdefault("name", "Round 2026")
+        fields.setdefault("envelope_policy", "equal")
+        fields.setdefault("envelope_amount", Decimal("100.00"))
+        round = cobudget.round_create(collective=collective, actor=coordinator, **fields)
+        if open:
+            round = cobudget.round_open(round=round, actor=coordinator)
+        return round
+
+    return make
+
+
+@pytest.fixture
+def make_bucket(coordinator):
+    def make(round, *, by=None, min_goal="100.00", max_goal=None, title="Bucket", propose=True, lines=None):
+        actor = by or coordinator
+        bucket = cobudget.bucket_create(
+            round=round, actor=actor, title=title,
+            lines=lines or [{"description": "All", "min_amount": min_goal, "max_amount": max_goal}],
+        )
+        if propose:
+            bucket = cobudget.bucket_propose(bucket=bucket, actor=actor)
+        return bucket
+
+    return make
 
 
 @pytest.fixture

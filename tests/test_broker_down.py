@@ -16,7 +16,7 @@ from members import tasks as member_tasks
 from members.models import Invitation
 from members.notifications import emails, tasks
 from members.notifications.models import Notification
-from tests.contributions.conftest import MONDAY, budget, rate  # noqa: F401  (fixtures)
+from tests.conftest import MONDAY
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ import re
 
 import pytest
 
-from tests.cobudget.conftest import make_bucket, make_round  # noqa: F401  (fixtures)
-
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 

@@ -22,23 +22,21 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from budgets import accounts
-from contributions import tasks as contribution_tasks
 from accounting import services as accounting
 from accounting import tasks as accounting_tasks
 from accounting.models import Export, ExportStatus
-from budgets.models import Account, LedgerTransaction, Period, PeriodStatus
+from budgets import accounts
+from budgets.models import Account, LedgerTransaction, Payout, Period, PeriodStatus
 from cobudget import services as cobudget
 from cobudget import tasks as cocontribution_tasks
 from cobudget.models import Bucket, Round, RoundStatus, Wallet
 from contrib_budget.db_roles import connected_as_owner
-from budgets.models import Payout
+from contributions import tasks as contribution_tasks
 from contributions.models import Contribution, ContributionStatus
 from members.models import Role, User
 from members.notifications.models import Notification
 from tests.accounting.test_large_export import bulk_ledger
 from tests.budgets.helpers import make_budget
-from tests.cobudget.conftest import make_bucket, make_round  # noqa: F401  (fixtures)
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -133,7 +134,8 @@ def cluster() -> Iterator[Cluster]:
         # As the owner, which grants APP_ROLE its privileges; then as APP_ROLE, a collective for each app.
         manage(cluster.env(), "migrate", "--no-input", "-v0", "--skip-checks")
         slugs = ",".join(f"restart-{conn_max_age}" for conn_max_age in CONN_MAX_AGES.values())
-        cluster.seeded = json.loads(manage({**cluster.env(), "SEED_SLUGS": slugs}, "shell", "-c", SEED).splitlines()[-1])
+        seeded = manage({**cluster.env(), "SEED_SLUGS": slugs}, "shell", "-c", SEED)
+        cluster.seeded = json.loads(seeded.splitlines()[-1])
         yield cluster
     finally:
         if started:
@@ -303,7 +305,7 @@ class Load:
 
     def read(self, reader: int) -> None:
         paths = itertools.cycle([self.app.budget_path, self.app.page_path, self.app.fundings_path + "?page_size=5"])
-        for _n, path in zip(range(MAX_REQUESTS_PER_THREAD), paths):
+        for _n, path in zip(range(MAX_REQUESTS_PER_THREAD), paths, strict=False):
             if self.stopping.is_set():
                 return
             self.record(call(self.app, "GET", path))
@@ -351,8 +353,8 @@ def test_a_database_restart_under_load_fails_requests_cleanly_moves_no_money_hal
             ready = time.monotonic()
             restarts.append((began, ready))
             # Healed: new requests succeed again, from the same processes.
-            wait_until(lambda: load.recovered(since=ready), "requests succeed after the restart", alive=app.check_alive,
-                       details=load.failures)
+            wait_until(partial(load.recovered, since=ready), "requests succeed after the restart",
+                       alive=app.check_alive, details=load.failures)
             if load.unavailable():
                 break
     # Restarted while idle: every connection the processes keep (CONN_MAX_AGE) is stale, and none may fail a request.

@@ -17,7 +17,8 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 from html.parser import HTMLParser
 from io import StringIO
 
@@ -38,8 +39,8 @@ from rest_framework.test import APIClient
 from contrib_budget import dates, text
 from contrib_budget.errors import DomainError, checked
 from contrib_budget.parsers import MAX_JSON_DEPTH
-from members.models import Collective, Membership, Role
 from contrib_budget.tenancy import URL_KWARG
+from members.models import Collective, Membership, Role
 from tests.test_tenant_isolation import Route, _model_for, collective_routes
 
 BELL = "a\x07b"

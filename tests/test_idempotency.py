@@ -5,7 +5,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from accounting.models import Export
@@ -18,7 +17,6 @@ from contrib_budget.models import IdempotencyRecord
 from contributions.models import Contribution
 from members.models import Invitation
 from tests.budgets.helpers import declare, make_budget, period_at
-from tests.cobudget.conftest import make_bucket, make_round  # noqa: F401  (fixtures)
 from tests.threads import run_concurrently
 
 BASE = "/api/v1/collectives/la-fabrique"

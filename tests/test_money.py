@@ -33,7 +33,7 @@ def test_parts_always_sum_to_the_total(total, weights, rotation):
 def test_each_part_is_within_a_cent_of_its_exact_share(total, weights, rotation):
     parts = split_largest_remainder(total, weights, rotation=rotation)
     weight_sum = Fraction(sum(weights, Decimal(0)))
-    for part, weight in zip(parts, weights):
+    for part, weight in zip(parts, weights, strict=True):
         exact = Fraction(total) * Fraction(weight) / weight_sum
         assert abs(Fraction(part) - exact) < Fraction(CENT)
 

@@ -44,10 +44,9 @@ from schemathesis.specs.openapi.checks import (
 from accounting import services as accounting
 from accounting.documents import period_statement_data
 from accounting.models import DocumentKind, Export, ExportStatus, IssuedDocument
-from budgets.models import Budget, Envelope, Funding, Period, PeriodStatus, RateLevel, Task
+from budgets.models import Budget, Envelope, Funding, Payout, Period, PeriodStatus, RateLevel, Task
 from cobudget import services as cobudget
 from cobudget.models import Bucket, Round, RoundStatus
-from budgets.models import Payout
 from contributions.models import Contribution
 from members import services
 from members.models import Collective, Invitation, Membership, Role

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from contrib_budget.uploads import validate_file_content
 from contributions.models import Contribution
-from tests.contributions.conftest import MONDAY, budget, rate  # noqa: F401  (fixtures)
+from tests.conftest import MONDAY
 from tests.files import pdf_bytes, png_bytes
 
 

@@ -18,6 +18,6 @@ from .payout import Payout, PayoutState
 
 __all__ = [
     "MONEY", "Account", "AccountKind", "Budget", "Entry", "Envelope", "Funding", "FundingStatus",
-    "LedgerTransaction", "LeftoverPolicy", "OverspendPolicy", "Payout", "PayoutState", "Period", "PeriodKind", "PeriodStatus",
-    "RateLevel", "SourceKind", "Task", "TaskPriority",
+    "LedgerTransaction", "LeftoverPolicy", "OverspendPolicy", "Payout", "PayoutState", "Period", "PeriodKind",
+    "PeriodStatus", "RateLevel", "SourceKind", "Task", "TaskPriority",
 ]

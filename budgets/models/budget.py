@@ -105,7 +105,8 @@ class FundingStatus(models.TextChoices):
 class Funding(CollectiveOwned):
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="fundings")
     source = models.CharField(_("source"), max_length=150)
-    source_kind = models.CharField(_("kind of source"), max_length=20, choices=SourceKind.choices, default=SourceKind.GRANT)
+    source_kind = models.CharField(_("kind of source"), max_length=20, choices=SourceKind.choices,
+                                   default=SourceKind.GRANT)
     amount = models.DecimalField(_("amount"), validators=[MinValueValidator(0)], **MONEY)
     status = models.CharField(_("status"), max_length=10, choices=FundingStatus.choices, default=FundingStatus.PLEDGED)
     received_on = models.DateField(_("received on"), null=True, blank=True)
@@ -162,7 +163,8 @@ class Task(CollectiveOwned):
     envelope = models.ForeignKey(Envelope, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    priority = models.PositiveSmallIntegerField(_("priority"), choices=TaskPriority.choices, default=TaskPriority.NORMAL)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=TaskPriority.choices,
+                                                default=TaskPriority.NORMAL)
     is_published = models.BooleanField(_("published"), default=True)
     is_done = models.BooleanField(_("done"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -208,7 +210,8 @@ class Period(CollectiveOwned):
         constraints = [
             models.UniqueConstraint(fields=["budget", "index"], name="period_unique_index"),
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="period_ends_after_start"),
-            models.CheckConstraint(condition=Q(locked_at__isnull=True) | Q(status="closed"), name="period_locked_only_closed"),
+            models.CheckConstraint(condition=Q(locked_at__isnull=True) | Q(status="closed"),
+                                   name="period_locked_only_closed"),
         ]
 
     def __str__(self) -> str:

@@ -63,8 +63,10 @@ class LedgerTransaction(CollectiveOwned):
     )
     created_at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     # A caller that may run twice (closings, retries) names its transaction so
-    # the second post finds the first instead of paying twice.
-    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    # the second post finds the first instead of paying twice. NULL, not "", for
+    # "no key": the unique constraint below treats NULLs as distinct, so the many
+    # unnamed transactions do not collide.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
     )

@@ -63,7 +63,8 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
     """
     amount = parse_money(amount, "amount", signed=True, maximum=MAX_ALLOCATION)
     if amount == 0:
-        raise DomainError(_("Enter an amount other than zero."), "zero_amount", fields={"amount": [_("Must not be zero.")]})
+        raise DomainError(_("Enter an amount other than zero."), "zero_amount",
+                          fields={"amount": [_("Must not be zero.")]})
     if round_id is not None and int(round_id) != bucket.round_id:
         raise DomainError(
             _("This bucket belongs to another round."), "wrong_round",
@@ -132,7 +133,8 @@ def _check_allocation(round: Round, bucket: Bucket, funded: Decimal, mine: Decim
     if amount > needed:
         if round.overallocation_mode != OverallocationMode.CAP_TO_REMAINING:
             raise DomainError(
-                _("This bucket only needs %(needed)s more.") % {"needed": format_money(needed, currency)}, "overfunding",
+                _("This bucket only needs %(needed)s more.") % {"needed": format_money(needed, currency)},
+                "overfunding",
                 fields={"amount": [_("At most %(needed)s.") % {"needed": format_money(needed, currency)}]},
             )
         amount, trimmed = needed, True

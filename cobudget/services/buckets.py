@@ -33,6 +33,7 @@ from ..models import (
     Wallet,
 )
 from ..notifications import bucket_approved_notify, bucket_commented_notify, bucket_proposed_notify
+from ..permissions import APPROVE_BUCKETS
 from ._common import UNSET, People, Unset, given, is_coordinator, lock_round_shared, person_ids
 from .closing import give_back, net_funders
 from .rounds import is_participant, proposals_are_open
@@ -217,8 +218,7 @@ def bucket_propose(*, bucket: Bucket, actor: User) -> Bucket:
 
 
 def bucket_approve(*, bucket: Bucket, actor: User) -> Bucket:
-    if not is_coordinator(bucket.collective, actor):
-        raise Forbidden(_("Only coordinators approve buckets."), "not_coordinator")
+    APPROVE_BUCKETS.require(collective=bucket.collective, actor=actor)
     with transaction.atomic():
         bucket = Bucket.objects.select_for_update(of=("self",)).select_related("round").get(pk=bucket.pk)
         if bucket.status != BucketStatus.PROPOSED:
@@ -239,7 +239,8 @@ def bucket_cancel(*, bucket: Bucket, actor: User) -> Bucket:
     _require_carrier_or_coordinator(bucket, actor)
     with transaction.atomic():
         round = lock_round_shared(bucket.round_id)
-        bucket = Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective").get(pk=bucket.pk)
+        bucket = (Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective")
+                  .get(pk=bucket.pk))
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("This round is closed: its buckets have their outcome."), "round_closed")
         if bucket.status not in BUCKET_LIVE:
@@ -258,17 +259,20 @@ def bucket_cancel(*, bucket: Bucket, actor: User) -> Bucket:
 def bucket_merge(*, bucket: Bucket, into: Bucket, actor: User) -> Bucket:
     """Merge `bucket` into `into`: its lines, carriers and allocations follow; it is then cancelled."""
     if bucket.pk == into.pk:
-        raise DomainError(_("A bucket cannot be merged into itself."), "merge_self", fields={"into": [_("Choose another bucket.")]})
+        raise DomainError(_("A bucket cannot be merged into itself."), "merge_self",
+                          fields={"into": [_("Choose another bucket.")]})
     if bucket.round_id != into.round_id or bucket.collective_id != into.collective_id:
         raise DomainError(_("Only buckets of the same round can be merged."), "merge_other_round",
                           fields={"into": [_("Choose a bucket of the same round.")]})
     coordinator = is_coordinator(bucket.collective, actor)
-    if not coordinator and not (bucket.carriers.filter(pk=actor.pk).exists() and into.carriers.filter(pk=actor.pk).exists()):
+    carries_both = bucket.carriers.filter(pk=actor.pk).exists() and into.carriers.filter(pk=actor.pk).exists()
+    if not coordinator and not carries_both:
         raise Forbidden(_("Only someone who carries both buckets, or a coordinator, can merge them."), "not_carrier")
     with transaction.atomic():
         round = lock_round_shared(bucket.round_id)
-        locked = {b.pk: b for b in Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective")
-                  .filter(pk__in=[bucket.pk, into.pk]).order_by("pk")}
+        both = (Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective")
+                .filter(pk__in=[bucket.pk, into.pk]).order_by("pk"))
+        locked = {b.pk: b for b in both}
         source, target = locked[bucket.pk], locked[into.pk]
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("This round is closed."), "round_closed")

@@ -29,6 +29,7 @@ from ..models import (
     Wallet,
 )
 from ..notifications import bucket_funded_notify, round_closed_notify
+from ..permissions import MANAGE_ROUNDS
 from .rounds import pool_account, round_source_account
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ def round_close(*, round: Round, actor: User | None = None) -> Round:
     Step 1 marks the round closed (no allocation can start after it). Then each
     bucket, then each wallet, is settled in its own transaction under its row
     lock, its ledger movements named by idempotency keys; a run killed halfway
-    is completed by the next one.
+    is completed by the next one. Without an actor, beat closes a round whose funding window ended.
     """
+    MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
     if Round.objects.filter(pk=round.pk, status=RoundStatus.DRAFT).exists():
         raise Conflict(_("A round that never opened cannot be closed."), "round_not_open")
     # Committed before the lock is asked for: allocations starting now are refused, and the close only waits for

@@ -9,12 +9,12 @@ from budgets.accounts import source_account
 from budgets.fundings import funding_create
 from budgets.ledger import transfer
 from budgets.models import Account, Budget, Envelope, FundingStatus, PeriodKind, SourceKind
-from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contrib_budget.errors import Conflict, DomainError
 from members.audit import audit_record
 from members.models import User
 
 from ..models import Bucket, BucketStatus
-from ._common import is_coordinator
+from ..permissions import HAND_OVER_BUCKETS
 
 
 def bucket_to_envelope(*, bucket: Bucket, actor: User, budget: Budget | None = None,
@@ -27,8 +27,7 @@ def bucket_to_envelope(*, bucket: Bucket, actor: User, budget: Budget | None = N
     same transaction: the ledger shows the money leaving the bucket for the
     budget. Its carriers then declare their work against the new envelope.
     """
-    if not is_coordinator(bucket.collective, actor):
-        raise Forbidden(_("Only coordinators turn a bucket into an envelope."), "not_coordinator")
+    HAND_OVER_BUCKETS.require(collective=bucket.collective, actor=actor)
     if budget is None and not (new_budget_name or "").strip():
         raise DomainError(_("Choose a budget or name a new one."), "no_budget",
                           fields={"budget": [_("Choose a budget or name a new one.")]})
@@ -47,7 +46,8 @@ def bucket_to_envelope(*, bucket: Bucket, actor: User, budget: Budget | None = N
                 description=bucket.description, starts_on=timezone.localdate(), period_kind=PeriodKind.NONE,
             )
         elif budget.collective_id != bucket.collective_id:
-            raise DomainError(_("Choose a budget of this collective."), "invalid", fields={"budget": [_("Unknown budget.")]})
+            raise DomainError(_("Choose a budget of this collective."), "invalid",
+                              fields={"budget": [_("Unknown budget.")]})
         # A funding's source holds 150 characters: the round's name and the bucket's title are cut to fit.
         source = _("Cobudget %(round)s: %(bucket)s (#%(id)s)") % {
             "round": bucket.round.name[:60], "bucket": bucket.title[:60], "id": bucket.pk}

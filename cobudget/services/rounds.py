@@ -21,6 +21,7 @@ from .. import selectors
 from ..envelopes import weighted_envelopes
 from ..models import EnvelopePolicy, Round, RoundStatus, Wallet
 from ..notifications import round_opened_notify
+from ..permissions import MANAGE_ROUNDS
 from ._common import UNSET, MoneyInput, People, Unset, given, person_ids
 
 ROUND_FIELDS = (
@@ -78,7 +79,8 @@ def _check_round_rules(round: Round) -> None:
     if round.weight_from and round.weight_to and round.weight_from > round.weight_to:
         raise DomainError(_("The contributions' date range ends before it starts."), "weight_dates",
                           fields={"weight_to": [_("Must be on or after the start.")]})
-    if round.envelope_floor is not None and round.envelope_cap is not None and round.envelope_floor > round.envelope_cap:
+    floor, cap = round.envelope_floor, round.envelope_cap
+    if floor is not None and cap is not None and floor > cap:
         raise DomainError(_("The minimum envelope is above the maximum."), "floor_above_cap",
                           fields={"envelope_floor": [_("Must not exceed the maximum envelope.")]})
     windows = [("proposals_open_at", "proposals_close_at"), ("funding_opens_at", "funding_closes_at")]
@@ -127,6 +129,7 @@ def round_create(
     overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET,
 ) -> Round:
     """A draft round; a rule left out takes the model's default."""
+    MANAGE_ROUNDS.require(collective=collective, actor=actor)
     fields = given(
         name=name, description=description, guidelines=guidelines, proposals_open_at=proposals_open_at,
         proposals_close_at=proposals_close_at, funding_opens_at=funding_opens_at,
@@ -175,6 +178,7 @@ def round_update(
     overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET,
 ) -> Round:
     """Change what was passed; once the round is open, a change to its money rules is refused."""
+    MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
     fields = given(
         name=name, description=description, guidelines=guidelines, proposals_open_at=proposals_open_at,
         proposals_close_at=proposals_close_at, funding_opens_at=funding_opens_at,
@@ -293,6 +297,7 @@ def _wallet_accounts(round: Round, user_ids: list[int]) -> dict[int, Account]:
 
 def round_open(*, round: Round, actor: User) -> Round:
     """Open the round: every participant's wallet is credited, in one ledger transaction."""
+    MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
     with transaction.atomic():
         round = Round.objects.select_for_update().select_related("collective").get(pk=round.pk)
         if round.status != RoundStatus.DRAFT:
@@ -319,7 +324,8 @@ def round_open(*, round: Round, actor: User) -> Round:
                     % {"total": format_money(total, collective.currency),
                        "pool": format_money(source.balance, collective.currency)}, "pool_insufficient",
                     fields={"funded_from_pool": [
-                        _("The pool holds only %(pool)s.") % {"pool": format_money(source.balance, collective.currency)}]},
+                        _("The pool holds only %(pool)s.")
+                        % {"pool": format_money(source.balance, collective.currency)}]},
                 ) from None
         round.status = RoundStatus.OPEN
         round.opened_at = timezone.now()

@@ -67,6 +67,9 @@ class NotificationPreference(models.Model):
         verbose_name_plural = _("notification settings")
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}: email {self.email}, in app {self.in_app}"
+
 
 class DigestRun(models.Model):
     """The daily digest of one person for one day (in their time zone): claimed once, marked when sent."""
@@ -78,6 +81,9 @@ class DigestRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"digest of {self.day} → {self.user_id}"
 
 
 class ReminderSettings(CollectiveOwned):

@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
+from contrib_budget.forms import add_domain_error
 from contrib_budget.tenancy import role_required
-from members.forms import add_domain_error
 from members.models import Role
 
 from . import reminders, selectors, services

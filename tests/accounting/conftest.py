@@ -6,11 +6,10 @@ from decimal import Decimal
 import pytest
 
 from budgets import ledger
-from budgets.grants import payout_grant_post
 from budgets.fundings import funding_create
-from budgets.models import AccountKind, Budget, Period, PeriodStatus
+from budgets.grants import payout_grant_post
+from budgets.models import AccountKind, Budget, Payout, Period, PeriodStatus
 from cobudget import services as cobudget
-from budgets.models import Payout
 from contributions.models import Contribution, ContributionStatus
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
@@ -28,8 +27,8 @@ def post_busy_ledger(collective, actor, *, rounds: int = 25) -> None:
     paid = account(collective=collective, kind=AccountKind.PAID, code="paid", name="Versé")
     for n in range(rounds):
         amount = Decimal(1000 + n * 7) / 10
-        ledger.transfer(collective=collective, source=source, destination=budget, amount=amount, kind="funding_received",
-                        memo=f"Versement {n}", actor=actor)
+        ledger.transfer(collective=collective, source=source, destination=budget, amount=amount,
+                        kind="funding_received", memo=f"Versement {n}", actor=actor)
         envelope = envelopes[n % 3]
         ledger.transfer(collective=collective, source=budget, destination=envelope, amount=amount, kind="envelope_fund",
                         actor=actor)

@@ -32,7 +32,8 @@ def statement_period(closed_period, contributor, member):
 
 def test_period_statement_shows_names_and_totals_and_rebuilds_identically(statement_period, coordinator, api):
     collective = statement_period.collective
-    response = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/periods/{statement_period.pk}/statement.pdf")
+    url = f"/api/v1/collectives/{collective.slug}/periods/{statement_period.pk}/statement.pdf"
+    response = api(coordinator).get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
     for expected in ("La Fabrique", "Tiers-lieu 2025", "David Martin", "Bob", "Animation des ateliers", "EUR", "€"):

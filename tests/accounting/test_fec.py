@@ -43,7 +43,7 @@ def validate_fec(text: str, separator: str, fiscal_year: tuple[date, date]) -> l
     records, balance, last_valid = [], defaultdict(Decimal), ""
     for fields in body:
         assert len(fields) == 18, fields
-        record = dict(zip(FEC_COLUMNS, fields))
+        record = dict(zip(FEC_COLUMNS, fields, strict=True))
         for name in MANDATORY:
             assert record[name] != "", name
         for name in ("EcritureDate", "PieceDate", "ValidDate"):

@@ -47,15 +47,14 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from budgets import ledger
 from accounting import services
 from accounting.exporters import REGISTRY
 from accounting.models import AccountingSettings, AccountMapping, ExportStatus
 from accounting.writers import WRITERS
+from budgets import ledger
 from budgets.fundings import funding_create
-from budgets.models import AccountKind, Budget, Envelope, Funding
+from budgets.models import AccountKind, Budget, Envelope, Funding, Payout
 from cobudget.models import Bucket, Round
-from budgets.models import Payout
 from contributions.models import Contribution
 from members.models import Membership, User
 
@@ -274,7 +273,7 @@ def check_export(scene: Scene, actor, kind: str, fmt: str, options: dict, text: 
     assert header == REGISTRY[kind](collective=scene.collective, params={}).header()
     assert len(rows) == row_count > 0
     assert all(len(row) == len(header) for row in rows), "every row has every field"
-    records = [dict(zip(header, row)) for row in rows]
+    records = [dict(zip(header, row, strict=True)) for row in rows]
     for record in records:
         for column, handed in scene.columns.items():
             assert record[column] == EXPECTED[fmt](handed(text, record)), (column, text, record[column])

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from budgets import ledger
 from accounting import services
 from accounting.models import Export, ExportStatus
+from budgets import ledger
 from budgets.models import Account, AccountKind
 from contrib_budget.db_roles import connected_as_owner
 

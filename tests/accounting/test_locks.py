@@ -47,10 +47,11 @@ def test_lock_through_the_api(closed_period, accountant, coordinator, outsider, 
 
 
 def pay_all(period, accountant):
-    from budgets.payouts import payouts_mark_paid
     from budgets.models import Payout
+    from budgets.payouts import payouts_mark_paid
 
-    unpaid = list(Payout.objects.filter(period=period, paid_on__isnull=True, granted__gt=0).values_list("pk", flat=True))
+    unpaid = list(Payout.objects.filter(period=period, paid_on__isnull=True, granted__gt=0)
+                  .values_list("pk", flat=True))
     payouts_mark_paid(collective=period.collective, payout_ids=unpaid, actor=accountant, paid_on=date(2025, 4, 20))
 
 
@@ -91,9 +92,9 @@ def test_a_period_whose_grants_are_not_all_posted_cannot_be_locked(closed_period
 
 
 def test_a_locked_period_refuses_changes_through_the_services(locked_period, contributor, coordinator, accountant):
-    from contributions.closing import period_close
-    from budgets.payouts import payouts_mark_paid
     from budgets.models import Payout
+    from budgets.payouts import payouts_mark_paid
+    from contributions.closing import period_close
     from contributions.models import Contribution
     from contributions.services import contribution_amend
 
@@ -196,7 +197,11 @@ def test_a_locked_period_refuses_declarations_amendments_and_reviews_through_ser
 
     from contributions.models import Contribution, ContributionStatus
     from contributions.services import (
-        Declaration, contribution_adjust, contribution_declare, contribution_question, contribution_reject,
+        Declaration,
+        contribution_adjust,
+        contribution_declare,
+        contribution_question,
+        contribution_reject,
         contribution_validate,
     )
     from members.models import Membership

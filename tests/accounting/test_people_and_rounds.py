@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounting import bank, services
 from accounting.exporters import REGISTRY
 from accounting.exporters.people import transfer_reference
-from contrib_budget.errors import DomainError, Forbidden
 from budgets.models import Payout
+from contrib_budget.errors import DomainError, Forbidden
 
 from .test_documents import pdf_text
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def rows_of(collective, kind, **params) -> list[dict]:
     exporter = REGISTRY[kind](collective=collective, params=params)
-    rows = [dict(zip(exporter.header(), row)) for row in exporter.rows()]
+    rows = [dict(zip(exporter.header(), row, strict=True)) for row in exporter.rows()]
     assert len(rows) == exporter.count()
     return rows
 

@@ -3,8 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from budgets.models import Budget, Funding, Period
-from budgets.models import Payout
+from budgets.models import Budget, Funding, Payout, Period
 
 from .helpers import declare, make_budget, period_at, person
 
@@ -52,7 +51,9 @@ def test_patch_replaces_the_rate_grid_keeping_levels_by_id(api, coordinator):
     }, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["name"] == "Hebdo"
-    assert response.json()["rate_levels"] == [{"id": keep["id"], "name": "Simple+", "hourly_rate": "16.50", "position": 0}]
+    assert response.json()["rate_levels"] == [
+        {"id": keep["id"], "name": "Simple+", "hourly_rate": "16.50", "position": 0},
+    ]
 
 
 def test_non_coordinators_cannot_write_budgets(api, member, coordinator, collective):
@@ -74,7 +75,8 @@ def test_outsiders_get_404_everywhere(api, outsider, coordinator, collective):
 
 
 def test_budget_of_another_collective_is_not_found(api, outsider):
-    other = Budget.objects.create(collective=outsider.memberships.get().collective, name="x", starts_on=date(2025, 1, 1))
+    other = Budget.objects.create(collective=outsider.memberships.get().collective, name="x",
+                                  starts_on=date(2025, 1, 1))
     assert_error_shape(api(outsider).get(f"{BASE}/budgets/{other.pk}/"), 404)
 
 

@@ -10,12 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contributions.closing import period_close
 from budgets.available import period_available
-from budgets.models import Period, PeriodStatus
+from budgets.models import Payout, Period, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from budgets.selectors import with_figures
-from budgets.models import Payout
+from contributions.closing import period_close
 from contributions.models import ContributionStatus
 from tests.factories import CollectiveFactory, MembershipFactory
 

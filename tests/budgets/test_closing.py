@@ -2,10 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from contributions.closing import period_close
 from budgets.ledger_audit import books_violations
-from budgets.models import LedgerTransaction, PeriodStatus
-from budgets.models import Payout
+from budgets.models import LedgerTransaction, Payout, PeriodStatus
+from contributions.closing import period_close
 from contributions.models import ContributionStatus
 
 from .helpers import declare, make_budget, period_at, person

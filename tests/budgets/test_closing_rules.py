@@ -6,13 +6,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from budgets import grants
-from contributions.closing import period_close
 from budgets.grants import Request, grants_compute
 from budgets.ledger_audit import books_violations
-from budgets.models import Funding, LedgerTransaction, PeriodStatus
-from contributions.tasks import close_due_periods
+from budgets.models import Funding, LedgerTransaction, Payout, PeriodStatus
 from contrib_budget.errors import Conflict, DomainError
-from budgets.models import Payout
+from contributions.closing import period_close
+from contributions.tasks import close_due_periods
 from tests.factories import CollectiveFactory, MembershipFactory
 from tests.threads import run_concurrently
 

@@ -3,13 +3,13 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from contributions.closing import period_close
 from budgets.available import funded_total, funds_not_granted
-from budgets.fundings import funding_cancel, funding_create, funding_receive
+from budgets.fundings import funding_cancel, funding_receive
 from budgets.ledger_audit import books_violations
 from budgets.models import Account, Funding, LedgerTransaction
 from budgets.selectors import budgets_with_money
 from contrib_budget.errors import Conflict, DomainError, Forbidden
+from contributions.closing import period_close
 from members.models import AuditEvent
 
 from .helpers import declare, make_budget, period_at, person

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone, translation
 
 from budgets import outcomes
-from contributions.closing import period_close
-from budgets.selectors import period_with_figures
 from budgets.models import Payout
+from budgets.selectors import period_with_figures
+from contributions.closing import period_close
 
 from .helpers import declare, make_budget, period_at, person
 

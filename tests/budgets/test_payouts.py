@@ -3,13 +3,12 @@ from decimal import Decimal
 
 import pytest
 
-from contributions.closing import period_close
 from budgets.fundings import funding_create, funding_receive
 from budgets.ledger_audit import books_violations
-from budgets.models import Account, Funding
+from budgets.models import Account, Funding, Payout
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import Conflict
-from budgets.models import Payout
+from contributions.closing import period_close
 from members.models import AuditEvent
 
 from .helpers import declare, make_budget, period_at, person

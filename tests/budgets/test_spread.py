@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from contributions.closing import period_close
 from budgets.fundings import funding_create
+from contributions.closing import period_close
 
 from .helpers import declare, make_budget, period_at, person
 

@@ -12,7 +12,6 @@ from cobudget import services
 from cobudget.models import Allocation, AllocationKind, Bucket, RoundCloseRequest, Wallet
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
-
 from tests.threads import run_concurrently
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -5,12 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budgets.models import Budget, Period
+from budgets.models import Budget, Payout, Period
 from cobudget import selectors, services
 from cobudget.envelopes import weighted_envelopes
 from cobudget.models import Wallet
 from contrib_budget.errors import DomainError
-from budgets.models import Payout
 from contributions.models import Contribution
 
 D = Decimal

@@ -43,7 +43,8 @@ def test_explicit_participants_replace_the_member_role(make_round, people):
 
 
 def test_manual_envelopes_give_each_member_their_amount(make_round, people):
-    round = make_round(envelope_policy="manual", manual_envelopes={str(people[0].pk): "30.00", str(people[1].pk): "12.50"})
+    round = make_round(envelope_policy="manual",
+                       manual_envelopes={str(people[0].pk): "30.00", str(people[1].pk): "12.50"})
     assert wallet(round, people[0]).account.balance == D("30.00")
     assert wallet(round, people[1]).account.balance == D("12.50")
     assert Wallet.objects.filter(round=round).count() == 2
@@ -130,8 +131,9 @@ def test_allocation_after_close_is_refused(make_round, make_bucket, member, coor
 
 
 def test_allocation_outside_the_funding_window_is_refused(make_round, make_bucket, member):
-    from django.utils import timezone
     from datetime import timedelta
+
+    from django.utils import timezone
 
     round = make_round(funding_opens_at=timezone.now() + timedelta(days=1))
     bucket = make_bucket(round)

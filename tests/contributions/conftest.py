@@ -1,28 +1,11 @@
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from budgets.models import Budget, Envelope, PeriodKind, PeriodStatus, RateLevel, Task
+from budgets.models import Envelope, PeriodStatus, Task
 from budgets.periods import period_for_date
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
-
-MONDAY = date(2025, 3, 3)
-
-
-@pytest.fixture
-def budget(collective):
-    return Budget.objects.create(
-        collective=collective, name="Tiers-lieu", period_kind=PeriodKind.WEEK, starts_on=MONDAY,
-        amount_per_period=Decimal("1000.00"),
-    )
-
-
-@pytest.fixture
-def rate(budget):
-    return RateLevel.objects.create(collective=budget.collective, budget=budget, name="Standard",
-                                    hourly_rate=Decimal("20.00"))
 
 
 @pytest.fixture

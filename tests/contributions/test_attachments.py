@@ -11,9 +11,8 @@ from django.test import Client
 
 from contributions import services
 from contributions.models import ATTACHMENT_MAX_BYTES, Contribution
+from tests.conftest import MONDAY
 from tests.files import pdf_bytes, png_bytes
-
-from .conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,8 @@ import pytest
 from budgets.models import Budget, RateLevel
 from contributions.models import Contribution, ContributionStatus
 from members.models import AuditEvent
+from tests.conftest import MONDAY
 from tests.factories import CollectiveFactory
-
-from .conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 

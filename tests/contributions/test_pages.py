@@ -11,8 +11,7 @@ from contributions.models import Comment, Contribution, ContributionStatus
 from contributions.services import Declaration, contribution_declare
 from members.models import Membership
 from members.selectors import waiting_items
-
-from .conftest import MONDAY
+from tests.conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +96,8 @@ def test_outsider_gets_404_on_every_page(outsider, member, collective, budget, r
     assert client.post(f"/c/{collective.slug}/contributions/{contribution.pk}/validate/").status_code == 404
 
 
-def test_question_validate_and_self_review_refused_on_pages(member, coordinator, plain_member, collective, budget, rate):
+def test_question_validate_and_self_review_refused_on_pages(member, coordinator, plain_member, collective, budget,
+                                                            rate):
     make_declarations(collective, budget, rate, member, 1)
     contribution = Contribution.objects.get()
     base = f"/c/{collective.slug}/contributions/{contribution.pk}/"
@@ -140,8 +140,8 @@ def test_period_gauge_turns_red_when_requests_exceed_the_money(member, coordinat
 
 
 def test_a_closed_period_page_shows_each_grant_and_its_explanation(member, coordinator, collective, budget, rate):
-    from contributions.closing import period_close
     from budgets.fundings import funding_create
+    from contributions.closing import period_close
     from contributions.services import contribution_validate
 
     funding_create(budget=budget, actor=coordinator, source="Région", amount=Decimal("5000.00"),

@@ -6,8 +6,7 @@ import pytest
 from budgets.models import PeriodStatus
 from contributions.models import Approval, Comment, Contribution, ContributionStatus
 from members.models import AuditEvent
-
-from .conftest import MONDAY
+from tests.conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +59,8 @@ def test_validation_by_a_coordinator(api, coordinator, declared, collective):
     assert again.status_code == 409
 
 
-def test_n_approvals_needed_from_distinct_coordinators(api, coordinator, second_coordinator, declared, collective, budget):
+def test_n_approvals_needed_from_distinct_coordinators(api, coordinator, second_coordinator, declared, collective,
+                                                       budget):
     budget.required_approvals = 2
     budget.save()
     first = api(coordinator).post(url(collective, f"{declared.pk}/validate/"))

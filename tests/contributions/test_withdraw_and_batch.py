@@ -8,17 +8,16 @@ from django.test import Client
 from django.utils import translation
 
 from accounting.documents import period_statement_data
-from contributions.closing import period_close
 from budgets.fundings import funding_create
+from budgets.models import Payout
 from budgets.periods import period_for_date
 from budgets.selectors import period_with_figures
 from contributions import services
-from budgets.models import Payout
+from contributions.closing import period_close
 from contributions.models import Contribution, ContributionStatus
 from members.models import AuditEvent, Membership
 from members.selectors import waiting_items
-
-from .conftest import MONDAY
+from tests.conftest import MONDAY
 
 pytestmark = pytest.mark.django_db
 

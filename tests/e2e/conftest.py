@@ -17,7 +17,9 @@ CHROMIUM_FLAGS = [
 ]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # Screenshots of the pages, kept by CI as test artifacts.
-SCREENSHOTS_DIR = Path(os.environ.get("SCREENSHOTS_DIR") or Path(__file__).parents[2] / "test-artifacts" / "screenshots")
+SCREENSHOTS_DIR = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(__file__).parents[2] / "test-artifacts" / "screenshots"
+)
 
 
 @pytest.fixture(autouse=True)

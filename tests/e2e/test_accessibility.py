@@ -27,10 +27,10 @@ from django.urls import URLResolver, get_resolver, reverse
 from playwright.sync_api import sync_playwright
 
 from accounting import services as accounting
-from contributions.closing import period_close
 from budgets.models import Budget, Funding, FundingStatus, Period, PeriodStatus
 from cobudget.models import Bucket, BucketStatus, Round, RoundStatus
 from contributions import services as declarations
+from contributions.closing import period_close
 from contributions.models import CommentKind, Contribution, ContributionStatus
 from members import demo
 from members import services as members
@@ -303,7 +303,7 @@ def crawl_role(browser, base_url: str, role: str, pages: list[Page]) -> RoleCraw
             log_in(contexts[0], demo.demo_email(ROLES[role]))
             for context in contexts[1:]:
                 context.add_cookies(contexts[0].cookies())
-        crawl = RoleCrawl(role, {width: context.new_page() for width, context in zip(VIEWPORTS, contexts)},
+        crawl = RoleCrawl(role, {width: context.new_page() for width, context in zip(VIEWPORTS, contexts, strict=True)},
                           {page.path for page in pages})
         for page in pages:
             if not page.logs_out:

@@ -85,7 +85,8 @@ def test_an_accountant_exports_the_journal_and_downloads_it(page, login, collect
     with page.expect_download() as download_info:
         download_link.click()
     download = download_info.value
-    assert download.suggested_filename.startswith(f"{collective.slug}-journal") and download.suggested_filename.endswith(".csv")
+    filename = download.suggested_filename
+    assert filename.startswith(f"{collective.slug}-journal") and filename.endswith(".csv")
     with open(download.path(), encoding="utf-8-sig") as stream:
         lines = stream.read().splitlines()
     assert lines[0].split(";")[6:8] == ["debit", "credit"]

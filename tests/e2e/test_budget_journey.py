@@ -6,8 +6,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from playwright.sync_api import expect
 
-from budgets.models import Budget, Period
-from budgets.models import Payout
+from budgets.models import Budget, Payout, Period
 from members.models import Role
 from tests.budgets.helpers import declare
 from tests.factories import MembershipFactory, UserFactory
@@ -43,7 +42,7 @@ def test_coordinator_creates_a_budget_funds_it_and_closes_a_period(page, login, 
 
     people = [MembershipFactory(collective=collective, user=UserFactory(email=f"w{n}@example.org", name=f"W{n}"),
                                 roles=[Role.CONTRIBUTOR.value]).user for n in range(3)]
-    for someone, amount in zip(people, ("600.00", "300.00", "300.00")):
+    for someone, amount in zip(people, ("600.00", "300.00", "300.00"), strict=True):
         declare(budget, someone, amount, day=date(2025, 1, 7))
     page.reload()
     first = Period.objects.get(budget=budget, index=0)

@@ -11,10 +11,9 @@ from playwright.sync_api import expect
 from cobudget import services
 from cobudget.models import Bucket, Round
 from members.models import Role
-from tests.factories import MembershipFactory, UserFactory
-
 from tests.e2e.axe import AXE_SCRIPT, FAILING, axe_violations, described
 from tests.e2e.conftest import SCREENSHOTS_DIR
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

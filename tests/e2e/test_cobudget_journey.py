@@ -1,4 +1,5 @@
-"""Two members allocate at once in two browsers; each sees the other's money arrive live; the close shows the outcome."""
+"""Two members allocate at once in two browsers; each sees the other's money arrive live; the close shows the
+outcome."""
 
 import re
 from decimal import Decimal

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from allauth.account.models import EmailAddress
 
-from contributions.closing import period_close
 from cobudget import services as cobudget
+from contributions.closing import period_close
 from tests.budgets.helpers import declare, make_budget, period_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

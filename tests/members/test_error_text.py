@@ -2,7 +2,7 @@ from django import forms
 from django.utils import translation
 
 from contrib_budget.errors import DomainError
-from members.forms import error_text
+from contrib_budget.forms import error_text
 
 
 class _AmountForm(forms.Form):

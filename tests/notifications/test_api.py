@@ -2,6 +2,7 @@
 opening a notification, the bell in the top bar, the reminders' settings."""
 
 import re
+
 import pytest
 
 from members.models import AuditEvent

@@ -17,8 +17,18 @@ from members.notifications.models import DigestRun, Notification, NotificationPr
 from members.notifications.selectors import preferences_of
 from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
 
-from .support import (NEW_YORK, QUESTION, declare, make_budget, page_client, paris, question, questioned,
-                      round_opened, settings_tokens)
+from .support import (
+    NEW_YORK,
+    QUESTION,
+    declare,
+    make_budget,
+    page_client,
+    paris,
+    question,
+    questioned,
+    round_opened,
+    settings_tokens,
+)
 
 pytestmark = pytest.mark.django_db
 

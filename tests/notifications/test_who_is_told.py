@@ -17,13 +17,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounting import services as accounting
-from contributions.closing import period_close
 from budgets.fundings import funding_create, funding_receive
-from budgets.models import Funding, PeriodStatus
+from budgets.models import Funding, Payout, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from cobudget import services as cobudget
 from contributions import services as contributions
-from budgets.models import Payout
+from contributions.closing import period_close
 from contributions.models import ValueMode
 from members.models import Invitation, Membership, Role
 from members.notifications import selectors

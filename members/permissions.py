@@ -1,0 +1,12 @@
+"""The actions of members and who may take them (contrib_budget.permissions)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from contrib_budget.permissions import Permission
+
+from .models import Role
+
+MANAGE_COLLECTIVE = Permission((Role.COORDINATOR,), _("Only coordinators change the collective's settings."),
+                               "not_coordinator")
+# Inviting people, revoking invitations, giving roles, removing someone (a person may always leave).
+MANAGE_MEMBERS = Permission((Role.COORDINATOR,), _("Only coordinators can manage other members."))
