@@ -11,6 +11,8 @@
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from members.models import Collective, User
+
 from .ledger import account_get_or_create
 from .models import Account, AccountKind, Budget
 
@@ -33,7 +35,7 @@ def budget_pledged_account(budget: Budget) -> Account:
                                  name=_("%(budget)s — pledged") % {"budget": budget.name})
 
 
-def person_account(*, collective, user, state: str) -> Account:
+def person_account(*, collective: Collective, user: User, state: str) -> Account:
     """`state` is "owed", "payable" or "paid"."""
     kind = AccountKind.PAID if state == "paid" else AccountKind.PAYABLE
     names = {"owed": _("Owed to %(person)s"), "payable": _("Payable to %(person)s"), "paid": _("Paid to %(person)s")}

@@ -3,6 +3,7 @@ yet), what the period before it left, never more than the funds not granted."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 
@@ -12,7 +13,7 @@ from .models import Budget, Funding, LeftoverPolicy, Payout, Period, PeriodStatu
 from .periods import period_count
 
 
-def _granted_total(budget: Budget, **filters) -> Decimal:
+def _granted_total(budget: Budget, **filters: Any) -> Decimal:
 
     return Payout.objects.filter(period__budget=budget, **filters).aggregate(s=Sum("granted"))["s"] or ZERO
 

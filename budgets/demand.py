@@ -29,5 +29,6 @@ def period_demand() -> dict[str, Expression]:
     """The annotations that give each period what is asked of it."""
     if _demand:
         return _demand[0]()
-    nothing = Value(ZERO, output_field=DecimalField(**MONEY))
+    nothing = Value(ZERO, output_field=DecimalField(max_digits=MONEY["max_digits"],
+                                                    decimal_places=MONEY["decimal_places"]))
     return {"requested": nothing, "validated": nothing, "declaration_count": Value(0, output_field=IntegerField())}

@@ -6,16 +6,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from members.demo import DemoData
-from members.models import Membership
+from members.demo import DemoData, membership
 from members.services import membership_set_roles
 
 from .fundings import funding_create
 from .services import budget_create, envelope_create, task_create
-
-
-def _membership(collective, user) -> Membership:
-    return Membership.objects.get(collective=collective, user=user)
 
 
 def seed(data: DemoData) -> None:
@@ -49,7 +44,7 @@ def _seed_kpa(data: DemoData) -> None:
     """KPA-Cité's monthly kitchen budget, funded mostly by a pledge, from last month on."""
     kpa = data.collectives["kpa"]
     alice, bob = data.people["alice"], data.people["bob"]
-    membership_set_roles(membership=_membership(kpa, bob), actor=alice, roles=["contributor", "member"])
+    membership_set_roles(membership=membership(kpa, bob), actor=alice, roles=["contributor", "member"])
     first_of_month = timezone.localdate().replace(day=1)
     last_month = (first_of_month - timedelta(days=1)).replace(day=1)
     budget = budget_create(

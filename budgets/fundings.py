@@ -13,13 +13,14 @@ from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, checked
 from contrib_budget.money import MAX_FUNDING, parse_money
 from members.audit import audit_record
+from members.models import User
 
 from . import accounts
 from .ledger import InsufficientFunds, Leg, transaction_post, transaction_reverse
 from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, Payout, SourceKind
 from .notifications import funding_received_notify, payouts_notify
 from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS
-from .services import budget_lock
+from .services import MoneyInput, budget_lock
 
 
 def _funding_state(funding: Funding) -> dict:
@@ -67,7 +68,7 @@ def settlement(*, budget: Budget, cash: Decimal) -> tuple[list[Leg], list[tuple[
     return legs, updates
 
 
-def _apply_updates(updates: list[tuple[int, Decimal]], actor) -> None:
+def _apply_updates(updates: list[tuple[int, Decimal]], actor: User) -> None:
     """Owed payouts become payable by these amounts; their payees are told."""
 
     for payout_id, amount in updates:
@@ -78,7 +79,7 @@ def _apply_updates(updates: list[tuple[int, Decimal]], actor) -> None:
 
 
 def funding_create(
-    *, budget: Budget, actor, source: str, amount, source_kind: str = SourceKind.GRANT,
+    *, budget: Budget, actor: User, source: str, amount: MoneyInput, source_kind: str = SourceKind.GRANT,
     status: str = FundingStatus.PLEDGED, received_on: date | None = None,
 ) -> Funding:
     """Credit `budget` from `source`; received money first makes owed payouts payable."""
@@ -125,7 +126,7 @@ def funding_create(
     return funding
 
 
-def funding_receive(*, funding: Funding, actor, received_on: date | None = None) -> Funding:
+def funding_receive(*, funding: Funding, actor: User, received_on: date | None = None) -> Funding:
     """A pledged funding arrives: its money moves from pledged to received, and owed payouts
     of the budget become payable, oldest first."""
     MANAGE_BUDGETS.require(collective=funding.collective, actor=actor)
@@ -155,7 +156,7 @@ def funding_receive(*, funding: Funding, actor, received_on: date | None = None)
     return funding
 
 
-def funding_cancel(*, funding: Funding, actor, reason: str) -> Funding:
+def funding_cancel(*, funding: Funding, actor: User, reason: str) -> Funding:
     """Undo a mistyped funding: its ledger movements are reversed, and it no longer counts.
 
     Refused when the money is already granted: the reversal would take a budget account below zero,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from contrib_budget.money import ZERO, split_largest_remainder, to_money
 from members.audit import audit_record
+from members.models import User
 
 from . import accounts
 from .ledger import transaction_post
@@ -93,7 +94,7 @@ def payouts_record(*, period: Period, grants: list[Grant], people: dict[int, int
     ])
 
 
-def payout_grant_post(*, payout, actor=None) -> None:
+def payout_grant_post(*, payout: Payout, actor: User | None = None) -> None:
     """Step 2 for one payout: post its grant once, backed by received money first, then pledged."""
     with transaction.atomic():
         budget = budget_lock(payout.period.budget)
@@ -120,7 +121,7 @@ def payout_grant_post(*, payout, actor=None) -> None:
                      after={"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})
 
 
-def period_grants_post(*, period: Period, actor=None) -> int:
+def period_grants_post(*, period: Period, actor: User | None = None) -> int:
     """Post every grant of a closed period still missing from the ledger; returns how many were posted."""
     posted = 0
     for payout in payouts_unposted(period=period):

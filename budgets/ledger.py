@@ -9,22 +9,24 @@ below zero.
 import logging
 from collections import defaultdict
 from decimal import Decimal
-from typing import Sequence
+from typing import Sequence, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, F, Model, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError
 from contrib_budget.models import record_label
 from contrib_budget.money import has_at_most_two_decimals
-from members.models import Collective
+from members.models import Collective, User
 
 from .models import Account, AccountKind, Entry, LedgerTransaction
 
 logger = logging.getLogger(__name__)
 
 Leg = tuple[Account, Decimal]
+# What a movement is about: a model instance, or the (record label, id) pair that names one.
+Linked = Model | tuple[str, str] | None
 
 ACCOUNTS_ALLOWED_NEGATIVE = {AccountKind.FUNDING_SOURCE, AccountKind.PAID}
 
@@ -102,7 +104,7 @@ def _apply_to_balances(legs: Sequence[Leg]) -> None:
         raise InsufficientFunds(_("Not enough money in %(account)s.") % {"account": accounts[short].name})
 
 
-def _link_of(linked) -> tuple[str, str]:
+def _link_of(linked: Linked) -> tuple[str, str]:
     if linked is None:
         return "", ""
     if isinstance(linked, tuple):
@@ -116,9 +118,9 @@ def transaction_post(
     kind: str,
     legs: Sequence[Leg],
     memo: str = "",
-    actor=None,
+    actor: User | None = None,
     idempotency_key: str | None = None,
-    linked=None,
+    linked: Linked = None,
     reverses: LedgerTransaction | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction; with an idempotency key, post it once only.
@@ -160,8 +162,19 @@ def transaction_post(
     return txn
 
 
+class PostOptions(TypedDict, total=False):
+    """The keywords of `transaction_post` that `transfer` passes on."""
+
+    memo: str
+    actor: User | None
+    idempotency_key: str | None
+    linked: Linked
+    reverses: LedgerTransaction | None
+
+
 def transfer(
-    *, collective: Collective, source: Account, destination: Account, amount: Decimal, kind: str, **options
+    *, collective: Collective, source: Account, destination: Account, amount: Decimal, kind: str,
+    **options: Unpack[PostOptions],
 ) -> LedgerTransaction:
     return transaction_post(
         collective=collective, kind=kind, legs=[(source, -amount), (destination, amount)], **options
@@ -169,7 +182,7 @@ def transfer(
 
 
 def transaction_reverse(
-    *, txn: LedgerTransaction, actor=None, memo: str = "", idempotency_key: str | None = None
+    *, txn: LedgerTransaction, actor: User | None = None, memo: str = "", idempotency_key: str | None = None
 ) -> LedgerTransaction:
     """Undo a transaction by posting its mirror image; the original stays."""
     if LedgerTransaction.objects.filter(reverses=txn).exists():

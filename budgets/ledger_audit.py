@@ -1,10 +1,11 @@
 """Set-based checks of every ledger invariant; `check_ledger` prints them, beat runs them nightly."""
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from django.core.mail import mail_admins
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from members.models import Collective
@@ -14,7 +15,7 @@ from .models import Account, AccountKind, Entry, LedgerTransaction, Payout
 from .notifications import ledger_violation_notify
 
 
-def _entries_total():
+def _entries_total() -> Coalesce:
     return Coalesce(
         Subquery(
             Entry.objects.filter(account=OuterRef("pk"))
@@ -27,7 +28,7 @@ def _entries_total():
     )
 
 
-def ledger_violations(collective=None) -> list[str]:
+def ledger_violations(collective: Collective | None = None) -> list[str]:
     """Every broken invariant of the ledger, as readable lines (empty: all good)."""
     transactions = LedgerTransaction.objects.all()
     accounts = Account.objects.all()
@@ -53,17 +54,17 @@ def ledger_violations(collective=None) -> list[str]:
     return problems
 
 
-def books_violations(collective=None) -> list[str]:
+def books_violations(collective: Collective | None = None) -> list[str]:
     """The ledger's invariants and the payouts' figures against it."""
     return ledger_violations(collective) + payout_violations(collective)
 
 
-def _posted_payouts(collective):
+def _posted_payouts(collective: Collective | None) -> QuerySet[Payout]:
     payouts = Payout.objects.filter(grant_transaction__isnull=False)
     return payouts.of(collective) if collective is not None else payouts
 
 
-def payout_violations(collective=None) -> list[str]:
+def payout_violations(collective: Collective | None = None) -> list[str]:
     """The payouts' own figures (`granted`, `payable_amount`, paid or not) against the ledger, the only truth:
     each posted grant and each payment moves exactly the payout's amount, and per person what the posted
     payouts hold as owed, payable and paid equals what the person's accounts hold."""
@@ -96,7 +97,7 @@ def payout_violations(collective=None) -> list[str]:
     return problems
 
 
-def ledger_check_and_alert(*, today) -> dict[int, list[str]]:
+def ledger_check_and_alert(*, today: date) -> dict[int, list[str]]:
     """The nightly check: each collective's broken invariants; its coordinators are told (once a day) and the
     site's administrators emailed. Returns the problems by collective id (empty: all good)."""
     problems = {}

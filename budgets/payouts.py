@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, checked
 from members.audit import audit_record
-from members.models import Collective
+from members.models import Collective, User
 
 from . import accounts
 from .ledger import transaction_post
@@ -18,12 +18,12 @@ from .notifications import payouts_notify
 from .permissions import PAY_PAYOUTS
 
 
-def _paid_state(payout) -> dict:
+def _paid_state(payout: Payout) -> dict[str, str | None]:
     return {"paid_on": payout.paid_on.isoformat() if payout.paid_on else None, "reference": payout.reference}
 
 
-def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor, paid_on: date,
-                      reference: str = "") -> list:
+def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor: User, paid_on: date,
+                      reference: str = "") -> list[Payout]:
     """Mark payable payouts paid (all or none): payable → paid in the ledger, once each."""
     PAY_PAYOUTS.require(collective=collective, actor=actor)
 

@@ -14,7 +14,7 @@ from .models import Budget, Period, PeriodKind
 # A single-period budget without an end date runs until the coordinators close it.
 OPEN_END = date(9999, 12, 31)
 MAX_PERIODS = 1000
-MONTHS = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}
+MONTHS: dict[str, int] = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}
 
 
 def _add_months(day: date, months: int) -> date:

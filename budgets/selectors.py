@@ -1,7 +1,9 @@
 """Reads worth naming: budgets with their money, periods with their figures, payouts, earnings."""
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db.models import (
     Count,
@@ -17,26 +19,46 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 
 from contrib_budget.money import ZERO
+from contrib_budget.scopes import across_collectives
+from members.models import Collective, User
 
 from .available import even_spread, period_amount
 from .demand import period_demand
 from .models import Budget, Funding, FundingStatus, LeftoverPolicy, Payout, Period, PeriodStatus
 from .periods import period_count
 
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+MONEY_FIELD: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=14, decimal_places=2)
 
 
-def sum_of(queryset, column) -> Coalesce:
+class Figures(TypedDict):
+    """What `with_figures` adds to each period."""
+
+    requested: Decimal
+    validated: Decimal
+    declaration_count: int
+    granted: Decimal
+    available_now: Decimal | None
+    over: bool
+
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    PeriodWithFigures = WithAnnotations[Period, Figures]
+
+
+def sum_of(queryset: QuerySet[Any], column: str | Combinable) -> Coalesce:
     """The total of `column` over a subquery, zero when it has no rows: one money figure per outer row."""
     return Coalesce(
         Subquery(queryset.annotate(total=Sum(column)).values("total")[:1]), Value(ZERO), output_field=MONEY_FIELD,
     )
 
 
-def budgets_with_money(collective) -> QuerySet:
+def budgets_with_money(collective: Collective) -> QuerySet[Budget]:
     """Budgets of a collective annotated with received, pledged and granted totals."""
     fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
     payouts = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
@@ -52,7 +74,7 @@ def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal
     return available is not None and max(requested, validated) > available
 
 
-def periods_with_figures(budget: Budget, *, period: Period | None = None) -> list[Period]:
+def periods_with_figures(budget: Budget, *, period: Period | None = None) -> list["PeriodWithFigures"]:
     """The periods of a budget (or only `period`), in order, with their figures (`with_figures`)."""
     queryset = Period.objects.filter(budget=budget).order_by("index")
     if period is not None:
@@ -60,32 +82,35 @@ def periods_with_figures(budget: Budget, *, period: Period | None = None) -> lis
     return with_figures(queryset)
 
 
-def with_figures(periods: QuerySet) -> list[Period]:
+def with_figures(periods: QuerySet[Period]) -> list["PeriodWithFigures"]:
     """Periods, of one budget or of many, with `requested`, `validated`, `declaration_count` (budgets.demand),
     `granted`,
     `available_now` (frozen once closed or in deficit; while open, what a closing now could grant, by the rule
     of `closing.period_available`) and `over`. At most three queries, whatever the number of periods, budgets
     and declarations: a dashboard shows the open periods of every budget at once."""
     payouts = Payout.objects.filter(period=OuterRef("pk")).order_by().values("period")
-    periods = list(periods.select_related("budget").annotate(**period_demand(), granted=sum_of(payouts, "granted")))
-    budgets = {current.budget_id: current.budget for current in periods}
+    # What period_demand() annotates is registered at run time, and the loop below sets the rest of the figures.
+    figured = cast("list[PeriodWithFigures]", list(
+        periods.select_related("budget").annotate(**period_demand(), granted=sum_of(payouts, "granted"))))
+    budgets = {current.budget_id: current.budget for current in figured}
     left, closed = _funds_not_granted_and_closed(budgets)
     counts = {pk: period_count(budget) for pk, budget in budgets.items()}
-    spread_budgets = [pk for pk, budget in budgets.items()
-                      if budget.amount_per_period is None and counts[pk] is not None]
+    # Budgets without an amount per period that end spread their funds evenly over their periods.
+    spread_counts = {pk: count for pk, count in counts.items()
+                     if budgets[pk].amount_per_period is None and count is not None}
     # The leftover a period carries in is what the period before it kept, if that one is closed.
-    leftovers = _leftovers_of_closed({(current.budget_id, current.index - 1) for current in periods
+    leftovers = _leftovers_of_closed({(current.budget_id, current.index - 1) for current in figured
                                       if current.available is None and current.index > 0}
-                                     | {(pk, closed[pk] - 1) for pk in spread_budgets if closed[pk] > 0})
+                                     | {(pk, closed[pk] - 1) for pk in spread_counts if closed[pk] > 0})
 
     def carried_in(budget: Budget, index: int) -> Decimal:
         if budget.leftover_policy != LeftoverPolicy.CARRY_OVER or index == 0:
             return ZERO
         return leftovers.get((budget.pk, index - 1), ZERO)
 
-    spreads = {pk: even_spread(closed=closed[pk], count=counts[pk],
-                               pool=left[pk] - carried_in(budgets[pk], closed[pk])) for pk in spread_budgets}
-    for current in periods:
+    spreads = {pk: even_spread(closed=closed[pk], count=count, pool=left[pk] - carried_in(budgets[pk], closed[pk]))
+               for pk, count in spread_counts.items()}
+    for current in figured:
         budget = budgets[current.budget_id]
         if current.available is None:
             if budget.amount_per_period is None and counts[budget.pk] is None:
@@ -98,7 +123,7 @@ def with_figures(periods: QuerySet) -> list[Period]:
             current.available_now = current.available
         current.over = period_is_over(requested=current.requested, validated=current.validated,
                                       available=current.available_now)
-    return periods
+    return figured
 
 
 def _funds_not_granted_and_closed(budgets: dict[int, Budget]) -> tuple[dict[int, Decimal], dict[int, int]]:
@@ -133,32 +158,32 @@ def _leftovers_of_closed(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], 
             if (budget_id, index) in wanted}
 
 
-def period_with_figures(period: Period) -> Period:
+def period_with_figures(period: Period) -> "PeriodWithFigures":
     """One period with the figures `periods_with_figures` gives, without computing the others'."""
     return periods_with_figures(period.budget, period=period)[0]
 
 
-def payouts_unposted(*, period: Period) -> QuerySet:
+def payouts_unposted(*, period: Period) -> QuerySet[Payout]:
     """Payouts of a closed period whose grant is not in the ledger yet (a closing to resume)."""
     return (Payout.objects.filter(period=period, granted__gt=0, grant_transaction__isnull=True)
             .select_related("person", "period__budget").order_by("id"))
 
 
-def payouts_unposted_anywhere() -> QuerySet:
+def payouts_unposted_anywhere() -> QuerySet[Payout]:
     """Payouts of every collective whose grant is not in the ledger yet. Beat asks every minute, so only payouts
     that can still be unposted are looked at: not paid, in a period not locked (both need the grant posted)."""
     return Payout.objects.filter(granted__gt=0, paid_on__isnull=True, period__locked_at__isnull=True,
                                  grant_transaction__isnull=True)
 
 
-def payouts_owed_posted(*, budget: Budget) -> QuerySet:
+def payouts_owed_posted(*, budget: Budget) -> QuerySet[Payout]:
     """Owed payouts of a budget, oldest first, whose grant is posted: those that received money can settle."""
     return (Payout.objects.filter(period__budget=budget, payable_amount__lt=F("granted"), paid_on__isnull=True,
                                   grant_transaction__isnull=False)
             .select_related("person").order_by("period__ends_on", "period__index", "id"))
 
 
-def payouts_of_period(period: Period) -> QuerySet:
+def payouts_of_period(period: Period) -> QuerySet[Payout]:
     return (Payout.objects.filter(period=period).select_related("person", "contribution")
             .order_by("person__name", "person__email", "id"))
 
@@ -167,7 +192,7 @@ def payouts_of_period(period: Period) -> QuerySet:
 PAYABLE = Q(paid_on__isnull=True, payable_amount=F("granted"), granted__gt=0)
 
 
-def payouts_of_collective(collective, *, state: str | None = None) -> QuerySet:
+def payouts_of_collective(collective: Collective, *, state: str | None = None) -> QuerySet[Payout]:
     payouts = (Payout.objects.of(collective).select_related("person", "contribution", "period__budget")
                .order_by("period__ends_on", "id"))
     if state == "paid":
@@ -179,19 +204,20 @@ def payouts_of_collective(collective, *, state: str | None = None) -> QuerySet:
     return payouts
 
 
-def payouts_of_person(user, collectives) -> QuerySet:
+@across_collectives
+def payouts_of_person(user: User, collectives: Iterable[Collective]) -> QuerySet[Payout]:
     """A person's payouts in `collectives`, the unpaid first, then the latest periods first."""
     return (Payout.objects.filter(person=user, collective__in=list(collectives))
             .select_related("collective", "period__budget", "contribution")
             .order_by(F("paid_on").desc(nulls_first=True), "-period__ends_on", "-id"))
 
 
-def periods_settled_unlocked(collective) -> QuerySet:
+def periods_settled_unlocked(collective: Collective) -> QuerySet[Period]:
     """Closed periods not locked yet whose money is settled: every payout with money paid (so its grant posted)."""
     return periods_settled_unlocked_of(Period.objects.of(collective))
 
 
-def periods_settled_unlocked_of(periods: QuerySet) -> QuerySet:
+def periods_settled_unlocked_of(periods: QuerySet[Period]) -> QuerySet[Period]:
     """`periods_settled_unlocked` among `periods` (of any collectives)."""
     unpaid = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0, paid_on__isnull=True)
     return periods.filter(status=PeriodStatus.CLOSED, locked_at__isnull=True).exclude(Exists(unpaid))
@@ -202,7 +228,7 @@ def periods_interrupted() -> list[Period]:
     return list(Period.objects.filter(pk__in=payouts_unposted_anywhere().values("period_id")).select_related("budget"))
 
 
-def periods_due(today) -> list[Period]:
+def periods_due(today: date) -> list[Period]:
     """Open periods whose budget closes them automatically and whose delay has passed, in order;
     and closed periods whose grants are not all posted yet (a closing to resume)."""
     due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timedelta(days=1),

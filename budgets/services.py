@@ -67,7 +67,8 @@ def rate_grid_set(*, budget: Budget, levels: list[dict]) -> list[RateLevel]:
         level_id = data.get("id")
         if level_id is not None and level_id not in current:
             raise DomainError(_("Unknown rate level."), "invalid", fields={"rate_levels": [_("Unknown rate level.")]})
-        level = current.get(level_id) or RateLevel(collective_id=budget.collective_id, budget=budget)
+        level = (current[level_id] if level_id is not None
+                 else RateLevel(collective_id=budget.collective_id, budget=budget))
         level.name = checked("rate_levels", (data.get("name") or "").strip(), text.single_line(100))
         if not level.name:
             raise DomainError(_("Name each rate level."), "invalid",

@@ -12,7 +12,7 @@ from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from contrib_budget import dates, tenancy, text
+from contrib_budget import dates, scopes, tenancy, text
 from contrib_budget.errors import DomainError
 from contrib_budget.parsers import RequestTooLarge
 
@@ -72,7 +72,22 @@ def not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
-class CollectiveScopedMixin:
+class CollectiveScopeMixin:
+    """An API view whose request, once it knows its collective, reads inside that collective's scope."""
+
+    def enter_collective_scope(self, collective) -> None:
+        """The rest of the request reads inside the collective's scope (contrib_budget.scopes)."""
+        self.scope_token = scopes.enter(collective.pk)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        token = getattr(self, "scope_token", None)
+        if token is not None:
+            scopes.leave(token)
+            self.scope_token = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class CollectiveScopedMixin(CollectiveScopeMixin):
     """Resolves the collective of `/api/v1/collectives/<collective_slug>/…` once.
 
     Non-members get 404. Set `required_roles` (any of them grants access) or
@@ -97,6 +112,7 @@ class CollectiveScopedMixin:
         membership = self.resolve(request, kwargs[tenancy.URL_KWARG])
         self.collective = membership.collective
         self.membership = membership
+        self.enter_collective_scope(self.collective)
         super().initial(request, *args, **kwargs)
         roles = self.roles_by_action.get(getattr(self, "action", None), self.required_roles)
         if roles and not membership.has_role(*roles):

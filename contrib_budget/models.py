@@ -3,6 +3,8 @@
 from django.apps import apps
 from django.db import models
 
+from .scopes import EVERY, OutOfScope, active_scope
+
 
 def record_label(model) -> str:
     """How the append-only records (ledger links, audit targets) name a model or an instance of it: its label,
@@ -23,18 +25,35 @@ class CollectiveScopedQuerySet(models.QuerySet):
         return self.filter(collective=collective)
 
 
+class CollectiveScopedManager(models.Manager.from_queryset(CollectiveScopedQuerySet)):  # type: ignore[misc]
+    """Every query starts inside the active collective scope (contrib_budget.scopes), or raises."""
+
+    def get_queryset(self) -> CollectiveScopedQuerySet:
+        queryset = super().get_queryset()
+        scope = active_scope()
+        if scope == EVERY:
+            return queryset
+        if scope is None:
+            raise OutOfScope(f"{self.model._meta.label} was queried outside a collective scope")
+        return queryset.filter(collective_id=scope)
+
+    def none(self) -> CollectiveScopedQuerySet:
+        # An empty queryset reads nothing: views and forms name their model with it before any scope exists.
+        return super().get_queryset().none()
+
+
 class CollectiveOwned(models.Model):
     """A row that belongs to exactly one collective (the tenant).
 
-    Collective-owned data is only ever read through `Model.objects.of(collective)`,
-    so that one line decides what a tenant can see.
+    Collective-owned data is read through `Model.objects.of(collective)` inside the collective's scope; a
+    query outside any scope raises (contrib_budget.scopes).
     """
 
     collective = models.ForeignKey(
         "members.Collective", on_delete=models.PROTECT, related_name="+"
     )
 
-    objects = CollectiveScopedQuerySet.as_manager()
+    objects = CollectiveScopedManager()
 
     class Meta:
         abstract = True

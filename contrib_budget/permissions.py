@@ -9,9 +9,12 @@ write service as every role to prove both refuse alike.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Model
 from django.utils.functional import Promise
 
 from .errors import Forbidden
+from .scopes import across_collectives
 from .tenancy import membership_model
 
 
@@ -22,19 +25,20 @@ class Permission:
     message: str | Promise
     code: str = "forbidden"
 
-    def allows(self, *, collective, actor) -> bool:
+    def allows(self, *, collective: Model, actor: AbstractBaseUser | None) -> bool:
         """Whether `actor` holds one of the roles in `collective`. No actor is the system (beat jobs, commands
         acting for nobody), which may: it only does what the collective's own rules scheduled."""
         if actor is None:
             return True
         return roles_of(collective=collective, actor=actor).intersection(self.roles) != set()
 
-    def require(self, *, collective, actor) -> None:
+    def require(self, *, collective: Model, actor: AbstractBaseUser | None) -> None:
         if not self.allows(collective=collective, actor=actor):
             raise Forbidden(str(self.message), self.code)
 
 
-def roles_of(*, collective, actor) -> set[str]:
+@across_collectives
+def roles_of(*, collective: Model, actor: AbstractBaseUser) -> set[str]:
     """The roles `actor` holds in `collective` (none when not a member)."""
     roles: Iterable[str] | None = (membership_model().objects.filter(collective=collective, user=actor)
                                    .values_list("roles", flat=True).first())

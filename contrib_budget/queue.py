@@ -20,7 +20,7 @@ from kombu.exceptions import OperationalError
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task_name: str, *args) -> bool:
+def enqueue(task_name: str, *args: object) -> bool:
     """Send the task named `task_name` with `args`; False (and a warning) when the broker cannot take it now."""
     task = current_app.tasks[task_name]
     try:

@@ -6,6 +6,7 @@ gets 403.
 """
 
 from collections.abc import Callable
+from contextvars import Token
 from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +21,11 @@ from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
+from . import scopes
+from .scopes import every_collective
+
 URL_KWARG = "collective_slug"
+ADMIN_PATH = "/admin/"
 
 ViewFunction = Callable[..., HttpResponseBase]
 
@@ -31,6 +36,8 @@ class CollectiveRequest(HttpRequest):
 
     collective: Any
     membership: Any
+    # Given back when the request ends (contrib_budget.scopes).
+    collective_scope_token: "Token[scopes.Scope]"
 
 
 def membership_model() -> type[Any]:
@@ -44,15 +51,16 @@ def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Any:
         raise Http404
     Membership = membership_model()
     try:
-        return Membership.objects.select_related("collective", "user").get(
-            collective__slug=slug, user=user
-        )
+        with every_collective():  # which collective the person may enter is what this finds out
+            return Membership.objects.select_related("collective", "user").get(collective__slug=slug, user=user)
     except Membership.DoesNotExist:
         raise Http404 from None
 
 
 class CollectiveMiddleware:
-    """Sets request.collective and request.membership for collective pages, in the collective's time zone.
+    """Sets request.collective and request.membership for collective pages, in the collective's time zone and
+    scope (contrib_budget.scopes): a request starts in no scope at all, so a page that is not a collective's
+    reads collective data only where it says it reads across the person's collectives.
 
     API views resolve the collective themselves (contrib_budget.api), after
     DRF has authenticated the request by token or session.
@@ -62,9 +70,15 @@ class CollectiveMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        # The admin site (staff only: it checks before it reads) looks after every collective.
+        unscoped = scopes.enter(scopes.EVERY if request.path.startswith(ADMIN_PATH) else None)
         try:
             return self.get_response(request)
         finally:
+            scoped = getattr(request, "collective_scope_token", None)
+            if scoped is not None:
+                scopes.leave(scoped)
+            scopes.leave(unscoped)
             timezone.deactivate()
 
     def process_view(self, request: CollectiveRequest, view_func: ViewFunction, view_args: tuple[Any, ...],
@@ -76,6 +90,7 @@ class CollectiveMiddleware:
             return redirect_to_login(request.get_full_path())
         request.membership = membership_for(request.user, slug)
         request.collective = request.membership.collective
+        request.collective_scope_token = scopes.enter(request.collective.pk)
         timezone.activate(ZoneInfo(request.collective.timezone))
         return None
 

@@ -13,8 +13,9 @@ between two grants only posts the grants still missing.
 """
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +34,7 @@ from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, checked
 from contrib_budget.money import MAX_BUDGET_AMOUNT, ZERO, format_money, parse_money
 from members.audit import audit_record
+from members.models import User
 
 from .models import Contribution, ContributionStatus, ValueMode
 from .permissions import CLOSE_PERIODS
@@ -54,8 +56,8 @@ def _requests(period: Period) -> tuple[list[Request], list[int]]:
     return requests, pending
 
 
-def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Request], available: Decimal,
-                    decision: dict) -> tuple[list[Grant], Decimal, dict]:
+def _decided_grants(*, budget: Budget, period: Period, actor: User | None, requests: list[Request],
+                    available: Decimal, decision: dict[str, Any]) -> tuple[list[Grant], Decimal, dict[str, Any]]:
     """Apply the coordinators' decision on a period in deficit."""
     kind = decision.get("kind")
     total = sum((r.amount for r in requests), ZERO)
@@ -74,8 +76,11 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
         for r in requests:
             amount = parse_money(amounts[str(r.contribution_id)], "amounts", maximum=MAX_BUDGET_AMOUNT)
             if amount > r.amount:
+                # DomainError types a field's errors as one list of messages; this field has one list per
+                # declaration (the API has always sent it so), which its type does not say.
+                per_declaration = {str(r.contribution_id): [_("More than requested.")]}
                 raise DomainError(_("A granted amount cannot exceed its request."), "invalid",
-                                  fields={"amounts": {str(r.contribution_id): [_("More than requested.")]}})
+                                  fields={"amounts": per_declaration})  # type: ignore[dict-item]
             grants.append(Grant(r.contribution_id, r.amount, amount, "decision_amount", {"note": note}))
         if sum((g.granted for g in grants), ZERO) > available:
             raise DomainError(
@@ -92,6 +97,7 @@ def _decided_grants(*, budget: Budget, period: Period, actor, requests: list[Req
             raise DomainError(
                 _("The top-up must cover the gap of %(gap)s.") % {"gap": format_money(gap, budget.collective.currency)},
                 "top_up_too_small", fields={"amount": [_("Less than the gap.")]})
+        assert actor is not None, "a decision is a person's: the system closes periods without one"
         funding = funding_create(
             budget=budget, actor=actor, source=decision.get("source") or _("Top-up"), amount=amount,
             source_kind=decision.get("source_kind") or "other", status=decision.get("status") or FundingStatus.RECEIVED,
@@ -117,7 +123,7 @@ def _carry_pending(*, budget: Budget, period: Period, pending: list[int]) -> Non
     Contribution.objects.filter(pk__in=pending).update(period=following)
 
 
-def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> None:
+def _settle(*, budget: Budget, period: Period, actor: User | None, decision: dict[str, Any] | None) -> None:
     """Step 1, under the locks: freeze the snapshot into payouts and close (or flag a deficit)."""
     from contributions.models import Contribution
 
@@ -125,11 +131,14 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
         raise Conflict(_("Close the earlier periods of this budget first."), "earlier_period_open")
     requests, pending = _requests(period)
     before = {"status": period.status, "available": str(period.available) if period.available is not None else None}
+    grants: list[Grant] | None
+    stored: dict[str, Any] | None
     if period.status == PeriodStatus.DEFICIT:
         available = period.available
         if decision is None:
             raise Conflict(_("This period is in deficit: record the coordinators' decision to close it."),
                            "decision_needed")
+        assert available is not None, "frozen when the period entered deficit"
         grants, available, stored = _decided_grants(budget=budget, period=period, actor=actor, requests=requests,
                                                     available=available, decision=decision)
     else:
@@ -164,7 +173,7 @@ def _settle(*, budget: Budget, period: Period, actor, decision: dict | None) -> 
                          payout_ids={payout.contribution_id: payout.pk for payout in payouts})
 
 
-def period_close(*, period: Period, actor=None, decision: dict | None = None) -> Period:
+def period_close(*, period: Period, actor: User | None = None, decision: dict[str, Any] | None = None) -> Period:
     """Close a period (idempotent, resumable). Under `hold`, a period whose requests exceed the
     money enters `deficit`; closing it then needs the coordinators' `decision`:
     {"kind": "pro_rata"}, {"kind": "amounts", "amounts": {contribution_id: amount}, "note": ...}
@@ -189,7 +198,7 @@ def period_close(*, period: Period, actor=None, decision: dict | None = None) ->
     return period
 
 
-def periods_close_due(*, today) -> int:
+def periods_close_due(*, today: date) -> int:
     """Close every period due for automatic closing and finish the closings a crash interrupted, budget by
     budget in order: a budget whose period cannot close (a deficit, pending work in its last period) waits for
     its coordinators, the others go on. Returns how many periods were closed or resumed."""

@@ -10,15 +10,10 @@ from django.utils import timezone
 
 from budgets.models import Budget, Payout, Period
 from budgets.payouts import payouts_mark_paid
-from members.demo import DemoData
-from members.models import Membership
+from members.demo import DemoData, membership
 
 from . import services as declarations
 from .closing import period_close
-
-
-def _membership(collective, user) -> Membership:
-    return Membership.objects.get(collective=collective, user=user)
 
 
 def seed(data: DemoData) -> None:
@@ -28,13 +23,13 @@ def seed(data: DemoData) -> None:
     budget = Budget.objects.get(collective=fabrique, name="Animation du tiers-lieu")
     accueil, atelier = (budget.envelopes.get(name=name) for name in ("Accueil", "Atelier bois"))
     levels = list(budget.rate_levels.all())
-    coordinator = _membership(fabrique, alice)
+    coordinator = membership(fabrique, alice)
 
     def declare(person, week, description, *, minutes=0, level=None, amount=None, mode="time_rate", envelope=None):
         declaration = declarations.Declaration(
             budget=budget, performed_on=budget.starts_on + timedelta(weeks=week, days=1), description=description,
             minutes=minutes, value_mode=mode, rate_level=level, amount=amount, envelope=envelope)
-        return declarations.contribution_declare(collective=fabrique, membership=_membership(fabrique, person),
+        return declarations.contribution_declare(collective=fabrique, membership=membership(fabrique, person),
                                                  declaration=declaration)
 
     people = data.people
@@ -78,7 +73,7 @@ def _seed_kpa(data: DemoData) -> None:
     budget = Budget.objects.get(collective=kpa, name="Cuisine solidaire")
     last_month = budget.starts_on
     level = budget.rate_levels.get()
-    coordinator = _membership(kpa, alice)
+    coordinator = membership(kpa, alice)
     for person, description, mode, minutes, amount in (
         ("emma", "Affiches du repas de quartier", "self_assessed", 0, Decimal("90.00")),
         ("nadia", "Désherbage du jardin", "time_rate", 120, None),
@@ -88,6 +83,6 @@ def _seed_kpa(data: DemoData) -> None:
             budget=budget, performed_on=last_month + timedelta(days=4), description=description, minutes=minutes,
             value_mode=mode, rate_level=level if mode == "time_rate" else None, amount=amount)
         contribution = declarations.contribution_declare(
-            collective=kpa, membership=_membership(kpa, data.people[person]), declaration=declaration)
+            collective=kpa, membership=membership(kpa, data.people[person]), declaration=declaration)
         declarations.contribution_validate(contribution=contribution, membership=coordinator)
     period_close(period=Period.objects.get(budget=budget, index=0), actor=alice)

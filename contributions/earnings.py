@@ -1,18 +1,22 @@
 """A person's money across their collectives: what they declared, what closings granted them, what is owed,
 payable and paid, and what still waits for a review or a closing."""
 
+from collections.abc import Iterable
+
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from budgets.models import Payout
 from budgets.selectors import sum_of
 from contrib_budget.money import ZERO
-from members.models import Membership
+from contrib_budget.scopes import across_collectives
+from members.models import Collective, Membership, User
 
 from .models import NOT_COUNTED, Contribution, ContributionStatus
 
 
-def earnings_of(user) -> list[dict]:
+@across_collectives
+def earnings_of(user: User) -> list[dict]:
     """Per collective of `user`: declared, granted, owed, payable and paid totals."""
     declared = (Contribution.objects.filter(author=user, collective=OuterRef("collective"))
                 .exclude(status__in=NOT_COUNTED).order_by().values("collective"))
@@ -42,7 +46,8 @@ def earnings_totals(rows: list[dict]) -> list[dict]:
     return list(totals.values())
 
 
-def earnings_by_month(user, collectives) -> list[dict]:
+@across_collectives
+def earnings_by_month(user: User, collectives: Iterable[Collective]) -> list[dict]:
     """What closings granted `user` per month of their work (the month it was performed in) and per collective,
     among `collectives`: {"month": first day, "collective", "granted"}, in one query."""
     by_pk = {collective.pk: collective for collective in collectives}
@@ -53,14 +58,16 @@ def earnings_by_month(user, collectives) -> list[dict]:
             for row in rows]
 
 
-def declarations_under_review(user, collectives) -> QuerySet:
+@across_collectives
+def declarations_under_review(user: User, collectives: Iterable[Collective]) -> QuerySet[Contribution]:
     """A person's declarations still pending review in `collectives`, the latest work first."""
     return (Contribution.objects.filter(author=user, collective__in=list(collectives),
                                         status=ContributionStatus.PENDING)
             .select_related("collective", "budget").order_by("-performed_on", "-id"))
 
 
-def under_review_totals(user, collectives) -> list[dict]:
+@across_collectives
+def under_review_totals(user: User, collectives: Iterable[Collective]) -> list[dict]:
     """Per currency: how many declarations are pending and what they ask, and what is validated but waits for
     its period's closing (no payout yet)."""
     decided = [ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED]

@@ -1,10 +1,12 @@
 """Declarations of work, their open regulation, and the payouts closings grant."""
 
 import uuid
+from collections.abc import Callable
 from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.validators import FileExtensionValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -47,7 +49,9 @@ def validate_attachment_size(file) -> None:
         )
 
 
-ATTACHMENT_VALIDATORS = [FileExtensionValidator(ATTACHMENT_EXTENSIONS), validate_attachment_size, validate_file_content]
+ATTACHMENT_VALIDATORS: list[Callable[[File], None]] = [
+    FileExtensionValidator(ATTACHMENT_EXTENSIONS), validate_attachment_size, validate_file_content,
+]
 
 
 def attachment_path(contribution, filename: str) -> str:

@@ -15,7 +15,7 @@ from budgets.models import Budget, Payout, Period, RateLevel
 from budgets.selectors import period_with_figures
 from contrib_budget.money import ZERO
 from members.footprints import footprint_provider
-from members.models import AuditEvent, Collective, Membership, Role
+from members.models import AuditEvent, Collective, Membership, Role, User
 from members.selectors import WaitingItem, waiting_provider
 
 from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus
@@ -47,7 +47,7 @@ def contribution_thread(contribution: Contribution) -> QuerySet[Comment]:
     return Comment.objects.of(contribution.collective).filter(contribution=contribution).select_related("author")
 
 
-def contribution_approvers(contribution: Contribution) -> list:
+def contribution_approvers(contribution: Contribution) -> list[User]:
     return [approval.coordinator for approval in contribution.approvals.select_related("coordinator").order_by("id")]
 
 
@@ -73,7 +73,7 @@ def rate_levels_of(collective: Collective) -> QuerySet[RateLevel]:
     return RateLevel.objects.of(collective).order_by("budget_id", "position", "id")
 
 
-def last_declaration_of(collective: Collective, user) -> Contribution | None:
+def last_declaration_of(collective: Collective, user: User) -> Contribution | None:
     """The person's latest declaration here: its budget and rate level are the form's defaults."""
     return Contribution.objects.of(collective).filter(author=user).order_by("-created_at", "-id").first()
 
@@ -114,7 +114,7 @@ def period_gauge(period: Period) -> Gauge:
 
 
 @waiting_provider
-def _declarations_to_review(user) -> list[WaitingItem]:
+def _declarations_to_review(user: User) -> list[WaitingItem]:
     """Coordinators: pending declarations of others they have not approved yet, one line per collective."""
     coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
         "collective_id"
@@ -145,7 +145,7 @@ def _declarations_to_review(user) -> list[WaitingItem]:
 
 
 @waiting_provider
-def _questions_on_my_declarations(user) -> list[WaitingItem]:
+def _questions_on_my_declarations(user: User) -> list[WaitingItem]:
     """My open declarations whose latest comment is somebody else's question."""
     latest = Comment.objects.filter(contribution=OuterRef("pk")).order_by("-created_at", "-id")
     rows = (

@@ -12,8 +12,10 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import PurePath
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -21,11 +23,12 @@ from django.utils.translation import gettext as _
 from budgets.locks import ensure_period_unlocked
 from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from budgets.periods import period_for_date
+from budgets.services import MoneyInput
 from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from contrib_budget.money import MAX_DECLARATION, format_money, parse_money, to_money
 from members.audit import audit_record
-from members.models import Collective, Membership, Role
+from members.models import Collective, Membership, Role, User
 
 from .models import ATTACHMENT_VALIDATORS, Approval, Comment, CommentKind, Contribution, ContributionStatus, ValueMode
 from .notifications import comment_notify, decision_notify
@@ -58,7 +61,7 @@ def _invalid(field: str, message: str, code: str = "invalid") -> DomainError:
     return DomainError(message, code, fields={field: [message]})
 
 
-def _attach(contribution: Contribution, attachment) -> None:
+def _attach(contribution: Contribution, attachment: UploadedFile) -> None:
     """Check an uploaded file (type, size) and set it on the declaration, keeping its original name."""
     for validator in ATTACHMENT_VALIDATORS:
         try:
@@ -66,7 +69,8 @@ def _attach(contribution: Contribution, attachment) -> None:
         except ValidationError as error:
             raise _invalid("attachment", " ".join(error.messages), "invalid_attachment") from None
     contribution.attachment = attachment
-    contribution.attachment_name = PurePath(attachment.name).name[:255]
+    # An upload always has a name: the extension validator above has read it.
+    contribution.attachment_name = PurePath(attachment.name or "").name[:255]
 
 
 def _state(contribution: Contribution) -> dict:
@@ -205,7 +209,8 @@ def _lock(contribution: Contribution) -> tuple[Contribution, Period]:
 
 
 def contribution_declare(
-    *, collective: Collective, membership: Membership, declaration: Declaration, attachment=None
+    *, collective: Collective, membership: Membership, declaration: Declaration,
+    attachment: UploadedFile | None = None,
 ) -> Contribution:
     """A contributor declares work; it lands in the open period that contains its date."""
     if membership.collective_id != collective.pk or not membership.has_role(Role.CONTRIBUTOR):
@@ -222,9 +227,9 @@ def contribution_declare(
     return contribution
 
 
-def _amended_fields(contribution: Contribution, changes: dict) -> dict:
+def _amended_fields(contribution: Contribution, changes: dict[str, Any]) -> dict:
     """The declaration's fields once `changes` apply, checked against its (possibly new) budget."""
-    current = {
+    current: dict[str, Any] = {
         "budget": contribution.budget, "envelope": contribution.envelope, "task": contribution.task,
         "performed_on": contribution.performed_on, "description": contribution.description,
         "minutes": contribution.minutes, "value_mode": contribution.value_mode,
@@ -241,7 +246,8 @@ def _amended_fields(contribution: Contribution, changes: dict) -> dict:
 
 
 def contribution_amend(
-    *, contribution: Contribution, actor, changes: dict, note: str = "", attachment=None
+    *, contribution: Contribution, actor: User, changes: dict[str, Any], note: str = "",
+    attachment: UploadedFile | None = None,
 ) -> Contribution:
     """The author changes a declaration not yet decided; approvals given so far lapse.
 
@@ -293,7 +299,7 @@ def contribution_amend(
     return contribution
 
 
-def contribution_question(*, contribution: Contribution, actor, comment: str) -> Comment:
+def contribution_question(*, contribution: Contribution, actor: User, comment: str) -> Comment:
     """Any member questions a declaration in the open; the author's own comments are replies."""
     body = checked("comment", (comment or "").strip(), text.multi_line(5000))
     if not body:
@@ -382,7 +388,7 @@ def _reason(reason: str) -> str:
 
 
 def contribution_adjust(
-    *, contribution: Contribution, membership: Membership, amount, reason: str
+    *, contribution: Contribution, membership: Membership, amount: MoneyInput, reason: str
 ) -> Contribution:
     """A coordinator sets a lower amount, with a reason everyone sees."""
     _require_reviewer(contribution, membership)
@@ -400,7 +406,7 @@ def contribution_reject(*, contribution: Contribution, membership: Membership, r
                    amount=None, reason=reason, action="contribution.rejected")
 
 
-def contribution_withdraw(*, contribution: Contribution, actor) -> Contribution:
+def contribution_withdraw(*, contribution: Contribution, actor: User) -> Contribution:
     """The author takes back a declaration nobody has decided yet.
 
     It stays listed, as withdrawn, for the collective to read, but it asks for nothing: reviewers no longer see it

@@ -8,13 +8,20 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from contrib_budget.api import CollectiveScopedMixin, ModelSerializer, SingleLineField, StrictCharField
+from contrib_budget.api import (
+    CollectiveScopedMixin,
+    CollectiveScopeMixin,
+    ModelSerializer,
+    SingleLineField,
+    StrictCharField,
+)
 from contrib_budget.errors import DomainError
 from contrib_budget.schema import ErrorSerializer
 
 from . import login_limits, selectors, services
 from .models import Collective, Invitation, Membership, Role
 from .notifications.api import CollectiveRefSerializer
+from .permissions import MANAGE_COLLECTIVE
 
 ERROR_RESPONSE = ErrorSerializer
 
@@ -32,7 +39,7 @@ class CollectiveSerializer(ModelSerializer):
 
 
 class CollectiveViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
+    CollectiveScopeMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
 ):
     """My collectives; create one (I become its coordinator); read and edit one."""
@@ -45,19 +52,19 @@ class CollectiveViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Collective.objects.none()
-        mine = Membership.objects.filter(user=self.request.user).values("collective_id")
+        mine = selectors.memberships_of(self.request.user).values("collective_id")
         return Collective.objects.filter(pk__in=mine)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         if "collective_slug" in kwargs:
             membership = CollectiveScopedMixin.resolve(request, kwargs["collective_slug"])
-            if self.action == "partial_update" and not membership.has_role(Role.COORDINATOR):
+            self.enter_collective_scope(membership.collective)
+            if self.action == "partial_update" and not membership.has_role(*MANAGE_COLLECTIVE.roles):
                 raise exceptions.PermissionDenied()
 
     def list(self, request, *args, **kwargs):
-        memberships = Membership.objects.filter(user=request.user).select_related("collective")
-        page = self.paginate_queryset(memberships.order_by("collective__name"))
+        page = self.paginate_queryset(selectors.memberships_of(request.user))
         collectives = []
         for membership in page:
             membership.collective.my_roles = membership.roles

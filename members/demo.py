@@ -101,6 +101,11 @@ class DemoData:
     people: dict[str, User] = field(default_factory=dict)
 
 
+def membership(collective: Collective, person: User) -> Membership:
+    """The person's membership in the collective: what the demo of each app acts through."""
+    return Membership.objects.get(collective=collective, user=person)
+
+
 def demo_email(key: str) -> str:
     return f"{key}@{DEMO_DOMAIN}"
 

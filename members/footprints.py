@@ -11,7 +11,9 @@ declarations"), in a fixed number of queries whatever the number of people.
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-FootprintProvider = Callable[[object, list[int]], dict[int, list[str]]]
+from .models import Collective
+
+FootprintProvider = Callable[[Collective, list[int]], dict[int, list[str]]]
 _providers: list[FootprintProvider] = []
 
 

@@ -20,6 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contrib_budget.scopes import across_collectives
+
 from .audit import audit_hidden
 from .models import AuditEvent, Collective, Invitation, Membership, PersonalToken, Role, User
 
@@ -48,6 +50,7 @@ def waiting_provider(provider: WaitingProvider) -> WaitingProvider:
     return provider
 
 
+@across_collectives
 def waiting_items(user: User, *, collective: Collective | None = None) -> list[WaitingItem]:
     """Everything waiting for `user`, across apps (only what concerns `collective` when given), soonest due
     first."""
@@ -57,6 +60,7 @@ def waiting_items(user: User, *, collective: Collective | None = None) -> list[W
     return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))
 
 
+@across_collectives
 def memberships_of(user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("collective").order_by("collective__name")
 
@@ -66,6 +70,7 @@ def _pending(invitations: QuerySet[Invitation], now: datetime | None = None) -> 
                               expires_at__gt=now or timezone.now())
 
 
+@across_collectives
 def invitations_pending_for(user: User) -> QuerySet[Invitation]:
     """Pending invitations addressed to the user: to their login address or to a verified address of theirs."""
     verified = (EmailAddress.objects.filter(user=user, verified=True)
@@ -146,6 +151,7 @@ def users_owning_email(email: str) -> list[int]:
                 .values_list("pk", flat=True))
 
 
+@across_collectives
 def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("collective", "invited_by").filter(token=token).first()
 

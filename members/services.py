@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
 from contrib_budget.queue import enqueue
+from contrib_budget.scopes import across_collectives, collective_scope
 
 from . import selectors
 from .audit import audit_record
@@ -56,9 +57,10 @@ def collective_create(*, creator: User, **fields: Any) -> Collective:
     validated_or_raise(collective)
     with transaction.atomic():
         collective.save()
-        Membership.objects.create(collective=collective, user=creator, roles=[Role.COORDINATOR.value])
-        audit_record(collective=collective, actor=creator, action="collective.created", target=collective,
-                     after=_collective_state(collective))
+        with collective_scope(collective.pk):
+            Membership.objects.create(collective=collective, user=creator, roles=[Role.COORDINATOR.value])
+            audit_record(collective=collective, actor=creator, action="collective.created", target=collective,
+                         after=_collective_state(collective))
     return collective
 
 
@@ -183,6 +185,7 @@ def _invitation_to_answer(*, user: User, token: str | None, invitation_id: int |
     return invitation
 
 
+@across_collectives
 def invitation_accept(*, user: User, token: str | None = None, invitation_id: int | None = None) -> Membership:
     """The invited person joins the collective with the invitation's roles (added to the ones they hold)."""
     with transaction.atomic():
@@ -201,6 +204,7 @@ def invitation_accept(*, user: User, token: str | None = None, invitation_id: in
     return membership
 
 
+@across_collectives
 def invitation_decline(*, user: User, token: str | None = None, invitation_id: int | None = None) -> Invitation:
     """The invited person says no: the invitation is no longer pending and nobody joins."""
     with transaction.atomic():

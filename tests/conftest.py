@@ -2,6 +2,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -14,10 +15,25 @@ from rest_framework.test import APIClient
 
 from budgets.models import Budget, PeriodKind, RateLevel
 from cobudget import services as cobudget
+from contrib_budget import scopes
 from contrib_budget.db_roles import app_role_grant, connected_as_owner
 from members.models import Role
 
 from .factories import CollectiveFactory, MembershipFactory, UserFactory
+
+# The tests arrange and check data as the system does, across collectives (contrib_budget.scopes), in their own
+# threads too; every request they make, through the test client or a live server, runs in its own scope as in
+# production (CollectiveMiddleware starts each one in none).
+scopes.enter(scopes.EVERY)
+_thread_run = threading.Thread.run
+
+
+def _run_as_the_system(thread: threading.Thread) -> None:
+    with scopes.every_collective():
+        _thread_run(thread)
+
+
+threading.Thread.run = _run_as_the_system  # type: ignore[method-assign]
 
 PASSWORD = "correct horse battery staple"
 MONDAY = date(2025, 3, 3)

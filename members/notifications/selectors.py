@@ -7,10 +7,13 @@ from datetime import date
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from contrib_budget.scopes import across_collectives
+
 from .kinds import all_kinds, kind_of, notification_text
 from .models import Notification, NotificationPreference
 
 
+@across_collectives
 def inbox(user, *, unread: bool = False) -> QuerySet[Notification]:
     """What the person sees in the app, newest first."""
     notifications = Notification.objects.filter(recipient=user, in_app=True).select_related("collective")
@@ -19,6 +22,7 @@ def inbox(user, *, unread: bool = False) -> QuerySet[Notification]:
     return notifications.order_by("-created_at", "-id")
 
 
+@across_collectives
 def unread_count(user) -> int:
     return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).count()
 

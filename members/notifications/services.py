@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
+from contrib_budget.scopes import across_collectives
 from members.audit import audit_record
 from members.models import Collective, Membership, Role, User
 
@@ -106,6 +107,7 @@ def _queue_instant_emails(ids: list[int]) -> None:
         transaction.on_commit(lambda: tasks.queue_emails(instant))
 
 
+@across_collectives
 def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     """Mark one of the person's notifications read (once: the first reading time stays)."""
     notification = Notification.objects.filter(pk=notification_id, recipient=user).select_related("collective").first()
@@ -117,6 +119,7 @@ def notification_mark_read(*, user: User, notification_id: int) -> Notification:
     return notification
 
 
+@across_collectives
 def notifications_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
 
