@@ -9,8 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
+from contrib_budget.errors import DomainError
 from contributions import services
 from contributions.models import ATTACHMENT_MAX_BYTES, Contribution
+from contributions.services import _common, declaring
 from tests.conftest import MONDAY
 from tests.files import pdf_bytes, png_bytes
 
@@ -92,7 +94,7 @@ def test_a_bad_attachment_is_refused_with_nothing_saved(api, member, collective,
 def test_the_service_refuses_a_bad_attachment_too(member, collective, budget, rate):
     declaration = services.Declaration(budget=budget, performed_on=MONDAY, description="Accueil", minutes=60,
                                        value_mode="time_rate", rate_level=rate)
-    with pytest.raises(services.DomainError) as refused:
+    with pytest.raises(DomainError) as refused:
         services.contribution_declare(collective=collective, membership=member.memberships.get(collective=collective),
                                       declaration=declaration,
                                       attachment=SimpleUploadedFile("x.exe", b"MZ"))
@@ -134,7 +136,7 @@ def test_two_amends_moving_across_periods_in_opposite_directions_do_not_deadlock
     # them in the database, so the two transactions overlap. A barrier or a wait that times out fails its amend.
     barrier, started, holder = threading.Barrier(2), set(), {}
     holding, other_waits = threading.Event(), threading.Event()
-    original_period_for_date, original_check = services.period_for_date, services.ensure_period_unlocked
+    original_period_for_date, original_check = declaring.period_for_date, declaring.ensure_period_unlocked
 
     def start_together(**arguments):
         if threading.current_thread() not in started:
@@ -152,8 +154,10 @@ def test_two_amends_moving_across_periods_in_opposite_directions_do_not_deadlock
             assert other_waits.wait(10), "the other amend never waited for the period locks"
         original_check(period)
 
-    monkeypatch.setattr(services, "period_for_date", start_together)
-    monkeypatch.setattr(services, "ensure_period_unlocked", hold_until_the_other_waits)
+    monkeypatch.setattr(declaring, "period_for_date", start_together)
+    # Amending locks the declaration's period (services._common) and the period it moves to (declaring).
+    for module in (declaring, _common):
+        monkeypatch.setattr(module, "ensure_period_unlocked", hold_until_the_other_waits)
     errors = []
 
     def amend(contribution, day):
