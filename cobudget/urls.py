@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api, views
+from . import api, bucket_actions, views
 
 collective_urlpatterns = [
     path("cobudget/", views.round_list, name="cobudget_rounds"),
@@ -16,11 +16,12 @@ collective_urlpatterns = [
     path("cobudget/buckets/<int:bucket_id>/", views.bucket_detail, name="cobudget_bucket"),
     path("cobudget/buckets/<int:bucket_id>/image/", views.bucket_image, name="cobudget_bucket_image"),
     path("cobudget/buckets/<int:bucket_id>/edit/", views.bucket_edit, name="cobudget_bucket_edit"),
-    path("cobudget/buckets/<int:bucket_id>/allocate/", views.bucket_allocate, name="cobudget_bucket_allocate"),
-    path("cobudget/buckets/<int:bucket_id>/action/<slug:name>/", views.bucket_action, name="cobudget_bucket_action"),
-    path("cobudget/buckets/<int:bucket_id>/comment/", views.bucket_comment, name="cobudget_bucket_comment"),
-    path("cobudget/buckets/<int:bucket_id>/flag/", views.bucket_flag, name="cobudget_bucket_flag"),
-    path("cobudget/buckets/<int:bucket_id>/envelope/", views.bucket_envelope, name="cobudget_bucket_envelope"),
+    path("cobudget/buckets/<int:bucket_id>/allocate/", bucket_actions.bucket_allocate, name="cobudget_bucket_allocate"),
+    path("cobudget/buckets/<int:bucket_id>/action/<slug:name>/", bucket_actions.bucket_action,
+         name="cobudget_bucket_action"),
+    path("cobudget/buckets/<int:bucket_id>/comment/", bucket_actions.bucket_comment, name="cobudget_bucket_comment"),
+    path("cobudget/buckets/<int:bucket_id>/flag/", bucket_actions.bucket_flag, name="cobudget_bucket_flag"),
+    path("cobudget/buckets/<int:bucket_id>/envelope/", bucket_actions.bucket_envelope, name="cobudget_bucket_envelope"),
 ]
 
 _router = SimpleRouter()

@@ -4,9 +4,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponseBadRequest
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,7 +18,7 @@ from contrib_budget.text import parse_id
 from members.models import Role
 
 from . import charts, outcomes, selectors, services
-from .forms import AllocateForm, BucketForm, CommentForm, EnvelopeForm, FlagForm, LineFormSet, RoundForm
+from .forms import AllocateForm, BucketForm, CommentForm, FlagForm, LineFormSet, RoundForm
 from .models import Bucket, BucketStatus, Round, RoundStatus
 
 
@@ -27,12 +26,12 @@ def _round(request, round_id) -> Round:
     return get_object_or_404(Round.objects.of(request.collective), pk=round_id)
 
 
-def _bucket(request, bucket_id) -> Bucket:
+def bucket_of(request, bucket_id) -> Bucket:
     queryset = Bucket.objects.of(request.collective).select_related("round", "account", "created_by")
     return get_object_or_404(selectors.buckets_visible_to(queryset, request.user), pk=bucket_id)
 
 
-def _posted_id(request, name: str) -> int:
+def posted_id(request, name: str) -> int:
     """An id posted by a form; 0 (found nowhere) when it is not a number."""
     return parse_id(request.POST.get(name, "")) or 0
 
@@ -65,7 +64,7 @@ def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet
     return buckets
 
 
-def _round_context(request, round: Round, buckets) -> dict:
+def round_context(request, round: Round, buckets) -> dict:
     wallet = selectors.wallet_of(round, request.user)
     funding_open = services.funding_is_open(round)
     return {
@@ -101,7 +100,7 @@ def round_list(request, collective_slug):
 def round_detail(request, collective_slug, round_id):
     round = _round(request, round_id)
     buckets, show_all, left_out = _shown_buckets(request, round)
-    context = _round_context(request, round, buckets)
+    context = round_context(request, round, buckets)
     context.update({
         "show_all": show_all, "left_out": left_out, "allocate_form": AllocateForm(),
         "may_propose": services.proposals_are_open(round)
@@ -124,7 +123,7 @@ def round_live(request, collective_slug, round_id):
     buckets, _all, _left_out = _shown_buckets(request, round)
     if (bucket_id := parse_id(request.GET.get("bucket", ""))) is not None:
         buckets = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk=bucket_id)
-    return render(request, "cobudget/_live.html", _round_context(request, round, buckets))
+    return render(request, "cobudget/_live.html", round_context(request, round, buckets))
 
 
 @role_required(Role.COORDINATOR)
@@ -201,9 +200,9 @@ def round_results(request, collective_slug, round_id):
 
 
 def bucket_detail(request, collective_slug, bucket_id):
-    bucket = _bucket(request, bucket_id)
+    bucket = bucket_of(request, bucket_id)
     round = bucket.round
-    context = _round_context(request, round, [bucket])
+    context = round_context(request, round, [bucket])
     bucket = context["buckets"][0]
     is_carrier = bucket.carriers.filter(pk=request.user.pk).exists()
     context.update({
@@ -242,7 +241,7 @@ def _merge_targets(request, bucket: Bucket, *, is_carrier: bool) -> list[Bucket]
 
 def bucket_image(request, collective_slug, bucket_id):
     """A bucket's image, for those who may see the bucket (media files are never served publicly)."""
-    bucket = _bucket(request, bucket_id)
+    bucket = bucket_of(request, bucket_id)
     if not bucket.image:
         raise Http404
     try:
@@ -261,7 +260,7 @@ def _may_edit(request, bucket: Bucket) -> bool:
 def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
     """Propose a bucket (the round's participants, while proposals are open) or edit one (its carriers and the
     coordinators): the form is only offered to those who may use it."""
-    bucket = _bucket(request, bucket_id) if bucket_id else None
+    bucket = bucket_of(request, bucket_id) if bucket_id else None
     round = bucket.round if bucket else _round(request, round_id)
     if bucket is None and not services.is_participant(round=round, user=request.user):
         raise PermissionDenied
@@ -306,127 +305,3 @@ def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
     return render(request, "cobudget/bucket_form.html",
                   {"form": form, "lines": lines, "bucket": bucket, "round": round,
                    "lines_open": bucket is None or bucket.status != BucketStatus.OPEN})
-
-
-def _back(request, bucket: Bucket):
-    """Back to the page the form was on, at the bucket (its card on the round page, its box on its own)."""
-    target = request.POST.get("next", "")
-    if not target.startswith(f"/c/{request.collective.slug}/"):
-        target = reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk])
-    return redirect(f"{target.split('#')[0]}#bucket-{bucket.pk}")
-
-
-def _give_box(request, bucket: Bucket, level: str, text: str):
-    """The answer to a give or take-back sent by htmx: the bucket's box, swapped in place with the outcome in
-    it, and the wallet out of band, so the page stays where the reader is."""
-    bucket = _bucket(request, bucket.pk)
-    context = _round_context(request, bucket.round, [bucket])
-    context.update({"bucket": context["buckets"][0], "outcome": {"level": level, "text": text},
-                    "next": request.POST.get("next", "")})
-    return render(request, "cobudget/_give_response.html", context)
-
-
-@require_POST
-def bucket_allocate(request, collective_slug, bucket_id):
-    bucket = _bucket(request, bucket_id)
-    form = AllocateForm(request.POST)
-    if not form.is_valid() and "round" in form.errors:
-        return HttpResponseBadRequest(_("The round must be given by its id."))
-    if not form.is_valid():
-        level, text = "error", _("Enter an amount above zero, with at most two decimal places.")
-    else:
-        amount = form.cleaned_data["amount"]
-        if request.POST.get("direction") == "retract":
-            amount = -amount
-        try:
-            result = services.allocation_create(bucket=bucket, actor=request.user, amount=amount,
-                                                round_id=form.cleaned_data["round"])
-        except DomainError as error:
-            level, text = "error", error_text(error)
-        else:
-            level, text = ("warning" if result.trimmed else "success"), result.message
-    if request.htmx:
-        return _give_box(request, bucket, level, text)
-    messages.add_message(request, {"error": messages.ERROR, "warning": messages.WARNING,
-                                   "success": messages.SUCCESS}[level], text)
-    return _back(request, bucket)
-
-
-@require_POST
-def bucket_action(request, collective_slug, bucket_id, name):
-    bucket = _bucket(request, bucket_id)
-    actions = {
-        "propose": lambda: services.bucket_propose(bucket=bucket, actor=request.user),
-        "approve": lambda: services.bucket_approve(bucket=bucket, actor=request.user),
-        "cancel": lambda: services.bucket_cancel(bucket=bucket, actor=request.user),
-        "complete": lambda: services.bucket_complete(bucket=bucket, actor=request.user),
-        "merge": lambda: services.bucket_merge(
-            bucket=bucket, actor=request.user,
-            into=_bucket(request, _posted_id(request, "into"))),
-    }
-    if name not in actions:
-        raise Http404
-    try:
-        result = actions[name]()
-    except DomainError as error:
-        messages.error(request, error_text(error))
-        return redirect("cobudget_bucket", request.collective.slug, bucket.pk)
-    messages.success(request, _action_outcome(name, result))
-    return redirect("cobudget_bucket", request.collective.slug, result.pk)
-
-
-def _action_outcome(name: str, bucket: Bucket) -> str:
-    if name == "merge":
-        return outcomes.bucket_merged_outcome(bucket)
-    if name == "cancel":
-        return outcomes.bucket_cancelled_outcome(bucket)
-    if name == "complete":
-        return _("“%(bucket)s” is marked completed.") % {"bucket": bucket.title}
-    if bucket.status == BucketStatus.PROPOSED:
-        return _("“%(bucket)s” is proposed: a coordinator approves it before it opens for funding.") % {
-            "bucket": bucket.title}
-    return _("“%(bucket)s” is open for funding.") % {"bucket": bucket.title}
-
-
-@require_POST
-def bucket_comment(request, collective_slug, bucket_id):
-    bucket = _bucket(request, bucket_id)
-    form = CommentForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise DomainError(error_text(form) if form.data.get("body", "").strip() else _("Write something first."),
-                              "invalid")
-        services.bucket_comment(bucket=bucket, actor=request.user, **form.cleaned_data)
-    except DomainError as error:
-        messages.error(request, error_text(error))
-    return redirect(reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk]) + "#comments")
-
-
-@require_POST
-def bucket_flag(request, collective_slug, bucket_id):
-    bucket = _bucket(request, bucket_id)
-    try:
-        services.bucket_flag(bucket=bucket, actor=request.user, reason=request.POST.get("reason", ""))
-        messages.success(request, _("Your flag is recorded; the carriers and coordinators can see it."))
-    except DomainError as error:
-        messages.error(request, error_text(error))
-    return redirect(reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk]) + "#flags")
-
-
-@role_required(Role.COORDINATOR)
-def bucket_envelope(request, collective_slug, bucket_id):
-    bucket = _bucket(request, bucket_id)
-    form = EnvelopeForm(request.POST or None, collective=request.collective)
-    if request.method == "POST" and form.is_valid():
-        try:
-            envelope = services.bucket_to_envelope(
-                bucket=bucket, actor=request.user, budget=form.cleaned_data["budget"],
-                new_budget_name=form.cleaned_data["new_budget_name"] or bucket.title)
-        except DomainError as error:
-            add_domain_error(form, error)
-        else:
-            messages.success(request, _("“%(bucket)s” is now an envelope of the budget %(budget)s.")
-                             % {"bucket": bucket.title, "budget": envelope.budget.name})
-            return redirect("cobudget_round_results", request.collective.slug, bucket.round_id)
-    return render(request, "cobudget/bucket_envelope.html", {"form": form, "bucket": bucket,
-                                                             "funded": selectors.bucket_funded_amount(bucket)})
