@@ -184,7 +184,7 @@ def payouts_owed_posted(*, budget: Budget) -> QuerySet[Payout]:
 
 
 def payouts_of_period(period: Period) -> QuerySet[Payout]:
-    return (Payout.objects.filter(period=period).select_related("person", "contribution")
+    return (Payout.objects.filter(period=period).select_related("collective", "person", "contribution")
             .order_by("person__name", "person__email", "id"))
 
 
@@ -193,7 +193,7 @@ PAYABLE = Q(paid_on__isnull=True, payable_amount=F("granted"), granted__gt=0)
 
 
 def payouts_of_collective(collective: Collective, *, state: str | None = None) -> QuerySet[Payout]:
-    payouts = (Payout.objects.of(collective).select_related("person", "contribution", "period__budget")
+    payouts = (Payout.objects.of(collective).select_related("collective", "person", "contribution", "period__budget")
                .order_by("period__ends_on", "id"))
     if state == "paid":
         payouts = payouts.filter(paid_on__isnull=False)
