@@ -6,7 +6,8 @@ Every read issues a fixed number of queries whatever the number of declarations.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,11 +26,14 @@ def contributions_of(
     collective: Collective, *, budget: int | None = None, period: int | None = None,
     status: str | None = None, author: int | None = None,
 ) -> QuerySet[Contribution]:
-    """Every declaration of the collective (visible to all its members), newest first."""
+    """Every declaration of the collective (visible to all its members), newest first. Comments are counted per
+    declaration shown, not by grouping the whole joined list: a page of 50 stays cheap among 20,000."""
+    comments = (Comment.objects.filter(contribution=OuterRef("pk")).order_by().values("contribution")
+                .annotate(n=Count("id")).values("n")[:1])
     queryset = (
         Contribution.objects.of(collective)
         .select_related("author", "budget", "period", "envelope", "task", "rate_level", "payout")
-        .annotate(comments_count=Count("comments", distinct=True))
+        .annotate(comments_count=Coalesce(Subquery(comments), Value(0)))
         .order_by("-performed_on", "-id")
     )
     if budget:
