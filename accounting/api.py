@@ -15,14 +15,12 @@ from budgets.models import AccountKind, Period
 from contrib_budget.api import CollectiveScopedMixin, DateField
 from contrib_budget.errors import Conflict, DomainError
 from contrib_budget.schema import ErrorSerializer
-from members.models import Role
 
 from . import bank, selectors, services
 from .forms import BankStatementForm
 from .models import Export, ExportFormat, ExportKind, ExportStatus
+from .permissions import ACCOUNTANT_ONLY, KEEP_BOOKS
 from .writers import WRITERS
-
-BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 
 
 class ExportSerializer(serializers.ModelSerializer):
@@ -103,7 +101,7 @@ class ExportViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
     serializer_class = ExportSerializer
     queryset = Export.objects.none()  # the model, for the schema; get_queryset scopes to the collective
-    required_roles = BOOKS_ROLES
+    required_roles = KEEP_BOOKS.roles
 
     def get_queryset(self):
         return selectors.exports_of(self.collective).select_related("collective")
@@ -155,7 +153,7 @@ class PeriodLockViewSet(CollectiveScopedMixin, viewsets.ViewSet):
     `fields.unposted` / `fields.unpaid` saying what is missing) until every grant of the period is posted
     and every payout paid."""
 
-    required_roles = (Role.ACCOUNTANT,)
+    required_roles = ACCOUNTANT_ONLY.roles
 
     @extend_schema(request=None, responses={200: dict})
     def lock(self, request, collective_slug: str, period_id: int):
@@ -168,7 +166,7 @@ class PeriodLockViewSet(CollectiveScopedMixin, viewsets.ViewSet):
 class BankStatementViewSet(CollectiveScopedMixin, viewsets.ViewSet):
     """Upload the bank's CSV of transfers (field `file`): matched payouts are marked paid (accountants)."""
 
-    required_roles = (Role.ACCOUNTANT,)
+    required_roles = ACCOUNTANT_ONLY.roles
     parser_classes = [MultiPartParser]
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {"file": {"type": "string",

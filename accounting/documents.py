@@ -35,13 +35,13 @@ from contrib_budget.errors import Conflict
 from contrib_budget.money import ZERO
 from contrib_budget.schema import ErrorSerializer
 from contributions.models import NOT_COUNTED, Contribution, ContributionStatus
-from members.models import Membership, Role
+from members.models import Membership
 
 from . import services
 from .exporters.rounds import bucket_results, member_results
 from .models import DocumentKind, IssuedDocument
+from .permissions import KEEP_BOOKS
 
-BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 TEMPLATES = {
     DocumentKind.PERIOD_STATEMENT: "accounting/pdf/period_statement.html",
     DocumentKind.PERSONAL_STATEMENT: "accounting/pdf/personal_statement.html",
@@ -212,7 +212,7 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
     """PDF documents: statements are issued (data frozen) on request, and rebuilt from their frozen data."""
 
     renderer_classes = [JSONRenderer, PdfRenderer]
-    roles_by_action = {"rebuild": BOOKS_ROLES}
+    roles_by_action = {"rebuild": KEEP_BOOKS.roles}
 
     def finalize_response(self, request, response, *args, **kwargs):
         """A refusal is JSON in the error shape, and says so, even to a client that asked for a PDF."""
@@ -252,7 +252,7 @@ class DocumentViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         `<id>` is the member's id in `GET …/members/`, that is the membership's id."""
         membership = get_object_or_404(Membership.objects.of(self.collective).select_related("user", "collective"),
                                        pk=membership_id)
-        if membership.user_id != request.user.pk and not self.membership.has_role(*BOOKS_ROLES):
+        if membership.user_id != request.user.pk and not self.membership.has_role(*KEEP_BOOKS.roles):
             raise PermissionDenied()
         first, last = _statement_range(request.query_params)
         try:

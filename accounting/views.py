@@ -29,8 +29,8 @@ from .forms import (
     PersonalStatementForm,
 )
 from .models import ExportStatus
+from .permissions import ACCOUNTANT_ONLY, KEEP_BOOKS
 
-BOOKS_ROLES = (Role.ACCOUNTANT, Role.COORDINATOR)
 RECENT_EXPORTS = 30
 
 
@@ -40,7 +40,7 @@ def _exports_context(collective) -> dict:
     return {"exports": exports, "exports_active": active}
 
 
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def index(request, collective_slug):
     collective = request.collective
     filters = PeriodFilterForm(request.GET or None, collective=collective)
@@ -69,7 +69,7 @@ def index(request, collective_slug):
 
 
 @require_POST
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def export_create(request, collective_slug):
     form = ExportRequestForm(request.POST, collective=request.collective)
     if not form.is_valid():
@@ -85,14 +85,14 @@ def export_create(request, collective_slug):
     return redirect("accounting_index", collective_slug)
 
 
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def exports_list(request, collective_slug):
     return render(request, "accounting/_exports.html", {"collective": request.collective,
                                                         **_exports_context(request.collective)})
 
 
 @require_POST
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def export_retry(request, collective_slug, export_id):
     export = get_object_or_404(selectors.exports_of(request.collective), pk=export_id)
     try:
@@ -104,7 +104,7 @@ def export_retry(request, collective_slug, export_id):
     return redirect("accounting_index", collective_slug)
 
 
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def export_download(request, collective_slug, export_id):
     export = get_object_or_404(selectors.exports_of(request.collective), pk=export_id)
     try:
@@ -114,7 +114,7 @@ def export_download(request, collective_slug, export_id):
         return redirect("accounting_index", collective_slug)
 
 
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def chart(request, collective_slug):
     collective = request.collective
     chart_form = ChartForm(request.POST or None, chart=chart_of(collective), prefix="chart")
@@ -139,7 +139,7 @@ def chart(request, collective_slug):
 
 
 @require_POST
-@role_required(Role.ACCOUNTANT)
+@role_required(*ACCOUNTANT_ONLY.roles)
 def period_lock(request, collective_slug, period_id):
     period = get_object_or_404(selectors.periods_with_settlement(Period.objects.of(request.collective))
                                .select_related("budget"), pk=period_id)
@@ -153,7 +153,7 @@ def period_lock(request, collective_slug, period_id):
     return redirect("accounting_index", collective_slug)
 
 
-@role_required(Role.ACCOUNTANT)
+@role_required(*ACCOUNTANT_ONLY.roles)
 def bank_statement(request, collective_slug):
     """Upload the bank's CSV of transfers: matched payouts are marked paid; every line's result is shown."""
     form = BankStatementForm(request.POST or None, request.FILES or None)
@@ -170,7 +170,7 @@ def bank_statement(request, collective_slug):
     })
 
 
-@role_required(*BOOKS_ROLES)
+@role_required(*KEEP_BOOKS.roles)
 def personal_statement(request, collective_slug):
     """Send the chosen person's statement PDF for the chosen year."""
     form = PersonalStatementForm(request.GET, collective=request.collective)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, checked
-from contrib_budget.money import MAX_FUNDING, parse_money
+from contrib_budget.money import MAX_FUNDING, MoneyInput, parse_money
 from members.audit import audit_record
 from members.models import User
 
@@ -20,7 +20,7 @@ from .ledger import InsufficientFunds, Leg, transaction_post, transaction_revers
 from .models import Account, AccountKind, Budget, Funding, FundingStatus, LedgerTransaction, Payout, SourceKind
 from .notifications import funding_received_notify, payouts_notify
 from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS
-from .services import MoneyInput, budget_lock
+from .services import budget_lock
 
 
 def _funding_state(funding: Funding) -> dict:

@@ -5,7 +5,6 @@ Fundings live in `budgets.fundings`, periods in `budgets.periods`, grants in `bu
 """
 
 from datetime import date
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -14,16 +13,13 @@ from django.utils.translation import gettext as _
 from contrib_budget import text
 from contrib_budget.errors import DomainError, checked, validated_or_raise
 from contrib_budget.keywords import UNSET, Unset, given
-from contrib_budget.money import MAX_BUDGET_AMOUNT, parse_money
+from contrib_budget.money import MAX_BUDGET_AMOUNT, MoneyInput, parse_money
 from members.audit import audit_record
 from members.models import Collective, User
 
 from .models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from .periods import periods_initial
 from .permissions import MANAGE_BUDGETS
-
-# An amount as a person or a client sent it (parse_money checks it), or as the code already holds it.
-MoneyInput = Decimal | str | int
 
 BUDGET_FIELDS = (
     "name", "description", "period_kind", "starts_on", "ends_on", "amount_per_period", "overspend_policy",

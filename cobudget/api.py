@@ -12,10 +12,10 @@ from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSeriali
 from contrib_budget.errors import DomainError, NotFound
 from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE
 from contrib_budget.text import parse_id
-from members.models import Role
 
 from . import selectors, services
 from .models import Bucket, BucketStatus, Round
+from .permissions import APPROVE_BUCKETS, MANAGE_ROUNDS
 
 MONEY_FIELD = {"max_digits": MONEY["max_digits"], "decimal_places": MONEY["decimal_places"]}
 
@@ -65,7 +65,7 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
     queryset = Round.objects.none()  # the model, for the schema; get_queryset scopes to the collective
     serializer_class = RoundSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    roles_by_action = {action: (Role.COORDINATOR,) for action in ("create", "partial_update", "open", "close", "pool")}
+    roles_by_action = {action: MANAGE_ROUNDS.roles for action in ("create", "partial_update", "open", "close", "pool")}
 
     def get_queryset(self):
         return Round.objects.of(self.collective).prefetch_related("participants").order_by("-created_at", "-id")
@@ -231,7 +231,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     queryset = Bucket.objects.none()  # the model, for the schema; get_queryset scopes to the collective
     serializer_class = BucketSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    roles_by_action = {"approve": (Role.COORDINATOR,)}
+    roles_by_action = {"approve": APPROVE_BUCKETS.roles}
 
     def get_queryset(self):
         queryset = (Bucket.objects.of(self.collective).select_related("account", "round")

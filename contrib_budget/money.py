@@ -11,6 +11,9 @@ from django.utils.translation import gettext as _
 from .errors import DomainError
 
 CENT = Decimal("0.01")
+# An amount as a person or a client sent it (parse_money checks it), or as the code already holds it.
+MoneyInput = Decimal | str | int
+
 ZERO = Decimal("0.00")
 
 # The most one amount of each kind may be. Every money column is NUMERIC(14, 2), up to

@@ -21,7 +21,7 @@ from contrib_budget.schema import ErrorSerializer
 from . import login_limits, selectors, services
 from .models import Collective, Invitation, Membership, Role
 from .notifications.api import CollectiveRefSerializer
-from .permissions import MANAGE_COLLECTIVE
+from .permissions import MANAGE_COLLECTIVE, MANAGE_MEMBERS
 
 ERROR_RESPONSE = ErrorSerializer
 
@@ -128,7 +128,7 @@ class MemberViewSet(CollectiveScopedMixin, viewsets.ModelViewSet):
 
     serializer_class = MemberSerializer
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    roles_by_action = {"create": (Role.COORDINATOR,), "partial_update": (Role.COORDINATOR,)}
+    roles_by_action = {"create": MANAGE_MEMBERS.roles, "partial_update": MANAGE_MEMBERS.roles}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

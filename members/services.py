@@ -103,12 +103,15 @@ def member_add(*, collective: Collective, actor: User, email: str, roles: list[s
             "already_member",
             fields={"email": [_("Already a member of this collective.")]},
         )
-    return invitation_create(collective=collective, actor=actor, email=email, roles=roles)
+    return _invitation_create(collective=collective, actor=actor, email=email, roles=roles)
 
 
 def invitation_create(*, collective: Collective, actor: User, email: str, roles: list[str]) -> Invitation:
     MANAGE_MEMBERS.require(collective=collective, actor=actor)
-    roles = _check_roles(roles)
+    return _invitation_create(collective=collective, actor=actor, email=email, roles=_check_roles(roles))
+
+
+def _invitation_create(*, collective: Collective, actor: User, email: str, roles: list[str]) -> Invitation:
     invitation = Invitation(collective=collective, email=email, roles=roles, invited_by=actor)
     validated_or_raise(invitation, exclude=("collective", "invited_by"))
     with transaction.atomic():

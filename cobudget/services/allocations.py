@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from budgets.ledger import InsufficientFunds, transfer
 from budgets.models import Account
 from contrib_budget.errors import Conflict, DomainError, Forbidden
-from contrib_budget.money import MAX_ALLOCATION, ZERO, format_money, parse_money
+from contrib_budget.money import MAX_ALLOCATION, ZERO, MoneyInput, format_money, parse_money
 from members.audit import audit_record
 from members.models import User
 
@@ -26,7 +26,7 @@ from ..models import (
     Wallet,
 )
 from ..notifications import bucket_funded_notify
-from ._common import MoneyInput, lock_round_shared
+from ._common import lock_round_shared
 from .rounds import funding_is_open
 
 

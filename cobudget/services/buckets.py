@@ -14,6 +14,7 @@ from budgets.ledger import account_get_or_create, transfer
 from budgets.models import AccountKind
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
+from contrib_budget.keywords import UNSET, Unset, given
 from contrib_budget.money import MAX_BUCKET_GOAL, ZERO, format_money, parse_money
 from members.audit import audit_record
 from members.models import Collective, Membership, User
@@ -34,7 +35,7 @@ from ..models import (
 )
 from ..notifications import bucket_approved_notify, bucket_commented_notify, bucket_proposed_notify
 from ..permissions import APPROVE_BUCKETS
-from ._common import UNSET, People, Unset, given, is_coordinator, lock_round_shared, person_ids
+from ._common import People, is_coordinator, lock_round_shared, person_ids
 from .closing import give_back, net_funders
 from .rounds import is_participant, proposals_are_open
 

@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from budgets.ledger import ACCOUNTS_ALLOWED_NEGATIVE, InsufficientFunds, account_get_or_create, transaction_post
 from budgets.models import Account, AccountKind
 from contrib_budget.errors import Conflict, DomainError, validated_or_raise
-from contrib_budget.money import MAX_ALLOCATION, MAX_ENVELOPE, ZERO, format_money, parse_money, to_money
+from contrib_budget.keywords import UNSET, Unset, given
+from contrib_budget.money import MAX_ALLOCATION, MAX_ENVELOPE, ZERO, MoneyInput, format_money, parse_money, to_money
 from members.audit import audit_record
 from members.models import Collective, Membership, Role, User
 
@@ -22,7 +23,7 @@ from ..envelopes import weighted_envelopes
 from ..models import EnvelopePolicy, Round, RoundStatus, Wallet
 from ..notifications import round_opened_notify
 from ..permissions import MANAGE_ROUNDS
-from ._common import UNSET, MoneyInput, People, Unset, given, person_ids
+from ._common import People, person_ids
 
 ROUND_FIELDS = (
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_opens_at",

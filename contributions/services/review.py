@@ -7,10 +7,9 @@ from enum import StrEnum
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from budgets.services import MoneyInput
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
-from contrib_budget.money import MAX_DECLARATION, format_money, parse_money
+from contrib_budget.money import MAX_DECLARATION, MoneyInput, format_money, parse_money
 from members.audit import audit_record
 from members.models import Membership, Role, User
 
