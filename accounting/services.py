@@ -2,6 +2,8 @@
 
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -203,6 +205,20 @@ def export_run(*, export_id: int) -> None:
         export_notify(export=export, ready=True)
 
 
+@contextmanager
+def planned_for_every_row() -> Iterator[None]:
+    """PostgreSQL plans a server-side cursor for its first tenth of rows (cursor_tuple_fraction): an export reads
+    every row of its cursors, and a plan for the whole result reads a million entries several times faster. Only
+    for this connection, and only while the export runs (a worker keeps its connection for the next task)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET cursor_tuple_fraction = 1.0")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET cursor_tuple_fraction")
+
+
 def _write(export: Export) -> int:
     """Stream the exporter's rows into a temporary file, then store it; returns the row count."""
     exporter = REGISTRY[export.kind](collective=export.collective, params=export.params)
@@ -210,7 +226,8 @@ def _write(export: Export) -> int:
     total = exporter.count()
     written = 0
     beat = timezone.now()
-    with translation.override(export.collective.locale), tempfile.TemporaryFile() as stream:
+    with (translation.override(export.collective.locale), planned_for_every_row(),
+          tempfile.TemporaryFile() as stream):
         writer = writer_class(stream, options={**export.params, "title": export.kind})
         writer.write_header(exporter.header())
         for row in exporter.rows():

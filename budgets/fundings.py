@@ -4,8 +4,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,18 +60,26 @@ def settlement(*, budget: Budget, cash: Decimal) -> tuple[list[Leg], list[tuple[
     total = sum((amount for _pk, amount in updates), Decimal("0.00"))
     if total:
         legs += [(accounts.budget_received_account(budget), -total), (accounts.budget_pledged_account(budget), total)]
+        owed = accounts.person_accounts(collective=budget.collective, users=people.values(), state="owed")
+        payable = accounts.person_accounts(collective=budget.collective, users=people.values(), state="payable")
         for person_id, amount in per_person.items():
-            person = people[person_id]
-            legs += [(accounts.person_account(collective=budget.collective, user=person, state="owed"), -amount),
-                     (accounts.person_account(collective=budget.collective, user=person, state="payable"), amount)]
+            legs += [(owed[person_id], -amount), (payable[person_id], amount)]
     return legs, updates
 
 
-def _apply_updates(updates: list[tuple[int, Decimal]], actor: User) -> None:
-    """Owed payouts become payable by these amounts; their payees are told."""
+_ADD_PAYABLE = """
+    UPDATE budgets_payout AS payout SET payable_amount = payout.payable_amount + settled.amount
+    FROM unnest(%s::bigint[], %s::numeric[]) AS settled(id, amount)
+    WHERE payout.id = settled.id
+"""
 
-    for payout_id, amount in updates:
-        Payout.objects.filter(pk=payout_id).update(payable_amount=F("payable_amount") + amount)
+
+def _apply_updates(updates: list[tuple[int, Decimal]], actor: User) -> None:
+    """Owed payouts become payable by these amounts (one statement for them all); their payees are told."""
+    if not updates:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_PAYABLE, [[pk for pk, _amount in updates], [amount for _pk, amount in updates]])
     payouts = Payout.objects.filter(pk__in=[pk for pk, _amount in updates]).select_related(
         "collective", "period__budget", "period__collective").order_by("pk")
     payouts_notify(kind="payout.payable", payouts=payouts, amounts=dict(updates), actor=actor)

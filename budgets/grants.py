@@ -1,24 +1,26 @@
 """From requests to grants, and grants into the ledger.
 
 What each request on a period is granted is computed by a pure rule (`grants_compute`); the payouts that
-record the grants are then posted to the ledger one at a time under the budget lock, each payout pointing at
-the transaction that posted it, so posting again (another worker, a resumed closing) posts only what is
-missing. The claims themselves (declarations) and the closing that freezes them belong to the app above.
+record the grants are then posted to the ledger in sets under the budget lock (one ledger transaction per grant,
+inserted together, each account's balance moved once per set), each payout pointing at the transaction that
+posted it, so posting again (another worker, a resumed closing) posts only what is missing. The claims themselves
+(declarations) and the closing that freezes them belong to the app above.
 """
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from contrib_budget.money import ZERO, split_largest_remainder, to_money
-from members.audit import audit_record
+from members.audit import audit_record_many
 from members.models import User
 
 from . import accounts
-from .ledger import transaction_post
-from .models import OverspendPolicy, Payout, Period
+from .ledger import Posting, transactions_post_many
+from .models import Budget, OverspendPolicy, Payout, Period
 from .selectors import payouts_unposted
 from .services import budget_lock
 
@@ -91,40 +93,73 @@ def payouts_record(*, period: Period, grants: list[Grant], people: dict[int, int
                person_id=people[g.contribution_id], requested=g.requested, granted=g.granted,
                explanation_code=g.code, explanation_params=g.params)
         for g in grants
-    ])
+    ], batch_size=5000)
+
+
+_LINK_GRANTS = """
+    UPDATE budgets_payout AS payout SET payable_amount = posted.payable, grant_transaction_id = posted.txn
+    FROM unnest(%s::bigint[], %s::numeric[], %s::bigint[]) AS posted(id, payable, txn)
+    WHERE payout.id = posted.id
+"""
+
+
+def grants_post(*, budget: Budget, payouts: list[Payout], actor: User | None = None) -> None:
+    """Post the grants of `payouts` (of `budget`, locked with it, not posted yet), in their order: each is backed
+    by the budget's received money first, then by pledged money (owed to the person until it arrives)."""
+    collective = budget.collective
+    received = accounts.budget_received_account(budget)
+    cash = received.balance
+    backing = []
+    for payout in payouts:
+        backed = min(payout.granted, cash)
+        cash -= backed
+        backing.append((payout, backed, payout.granted - backed))
+    people = [payout.person for payout in payouts]
+    payable = accounts.person_accounts(collective=collective, users=people, state="payable")
+    owing = [payout.person for payout, _backed, owed in backing if owed]
+    if owing:
+        pledged = accounts.budget_pledged_account(budget)
+        owed_to = accounts.person_accounts(collective=collective, users=owing, state="owed")
+    postings = []
+    for payout, backed, owed in backing:
+        legs = []
+        if backed:
+            legs += [(received, -backed), (payable[payout.person_id], backed)]
+        if owed:
+            legs += [(pledged, -owed), (owed_to[payout.person_id], owed)]
+        postings.append(Posting(kind="grant", legs=legs, linked=payout,
+                                idempotency_key=f"grant:{payout.contribution_id}",
+                                memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id}))
+    posted = transactions_post_many(collective=collective, postings=postings, actor=actor)
+    with connection.cursor() as cursor:
+        cursor.execute(_LINK_GRANTS, [[payout.pk for payout in payouts], [backed for _p, backed, _o in backing],
+                                      [txn.pk for txn in posted]])
+    audit_record_many(collective=collective, actor=actor, action="payout.granted", changes=(
+        (payout, {"payable": str(payout.payable_amount)},
+         {"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})
+        for payout, backed, owed in backing
+    ))
 
 
 def payout_grant_post(*, payout: Payout, actor: User | None = None) -> None:
-    """Step 2 for one payout: post its grant once, backed by received money first, then pledged."""
+    """Post one payout's grant, unless it is posted already."""
     with transaction.atomic():
         budget = budget_lock(payout.period.budget)
-        payout = Payout.objects.select_for_update().select_related("person").get(pk=payout.pk)
-        if payout.grant_transaction_id is not None:
-            return
-        received = accounts.budget_received_account(budget)
-        backed = min(payout.granted, received.balance)
-        owed = payout.granted - backed
-        collective = budget.collective
-        legs = []
-        if backed:
-            legs += [(received, -backed),
-                     (accounts.person_account(collective=collective, user=payout.person, state="payable"), backed)]
-        if owed:
-            legs += [(accounts.budget_pledged_account(budget), -owed),
-                     (accounts.person_account(collective=collective, user=payout.person, state="owed"), owed)]
-        posted = transaction_post(collective=collective, kind="grant", legs=legs, actor=actor,
-                                  memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id},
-                                  idempotency_key=f"grant:{payout.contribution_id}", linked=payout)
-        Payout.objects.filter(pk=payout.pk).update(payable_amount=backed, grant_transaction=posted)
-        audit_record(collective=collective, actor=actor, action="payout.granted", target=payout,
-                     before={"payable": str(payout.payable_amount)},
-                     after={"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})
+        unposted = list(Payout.objects.select_for_update(of=("self",)).select_related("person")
+                        .filter(pk=payout.pk, granted__gt=0, grant_transaction__isnull=True))
+        if unposted:
+            grants_post(budget=budget, payouts=unposted, actor=actor)
 
 
 def period_grants_post(*, period: Period, actor: User | None = None) -> int:
-    """Post every grant of a closed period still missing from the ledger; returns how many were posted."""
-    posted = 0
-    for payout in payouts_unposted(period=period):
-        payout_grant_post(payout=payout, actor=actor)
-        posted += 1
-    return posted
+    """Post every grant of a closed period still missing from the ledger, a set at a time, each set committed on
+    its own (a closing killed halfway resumes where it stopped); returns how many were posted."""
+    posted, per_set = 0, settings.GRANTS_PER_TRANSACTION
+    while True:
+        with transaction.atomic():
+            budget = budget_lock(period.budget)
+            payouts = list(payouts_unposted(period=period).select_for_update(of=("self",))[:per_set])
+            if not payouts:
+                return posted
+            grants_post(budget=budget, payouts=payouts, actor=actor)
+        posted += len(payouts)

@@ -3,16 +3,19 @@
 Every movement is one balanced transaction. Account balances are updated with
 conditional UPDATEs taken in a fixed (id) order, so concurrent posts serialise
 on the rows they touch, never deadlock, and never drive a protected account
-below zero.
+below zero. Many movements (the grants of a period) are posted together: their
+rows inserted in bulk and each account's balance moved once.
 """
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Sequence, TypedDict, Unpack
 
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Model, Q, Sum, Value, When
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, Sum
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import DomainError
@@ -42,17 +45,23 @@ class UnbalancedTransaction(DomainError):
 def account_get_or_create(
     *, collective: Collective, kind: str, code: str, name: str
 ) -> Account:
-    account, _created = Account.objects.get_or_create(
-        collective=collective,
-        code=code,
-        defaults={
-            "kind": kind,
-            "name": name[:200],
-            "currency": collective.currency,
-            "allow_negative": kind in ACCOUNTS_ALLOWED_NEGATIVE,
-        },
-    )
-    return account
+    return accounts_get_or_create(collective=collective, specs=[(kind, code, name)])[code]
+
+
+def accounts_get_or_create(*, collective: Collective, specs: Iterable[tuple[str, str, str]]) -> dict[str, Account]:
+    """The accounts of these (kind, code, name), by code: one query when they exist, three when some do not."""
+    wanted = {code: (kind, name) for kind, code, name in specs}
+    found = {account.code: account for account in Account.objects.of(collective).filter(code__in=wanted)}
+    missing = [code for code in wanted if code not in found]
+    if missing:
+        # A concurrent caller may create the same accounts: whoever inserts second keeps the first's rows.
+        Account.objects.bulk_create([
+            Account(collective=collective, code=code, kind=wanted[code][0], name=wanted[code][1][:200],
+                    currency=collective.currency, allow_negative=wanted[code][0] in ACCOUNTS_ALLOWED_NEGATIVE)
+            for code in missing
+        ], ignore_conflicts=True)
+        found.update((account.code, account) for account in Account.objects.of(collective).filter(code__in=missing))
+    return found
 
 
 def _check_legs(collective: Collective, legs: Sequence[Leg]) -> None:
@@ -73,7 +82,16 @@ def _check_legs(collective: Collective, legs: Sequence[Leg]) -> None:
         raise UnbalancedTransaction(_("The entries of a transaction must sum to zero."))
 
 
-def _apply_to_balances(legs: Sequence[Leg]) -> None:
+# One statement moves every balance, whatever the number of accounts: the deltas travel as two arrays.
+_MOVE_BALANCES = """
+    UPDATE budgets_account AS account SET balance = account.balance + delta.amount
+    FROM unnest(%s::bigint[], %s::numeric[]) AS delta(id, amount)
+    WHERE account.id = delta.id AND (account.allow_negative OR account.balance + delta.amount >= 0)
+    RETURNING account.id
+"""
+
+
+def _apply_to_balances(legs: Iterable[Leg]) -> None:
     """Move every account's cached balance in two statements, whatever the number of legs.
 
     The rows are locked in id order first, so concurrent posts queue instead of
@@ -91,16 +109,11 @@ def _apply_to_balances(legs: Sequence[Leg]) -> None:
     if not ids:
         return
     list(Account.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk"))
-    within_funds = Q()
-    for pk in ids:
-        within_funds |= Q(pk=pk) & (Q(allow_negative=True) | Q(balance__gte=-deltas[pk]))
-    shift = Case(*(When(pk=pk, then=Value(deltas[pk])) for pk in ids), output_field=Account._meta.get_field("balance"))
-    updated = Account.objects.filter(within_funds).update(balance=F("balance") + shift)
-    if updated != len(ids):
-        short = next(
-            pk for pk in ids
-            if not Account.objects.filter(pk=pk).filter(Q(allow_negative=True) | Q(balance__gte=-deltas[pk])).exists()
-        )
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_BALANCES, [ids, [deltas[pk] for pk in ids]])
+        moved = {row[0] for row in cursor.fetchall()}
+    if len(moved) != len(ids):
+        short = next(pk for pk in ids if pk not in moved)
         raise InsufficientFunds(_("Not enough money in %(account)s.") % {"account": accounts[short].name})
 
 
@@ -110,6 +123,35 @@ def _link_of(linked: Linked) -> tuple[str, str]:
     if isinstance(linked, tuple):
         return linked[0], str(linked[1])
     return record_label(linked), str(linked.pk)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One balanced movement: what `transaction_post` posts, and what `transactions_post_many` posts many of."""
+
+    kind: str
+    legs: Sequence[Leg]
+    memo: str = ""
+    idempotency_key: str | None = None
+    linked: Linked = None
+    reverses: LedgerTransaction | None = None
+
+
+def _insert(*, collective: Collective, postings: Sequence[Posting], actor: User | None) -> list[LedgerTransaction]:
+    transactions = LedgerTransaction.objects.bulk_create([
+        LedgerTransaction(collective=collective, kind=posting.kind, memo=posting.memo[:255], actor=actor,
+                          idempotency_key=posting.idempotency_key, reverses=posting.reverses,
+                          linked_type=_link_of(posting.linked)[0], linked_id=_link_of(posting.linked)[1])
+        for posting in postings
+    ])
+    # Entries first: the database lets a cached balance move only to its account's entries' total.
+    Entry.objects.bulk_create(
+        (Entry(collective=collective, transaction=txn, account=account, amount=amount)
+         for txn, posting in zip(transactions, postings, strict=True) for account, amount in posting.legs),
+        batch_size=5000,
+    )
+    _apply_to_balances(leg for posting in postings for leg in posting.legs)
+    return transactions
 
 
 def transaction_post(
@@ -128,7 +170,8 @@ def transaction_post(
     `linked` is the model instance the movement is about (a payout, an
     allocation...), or a `(label, id)` pair naming one.
     """
-    linked_type, linked_id = _link_of(linked)
+    posting = Posting(kind=kind, legs=legs, memo=memo, idempotency_key=idempotency_key, linked=linked,
+                      reverses=reverses)
     _check_legs(collective, legs)
     if idempotency_key:
         existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
@@ -136,22 +179,7 @@ def transaction_post(
             return existing
     try:
         with transaction.atomic():
-            txn = LedgerTransaction.objects.create(
-                collective=collective,
-                kind=kind,
-                memo=memo[:255],
-                actor=actor,
-                idempotency_key=idempotency_key,
-                reverses=reverses,
-                linked_type=linked_type,
-                linked_id=linked_id,
-            )
-            # Entries first: the database lets a cached balance move only to its account's entries' total.
-            Entry.objects.bulk_create(
-                Entry(collective=collective, transaction=txn, account=account, amount=amount)
-                for account, amount in legs
-            )
-            _apply_to_balances(legs)
+            [txn] = _insert(collective=collective, postings=[posting], actor=actor)
     except IntegrityError:
         if idempotency_key:
             existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
@@ -160,6 +188,25 @@ def transaction_post(
         raise
     logger.info("ledger: posted transaction %s (%s) in %s", txn.pk, kind, collective.slug)
     return txn
+
+
+def transactions_post_many(
+    *, collective: Collective, postings: Sequence[Posting], actor: User | None = None
+) -> list[LedgerTransaction]:
+    """Post many balanced transactions at once, in the order given: a handful of statements whatever their number.
+
+    All or nothing. Unlike `transaction_post`, a key already used is not looked up, it fails the whole post
+    (IntegrityError): the caller holds the locks under which its keys are new (a closing's payouts, say).
+    """
+    for posting in postings:
+        _check_legs(collective, posting.legs)
+    if not postings:
+        return []
+    with transaction.atomic():
+        transactions = _insert(collective=collective, postings=postings, actor=actor)
+    logger.info("ledger: posted %s transactions (%s) in %s", len(transactions),
+                ", ".join(sorted({posting.kind for posting in postings})), collective.slug)
+    return transactions
 
 
 class PostOptions(TypedDict, total=False):

@@ -42,18 +42,20 @@ from .permissions import CLOSE_PERIODS
 logger = logging.getLogger(__name__)
 
 
-def _requests(period: Period) -> tuple[list[Request], list[int]]:
-    """The frozen snapshot: validated requests (in a stable author order) and the pending ids."""
+def _requests(period: Period) -> tuple[list[Request], list[int], dict[int, int]]:
+    """The frozen snapshot: validated requests (in a stable author order), the pending ids, and each validated
+    request's author."""
     rows = (Contribution.objects.filter(period=period)
             .order_by("author_id", "id")
-            .values_list("id", "status", "amount", "validated_amount", "value_mode"))
-    requests, pending = [], []
-    for pk, status, amount, validated, mode in rows:
+            .values_list("id", "status", "amount", "validated_amount", "value_mode", "author_id"))
+    requests, pending, authors = [], [], {}
+    for pk, status, amount, validated, mode, author in rows.iterator(chunk_size=5000):
         if status in (ContributionStatus.VALIDATED, ContributionStatus.ADJUSTED):
             requests.append(Request(pk, validated if validated is not None else amount, mode == ValueMode.FIXED_PRICE))
+            authors[pk] = author
         elif status == ContributionStatus.PENDING:
             pending.append(pk)
-    return requests, pending
+    return requests, pending, authors
 
 
 def _decided_grants(*, budget: Budget, period: Period, actor: User | None, requests: list[Request],
@@ -125,11 +127,9 @@ def _carry_pending(*, budget: Budget, period: Period, pending: list[int]) -> Non
 
 def _settle(*, budget: Budget, period: Period, actor: User | None, decision: dict[str, Any] | None) -> None:
     """Step 1, under the locks: freeze the snapshot into payouts and close (or flag a deficit)."""
-    from contributions.models import Contribution
-
     if Period.objects.filter(budget=budget, index__lt=period.index).exclude(status=PeriodStatus.CLOSED).exists():
         raise Conflict(_("Close the earlier periods of this budget first."), "earlier_period_open")
-    requests, pending = _requests(period)
+    requests, pending, authors = _requests(period)
     before = {"status": period.status, "available": str(period.available) if period.available is not None else None}
     grants: list[Grant] | None
     stored: dict[str, Any] | None
@@ -157,8 +157,6 @@ def _settle(*, budget: Budget, period: Period, actor: User | None, decision: dic
             period_deficit_notify(period=period, requested=requested, available=available, actor=actor)
             return
     _carry_pending(budget=budget, period=period, pending=pending)
-    authors = dict(Contribution.objects.filter(pk__in=[g.contribution_id for g in grants])
-                   .values_list("id", "author_id"))
     payouts = payouts_record(period=period, grants=grants, people=authors)
     period.status = PeriodStatus.CLOSED
     period.available = available

@@ -6,7 +6,7 @@ import operator
 import re
 from _csv import Writer  # the type of csv.writer(), which the csv module does not export
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from functools import reduce
@@ -27,6 +27,20 @@ from .audit_labels import audit_action_label
 from .models import AuditEvent, Collective, User
 
 
+def _audit_event(*, collective: Collective, actor: User | None, action: str, target: models.Model | None,
+                 before: dict | None, after: dict | None) -> AuditEvent:
+    return AuditEvent(
+        collective=collective,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        target_type=record_label(target) if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        before=before,
+        after=after,
+    )
+
+
 def audit_record(
     *,
     collective: Collective,
@@ -36,15 +50,22 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        collective=collective,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        target_type=record_label(target) if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        target_label=str(target)[:200] if target is not None else "",
-        before=before,
-        after=after,
+    event = _audit_event(collective=collective, actor=actor, action=action, target=target, before=before, after=after)
+    event.save(force_insert=True)
+    return event
+
+
+AuditChange = tuple[models.Model, dict | None, dict | None]
+
+
+def audit_record_many(*, collective: Collective, actor: User | None, action: str,
+                      changes: Iterable[AuditChange]) -> None:
+    """One event per (target, before, after), inserted together: a closing's thousands of payouts in a statement
+    or a few."""
+    AuditEvent.objects.bulk_create(
+        (_audit_event(collective=collective, actor=actor, action=action, target=target, before=before, after=after)
+         for target, before, after in changes),
+        batch_size=2000,
     )
 
 

@@ -53,7 +53,8 @@ def media_root(tmp_path, settings) -> str:
 
 @pytest.fixture
 def celery_worker_env(media_root):
-    return {"EXPORT_STALE_SECONDS": str(STALE_SECONDS), "MEDIA_ROOT": media_root}
+    # A closing posts its grants a set at a time; sets of one person's grants (EACH) let a crash fall between two.
+    return {"EXPORT_STALE_SECONDS": str(STALE_SECONDS), "MEDIA_ROOT": media_root, "GRANTS_PER_TRANSACTION": str(EACH)}
 
 
 def wait_for(condition, seconds: float, what: str) -> None:
@@ -326,7 +327,8 @@ CLOSING_POINTS = [
     # posted at the kill). Step 1, settling: payouts made and the period closed, in one transaction, frozen at its
     # COMMIT (which checks the payouts' foreign key to their person): nothing of it is left.
     pytest.param(User, 0, "COMMIT", None, id="settling"),
-    # Step 2, posting the grants one by one: frozen within a grant's transaction, as it moves the balances.
+    # Step 2, posting the grants a person's ten at a time: frozen within a set's transaction, as it moves the
+    # balances; the sets before it are committed.
     pytest.param(Account, 5, "FOR UPDATE", 5 * EACH, id="midway-grants"),
     pytest.param(Account, -1, "FOR UPDATE", 10 * EACH, id="last-grant"),
 ]

@@ -111,23 +111,27 @@ def test_hold_decided_pro_rata_or_by_a_top_up(collective, coordinator):
 
 
 @pytest.mark.django_db
-def test_a_close_interrupted_between_grants_is_finished_by_the_next_run(collective, coordinator, monkeypatch):
+def test_a_close_interrupted_between_grants_is_finished_by_the_next_run(collective, coordinator, monkeypatch,
+                                                                        settings):
     budget = make_budget(collective, coordinator)
     for n in range(4):
         declare(budget, person(collective, n), "100.00")
-    real_post, calls = grants.transaction_post, []
+    # Grants are posted two at a time here, each set committed on its own: the worker dies during the second set.
+    settings.GRANTS_PER_TRANSACTION = 2
+    real_post, sets = grants.transactions_post_many, []
 
-    def crash_after_two(**kwargs):
-        calls.append(kwargs["idempotency_key"])
-        if len(calls) > 2:
+    def crash_on_the_second_set(**kwargs):
+        sets.append([posting.idempotency_key for posting in kwargs["postings"]])
+        if len(sets) > 1:
             raise RuntimeError("worker killed")
         return real_post(**kwargs)
 
-    monkeypatch.setattr(grants, "transaction_post", crash_after_two)
+    monkeypatch.setattr(grants, "transactions_post_many", crash_on_the_second_set)
     with pytest.raises(RuntimeError):
         period_close(period=period_at(budget, 0), actor=coordinator)
     assert LedgerTransaction.objects.filter(kind="grant").count() == 2
-    monkeypatch.setattr(grants, "transaction_post", real_post)
+    assert Payout.objects.filter(grant_transaction__isnull=False).count() == 2
+    monkeypatch.setattr(grants, "transactions_post_many", real_post)
     period = period_close(period=period_at(budget, 0), actor=coordinator)
     assert period.status == PeriodStatus.CLOSED
     assert LedgerTransaction.objects.filter(kind="grant").count() == 4
