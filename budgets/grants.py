@@ -12,8 +12,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contrib_budget.bulk import copy_insert, ids_reserve
 from contrib_budget.money import ZERO, split_largest_remainder, to_money
 from members.audit import audit_record_many
 from members.models import User
@@ -86,14 +88,21 @@ def grants_compute(*, requests: list[Request], available: Decimal, policy: str, 
     return None
 
 
-def payouts_record(*, period: Period, grants: list[Grant], people: dict[int, int]) -> list[Payout]:
-    """One payout per grant of a closing period; `people` maps each claim to the person it pays."""
-    return Payout.objects.bulk_create([
-        Payout(collective_id=period.collective_id, contribution_id=g.contribution_id, period=period,
-               person_id=people[g.contribution_id], requested=g.requested, granted=g.granted,
-               explanation_code=g.code, explanation_params=g.params)
-        for g in grants
-    ], batch_size=5000)
+def payouts_record(*, period: Period, grants: list[Grant], people: dict[int, int]) -> dict[int, int]:
+    """One payout per grant of a closing period; `people` maps each claim to the person it pays. Returns each
+    claim's payout id."""
+    ids = ids_reserve(Payout, len(grants))
+    now = timezone.now()
+    copy_insert(Payout, PAYOUT_COLUMNS, (
+        (pk, period.collective_id, g.contribution_id, period.pk, people[g.contribution_id], g.requested, g.granted,
+         ZERO, g.code, g.params, "", now)
+        for pk, g in zip(ids, grants, strict=True)
+    ))
+    return {g.contribution_id: pk for pk, g in zip(ids, grants, strict=True)}
+
+
+PAYOUT_COLUMNS = ["id", "collective", "contribution", "period", "person", "requested", "granted", "payable_amount",
+                  "explanation_code", "explanation_params", "reference", "created_at"]
 
 
 _LINK_GRANTS = """
@@ -133,7 +142,7 @@ def grants_post(*, budget: Budget, payouts: list[Payout], actor: User | None = N
     posted = transactions_post_many(collective=collective, postings=postings, actor=actor)
     with connection.cursor() as cursor:
         cursor.execute(_LINK_GRANTS, [[payout.pk for payout in payouts], [backed for _p, backed, _o in backing],
-                                      [txn.pk for txn in posted]])
+                                      posted])
     audit_record_many(collective=collective, actor=actor, action="payout.granted", changes=(
         (payout, {"payable": str(payout.payable_amount)},
          {"granted": str(payout.granted), "payable": str(backed), "owed": str(owed)})
@@ -154,7 +163,7 @@ def payout_grant_post(*, payout: Payout, actor: User | None = None) -> None:
 def period_grants_post(*, period: Period, actor: User | None = None) -> int:
     """Post every grant of a closed period still missing from the ledger, a set at a time, each set committed on
     its own (a closing killed halfway resumes where it stopped); returns how many were posted."""
-    posted, per_set = 0, settings.GRANTS_PER_TRANSACTION
+    posted, per_set = 0, settings.POSTINGS_PER_TRANSACTION
     while True:
         with transaction.atomic():
             budget = budget_lock(period.budget)

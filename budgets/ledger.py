@@ -16,8 +16,10 @@ from typing import Sequence, TypedDict, Unpack
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contrib_budget.bulk import copy_insert, ids_reserve
 from contrib_budget.errors import DomainError
 from contrib_budget.models import record_label
 from contrib_budget.money import has_at_most_two_decimals
@@ -137,21 +139,14 @@ class Posting:
     reverses: LedgerTransaction | None = None
 
 
-def _insert(*, collective: Collective, postings: Sequence[Posting], actor: User | None) -> list[LedgerTransaction]:
-    transactions = LedgerTransaction.objects.bulk_create([
-        LedgerTransaction(collective=collective, kind=posting.kind, memo=posting.memo[:255], actor=actor,
-                          idempotency_key=posting.idempotency_key, reverses=posting.reverses,
-                          linked_type=_link_of(posting.linked)[0], linked_id=_link_of(posting.linked)[1])
-        for posting in postings
-    ])
-    # Entries first: the database lets a cached balance move only to its account's entries' total.
-    Entry.objects.bulk_create(
-        (Entry(collective=collective, transaction=txn, account=account, amount=amount)
-         for txn, posting in zip(transactions, postings, strict=True) for account, amount in posting.legs),
-        batch_size=5000,
-    )
+def _enter(*, collective: Collective, transaction_ids: Sequence[int], postings: Sequence[Posting]) -> None:
+    """The postings' entries, then their accounts' balances: the database lets a cached balance move only to its
+    account's entries' total."""
+    copy_insert(Entry, ["collective", "transaction", "account", "amount"], (
+        (collective.pk, txn_id, account.pk, amount)
+        for txn_id, posting in zip(transaction_ids, postings, strict=True) for account, amount in posting.legs
+    ))
     _apply_to_balances(leg for posting in postings for leg in posting.legs)
-    return transactions
 
 
 def transaction_post(
@@ -179,7 +174,10 @@ def transaction_post(
             return existing
     try:
         with transaction.atomic():
-            [txn] = _insert(collective=collective, postings=[posting], actor=actor)
+            txn = LedgerTransaction.objects.create(
+                collective=collective, kind=kind, memo=memo[:255], actor=actor, idempotency_key=idempotency_key,
+                reverses=reverses, linked_type=_link_of(linked)[0], linked_id=_link_of(linked)[1])
+            _enter(collective=collective, transaction_ids=[txn.pk], postings=[posting])
     except IntegrityError:
         if idempotency_key:
             existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
@@ -192,8 +190,9 @@ def transaction_post(
 
 def transactions_post_many(
     *, collective: Collective, postings: Sequence[Posting], actor: User | None = None
-) -> list[LedgerTransaction]:
-    """Post many balanced transactions at once, in the order given: a handful of statements whatever their number.
+) -> list[int]:
+    """Post many balanced transactions at once, in the order given; returns their ids. A handful of statements
+    whatever their number: the rows are copied in (contrib_budget.bulk), each balance moved once.
 
     All or nothing. Unlike `transaction_post`, a key already used is not looked up, it fails the whole post
     (IntegrityError): the caller holds the locks under which its keys are new (a closing's payouts, say).
@@ -202,11 +201,23 @@ def transactions_post_many(
         _check_legs(collective, posting.legs)
     if not postings:
         return []
+    now = timezone.now()
+    actor_id = actor.pk if actor is not None else None
     with transaction.atomic():
-        transactions = _insert(collective=collective, postings=postings, actor=actor)
-    logger.info("ledger: posted %s transactions (%s) in %s", len(transactions),
+        ids = ids_reserve(LedgerTransaction, len(postings))
+        copy_insert(LedgerTransaction, TRANSACTION_COLUMNS, (
+            (txn_id, collective.pk, posting.kind, posting.memo[:255], actor_id, now, posting.idempotency_key,
+             posting.reverses.pk if posting.reverses else None, *_link_of(posting.linked))
+            for txn_id, posting in zip(ids, postings, strict=True)
+        ))
+        _enter(collective=collective, transaction_ids=ids, postings=postings)
+    logger.info("ledger: posted %s transactions (%s) in %s", len(ids),
                 ", ".join(sorted({posting.kind for posting in postings})), collective.slug)
-    return transactions
+    return ids
+
+
+TRANSACTION_COLUMNS = ["id", "collective", "kind", "memo", "actor", "created_at", "idempotency_key", "reverses",
+                       "linked_type", "linked_id"]
 
 
 class PostOptions(TypedDict, total=False):

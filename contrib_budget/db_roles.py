@@ -175,4 +175,6 @@ def app_role_grant(*, role: str, password: str = "", using: str = DEFAULT_DB_ALI
             cursor.execute(f"GRANT {', '.join(granted)} ON {', '.join(names)} TO {grantee}")
         cursor.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(owner)} IN SCHEMA public "
                        f"GRANT SELECT, INSERT ON TABLES TO {grantee}")
+        # Ids taken from a table's sequence before its rows are copied in (contrib_budget.bulk); nothing more.
+        cursor.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {grantee}")
     return sorted(tables)

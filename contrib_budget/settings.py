@@ -293,9 +293,9 @@ INVITATION_VALID_DAYS = env.int("INVITATION_VALID_DAYS", default=14)
 PERSONAL_TOKEN_DAYS = env.int("PERSONAL_TOKEN_DAYS", default=0) or None
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
-# A closing posts its grants this many at a time, each set committed on its own: a few statements per set, its
-# memory and the budget lock's hold bounded whatever the size of the period.
-GRANTS_PER_TRANSACTION = env.int("GRANTS_PER_TRANSACTION", default=2000)
+# A closing (of a period, of a round) posts its grants, refunds and leftovers this many at a time, each set
+# committed on its own: a few statements per set, its memory and its locks' hold bounded whatever its size.
+POSTINGS_PER_TRANSACTION = env.int("POSTINGS_PER_TRANSACTION", default=2000)
 
 # Accounting exports: files are kept this many days, then a beat job deletes them.
 EXPORTS_KEEP_DAYS = env.int("EXPORTS_KEEP_DAYS", default=7)

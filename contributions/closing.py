@@ -157,7 +157,7 @@ def _settle(*, budget: Budget, period: Period, actor: User | None, decision: dic
             period_deficit_notify(period=period, requested=requested, available=available, actor=actor)
             return
     _carry_pending(budget=budget, period=period, pending=pending)
-    payouts = payouts_record(period=period, grants=grants, people=authors)
+    payout_ids = payouts_record(period=period, grants=grants, people=authors)
     period.status = PeriodStatus.CLOSED
     period.available = available
     period.decision = stored
@@ -168,7 +168,7 @@ def _settle(*, budget: Budget, period: Period, actor: User | None, decision: dic
                  after={"status": period.status, "available": str(available), "decision": stored,
                         "granted": str(sum((g.granted for g in grants), ZERO)), "carried": pending})
     period_closed_notify(period=period, grants=grants, authors=authors, actor=actor,
-                         payout_ids={payout.contribution_id: payout.pk for payout in payouts})
+                         payout_ids=payout_ids)
 
 
 def period_close(*, period: Period, actor: User | None = None, decision: dict[str, Any] | None = None) -> Period:

@@ -54,7 +54,7 @@ def media_root(tmp_path, settings) -> str:
 @pytest.fixture
 def celery_worker_env(media_root):
     # A closing posts its grants a set at a time; sets of one person's grants (EACH) let a crash fall between two.
-    return {"EXPORT_STALE_SECONDS": str(STALE_SECONDS), "MEDIA_ROOT": media_root, "GRANTS_PER_TRANSACTION": str(EACH)}
+    return {"EXPORT_STALE_SECONDS": str(STALE_SECONDS), "MEDIA_ROOT": media_root, "POSTINGS_PER_TRANSACTION": str(EACH)}
 
 
 def wait_for(condition, seconds: float, what: str) -> None:
@@ -374,8 +374,9 @@ ROUND_POINTS = [
     # first funder their money back.
     pytest.param(lambda wallets, refunded: (Account, next(w.account_id for w in wallets if w.user == refunded[0])),
                  "FOR UPDATE", 0, 0, id="refunding"),
-    # Midway through the wallets: each gives what is left in it back to the pool.
-    pytest.param(lambda wallets, refunded: (Account, wallets[15].account_id), "FOR UPDATE", 2, 15,
+    # Midway through the wallets: each gives what is left in it back to the pool, ten wallets a set (see
+    # celery_worker_env): frozen in the second set, the first is settled.
+    pytest.param(lambda wallets, refunded: (Account, wallets[15].account_id), "FOR UPDATE", 2, EACH,
                  id="midway-wallets"),
     # Late: every bucket and wallet settled; frozen at the COMMIT that marks the round settled and tells everyone
     # (which checks its notifications' foreign key to a participant).

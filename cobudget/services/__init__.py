@@ -32,7 +32,7 @@ from .buckets import (
     bucket_update,
     merge_split,
 )
-from .closing import bucket_outcome, bucket_settle, round_close, rounds_close_due, wallet_settle
+from .closing import bucket_outcome, buckets_settle, round_close, rounds_close_due, wallets_settle
 from .handover import bucket_to_envelope
 from .rounds import (
     ROUND_AMOUNTS,
@@ -82,10 +82,10 @@ __all__ = [
     "allocation_create",
     # closing
     "bucket_outcome",
-    "bucket_settle",
+    "buckets_settle",
     "round_close",
     "rounds_close_due",
-    "wallet_settle",
+    "wallets_settle",
     # handover
     "bucket_to_envelope",
     # reachable on the single module this package replaced

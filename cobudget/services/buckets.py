@@ -248,8 +248,8 @@ def bucket_cancel(*, bucket: Bucket, actor: User) -> Bucket:
             raise Conflict(_("This bucket is already %(status)s.") % {"status": bucket.get_status_display()},
                            "bucket_not_live")
         before = bucket.status
-        returned = give_back(bucket=bucket, actor=actor, reason="cancel",
-                             memo=_("%(bucket)s was withdrawn") % {"bucket": bucket.title})
+        returned = give_back(buckets=[bucket], actor=actor, reason="cancel",
+                             memo=lambda withdrawn: _("%(bucket)s was withdrawn") % {"bucket": withdrawn.title})
         bucket.status = BucketStatus.CANCELLED
         bucket.save(update_fields=["status"])
         audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_cancelled", target=bucket,

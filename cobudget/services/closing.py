@@ -1,19 +1,21 @@
 """The close of a round: each bucket meets its outcome, unfunded ones give their money back, wallets settle."""
 
 import logging
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from budgets.ledger import transfer
-from budgets.models import Account
+from budgets.ledger import Posting, transactions_post_many
 from contrib_budget.errors import Conflict
 from contrib_budget.money import ZERO
-from members.audit import audit_record
+from members.audit import audit_record, audit_record_many
 from members.models import User
 
 from ..models import (
@@ -38,10 +40,10 @@ logger = logging.getLogger(__name__)
 def round_close(*, round: Round, actor: User | None = None) -> Round:
     """Close a round and settle it: resumable, and a second run posts nothing more.
 
-    Step 1 marks the round closed (no allocation can start after it). Then each
-    bucket, then each wallet, is settled in its own transaction under its row
-    lock, its ledger movements named by idempotency keys; a run killed halfway
-    is completed by the next one. Without an actor, beat closes a round whose funding window ended.
+    Step 1 marks the round closed (no allocation can start after it). Then its buckets, then its wallets, are
+    settled a set at a time, each set in its own transaction under its rows' locks, its ledger movements posted
+    together; a run killed halfway is completed by the next one. Without an actor, beat closes a round whose
+    funding window ended.
     """
     MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
     if Round.objects.filter(pk=round.pk, status=RoundStatus.DRAFT).exists():
@@ -50,7 +52,7 @@ def round_close(*, round: Round, actor: User | None = None) -> Round:
     # those already running.
     RoundCloseRequest.objects.get_or_create(round_id=round.pk, defaults={"collective_id": round.collective_id})
     with transaction.atomic():
-        locked = Round.objects.select_for_update().get(pk=round.pk)
+        locked = Round.objects.select_for_update().select_related("collective").get(pk=round.pk)
         if locked.settled_at:
             return locked
         if locked.status == RoundStatus.OPEN:
@@ -59,10 +61,10 @@ def round_close(*, round: Round, actor: User | None = None) -> Round:
             locked.save(update_fields=["status", "closed_at"])
             audit_record(collective=locked.collective, actor=actor, action="cobudget.round_closed", target=locked,
                          after={"closed_at": locked.closed_at.isoformat()})
-    for bucket_id in Bucket.objects.filter(round=locked).order_by("pk").values_list("pk", flat=True):
-        bucket_settle(bucket_id=bucket_id, actor=actor)
-    for wallet_id in Wallet.objects.filter(round=locked).order_by("pk").values_list("pk", flat=True):
-        wallet_settle(wallet_id=wallet_id, actor=actor)
+    while buckets_settle(round=locked, actor=actor):
+        pass
+    while wallets_settle(round=locked, actor=actor):
+        pass
     with transaction.atomic():
         if Round.objects.filter(pk=locked.pk, settled_at__isnull=True).update(settled_at=timezone.now()):
             round_closed_notify(round=locked, actor=actor)
@@ -79,22 +81,31 @@ def net_funders(bucket: Bucket) -> list[dict]:
     )
 
 
-def give_back(*, bucket: Bucket, actor: User | None, reason: str, memo: str) -> Decimal:
-    """Return every funder's net allocation from the bucket to their wallet (idempotent per funder)."""
-    wallets = {w.pk: w for w in Wallet.objects.filter(round_id=bucket.round_id).select_related("account")}
-    total = ZERO
-    for funder in net_funders(bucket):
-        wallet = wallets[funder["wallet_id"]]
-        txn = transfer(collective=bucket.collective, source=bucket.account, destination=wallet.account,
-                       amount=funder["net"], kind="cobudget_refund", memo=memo, actor=actor,
-                       idempotency_key=f"cobudget:bucket:{bucket.pk}:{reason}:{funder['user_id']}", linked=bucket)
-        Allocation.objects.get_or_create(
-            transaction=txn, bucket=bucket,
-            defaults={"collective": bucket.collective, "round_id": bucket.round_id, "wallet": wallet,
-                      "user_id": funder["user_id"], "kind": AllocationKind.REFUND, "amount": -funder["net"]},
-        )
-        total += funder["net"]
-    return total
+def give_back(*, buckets: list[Bucket], actor: User | None, reason: str, memo: Callable[[Bucket], str]) -> Decimal:
+    """Return every funder's net allocation from each of `buckets` (locked by the caller, their accounts loaded)
+    to their wallet, all in one post; returns the total given back."""
+    if not buckets:
+        return ZERO
+    by_id = {bucket.pk: bucket for bucket in buckets}
+    funders = list(Allocation.objects.filter(bucket__in=buckets).values("bucket_id", "user_id", "wallet_id")
+                   .annotate(net=Sum("amount")).filter(net__gt=0).order_by("bucket_id", "user_id"))
+    wallets = Wallet.objects.select_related("account").in_bulk({funder["wallet_id"] for funder in funders})
+    postings = [
+        Posting(kind="cobudget_refund", memo=memo(by_id[funder["bucket_id"]]), linked=by_id[funder["bucket_id"]],
+                legs=[(by_id[funder["bucket_id"]].account, -funder["net"]),
+                      (wallets[funder["wallet_id"]].account, funder["net"])],
+                idempotency_key=f"cobudget:bucket:{funder['bucket_id']}:{reason}:{funder['user_id']}")
+        for funder in funders
+    ]
+    collective = buckets[0].collective
+    posted = transactions_post_many(collective=collective, postings=postings, actor=actor)
+    Allocation.objects.bulk_create([
+        Allocation(collective=collective, round_id=by_id[funder["bucket_id"]].round_id, bucket_id=funder["bucket_id"],
+                   wallet_id=funder["wallet_id"], user_id=funder["user_id"], kind=AllocationKind.REFUND,
+                   amount=-funder["net"], transaction_id=txn_id)
+        for funder, txn_id in zip(funders, posted, strict=True)
+    ])
+    return sum((funder["net"] for funder in funders), ZERO)
 
 
 def bucket_outcome(*, round: Round, funded: Decimal, min_goal: Decimal) -> str:
@@ -107,52 +118,61 @@ def bucket_outcome(*, round: Round, funded: Decimal, min_goal: Decimal) -> str:
     return BucketStatus.UNFUNDED
 
 
-def bucket_settle(*, bucket_id: int, actor: User | None = None) -> Bucket:
+def _bucket_fate(bucket: Bucket, round: Round) -> str:
+    if bucket.status == BucketStatus.PROPOSED:
+        # Never approved for funding, so it holds no allocation: it ends unfunded, with nothing to refund.
+        return BucketStatus.UNFUNDED
+    if bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED):
+        return bucket_outcome(round=round, funded=bucket.account.balance, min_goal=bucket.min_goal)
+    return bucket.status
+
+
+def buckets_settle(*, round: Round, actor: User | None = None) -> int:
+    """Settle the next set of the round's unsettled buckets, in one transaction: each meets its outcome, the
+    unfunded give their money back. Returns how many were settled (0: none was left)."""
     with transaction.atomic():
-        bucket = (Bucket.objects.select_for_update(of=("self",)).select_related("round", "collective")
-                  .get(pk=bucket_id))
-        if bucket.settled_at:
-            return bucket
-        before = bucket.status
-        bucket.status_at_close = before
-        if bucket.status == BucketStatus.PROPOSED:
-            # Never approved for funding, so it holds no allocation: it ends unfunded, with nothing to refund.
-            bucket.status = BucketStatus.UNFUNDED
-        elif bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED):
-            bucket.account = Account.objects.get(pk=bucket.account_id)
-            outcome = bucket_outcome(round=bucket.round, funded=bucket.account.balance, min_goal=bucket.min_goal)
-            if outcome == BucketStatus.UNFUNDED:
-                give_back(bucket=bucket, actor=actor, reason="refund",
-                          memo=_("Refund of %(bucket)s at the close") % {"bucket": bucket.title})
-            if outcome != BucketStatus.UNFUNDED and before != BucketStatus.FUNDED:
+        buckets = list(Bucket.objects.select_for_update(of=("self",)).select_related("account", "collective")
+                       .filter(round=round, settled_at__isnull=True)
+                       .order_by("pk")[:settings.POSTINGS_PER_TRANSACTION])
+        fates = {bucket.pk: _bucket_fate(bucket, round) for bucket in buckets}
+        refunded = [bucket for bucket in buckets
+                    if bucket.status in (BucketStatus.OPEN, BucketStatus.FUNDED)
+                    and fates[bucket.pk] == BucketStatus.UNFUNDED]
+        give_back(buckets=refunded, actor=actor, reason="refund",
+                  memo=lambda bucket: _("Refund of %(bucket)s at the close") % {"bucket": bucket.title})
+        changes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for bucket in buckets:
+            if fates[bucket.pk] != BucketStatus.UNFUNDED and bucket.status == BucketStatus.OPEN:
                 bucket_funded_notify(bucket=bucket, funded=bucket.account.balance, actor=actor)
-            bucket.status = outcome
-        bucket.settled_at = timezone.now()
-        bucket.save(update_fields=["status", "status_at_close", "settled_at"])
-        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_settled", target=bucket,
-                     before={"status": before}, after={"status": bucket.status})
-    return bucket
+            changes[(bucket.status, fates[bucket.pk])].append(bucket.pk)
+        now = timezone.now()
+        for (before, after), ids in changes.items():
+            Bucket.objects.filter(pk__in=ids).update(status=after, status_at_close=before, settled_at=now)
+        audit_record_many(collective=round.collective, actor=actor, action="cobudget.bucket_settled", changes=(
+            (bucket, {"status": bucket.status}, {"status": fates[bucket.pk]}) for bucket in buckets))
+    return len(buckets)
 
 
-def wallet_settle(*, wallet_id: int, actor: User | None = None) -> Wallet:
-    """What is left in a wallet at the close expires or returns to the pool, by the round's rule."""
+def wallets_settle(*, round: Round, actor: User | None = None) -> int:
+    """Settle the next set of the round's unsettled wallets, in one transaction: what is left in each expires or
+    returns to the pool, by the round's rule. Returns how many were settled (0: none was left)."""
     with transaction.atomic():
-        wallet = Wallet.objects.select_for_update(of=("self",)).select_related("round", "collective").get(pk=wallet_id)
-        if wallet.settled_at:
-            return wallet
-        wallet.account = Account.objects.get(pk=wallet.account_id)
-        left = wallet.account.balance
+        wallets = list(Wallet.objects.select_for_update(of=("self",)).select_related("account")
+                       .filter(round=round, settled_at__isnull=True)
+                       .order_by("pk")[:settings.POSTINGS_PER_TRANSACTION])
+        returning = round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL
+        left = [wallet for wallet in wallets if wallet.account.balance]
         if left:
-            round = wallet.round
-            returning = round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL
-            destination = pool_account(wallet.collective) if returning else round_source_account(round)
-            transfer(collective=wallet.collective, source=wallet.account, destination=destination, amount=left,
-                     kind="cobudget_wallet_return" if returning else "cobudget_wallet_expiry",
-                     memo=_("Left in a wallet of %(round)s") % {"round": round.name}, actor=actor,
-                     idempotency_key=f"cobudget:wallet:{wallet.pk}:leftover", linked=wallet)
-        wallet.settled_at = timezone.now()
-        wallet.save(update_fields=["settled_at"])
-    return wallet
+            destination = pool_account(round.collective) if returning else round_source_account(round)
+            memo = _("Left in a wallet of %(round)s") % {"round": round.name}
+            transactions_post_many(collective=round.collective, actor=actor, postings=[
+                Posting(kind="cobudget_wallet_return" if returning else "cobudget_wallet_expiry", memo=memo,
+                        legs=[(wallet.account, -wallet.account.balance), (destination, wallet.account.balance)],
+                        idempotency_key=f"cobudget:wallet:{wallet.pk}:leftover", linked=wallet)
+                for wallet in left
+            ])
+        Wallet.objects.filter(pk__in=[wallet.pk for wallet in wallets]).update(settled_at=timezone.now())
+    return len(wallets)
 
 
 def rounds_close_due(*, now: datetime | None = None) -> list[int]:

@@ -117,7 +117,7 @@ def test_a_close_interrupted_between_grants_is_finished_by_the_next_run(collecti
     for n in range(4):
         declare(budget, person(collective, n), "100.00")
     # Grants are posted two at a time here, each set committed on its own: the worker dies during the second set.
-    settings.GRANTS_PER_TRANSACTION = 2
+    settings.POSTINGS_PER_TRANSACTION = 2
     real_post, sets = grants.transactions_post_many, []
 
     def crash_on_the_second_set(**kwargs):

@@ -39,7 +39,7 @@ def test_closing_ten_times_the_declarations_runs_the_same_statements(collective,
 
 
 def test_the_sets_follow_the_setting_and_each_grant_is_posted_once(collective, coordinator, settings):
-    settings.GRANTS_PER_TRANSACTION = 3
+    settings.POSTINGS_PER_TRANSACTION = 3
     budget = make_budget(collective, coordinator)
     for n in range(7):
         declare(budget, person(collective, n), "100.00")

@@ -279,23 +279,26 @@ def test_closing_twice_has_one_effect(make_round, make_bucket, people, coordinat
     assert Round.objects.get(pk=round.pk).settled_at is not None
 
 
-def test_a_close_killed_halfway_is_completed_by_the_next_run(make_round, make_bucket, people, coordinator, monkeypatch):
+def test_a_close_killed_halfway_is_completed_by_the_next_run(make_round, make_bucket, people, coordinator, monkeypatch,
+                                                             settings):
     round, bucket = close_scenario(make_round, make_bucket, people, partial_policy="refund")
-    real_settle = services.wallet_settle
+    settings.POSTINGS_PER_TRANSACTION = 1  # a wallet per set: the close dies between two wallets
+    real_settle = services.wallets_settle
     calls = []
 
     def dying_settle(**kwargs):
         if len(calls) == 2:
             raise RuntimeError("killed")
-        calls.append(kwargs["wallet_id"])
+        calls.append(kwargs["round"])
         return real_settle(**kwargs)
 
-    monkeypatch.setattr(closing, "wallet_settle", dying_settle)
+    monkeypatch.setattr(closing, "wallets_settle", dying_settle)
     with pytest.raises(RuntimeError):
         services.round_close(round=round, actor=coordinator)
     round.refresh_from_db()
     assert round.status == RoundStatus.CLOSED and round.settled_at is None
-    monkeypatch.setattr(closing, "wallet_settle", real_settle)
+    assert Wallet.objects.filter(round=round, settled_at__isnull=False).count() == 2
+    monkeypatch.setattr(closing, "wallets_settle", real_settle)
     assert services.rounds_close_due() == [round.pk]
     round.refresh_from_db()
     assert round.settled_at is not None
