@@ -75,12 +75,14 @@ class ClosePreview:
 def round_close_preview(round: Round) -> ClosePreview:
     """What the close would decide now, by the round's rules (the same `bucket_outcome` the close applies)."""
     preview = ClosePreview(0, ZERO, 0, 0, ZERO, ZERO)
-    buckets = (Bucket.objects.of(round.collective).select_related("account")
-               .filter(round=round, status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN, BucketStatus.FUNDED)))
-    for bucket in buckets:
-        funded = bucket.account.balance
-        outcome = BucketStatus.UNFUNDED if bucket.status == BucketStatus.PROPOSED else services.bucket_outcome(
-            round=round, funded=funded, min_goal=bucket.min_goal)
+    # Three columns, not model instances: the coordinator's round page asks this at every load, whatever the
+    # number of buckets.
+    buckets = (Bucket.objects.of(round.collective)
+               .filter(round=round, status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN, BucketStatus.FUNDED))
+               .values_list("status", "min_goal", "account__balance"))
+    for status, min_goal, funded in buckets:
+        outcome = BucketStatus.UNFUNDED if status == BucketStatus.PROPOSED else services.bucket_outcome(
+            round=round, funded=funded, min_goal=min_goal)
         if outcome == BucketStatus.UNFUNDED:
             preview.unfunded += 1
             preview.refunded += funded

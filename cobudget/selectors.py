@@ -5,12 +5,14 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, TextChoices, Value, When
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from budgets.models import Account, AccountKind, Entry
 from contrib_budget.money import ZERO, format_money
@@ -126,6 +128,43 @@ def round_buckets(round: Round, *, include_drafts_of: User | AnonymousUser | Non
                                   include_drafts_of)
     withdrawn_last = Case(When(status=BucketStatus.CANCELLED, then=Value(1)), default=Value(0))
     return queryset.order_by(withdrawn_last, "created_at", "id")
+
+
+class BucketSort(TextChoices):
+    """The orders a member may read a round's buckets in (the first is the default)."""
+
+    PROPOSED = "proposed", gettext_lazy("In the order proposed")
+    NEWEST = "newest", gettext_lazy("Newest first")
+    MOST_FUNDED = "most_funded", gettext_lazy("Most funded first")
+    CLOSEST = "closest", gettext_lazy("Closest to their goal")
+    TITLE = "title", gettext_lazy("Title (A to Z)")
+
+
+def _funded() -> CombinedExpression:
+    return F("account__balance") + F("converted_amount")
+
+
+def _sort_keys(sort: str) -> list:
+    if sort == BucketSort.NEWEST:
+        return [F("created_at").desc(), F("id").desc()]
+    if sort == BucketSort.MOST_FUNDED:
+        return [F("funded").desc(), "id"]
+    if sort == BucketSort.CLOSEST:
+        # What is still needed, least first; a bucket that needs nothing more is at its goal already: last.
+        reached = Case(When(funded__gte=F("max_goal"), then=Value(1)), default=Value(0))
+        return [reached, F("max_goal") - F("funded"), "id"]
+    if sort == BucketSort.TITLE:
+        return [Lower("title"), "id"]
+    return ["created_at", "id"]
+
+
+def buckets_found(buckets: QuerySet[Bucket], *, search: str = "", sort: str = "") -> QuerySet[Bucket]:
+    """`buckets` whose title or description holds `search` (any case), in the order `sort` names (a
+    `BucketSort`), withdrawn ones last whatever the order."""
+    if search:
+        buckets = buckets.filter(Q(title__icontains=search) | Q(description__icontains=search))
+    withdrawn_last = Case(When(status=BucketStatus.CANCELLED, then=Value(1)), default=Value(0))
+    return buckets.annotate(funded=_funded()).order_by(withdrawn_last, *_sort_keys(sort))
 
 
 def round_totals(round: Round) -> dict[str, Decimal | int]:

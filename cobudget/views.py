@@ -1,10 +1,12 @@
 """Pages of the cobudget: rounds, buckets, live funding bars, results (thin: services do the work)."""
 
+import hashlib
 from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +22,9 @@ from members.models import Role
 from . import charts, outcomes, selectors, services
 from .forms import AllocateForm, BucketForm, CommentForm, FlagForm, LineFormSet, RoundForm
 from .models import Bucket, BucketStatus, Round, RoundStatus
+
+BUCKETS_PER_PAGE = 24
+SEARCH_MAX_LENGTH = 100
 
 
 def _round(request, round_id) -> Round:
@@ -64,13 +69,38 @@ def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet
     return buckets
 
 
+def _version(*parts) -> str:
+    """A short fingerprint of what a live part of the page shows."""
+    return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=4).hexdigest()
+
+
+def _wallet_version(wallet) -> str:
+    return _version(wallet.account.balance, wallet.envelope) if wallet else "none"
+
+
+def _bucket_version(bucket: Bucket, *, visible: bool) -> str:
+    """What the bucket's live parts show; who gave stays out of it while allocations are hidden."""
+    funding = bucket.funding
+    return _version(bucket.status, bucket.min_goal, bucket.max_goal, funding.funded_amount, funding.my_amount,
+                    funding.funders_count if visible else "")
+
+
+def _live_seen(buckets: list[Bucket], wallet) -> str:
+    """What a tab shows of the live parts: `w.<wallet version>-<bucket id>.<version>-…`, sent back by its next
+    poll so that only what changed comes back."""
+    return "-".join([f"w.{_wallet_version(wallet)}", *(f"{bucket.pk}.{bucket.live_version}" for bucket in buckets)])
+
+
 def round_context(request, round: Round, buckets) -> dict:
     wallet = selectors.wallet_of(round, request.user)
     funding_open = services.funding_is_open(round)
+    visible = selectors.allocations_visible(round)
+    buckets = _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open)
+    for bucket in buckets:
+        bucket.live_version = _bucket_version(bucket, visible=visible)
     return {
-        "round": round, "wallet": wallet, "funding_open": funding_open,
-        "buckets": _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open),
-        "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
+        "round": round, "wallet": wallet, "funding_open": funding_open, "buckets": buckets,
+        "live_seen": _live_seen(buckets, wallet), "visible": visible, "is_coordinator": _is_coordinator(request),
         # A draft has no wallets yet: its participants are told theirs comes; others are told nothing per bucket.
         "wallet_to_come": wallet is None and round.status == RoundStatus.DRAFT
         and services.is_participant(round=round, user=request.user),
@@ -88,6 +118,38 @@ def _shown_buckets(request, round: Round):
     return buckets.exclude(status=BucketStatus.CANCELLED), False, buckets.filter(status=BucketStatus.CANCELLED).count()
 
 
+def _search_and_sort(request) -> tuple[str, str]:
+    """The words searched for and the order asked for (the default one when the query names none it knows)."""
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    sort = request.GET.get("sort", "")
+    return search, sort if sort in selectors.BucketSort.values else selectors.BucketSort.PROPOSED
+
+
+def _page_query(*, show_all: bool, search: str, sort: str) -> str:
+    """The query string that keeps what the reader chose from one page of buckets to the next."""
+    query = QueryDict(mutable=True)
+    if show_all:
+        query["show"] = "all"
+    if search:
+        query["q"] = search
+    if sort != selectors.BucketSort.PROPOSED:
+        query["sort"] = sort
+    return query.urlencode()
+
+
+def _seen_on_the_tab(text: str) -> tuple[str, dict[int, str]]:
+    """The wallet's version and each bucket's version (by id) that a tab says it shows (see `_live_seen`); one
+    page of buckets at most, whatever the tab sends."""
+    wallet, buckets = "", {}
+    for item in text.split("-", BUCKETS_PER_PAGE + 1)[:BUCKETS_PER_PAGE + 1]:
+        key, _dot, version = item.partition(".")
+        if key == "w":
+            wallet = version
+        elif (bucket_id := parse_id(key)) is not None and len(buckets) < BUCKETS_PER_PAGE:
+            buckets[bucket_id] = version
+    return wallet, buckets
+
+
 def round_list(request, collective_slug):
     rounds = Round.objects.of(request.collective).order_by("-created_at", "-id")
     coordinator = _is_coordinator(request)
@@ -100,8 +162,15 @@ def round_list(request, collective_slug):
 def round_detail(request, collective_slug, round_id):
     round = _round(request, round_id)
     buckets, show_all, left_out = _shown_buckets(request, round)
-    context = round_context(request, round, buckets)
+    search, sort = _search_and_sort(request)
+    page = Paginator(selectors.buckets_found(buckets, search=search, sort=sort),
+                     BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
+    context = round_context(request, round, page.object_list)
     context.update({
+        "page": page, "search": search, "sort": sort, "sorts": selectors.BucketSort.choices,
+        "query": _page_query(show_all=show_all, search=search, sort=sort),
+        "unsearched_query": _page_query(show_all=show_all, search="", sort=sort),
+        "toggled_query": _page_query(show_all=not show_all, search=search, sort=sort),
         "show_all": show_all, "left_out": left_out, "allocate_form": AllocateForm(),
         "may_propose": services.proposals_are_open(round)
         and (context["wallet"] is not None or context["wallet_to_come"]),
@@ -118,12 +187,21 @@ def round_detail(request, collective_slug, round_id):
 
 
 def round_live(request, collective_slug, round_id):
-    """The live parts of a round page (funding bars, wallet), swapped out of band every few seconds."""
+    """What changed on a tab since its last poll, swapped out of band every few seconds: the funding bars and
+    statuses of the buckets it shows whose figures moved, and the wallet if it did; 204 when nothing did.
+
+    The tab says what it shows (`seen`, see `_live_seen`) rather than since when: allocations commit out of the
+    order of their ids and times, so a marker could skip one; comparing what is shown cannot."""
     round = _round(request, round_id)
-    buckets, _all, _left_out = _shown_buckets(request, round)
-    if (bucket_id := parse_id(request.GET.get("bucket", ""))) is not None:
-        buckets = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk=bucket_id)
-    return render(request, "cobudget/_live.html", round_context(request, round, buckets))
+    seen_wallet, seen_buckets = _seen_on_the_tab(request.GET.get("seen", ""))
+    shown = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk__in=list(seen_buckets))
+    context = round_context(request, round, shown)
+    changed = [bucket for bucket in context["buckets"] if seen_buckets[bucket.pk] != bucket.live_version]
+    wallet_changed = seen_wallet != _wallet_version(context["wallet"])
+    if not changed and not wallet_changed:
+        return HttpResponse(status=204)
+    context.update({"buckets": changed, "wallet_changed": wallet_changed})
+    return render(request, "cobudget/_live.html", context)
 
 
 @role_required(Role.COORDINATOR)

@@ -41,10 +41,16 @@ def test_the_live_fragment_swaps_every_bar_out_of_band(browser_for, collective, 
     round = make_round()
     bucket = make_bucket(round)
     client = browser_for(member)
+    shown = client.get(page(collective, round.pk)).content.decode()
+    seen = shown.split('id="cb-seen" name="seen" value="')[1].split('"')[0]
     services.allocation_create(bucket=bucket, actor=coordinator, amount="30.00")
-    html = client.get(page(collective, round.pk, "live")).content.decode()
+    html = client.get(page(collective, round.pk, "live"), {"seen": seen}).content.decode()
     assert f'id="funding-{bucket.pk}" hx-swap-oob="true" data-funded="30.00"' in html
-    assert 'id="wallet" hx-swap-oob="true"' in html
+    # Only what moved comes: Bob's wallet did not, until he gives.
+    assert 'id="wallet"' not in html
+    services.allocation_create(bucket=bucket, actor=member, amount="5.00")
+    html = client.get(page(collective, round.pk, "live"), {"seen": seen}).content.decode()
+    assert 'id="wallet" hx-swap-oob="true"' in html and 'data-funded="35.00"' in html
 
 
 def test_round_page_queries_do_not_grow_with_buckets_or_allocations(browser_for, collective, coordinator, people,
