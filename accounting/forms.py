@@ -1,12 +1,14 @@
 """Forms of the accounting pages: the period filter, export requests, the chart of accounts."""
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import AccountKind, Budget
 from cobudget.models import Round
 from contrib_budget.forms import DateField, SingleLineField
+from members.forms import PersonField
 from members.models import Membership
 
 from .models import AccountingSettings, ExportFormat, ExportKind
@@ -107,12 +109,16 @@ class BankStatementForm(forms.Form):
 
 
 class PersonalStatementForm(forms.Form):
-    membership = forms.ModelChoiceField(label=_("Person"), queryset=Membership.objects.none())
+    """Whose statement, for which year. The person is typed (name or email) or picked among the suggestions,
+    never chosen in a list of every member; `membership` stays the field's name, and an id still designates one."""
+
+    membership = PersonField(label=_("Person"), user="user__",
+                             help_text=_("Type a name or an email address, then pick the person."))
     year = forms.IntegerField(label=_("Year"), min_value=2000, max_value=2100)
 
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["membership"].queryset = Membership.objects.of(collective).select_related("user").order_by(
-            "user__name", "user__email")
-        self.fields["membership"].label_from_instance = lambda membership: membership.user.display_name
+        person = self.fields["membership"]
+        person.people = Membership.objects.of(collective).select_related("user")
+        person.widget.suggest_url = reverse("member_search", args=[collective.slug])
         self.fields["year"].initial = timezone.localdate().year

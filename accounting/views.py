@@ -42,6 +42,10 @@ def _exports_context(collective) -> dict:
 
 @role_required(*KEEP_BOOKS.roles)
 def index(request, collective_slug):
+    return _index_page(request, PersonalStatementForm(collective=request.collective))
+
+
+def _index_page(request, statement_form: PersonalStatementForm, status: int = 200):
     collective = request.collective
     filters = PeriodFilterForm(request.GET or None, collective=collective)
     params = filters.params()
@@ -62,10 +66,10 @@ def index(request, collective_slug):
         "export_form": ExportRequestForm(initial={**request.GET.dict(), "format": "csv"}, collective=collective),
         "closed_periods": closed_periods[:50],
         "closed_rounds": Round.objects.of(collective).filter(status=RoundStatus.CLOSED).order_by("-closed_at")[:20],
-        "statement_form": PersonalStatementForm(collective=collective),
+        "statement_form": statement_form,
         "is_accountant": request.membership.has_role(Role.ACCOUNTANT),
         **_exports_context(collective),
-    })
+    }, status=status)
 
 
 @require_POST
@@ -172,10 +176,10 @@ def bank_statement(request, collective_slug):
 
 @role_required(*KEEP_BOOKS.roles)
 def personal_statement(request, collective_slug):
-    """Send the chosen person's statement PDF for the chosen year."""
+    """Send the chosen person's statement PDF for the chosen year; a person typed that designates nobody or several
+    people shows the page again with the reason at the field."""
     form = PersonalStatementForm(request.GET, collective=request.collective)
     if not form.is_valid():
-        messages.error(request, _("Choose a person and a year."))
-        return redirect("accounting_index", collective_slug)
+        return _index_page(request, form, status=400)
     url = reverse("api-member-statement", args=[collective_slug, form.cleaned_data["membership"].pk])
     return redirect(f"{url}?year={form.cleaned_data['year']}")

@@ -6,9 +6,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from contrib_budget.forms import DateField, MultiLineField, SingleLineField
+from contrib_budget.text import parse_id
 
+from . import selectors
 from .audit_labels import audit_action_label
-from .models import Collective, Role
+from .models import Collective, Role, User
 
 
 def _timezone_choices() -> list[tuple[str, str]]:
@@ -66,10 +68,14 @@ class MembershipRolesForm(forms.Form):
     roles = RolesField()
 
 
+# A person as a picker names them: "Name <email>" (a name of 150 characters, an address of 254).
+PERSON_TEXT_MAX = 150 + 254 + 3
+
+
 class MemberSearchForm(forms.Form):
     """The members page's search (GET q=): by name, and by email for those who may read the emails."""
 
-    q = SingleLineField(label=_("Search by name"), required=False, max_length=100)
+    q = SingleLineField(label=_("Search by name"), required=False, max_length=PERSON_TEXT_MAX)
 
     def __init__(self, *args, by_email: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,6 +84,69 @@ class MemberSearchForm(forms.Form):
 
     def search(self) -> str:
         return self.cleaned_data["q"].strip() if self.is_valid() else ""
+
+
+def person_suggestion(user: User, *, by_email: bool) -> str:
+    """How a suggestion names a person in a picker: "Name <email>" for those who may read the emails (exactly one
+    person), the name alone for the others."""
+    return f"{user.display_name} <{user.email}>" if by_email else user.display_name
+
+
+class PersonInput(forms.TextInput):
+    """A text input that suggests people as one types: static/js/person_picker.js fills its datalist from
+    `suggest_url` (?q=). Without script, the typed text is resolved when the form is sent."""
+
+    template_name = "members/widgets/person_input.html"
+
+    def __init__(self, attrs=None, suggest_url: str = ""):
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+        self.suggest_url = suggest_url
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget_attrs = context["widget"]["attrs"]
+        widget_attrs["data-person-picker"] = ""
+        widget_attrs["data-suggest-url"] = self.suggest_url
+        widget_attrs["list"] = f"{widget_attrs.get('id', name)}-suggestions"
+        return context
+
+
+class PersonField(SingleLineField):
+    """Someone among `people` (users, or rows pointing to them through `user`, e.g. "user__" for memberships),
+    typed by name or email, picked among the suggestions, or given by id (links, scripts): it cleans to exactly
+    one of them, or to the value of a `keywords` word (e.g. "system"), else to a clear error."""
+
+    widget = PersonInput
+    default_error_messages = {
+        "none": _("No member matches “%(typed)s”."),
+        "several": _("Several members match “%(typed)s”: be more precise, e.g. type their email address."),
+    }
+
+    def __init__(self, *, people=None, by_email: bool = True, user: str = "", keywords: dict | None = None,
+                 **kwargs):
+        kwargs.setdefault("max_length", PERSON_TEXT_MAX)
+        super().__init__(**kwargs)
+        self.people = people
+        self.by_email = by_email
+        self.user = user
+        self.keywords = keywords or {}
+
+    def clean(self, value):
+        typed = super().clean(value)
+        if not typed:
+            return None
+        keyword = {str(word).casefold(): meaning for word, meaning in self.keywords.items()}.get(typed.casefold())
+        if keyword is not None:
+            return keyword
+        by_id = parse_id(typed)
+        if by_id is not None and (person := self.people.filter(pk=by_id).first()) is not None:
+            return person
+        found = selectors.people_designated(self.people, typed, by_email=self.by_email, user=self.user)
+        if not found:
+            raise forms.ValidationError(self.error_messages["none"], code="none", params={"typed": typed})
+        if len(found) > 1:
+            raise forms.ValidationError(self.error_messages["several"], code="several", params={"typed": typed})
+        return found[0]
 
 
 class TokenCreateForm(forms.Form):
@@ -90,21 +159,28 @@ class TokenCreateForm(forms.Form):
 
 class AuditFilterForm(forms.Form):
     """The audit log's filters (GET): an action, a person (or the system), a range of days; each one given and
-    valid applies."""
+    valid applies. The person is searched among those who did something the log may name (`people`), never
+    listed whole."""
 
     action = forms.ChoiceField(label=_("Action"), required=False)
-    person = forms.ChoiceField(label=_("Who"), required=False)
+    person = PersonField(
+        label=_("Who"), required=False,
+        help_text=_("A name or an email address, or “the system”."),
+        error_messages={"none": _("Nobody who did something in this log matches “%(typed)s”.")},
+    )
     since = DateField(label=_("From"), required=False,
                       widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     until = DateField(label=_("To"), required=False,
                       widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
-    def __init__(self, *args, actions: list[str], people, **kwargs):
+    def __init__(self, *args, actions: list[str], people, suggest_url: str, **kwargs):
         super().__init__(*args, **kwargs)
         labelled = sorted(((code, audit_action_label(code)) for code in actions), key=lambda choice: choice[1])
         self.fields["action"].choices = [("", _("All actions")), *labelled]
-        self.fields["person"].choices = [("", _("Everyone")), ("system", _("the system")),
-                                         *((str(person.pk), person.display_name) for person in people)]
+        person = self.fields["person"]
+        person.people = people
+        person.keywords = {"system": "system", _("the system"): "system"}
+        person.widget.suggest_url = suggest_url
 
     def clean(self):
         data = super().clean()
@@ -119,7 +195,7 @@ class AuditFilterForm(forms.Form):
         person = data.get("person")
         return {
             "action": data.get("action") or "",
-            "actor": person if person == "system" else (int(person) if person else None),
+            "actor": person if person in (None, "system") else person.pk,
             "since": data.get("since"),
             "until": data.get("until"),
         }

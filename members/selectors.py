@@ -98,17 +98,62 @@ def _pending_invitations(user: User) -> list[WaitingItem]:
     ]
 
 
+# A suggestion names a person as "Name <email>" for those who may read the emails: a mailbox, as in email headers.
+_MAILBOX = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>$")
+
+
+def mailbox_parts(text: str) -> tuple[str, str]:
+    """The name and the email address of a text written "Name <email>"; the whole text as the name and no email
+    otherwise."""
+    mailbox = _MAILBOX.match(text.strip())
+    return (mailbox["name"], mailbox["email"]) if mailbox else (text.strip(), "")
+
+
+def person_matches(search: str, *, by_email: bool, user: str = "") -> Q:
+    """The people whose name contains `search` (or whose email does, `by_email`: only for those who may read the
+    emails). `user` is the path to the person from the model filtered, e.g. "user__"."""
+    # A person without a name shows as the start of their email address: that is their name here.
+    matches = Q(**{f"{user}name__icontains": search}) | Q(
+        **{f"{user}name": "", f"{user}email__iregex": rf"^[^@]*{re.escape(search)}"})
+    if by_email:
+        matches |= Q(**{f"{user}email__icontains": search})
+    return matches
+
+
+def person_named(typed: str, *, by_email: bool, user: str = "") -> Q:
+    """The people `typed` names exactly: their email address in a mailbox "Name <email>" or alone (`by_email`), or
+    their whole name, whatever the case."""
+    name, email = mailbox_parts(typed)
+    if email and by_email:
+        return Q(**{f"{user}email__iexact": email})
+    named = Q(**{f"{user}name__iexact": name}) | Q(**{f"{user}name": "", f"{user}email__istartswith": f"{name}@"})
+    if by_email:
+        named |= Q(**{f"{user}email__iexact": name})
+    return named
+
+
+def people_search(people: QuerySet, search: str, *, by_email: bool, user: str = "") -> QuerySet:
+    """`people` (users, or rows pointing to them through `user`) matching `search`, by name then email; a mailbox
+    "Name <email>" searches its email for those who may read the emails, its name for the others."""
+    name, email = mailbox_parts(search)
+    return people.filter(person_matches(email if email and by_email else name, by_email=by_email, user=user)
+                         ).order_by(f"{user}name", f"{user}email")
+
+
+def people_designated(people: QuerySet, typed: str, *, by_email: bool, user: str = "") -> list:
+    """Who `typed` designates among `people`: those it names exactly, else those whose name (or email) contains
+    it; at most two, enough to tell one from several."""
+    exact = list(people.filter(person_named(typed, by_email=by_email, user=user)).order_by("pk")[:2])
+    return exact or list(people_search(people, typed, by_email=by_email, user=user)[:2])
+
+
 def collective_members(collective: Collective, *, search: str = "", by_email: bool = False) -> QuerySet[Membership]:
     """The members, one row per person, by name; `search` keeps those whose name (or email, `by_email`: only for
     those who may read the emails) contains it."""
-    members = Membership.objects.of(collective).select_related("user").order_by("user__name", "user__email")
+    members = Membership.objects.of(collective).select_related("user")
     if search:
-        # A person without a name shows as the start of their email address: that is their name here.
-        matches = Q(user__name__icontains=search) | Q(user__name="", user__email__iregex=rf"^[^@]*{re.escape(search)}")
-        if by_email:
-            matches |= Q(user__email__icontains=search)
-        members = members.filter(matches)
-    return members
+        return people_search(members, search, by_email=by_email, user="user__")
+    return members.order_by("user__name", "user__email")
 
 
 def collective_member_count(collective: Collective) -> int:
@@ -187,7 +232,7 @@ def audit_actions(collective: Collective) -> list[str]:
 
 def audit_actors(collective: Collective) -> QuerySet[User]:
     """The people who did something recorded in the collective's audit trail (former members included), by name;
-    not for what an app hides for now (being listed would tell that they did it)."""
+    not for what an app hides for now (being found would tell that they did it)."""
     acting = AuditEvent.objects.of(collective).filter(actor__isnull=False)
     hidden = audit_hidden(collective)
     if hidden is not None:

@@ -18,11 +18,13 @@ collective_urlpatterns = [
     path("settings/", views.collective_settings, name="collective_settings"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),
+    path("members/search/", views.member_search, name="member_search"),
     path("members/<int:membership_id>/roles/", views.membership_roles, name="membership_roles"),
     path("members/<int:membership_id>/remove/", views.membership_remove, name="membership_remove"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("audit/", views.audit_log, name="audit_log"),
     path("audit/csv/", views.audit_log_csv, name="audit_log_csv"),
+    path("audit/people/", views.audit_people, name="audit_people"),
 ]
 
 api_root_urlpatterns = [

@@ -8,12 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contrib_budget.errors import DomainError, Forbidden
 from contrib_budget.forms import add_domain_error, error_text
@@ -31,11 +32,17 @@ from .forms import (
     MemberSearchForm,
     MembershipRolesForm,
     TokenCreateForm,
+    person_suggestion,
 )
 from .models import ROLE_DUTIES, Invitation, Membership, PersonalToken, Role
 from .permissions import MANAGE_MEMBERS
 
 AUDIT_PAGE_SIZE = 50
+MEMBERS_PAGE_SIZE = 50
+INVITATIONS_PAGE_SIZE = 20
+# A picker suggests this many people at most: enough to find someone by typing a little more, whatever the size of
+# the collective.
+SUGGESTIONS = 20
 NEW_TOKEN_SESSION_KEY = "members:new_token"
 
 
@@ -90,27 +97,43 @@ def collective_settings(request, collective_slug):
                   status=400 if form.errors else 200)
 
 
+def _query_without(request, *names: str) -> str:
+    """The page's query string without `names` (the page numbers its links set themselves)."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
 def _members_page(request, invite_form, status=200):
-    """One row per person; coordinators see the emails and edit each person in a dialog (`?edit=<id>` opens it
-    without script)."""
+    """One row per person, a page at a time; coordinators see the emails and edit each person in a dialog
+    (`?edit=<id>` opens it without script)."""
     collective = request.collective
     is_coordinator = request.membership.has_role(Role.COORDINATOR)
     search_form = MemberSearchForm(request.GET or None, by_email=is_coordinator)
     search = search_form.search()
-    memberships = list(selectors.collective_members(collective, search=search, by_email=is_coordinator))
+    page = Paginator(selectors.collective_members(collective, search=search, by_email=is_coordinator),
+                     MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    memberships = list(page.object_list)
     if is_coordinator:
         footprints = member_footprints(collective, [m.user_id for m in memberships])
         for m in memberships:
             m.footprint = ", ".join(footprints.get(m.user_id, []))
+    invitations = (Paginator(selectors.collective_invitations_pending(collective), INVITATIONS_PAGE_SIZE)
+                   .get_page(request.GET.get("invitations_page")) if is_coordinator else None)
     return render(request, "members/members.html", {
         "collective": collective,
         "membership": request.membership,
         "is_coordinator": is_coordinator,
         "memberships": memberships,
+        "page": page,
+        "query": _query_without(request, "page", "edit"),
         "search_form": search_form,
         "search": search,
+        "suggest_url": reverse("member_search", args=[collective.slug]),
         "editing": parse_id(request.GET.get("edit", "")) if is_coordinator else None,
-        "invitations": selectors.collective_invitations_pending(collective) if is_coordinator else [],
+        "invitations": invitations,
+        "invitations_query": _query_without(request, "invitations_page", "edit"),
         "invite_form": invite_form,
         "role_choices": Role.choices,
         "role_duties": [(label, ROLE_DUTIES[Role(value)]) for value, label in Role.choices],
@@ -119,6 +142,28 @@ def _members_page(request, invite_form, status=200):
 
 def members(request, collective_slug):
     return _members_page(request, MemberInviteForm())
+
+
+def _suggestions(people, request, *, by_email: bool, user: str = "", extra: tuple[str, ...] = ()) -> JsonResponse:
+    """The first SUGGESTIONS of `people` matching ?q= (none for an empty or invalid search), as the texts a picker
+    offers; `extra` words (e.g. "the system") come first when they contain the search."""
+    search = MemberSearchForm(request.GET, by_email=by_email).search()
+    if not search:
+        return JsonResponse({"results": []})
+    words = [word for word in extra if search.casefold() in word.casefold()]
+    found = selectors.people_search(people, search, by_email=by_email, user=user)[:SUGGESTIONS - len(words)]
+    values = words + [person_suggestion(person.user if user else person, by_email=by_email) for person in found]
+    return JsonResponse({"results": [{"value": value} for value in values]})
+
+
+@require_GET
+def member_search(request, collective_slug):
+    """The members matching ?q= for the pickers (SUGGESTIONS at most); by email too for coordinators and
+    accountants, who read the emails (accountants in their exports)."""
+    membership = request.membership
+    by_email = membership.has_role(Role.COORDINATOR) or membership.has_role(Role.ACCOUNTANT)
+    members = Membership.objects.of(request.collective).select_related("user")
+    return _suggestions(members, request, by_email=by_email, user="user__")
 
 
 @require_POST
@@ -234,7 +279,17 @@ def invitation_decline(request, token):
 def _audit_filter_form(request) -> AuditFilterForm:
     collective = request.collective
     return AuditFilterForm(request.GET, actions=selectors.audit_actions(collective),
-                           people=selectors.audit_actors(collective))
+                           people=selectors.audit_actors(collective),
+                           suggest_url=reverse("audit_people", args=[collective.slug]))
+
+
+@require_GET
+@role_required(Role.COORDINATOR)
+def audit_people(request, collective_slug):
+    """The people of the audit log matching ?q=, for its "Who" filter: only those it may name as having done
+    something (SUGGESTIONS at most), and the system."""
+    return _suggestions(selectors.audit_actors(request.collective), request, by_email=True,
+                        extra=(_("the system"),))
 
 
 @role_required(Role.COORDINATOR)
@@ -245,10 +300,8 @@ def audit_log(request, collective_slug):
     events = selectors.audit_events(collective, **form.filters())
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = audit_readable(collective, audit_redacted(list(page.object_list)))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(request, "members/audit_log.html", {
-        "collective": collective, "page": page, "form": form, "query": query.urlencode(),
+        "collective": collective, "page": page, "form": form, "query": _query_without(request, "page"),
         "filtered": any(form.filters().values()),
     })
 

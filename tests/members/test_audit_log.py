@@ -107,7 +107,21 @@ def test_filters_by_action_person_and_days_keep_the_pagination(collective, coord
     assert older.context["page"].paginator.count == 60
     form = client.get(audit_url(collective)).context["form"]
     assert ("membership.added", "member added") in form.fields["action"].choices
-    assert (str(other.pk), "Zoé") in form.fields["person"].choices
+    # The person is typed or picked among suggestions, never listed: Zoé, who is no member, is found by her name.
+    assert 'list="id_person-suggestions"' in client.get(audit_url(collective)).content.decode()
+    assert people_suggested(client, collective, "zo") == [f"Zoé <{other.email}>"]
+    assert people_suggested(client, collective, "system") == ["the system"]
+    for typed in ("Zoé", "zoé", f"Zoé <{other.email}>", other.email, str(other.pk)):
+        by_zoe = client.get(audit_url(collective), {"person": typed})
+        assert [e.target_label for e in by_zoe.context["page"].object_list] == ["by Zoé"], typed
+    assert [e.action for e in client.get(audit_url(collective), {"person": "the system"}).context["page"]
+            .object_list] == ["collective.updated"]
+
+
+def people_suggested(client, collective, search) -> list[str]:
+    response = client.get(audit_url(collective, "people/"), {"q": search})
+    assert response.status_code == 200
+    return [result["value"] for result in response.json()["results"]]
 
 
 def test_bad_filters_are_form_errors_and_the_rest_applies(collective, coordinator):
@@ -175,8 +189,12 @@ def test_a_search_by_person_never_finds_what_a_round_still_hides(collective, coo
     assert by_bob.context["form"].errors["person"]
     assert all(event.actor_id != member.pk for event in by_bob.context["page"].object_list)
     assert not audit_events(collective, actor=member.pk).exists()
-    people = dict(client.get(audit_url(collective)).context["form"].fields["person"].choices)
-    assert str(member.pk) not in people
+    # Neither suggested nor found when typed, by name or email: the filter says nobody matches.
+    assert people_suggested(client, collective, "bob") == people_suggested(client, collective, "b") == []
+    for typed in ("Bob", "bob@example.org", "Bob <bob@example.org>", "bo"):
+        typed_bob = client.get(audit_url(collective), {"person": typed})
+        assert "Nobody who did something in this log matches" in typed_bob.context["form"].errors["person"][0]
+        assert all(event.actor_id != member.pk for event in typed_bob.context["page"].object_list)
     csv_text = b"".join(client.get(audit_url(collective, "csv/")).streaming_content).decode()
     allocation = next(row for row in csv.reader(io.StringIO(csv_text)) if "cobudget.allocate" in row)
     # The first column is the time of day, which may itself read 12.
@@ -184,6 +202,8 @@ def test_a_search_by_person_never_finds_what_a_round_still_hides(collective, coo
     assert "Bob" not in shown and "12" not in shown and "hidden until the round closes" in shown
     cobudget.round_close(round=round, actor=coordinator)
     assert client.get(audit_url(collective), {"person": member.pk}).context["page"].paginator.count == 1
+    assert client.get(audit_url(collective), {"person": "Bob"}).context["page"].paginator.count == 1
+    assert people_suggested(client, collective, "bob") == ["Bob <bob@example.org>"]
 
 
 def test_every_page_of_the_log_takes_a_few_queries_whatever_it_names(demo):
