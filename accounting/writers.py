@@ -58,8 +58,18 @@ def with_line_feeds(text: str) -> str:
 def fec_field(text: str) -> str:
     """Text fit for an FEC field: double quotes become apostrophes; separators, line breaks and control
     characters become spaces; runs of spaces shrink to one, and none is left at either end."""
+    if _fit_for_fec(text):
+        return text
     text = FEC_BLANKED_RE.sub(" ", text.replace('"', "'"))
     return SPACE_RUNS_RE.sub(" ", text).strip(" ")
+
+
+def _fit_for_fec(text: str) -> bool:
+    """Most fields (amounts, dates, codes, plain labels) need no change: checked by C string methods, without the
+    two expressions (an FEC of a million entries has eighteen million fields). Printable excludes every control
+    character and the line and paragraph separators."""
+    return (text.isprintable() and '"' not in text and "|" not in text and "  " not in text
+            and not text.startswith(" ") and not text.endswith(" "))
 
 
 class Writer(ABC):

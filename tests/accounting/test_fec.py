@@ -18,9 +18,12 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accounting import services
 from accounting.models import ExportStatus
+from accounting.writers import fec_field
 from budgets.models import Entry
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +106,11 @@ def test_the_chart_of_accounts_decides_the_account_numbers(busy_collective, acco
     labels = {record["CompteNum"]: record["CompteLib"] for record in records}
     assert labels["741000"] == "Subventions Fondation" and labels["512000"] == "Banque"
     assert "740000" not in labels
+
+
+@given(st.text())
+def test_an_fec_field_never_holds_a_separator_a_break_a_quote_or_loose_spaces(text):
+    field = fec_field(text)
+    assert not re.search(r'[|"\x00-\x1f\x7f-\x9f\u2028\u2029]', field)
+    assert "  " not in field and field == field.strip(" ")
+    assert fec_field(field) == field  # a field already fit is kept as it is (the fast path)
