@@ -4,7 +4,10 @@ Each view parses the request, calls one service, renders. A DomainError from a
 service becomes a form error or a message, never a server error.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,6 +28,7 @@ from .payouts import payouts_mark_paid as payouts_mark_paid_service
 from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS, PAY_PAYOUTS
 
 COORDINATOR = Role.COORDINATOR
+PAGE_SIZE = 50
 
 
 def _budget(request, budget_id) -> Budget:
@@ -35,16 +39,19 @@ def _period(request, period_id) -> Period:
     return get_object_or_404(Period.objects.of(request.collective).select_related("budget"), pk=period_id)
 
 
-def _with_explanations(payouts):
-    payouts = list(payouts)
-    for payout in payouts:
+def _payouts_page(request, payouts):
+    """One page of payouts, each with its explanation: however many a period or a collective has."""
+    page = Paginator(payouts, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for payout in page.object_list:
         payout.explanation = payout_explanation(payout)
-    return payouts
+    return page
 
 
 def budget_list(request, collective_slug):
+    budgets = selectors.budgets_with_money(request.collective)
     return render(request, "budgets/budget_list.html", {
-        "budgets": selectors.budgets_with_money(request.collective),
+        "page": Paginator(budgets, PAGE_SIZE).get_page(request.GET.get("page")),
         "is_coordinator": request.membership.has_role(COORDINATOR),
     })
 
@@ -178,9 +185,10 @@ def task_create(request, collective_slug, budget_id):
 def period_payouts(request, collective_slug, period_id):
     period = _period(request, period_id)
     figures = selectors.period_with_figures(period)
+    page = _payouts_page(request, selectors.payouts_of_period(period))
     return render(request, "budgets/period_payouts.html", {
         "period": figures, "budget": period.budget,
-        "payouts": _with_explanations(selectors.payouts_of_period(period)),
+        "page": page, "payouts": page.object_list,
         "is_coordinator": request.membership.has_role(COORDINATOR),
         "can_pay": request.membership.has_role(*PAY_PAYOUTS.roles),
     })
@@ -195,8 +203,9 @@ PAYOUT_STATES = ("payable", "owed", "paid")
 def payouts(request, collective_slug):
     state = request.GET.get("state", "payable")
     state = state if state in PAYOUT_STATES else "payable"
+    page = _payouts_page(request, selectors.payouts_of_collective(request.collective, state=state))
     return render(request, "budgets/payouts.html", {
-        "payouts": _with_explanations(selectors.payouts_of_collective(request.collective, state=state)[:500]),
+        "page": page, "payouts": page.object_list, "query": urlencode({"state": state}),
         "state": state, "states": PAYOUT_STATES,
         "can_pay": request.membership.has_role(*PAY_PAYOUTS.roles),
         "today": timezone.localdate(),

@@ -32,7 +32,7 @@ def contributions_of(
                 .annotate(n=Count("id")).values("n")[:1])
     queryset = (
         Contribution.objects.of(collective)
-        .select_related("author", "budget", "period", "envelope", "task", "rate_level", "payout")
+        .select_related("author", "budget", "period", "envelope", "task", "rate_level", "payout__collective")
         .annotate(comments_count=Coalesce(Subquery(comments), Value(0)))
         .order_by("-performed_on", "-id")
     )
