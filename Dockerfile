@@ -3,6 +3,8 @@ FROM python:3.12-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    CONN_MAX_AGE=600 \
+    CONN_HEALTH_CHECKS=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -29,4 +31,5 @@ RUN pip install --no-deps -e . \
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "contrib_budget.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Two processes of four threads (WEB_WORKERS, WEB_THREADS): see contrib_budget/gunicorn.conf.py.
+CMD ["gunicorn", "-c", "contrib_budget/gunicorn.conf.py", "contrib_budget.wsgi"]

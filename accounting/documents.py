@@ -149,7 +149,7 @@ def round_results_data(round_) -> dict:
     buckets = [{"title": b.title, "status": b.status, "min_goal": _money(b.min_goal), "max_goal": _money(b.max_goal),
                 "funded": _money(b.funded), "funders": b.funders, "refunded": _money(b.refunded)}
                for b in bucket_results(rounds)]
-    members = [{"name": w.user.display_name, "envelope": _money(w.envelope), "allocated": _money(w.allocated),
+    members = [{"name": w.user.display_name, "envelope": _money(w.envelope), "allocated": _money(w.given),
                 "returned": _money(w.returned), "left": _money(w.account.balance)}
                for w in member_results(rounds)]
     return {

@@ -234,6 +234,10 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     roles_by_action = {"approve": APPROVE_BUCKETS.roles}
 
     def get_queryset(self):
+        if self.action == "allocations" and self.request.method == "POST":
+            # The service locks and reads again what an allocation needs: the bucket is looked up only to 404
+            # on one the person may not see.
+            return selectors.buckets_visible_to(Bucket.objects.of(self.collective), self.request.user)
         queryset = (Bucket.objects.of(self.collective).select_related("account", "round")
                     .prefetch_related("carriers", "lines").order_by("round_id", "created_at", "id"))
         queryset = selectors.buckets_visible_to(queryset, self.request.user)
@@ -318,6 +322,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
         if request.method == "POST":
             serializer = AllocationRequestSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
+            bucket.collective = self.collective
             result = services.allocation_create(
                 bucket=bucket, actor=request.user, amount=serializer.validated_data["amount"],
                 round_id=serializer.validated_data.get("round"),

@@ -75,14 +75,17 @@ def not_found(request, exception=None):
 class CollectiveScopeMixin:
     """An API view whose request, once it knows its collective, reads inside that collective's scope."""
 
-    def enter_collective_scope(self, collective) -> None:
-        """The rest of the request reads inside the collective's scope (contrib_budget.scopes)."""
+    def enter_collective_scope(self, collective, membership=None) -> None:
+        """The rest of the request reads inside the collective's scope (contrib_budget.scopes) and, given the
+        membership it was let in with, reads the person's roles from it (contrib_budget.tenancy)."""
         self.scope_token = scopes.enter(collective.pk)
+        self.membership_token = tenancy.remember_membership(membership)
 
     def finalize_response(self, request, response, *args, **kwargs):
         token = getattr(self, "scope_token", None)
         if token is not None:
             scopes.leave(token)
+            tenancy.forget_membership(self.membership_token)
             self.scope_token = None
         return super().finalize_response(request, response, *args, **kwargs)
 
@@ -112,7 +115,7 @@ class CollectiveScopedMixin(CollectiveScopeMixin):
         membership = self.resolve(request, kwargs[tenancy.URL_KWARG])
         self.collective = membership.collective
         self.membership = membership
-        self.enter_collective_scope(self.collective)
+        self.enter_collective_scope(self.collective, membership)
         super().initial(request, *args, **kwargs)
         roles = self.roles_by_action.get(getattr(self, "action", None), self.required_roles)
         if roles and not membership.has_role(*roles):

@@ -6,4 +6,11 @@ class ContribBudgetConfig(AppConfig):
     verbose_name = "contrib_budget"
 
     def ready(self):
+        from django.conf import settings
+        from django.db.models.signals import post_delete, post_save
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .tenancy import membership_deleted, membership_saved
+
+        post_save.connect(membership_saved, sender=settings.TENANCY_MEMBERSHIP_MODEL)
+        post_delete.connect(membership_deleted, sender=settings.TENANCY_MEMBERSHIP_MODEL)

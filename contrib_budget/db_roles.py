@@ -75,6 +75,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "cobudget.Bucket_carriers": (DELETE,),
     "cobudget.BudgetLine": (DELETE,),  # a bucket's lines are replaced as a whole
     "cobudget.Allocation": (),
+    "cobudget.MemberBucketTotal": (UPDATE,),  # moved by the allocations' trigger (cobudget migration 0008)
     "cobudget.BucketComment": (),
     "cobudget.BucketFlag": (),
     "cobudget.RoundCloseRequest": (),

@@ -15,7 +15,7 @@ from django.utils.functional import Promise
 
 from .errors import Forbidden
 from .scopes import across_collectives
-from .tenancy import membership_model
+from .tenancy import known_membership, membership_model
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,17 @@ class Permission:
             raise Forbidden(str(self.message), self.code)
 
 
-@across_collectives
 def roles_of(*, collective: Model, actor: AbstractBaseUser) -> set[str]:
-    """The roles `actor` holds in `collective` (none when not a member)."""
+    """The roles `actor` holds in `collective` (none when not a member): the current request's membership when
+    it is theirs there (no query), else the database's."""
+    known = known_membership(collective_id=collective.pk, user_id=actor.pk)
+    if known is not None:
+        return set(known.roles)
+    return _stored_roles(collective=collective, actor=actor)
+
+
+@across_collectives
+def _stored_roles(*, collective: Model, actor: AbstractBaseUser) -> set[str]:
     roles: Iterable[str] | None = (membership_model().objects.filter(collective=collective, user=actor)
                                    .values_list("roles", flat=True).first())
     return set(roles or ())

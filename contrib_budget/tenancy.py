@@ -6,9 +6,9 @@ gets 403.
 """
 
 from collections.abc import Callable
-from contextvars import Token
+from contextvars import ContextVar, Token
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.apps import apps
@@ -36,14 +36,48 @@ class CollectiveRequest(HttpRequest):
 
     collective: Any
     membership: Any
-    # Given back when the request ends (contrib_budget.scopes).
+    # Given back when the request ends (contrib_budget.scopes, and the membership the request remembers).
     collective_scope_token: "Token[scopes.Scope]"
+    membership_token: "Token[Any]"
 
 
 def membership_model() -> type[Any]:
     """The model that says who belongs to which collective with which roles, named in the settings as
     AUTH_USER_MODEL names the user: the kernel sits below the app that defines it and does not import it."""
     return apps.get_model(settings.TENANCY_MEMBERSHIP_MODEL)
+
+
+# The membership the current request was let in with (set by CollectiveMiddleware and the API's mixin, given
+# back when the request ends), so that the permission checks of the services it calls read the person's roles
+# from it instead of asking the database again (contrib_budget.permissions.roles_of).
+_request_membership: ContextVar[Any] = ContextVar("request_membership", default=None)
+
+
+def remember_membership(membership: Any) -> "Token[Any]":
+    return _request_membership.set(membership)
+
+
+def forget_membership(token: "Token[Any]") -> None:
+    _request_membership.reset(token)
+
+
+def known_membership(*, collective_id: int, user_id: int) -> Any | None:
+    """The current request's membership if it is this person's in this collective, else None."""
+    membership = _request_membership.get()
+    if membership is not None and (membership.collective_id, membership.user_id) == (collective_id, user_id):
+        return membership
+    return None
+
+
+def membership_saved(sender: type[Any], instance: Any, **kwargs: Any) -> None:
+    """A request that changes its own person's membership reads their new roles from then on."""
+    if known_membership(collective_id=instance.collective_id, user_id=instance.user_id) is not None:
+        _request_membership.set(instance)
+
+
+def membership_deleted(sender: type[Any], instance: Any, **kwargs: Any) -> None:
+    if known_membership(collective_id=instance.collective_id, user_id=instance.user_id) is not None:
+        _request_membership.set(None)
 
 
 def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Any:
@@ -78,6 +112,7 @@ class CollectiveMiddleware:
             scoped = getattr(request, "collective_scope_token", None)
             if scoped is not None:
                 scopes.leave(scoped)
+                forget_membership(cast(CollectiveRequest, request).membership_token)  # set with the scope's
             scopes.leave(unscoped)
             timezone.deactivate()
 
@@ -91,6 +126,7 @@ class CollectiveMiddleware:
         request.membership = membership_for(request.user, slug)
         request.collective = request.membership.collective
         request.collective_scope_token = scopes.enter(request.collective.pk)
+        request.membership_token = remember_membership(request.membership)
         timezone.activate(ZoneInfo(request.collective.timezone))
         return None
 

@@ -59,7 +59,7 @@ class CollectiveViewSet(
         super().initial(request, *args, **kwargs)
         if "collective_slug" in kwargs:
             membership = CollectiveScopedMixin.resolve(request, kwargs["collective_slug"])
-            self.enter_collective_scope(membership.collective)
+            self.enter_collective_scope(membership.collective, membership)
             if self.action == "partial_update" and not membership.has_role(*MANAGE_COLLECTIVE.roles):
                 raise exceptions.PermissionDenied()
 

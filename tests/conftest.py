@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from budgets.models import Budget, PeriodKind, RateLevel
@@ -251,3 +252,10 @@ def _wait_for_worker(app, process, timeout: float = 30.0) -> None:
         if app.control.ping(timeout=0.5):
             return
     raise RuntimeError("The Celery worker did not answer within %s seconds." % timeout)
+
+
+@pytest.fixture
+def english():
+    """Messages in English whatever ran before (the project's language is French)."""
+    with translation.override("en"):
+        yield

@@ -17,10 +17,7 @@ B = Series("b", "Promised", charts.GREEN, hatched=True)
 C = Series("c", "Granted", charts.BLUE)
 
 
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def _luminance(colour: str) -> float:

@@ -40,7 +40,8 @@ def member_results(rounds):
     return (
         Wallet.objects.filter(round__in=rounds)
         .annotate(
-            allocated=Coalesce(Sum("allocations__amount", filter=GIVEN), ZERO),
+            # Not `allocated`: the wallet's own column is what is in buckets now, refunds and take-backs counted.
+            given=Coalesce(Sum("allocations__amount", filter=GIVEN), ZERO),
             returned=Coalesce(-Sum("allocations__amount", filter=REFUNDED), ZERO),
         )
         .select_related("round", "user", "account").order_by("round_id", "user__name", "user__email", "id")
@@ -72,4 +73,4 @@ class RoundResultsExporter(Exporter):
                    bucket.funded, bucket.funders, bucket.refunded, None, None, None, None]
         for wallet in member_results(rounds).iterator(chunk_size=CHUNK_SIZE):
             yield ["member", wallet.round.name, wallet.user.display_name, "", None, None, None, None, None,
-                   wallet.envelope, wallet.allocated, wallet.returned, wallet.account.balance]
+                   wallet.envelope, wallet.given, wallet.returned, wallet.account.balance]

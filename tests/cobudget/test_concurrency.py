@@ -3,13 +3,16 @@
 from decimal import Decimal
 
 import pytest
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from budgets.ledger_audit import ledger_violations
 from budgets.models import Account
 from cobudget import services
-from cobudget.models import Allocation, AllocationKind, Bucket, RoundCloseRequest, Wallet
+from cobudget.models import Allocation, AllocationKind, Bucket, MemberBucketTotal, RoundCloseRequest, Wallet
+from cobudget.running_totals import running_total_violations
+from contrib_budget.errors import DomainError
 from members.models import Role
 from tests.factories import MembershipFactory, UserFactory
 from tests.threads import run_concurrently
@@ -130,14 +133,17 @@ def test_a_close_wins_against_twenty_members_allocating_without_pause(collective
 
     def allocate_until_refused(i):
         accepted = 0
-        while not stop.is_set():
-            try:
-                services.allocation_create(bucket=bucket, actor=members[i], amount="0.10")
-            except services.Conflict as error:
-                refusals.append(error.code)
-                return accepted
-            accepted += 1
-        return accepted
+        try:
+            while not stop.is_set():
+                try:
+                    services.allocation_create(bucket=bucket, actor=members[i], amount="0.10")
+                except services.Conflict as error:
+                    refusals.append(error.code)
+                    return accepted
+                accepted += 1
+            return accepted
+        finally:
+            connection.close()  # this thread's own: the test database is dropped at the end
 
     def close():
         time.sleep(0.5)  # the allocations are flowing
@@ -158,3 +164,33 @@ def test_a_close_wins_against_twenty_members_allocating_without_pause(collective
     assert given.filter(created_at__gte=asked["visible_at"]).count() <= len(members)
     assert not given.filter(created_at__gte=closed.closed_at).exists()
     print(f"the close answered in {seconds:.2f} s under 20 allocating members")
+
+
+def test_running_totals_equal_the_sums_after_many_concurrent_allocations_and_take_backs(collective, make_round,
+                                                                                      make_bucket):
+    """Twelve members, each giving to three buckets and taking some back, all at once: every member's total in
+    each bucket and every wallet's `allocated` end equal to the sums of their allocations."""
+    racers = [MembershipFactory(collective=collective, user=UserFactory(email=f"total{i}@example.org"),
+                                roles=[Role.MEMBER.value]).user for i in range(12)]
+    round = make_round(participants=racers)
+    buckets = [make_bucket(round, by=racers[0], title=f"B{i}", min_goal="1000.00") for i in range(3)]
+    # (bucket offset, amount): give to three buckets, take some back from two of them.
+    moves = ((0, "7.00"), (1, "3.00"), (0, "-2.00"), (2, "5.00"), (1, "-4.00"))
+
+    def allocate(i):
+        for offset, amount in moves:
+            try:
+                services.allocation_create(bucket=buckets[(i + offset) % 3], actor=racers[i % 12], amount=amount)
+            except DomainError as error:  # another thread of the member has not given there yet
+                assert error.code == "retract_too_much", error.code
+
+    _results, errors = run_concurrently(allocate, 36)
+    assert not errors, errors[:3]
+    assert Allocation.objects.filter(round=round).count() > 36 * 3
+    assert running_total_violations(collective) == []
+    given = {(a["bucket_id"], a["user_id"]): a["net"] for a in Allocation.objects.filter(round=round)
+             .values("bucket_id", "user_id").annotate(net=Sum("amount"))}
+    assert {(t.bucket_id, t.user_id): t.amount for t in MemberBucketTotal.objects.filter(bucket__round=round)} == given
+    for wallet in Wallet.objects.filter(round=round).select_related("account"):
+        assert wallet.allocated + wallet.account.balance == wallet.envelope
+    assert ledger_violations(round.collective) == []

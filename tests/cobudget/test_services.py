@@ -60,6 +60,7 @@ def test_allocation_moves_money_from_wallet_to_bucket(make_round, make_bucket, m
     assert ledger_violations(round.collective) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_overfunding_is_refused_with_what_is_still_needed(make_round, make_bucket, member, coordinator):
     round = make_round()
     bucket = make_bucket(round, min_goal="50.00", max_goal="60.00")
@@ -71,6 +72,7 @@ def test_overfunding_is_refused_with_what_is_still_needed(make_round, make_bucke
     assert funded(bucket) == D("45.00")
 
 
+@pytest.mark.usefixtures("english")
 def test_cap_to_remaining_trims_the_allocation_and_says_so(make_round, make_bucket, member, coordinator):
     round = make_round(overallocation_mode="cap_to_remaining")
     bucket = make_bucket(round, min_goal="50.00", max_goal="60.00")
@@ -82,6 +84,7 @@ def test_cap_to_remaining_trims_the_allocation_and_says_so(make_round, make_buck
     assert wallet(round, member).account.balance == D("85.00")
 
 
+@pytest.mark.usefixtures("english")
 def test_member_maximum_per_bucket_is_enforced(make_round, make_bucket, member):
     round = make_round(max_per_member_per_bucket=D("25.00"))
     bucket = make_bucket(round, min_goal="100.00")
@@ -339,3 +342,66 @@ def test_comments_questions_and_flags(make_round, make_bucket, member):
     with pytest.raises(Conflict):
         services.bucket_flag(bucket=bucket, actor=member, reason="again")
     assert bucket.comments.get().kind == "question" and bucket.flags.count() == 1
+
+
+def running_totals_agree(round) -> bool:
+    """Every wallet's `allocated` and member's total in a bucket equal the sums of their allocations."""
+    from cobudget.running_totals import running_total_violations
+
+    problems = running_total_violations(round.collective)
+    assert problems == []
+    return True
+
+
+def test_running_totals_follow_allocations_take_backs_merges_and_refunds(make_round, make_bucket, people,
+                                                                         coordinator):
+    from cobudget.models import MemberBucketTotal
+
+    round = make_round(partial_policy="refund")
+    oven, bread = make_bucket(round, title="Oven", min_goal="300.00"), make_bucket(round, title="Bread")
+    services.allocation_create(bucket=oven, actor=people[1], amount="30.00")
+    services.allocation_create(bucket=oven, actor=people[1], amount="-10.00")
+    services.allocation_create(bucket=bread, actor=people[1], amount="15.00")
+    services.allocation_create(bucket=bread, actor=people[2], amount="5.00")
+    assert wallet(round, people[1]).allocated == D("35.00")
+    assert MemberBucketTotal.objects.get(bucket=oven, user=people[1]).amount == D("20.00")
+    services.bucket_merge(bucket=bread, into=oven, actor=coordinator)
+    assert MemberBucketTotal.objects.get(bucket=oven, user=people[1]).amount == D("35.00")
+    assert MemberBucketTotal.objects.get(bucket=bread, user=people[1]).amount == D("0.00")
+    assert running_totals_agree(round)
+    services.round_close(round=round, actor=coordinator)  # the oven misses its minimum: refunded
+    assert wallet(round, people[1]).allocated == D("0.00") and wallet(round, people[2]).allocated == D("0.00")
+    assert running_totals_agree(round)
+
+
+def test_the_nightly_check_reports_a_running_total_that_drifted(make_round, make_bucket, member, coordinator,
+                                                                 settings, mailoutbox):
+    from cobudget.models import MemberBucketTotal
+    from cobudget.running_totals import running_total_violations
+    from cobudget.tasks import check_running_totals
+
+    settings.ADMINS = [("Admin", "admin@example.org")]
+    round = make_round()
+    bucket = make_bucket(round)
+    services.allocation_create(bucket=bucket, actor=member, amount="30.00")
+    assert check_running_totals() == 0
+    MemberBucketTotal.objects.filter(bucket=bucket, user=member).update(amount=D("31.00"))
+    Wallet.objects.filter(round=round, user=member).update(allocated=D("29.00"))
+    assert running_total_violations(round.collective) == [
+        f"member {member.pk} has 31.00 in bucket {bucket.pk} but their allocations sum to 30.00",
+        f"wallet #{wallet(round, member).pk} has 29.00 in buckets but its allocations sum to 30.00",
+    ]
+    assert check_running_totals() == 1
+    assert [m.to for m in mailoutbox if "running totals" in m.subject] == [["admin@example.org"]]
+
+
+def test_a_take_back_is_limited_by_the_running_total_not_the_last_allocation(make_round, make_bucket, member):
+    round = make_round()
+    bucket = make_bucket(round)
+    for amount in ("10.00", "5.00", "-3.00"):
+        services.allocation_create(bucket=bucket, actor=member, amount=amount)
+    with pytest.raises(DomainError) as error:
+        services.allocation_create(bucket=bucket, actor=member, amount="-12.01")
+    assert error.value.code == "retract_too_much"
+    services.allocation_create(bucket=bucket, actor=member, amount="-12.00")
+    assert wallet(round, member).allocated == D("0.00") and funded(bucket) == D("0.00")
