@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # axe-core, the accessibility checker the browser tests inject into each page (package.json, from npm).
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint install system-packages messages screenshots
+.PHONY: run test lint install system-packages messages screenshots bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: $(STAMP)
 ## Run the static checks, then the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
 test: lint $(STAMP) system-packages $(AXE)
 	$(PY) -m pytest
+
+## Measure the app against its limits on a fresh database (BENCH_SCALE=smoke|small|large, default small; README "Bench").
+## Not part of `make test`: it drops and re-creates BENCH_DATABASE_URL (default: the cb_bench database).
+bench: $(STAMP)
+	$(PY) -m bench
 
 ## Static checks: imports go one way (import-linter), style and likely bugs (ruff), the services' and
 ## selectors' types (mypy). The contracts and rules are in pyproject.toml.
