@@ -85,15 +85,13 @@ class EnvelopeForm(forms.Form):
 
 
 class TaskForm(forms.Form):
-    envelope = forms.TypedChoiceField(label=_("Envelope"), coerce=int)
+    """A task added to one envelope: the budget page shows this form in each envelope's card."""
+
+    envelope = forms.IntegerField(label=_("Envelope"), widget=forms.HiddenInput)
     title = SingleLineField(label=_("Title"), max_length=200)
     description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     priority = forms.TypedChoiceField(label=_("Priority"), choices=TaskPriority.choices, coerce=int,
                                       initial=TaskPriority.NORMAL)
-
-    def __init__(self, *args, envelopes=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["envelope"].choices = [(e.pk, e.name) for e in envelopes]
 
 
 class DecisionForm(forms.Form):

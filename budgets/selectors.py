@@ -18,9 +18,10 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from contrib_budget.money import ZERO
 from contrib_budget.scopes import across_collectives
@@ -28,7 +29,7 @@ from members.models import Collective, User
 
 from .available import even_spread, period_amount
 from .demand import period_demand
-from .models import Budget, Funding, FundingStatus, LeftoverPolicy, Payout, Period, PeriodStatus
+from .models import Budget, Envelope, Funding, FundingStatus, LeftoverPolicy, Payout, Period, PeriodStatus, Task
 from .periods import period_count
 
 MONEY_FIELD: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=14, decimal_places=2)
@@ -80,6 +81,51 @@ def periods_with_figures(budget: Budget, *, period: Period | None = None) -> lis
     if period is not None:
         queryset = queryset.filter(pk=period.pk)
     return with_figures(queryset)
+
+
+def periods_of_budget(budget: Budget) -> QuerySet[Period]:
+    return Period.objects.filter(budget=budget).order_by("index")
+
+
+def periods_started_count(budget: Budget, today: date) -> int:
+    """How many periods of a budget have started by `today`: where its current period stands in the list."""
+    return Period.objects.filter(budget=budget, starts_on__lte=today).count()
+
+
+def periods_charted(budget: Budget, today: date, *, count: int) -> list[int]:
+    """Ids of the `count` latest periods started by `today` (the first ones when none has), for the chart."""
+    periods = periods_of_budget(budget)
+    started = list(periods.filter(starts_on__lte=today).order_by("-index").values_list("pk", flat=True)[:count])
+    return started or list(periods.values_list("pk", flat=True)[:count])
+
+
+def periods_figured(ids: Iterable[int]) -> dict[int, "PeriodWithFigures"]:
+    """Periods by id, with their figures (`with_figures`), computed together whatever their number."""
+    return {period.pk: period for period in with_figures(Period.objects.filter(pk__in=list(ids)).order_by("index"))}
+
+
+def envelopes_of_budget(budget: Budget, *, published_only: bool) -> QuerySet[Envelope]:
+    """A budget's envelopes with `task_count`, their tasks (only the published ones for `published_only`)."""
+    tasks = Task.objects.filter(envelope=OuterRef("pk")).order_by().values("envelope")
+    if published_only:
+        tasks = tasks.filter(is_published=True)
+    return (Envelope.objects.filter(budget=budget).order_by("name", "id")
+            .annotate(task_count=Coalesce(Subquery(tasks.annotate(n=Count("id")).values("n")[:1]), Value(0))))
+
+
+def tasks_first_of(envelope_ids: Iterable[int], *, published_only: bool, count: int) -> dict[int, list[Task]]:
+    """The first `count` tasks of each envelope, those to do first by priority, in one query whatever the number
+    of tasks."""
+    tasks = Task.objects.filter(envelope_id__in=list(envelope_ids))
+    if published_only:
+        tasks = tasks.filter(is_published=True)
+    order = [F("is_done"), F("priority"), F("id")]
+    ranked = (tasks.annotate(rank=Window(RowNumber(), partition_by=F("envelope_id"), order_by=order))
+              .filter(rank__lte=count).order_by("envelope_id", "is_done", "priority", "id"))
+    first: dict[int, list[Task]] = {}
+    for task in ranked:
+        first.setdefault(task.envelope_id, []).append(task)
+    return first
 
 
 def with_figures(periods: QuerySet[Period]) -> list["PeriodWithFigures"]:

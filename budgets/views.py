@@ -23,12 +23,16 @@ from members.models import Role
 from . import charts, fundings, outcomes, selectors, services
 from .explanations import payout_explanation
 from .forms import BudgetForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from
-from .models import Budget, Envelope, Funding, Period, Task
+from .models import Budget, Envelope, Funding, Period
 from .payouts import payouts_mark_paid as payouts_mark_paid_service
 from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS, PAY_PAYOUTS
 
 COORDINATOR = Role.COORDINATOR
 PAGE_SIZE = 50
+# The budget page lists its periods, fundings and envelopes a page at a time, each with its own page parameter.
+SECTION_PAGE_SIZE = 20
+# Each envelope shows its first tasks by priority and says how many more it has.
+TASKS_PER_ENVELOPE = 10
 
 
 def _budget(request, budget_id) -> Budget:
@@ -56,30 +60,63 @@ def budget_list(request, collective_slug):
     })
 
 
+def _query_without(request, name: str) -> str:
+    """The page's query string without `name`: each list's links keep the other lists' pages."""
+    query = request.GET.copy()
+    query.pop(name, None)
+    return query.urlencode()
+
+
+def _periods_section(request, budget) -> dict:
+    """A page of the budget's periods (by default the page of its current period) with their figures, and the
+    latest periods for the chart: both computed together, however many periods the budget has."""
+    today = timezone.localdate()
+    paginator = Paginator(selectors.periods_of_budget(budget), SECTION_PAGE_SIZE)
+    current_page = max(selectors.periods_started_count(budget, today) - 1, 0) // SECTION_PAGE_SIZE + 1
+    page = paginator.get_page(request.GET.get("periods_page") or current_page)
+    shown = [period.pk for period in page.object_list]
+    charted = selectors.periods_charted(budget, today, count=charts.CHARTED_PERIODS)
+    figured = selectors.periods_figured([*shown, *charted])
+    page.object_list = [figured[pk] for pk in shown]
+    return {
+        "periods_page": page, "periods": page.object_list,
+        "periods_chart": charts.periods_chart(sorted((figured[pk] for pk in charted), key=lambda p: p.index),
+                                              uid=f"budget-{budget.pk}-periods", currency=request.collective.currency),
+        "periods_query": _query_without(request, "periods_page"),
+    }
+
+
+def _envelopes_section(request, budget, *, is_coordinator: bool) -> dict:
+    """A page of the budget's envelopes, each with its first tasks and how many it has (the unpublished ones
+    for coordinators only), and for coordinators a form to add a task to each."""
+    envelopes = selectors.envelopes_of_budget(budget, published_only=not is_coordinator)
+    page = Paginator(envelopes, SECTION_PAGE_SIZE).get_page(request.GET.get("envelopes_page"))
+    page.object_list = list(page.object_list)
+    tasks = selectors.tasks_first_of([envelope.pk for envelope in page.object_list],
+                                     published_only=not is_coordinator, count=TASKS_PER_ENVELOPE)
+    for envelope in page.object_list:
+        envelope.task_list = tasks.get(envelope.pk, [])
+        envelope.tasks_not_shown = envelope.task_count - len(envelope.task_list)
+        if is_coordinator:
+            envelope.task_form = TaskForm(initial={"envelope": envelope.pk}, auto_id=f"id_task_{envelope.pk}_%s")
+    return {"envelopes_page": page, "envelopes": page.object_list,
+            "envelopes_query": _query_without(request, "envelopes_page")}
+
+
 def budget_detail(request, collective_slug, budget_id):
     budget = _budget(request, budget_id)
     is_coordinator = request.membership.has_role(COORDINATOR)
-    tasks = Task.objects.of(request.collective).filter(envelope__budget=budget).order_by("priority", "id")
-    if not is_coordinator:
-        tasks = tasks.filter(is_published=True)
-    envelopes = list(Envelope.objects.of(request.collective).filter(budget=budget))
-    tasks_by_envelope = {}
-    for task in tasks:
-        tasks_by_envelope.setdefault(task.envelope_id, []).append(task)
-    for envelope in envelopes:
-        envelope.task_list = tasks_by_envelope.get(envelope.pk, [])
-    periods = selectors.periods_with_figures(budget)
-    currency = request.collective.currency
+    fundings = Funding.objects.of(request.collective).filter(budget=budget).order_by("created_at", "id")
+    fundings_page = Paginator(fundings, SECTION_PAGE_SIZE).get_page(request.GET.get("fundings_page"))
     return render(request, "budgets/budget_detail.html", {
         "budget": budget,
-        "money_chart": charts.budget_money_gauge(budget, currency=currency),
-        "periods_chart": charts.periods_chart(periods, uid=f"budget-{budget.pk}-periods", currency=currency),
-        "envelopes": envelopes,
-        "fundings": Funding.objects.of(request.collective).filter(budget=budget),
-        "periods": periods,
+        "money_chart": charts.budget_money_gauge(budget, currency=request.collective.currency),
+        **_periods_section(request, budget),
+        **_envelopes_section(request, budget, is_coordinator=is_coordinator),
+        "fundings_page": fundings_page, "fundings": fundings_page.object_list,
+        "fundings_query": _query_without(request, "fundings_page"),
         "is_coordinator": is_coordinator,
         "envelope_form": EnvelopeForm(),
-        "task_form": TaskForm(envelopes=envelopes),
     })
 
 
@@ -167,13 +204,14 @@ def envelope_create(request, collective_slug, budget_id):
 @role_required(*MANAGE_BUDGETS.roles)
 def task_create(request, collective_slug, budget_id):
     budget = _budget(request, budget_id)
-    envelopes = Envelope.objects.of(request.collective).filter(budget=budget)
-    form = TaskForm(request.POST, envelopes=envelopes)
+    form = TaskForm(request.POST)
     try:
         if not form.is_valid():
             raise DomainError(error_text(form))
         data = dict(form.cleaned_data)
-        data["envelope"] = envelopes.get(pk=data["envelope"])
+        data["envelope"] = Envelope.objects.of(request.collective).filter(budget=budget, pk=data["envelope"]).first()
+        if data["envelope"] is None:
+            raise DomainError(_("Choose an envelope of this budget."))
         services.task_create(budget=budget, actor=request.user, **data)
     except DomainError as error:
         messages.error(request, error_text(error))

@@ -6,11 +6,12 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from budgets.models import MONEY, Envelope, Task
+from budgets.models import MONEY
 from contrib_budget.errors import DomainError
 from contrib_budget.forms import DateField, MultiLineField, SingleLineField, add_domain_error
 from contrib_budget.money import MAX_DECLARATION, format_rate
 from contrib_budget.text import parse_id
+from members.forms import PersonField
 
 from . import selectors, services
 from .models import ATTACHMENT_EXTENSIONS, ATTACHMENT_VALIDATORS, Contribution, ContributionStatus, ValueMode
@@ -32,7 +33,8 @@ class DataSelect(forms.Select):
 
 
 class DeclarationForm(forms.Form):
-    """One screen: date, budget, mission or task, what, time, value."""
+    """One screen: date, budget, mission or task, what, time, value. Only the budgets open to declarations (a
+    period still open), their envelopes and their tasks to do are offered."""
 
     description = MultiLineField(
         label=_("What did you do?"), max_length=5000,
@@ -70,24 +72,21 @@ class DeclarationForm(forms.Form):
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)
         self.collective = collective
-        budgets = list(selectors.budgets_of(collective))
+        budgets = list(selectors.budgets_open(collective))
         self.fields["budget"].widget = DataSelect(option_data={
             str(b.pk): {"data-custom-rate": "1" if b.allow_custom_rate else "0"} for b in budgets
         })
-        self.fields["budget"].queryset = selectors.budgets_of(collective)
-        levels = list(selectors.rate_levels_of(collective))
+        self.fields["budget"].queryset = selectors.budgets_open(collective)
+        levels = list(selectors.rate_levels_open(collective))
         self.fields["rate_level"].widget = DataSelect(option_data={
             str(level.pk): {"data-budget": str(level.budget_id), "data-rate": str(level.hourly_rate)}
             for level in levels
         })
-        self.fields["rate_level"].queryset = selectors.rate_levels_of(collective)
+        self.fields["rate_level"].queryset = selectors.rate_levels_open(collective)
         self.fields["rate_level"].label_from_instance = lambda level: (
             f"{level.name} ({format_rate(level.hourly_rate, collective.currency)})")
-        envelopes = list(Envelope.objects.of(collective).order_by("budget_id", "name", "id"))
-        tasks = list(
-            Task.objects.of(collective).filter(is_published=True, is_done=False)
-            .select_related("envelope").order_by("envelope_id", "priority", "id")
-        )
+        envelopes = list(selectors.envelopes_open(collective))
+        tasks = list(selectors.tasks_open(collective))
         self.envelopes = {f"e{e.pk}": e for e in envelopes}
         self.tasks = {f"t{t.pk}": t for t in tasks}
         choices, data = [("", _("— none —"))], {}
@@ -136,7 +135,7 @@ def declaration_initial(*, collective, user) -> dict:
         if last.rate_level_id is None and last.hourly_rate is not None:
             initial["hourly_rate"] = last.hourly_rate
         return initial
-    first_level = selectors.rate_levels_of(collective).filter(budget__in=selectors.budgets_of(collective)[:1]).first()
+    first_level = selectors.rate_levels_of(collective).filter(budget__in=selectors.budgets_open(collective)[:1]).first()
     if first_level is not None:
         initial.update(budget=first_level.budget_id, rate_level=first_level.pk)
     return initial
@@ -175,28 +174,51 @@ class RejectForm(forms.Form):
                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
+# The list's query parameters: its filters and its page.
+LIST_PARAMETERS = ("budget", "person", "since", "until", "period", "status", "page")
+
+
 class ListFilterForm(forms.Form):
+    """The list's filters (GET); each one given and valid applies. Nothing here lists what grows: the person is
+    typed (suggested as one types), the days are a range, and a period, given by a link, is a hidden value."""
+
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=None, required=False, empty_label=_("All budgets"))
-    period = forms.ModelChoiceField(label=_("Period"), queryset=None, required=False, empty_label=_("All periods"))
+    person = PersonField(label=_("Who"), required=False,
+                         error_messages={"none": _("Nobody who declared here matches “%(typed)s”.")})
+    since = DateField(label=_("Work done from"), required=False,
+                      widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    until = DateField(label=_("To"), required=False,
+                      widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    period = forms.ModelChoiceField(queryset=None, required=False, widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("All statuses")), *ContributionStatus.choices])
 
-    def __init__(self, *args, collective, **kwargs):
+    def __init__(self, *args, collective, suggest_url: str, by_email: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["budget"].queryset = selectors.budgets_of(collective)
         self.fields["period"].queryset = selectors.periods_of(collective)
-        self.fields["period"].label_from_instance = lambda p: (
-            f"{p.budget.name} · {p.starts_on:%d/%m/%Y} – {p.ends_on:%d/%m/%Y}"
-        )
+        person = self.fields["person"]
+        person.people = selectors.authors_of(collective)
+        person.by_email = by_email
+        person.widget.suggest_url = suggest_url
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("Choose a day on or after the first one."))
+        return data
 
     def filters(self) -> dict:
-        if not self.is_valid():
-            return {}
-        data = self.cleaned_data
+        """The filters to apply: those given and valid."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
         return {
             "budget": data["budget"].pk if data.get("budget") else None,
             "period": data["period"].pk if data.get("period") else None,
             "status": data.get("status") or None,
+            "author": data["person"].pk if data.get("person") else None,
+            "since": data.get("since"),
+            "until": data.get("until"),
         }
 
 
@@ -221,7 +243,7 @@ class BatchValidateForm(forms.Form):
     def back_query(self) -> str:
         """The list's query string, re-encoded: only filters of the list can come back from it."""
         query = QueryDict(self.data.get("query", "")[:1000]).copy()
-        kept = {name: query.getlist(name) for name in ("budget", "period", "status", "page") if name in query}
+        kept = {name: query.getlist(name) for name in LIST_PARAMETERS if name in query}
         encoded = QueryDict(mutable=True)
         for name, values in kept.items():
             encoded.setlist(name, values)

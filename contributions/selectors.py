@@ -4,15 +4,17 @@ Every read issues a fixed number of queries whatever the number of declarations.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from budgets.models import Budget, Payout, Period, RateLevel
+from budgets.models import Budget, Envelope, Payout, Period, PeriodStatus, RateLevel, Task
 from budgets.selectors import period_with_figures
 from contrib_budget.money import ZERO
 from members.footprints import footprint_provider
@@ -24,7 +26,7 @@ from .models import NOT_COUNTED, Comment, CommentKind, Contribution, Contributio
 
 def contributions_of(
     collective: Collective, *, budget: int | None = None, period: int | None = None,
-    status: str | None = None, author: int | None = None,
+    status: str | None = None, author: int | None = None, since: date | None = None, until: date | None = None,
 ) -> QuerySet[Contribution]:
     """Every declaration of the collective (visible to all its members), newest first. Comments are counted per
     declaration shown, not by grouping the whole joined list: a page of 50 stays cheap among 20,000."""
@@ -44,11 +46,17 @@ def contributions_of(
         queryset = queryset.filter(status=status)
     if author:
         queryset = queryset.filter(author_id=author)
+    if since:
+        queryset = queryset.filter(performed_on__gte=since)
+    if until:
+        queryset = queryset.filter(performed_on__lte=until)
     return queryset
 
 
 def contribution_thread(contribution: Contribution) -> QuerySet[Comment]:
-    return Comment.objects.of(contribution.collective).filter(contribution=contribution).select_related("author")
+    """A declaration's comments, the newest first: a page of the thread is its latest comments."""
+    return (Comment.objects.of(contribution.collective).filter(contribution=contribution).select_related("author")
+            .order_by("-created_at", "-id"))
 
 
 def contribution_approvers(contribution: Contribution) -> list[User]:
@@ -65,8 +73,41 @@ def contribution_history(contribution: Contribution) -> QuerySet[AuditEvent]:
     )
 
 
+def authors_of(collective: Collective) -> QuerySet[User]:
+    """Everyone who declared in the collective, members or not any more: whom the list can be filtered by."""
+    return User.objects.filter(pk__in=Contribution.objects.of(collective).values("author_id"))
+
+
 def budgets_of(collective: Collective) -> QuerySet[Budget]:
     return Budget.objects.of(collective).order_by("name", "id")
+
+
+def budgets_open(collective: Collective) -> QuerySet[Budget]:
+    """The budgets one can declare to now: those still running, and those ended that still have a period open
+    (periods are created as declarations need them, so an ended budget whose last period does not exist yet
+    counts too)."""
+    periods = Period.objects.filter(budget=OuterRef("pk"))
+    running = Q(ends_on__isnull=True) | Q(ends_on__gte=timezone.localdate())
+    last_period_missing = ~Exists(periods.filter(ends_on__gte=OuterRef("ends_on")))
+    return budgets_of(collective).filter(running | Exists(periods.filter(status=PeriodStatus.OPEN))
+                                         | last_period_missing)
+
+
+def envelopes_open(collective: Collective) -> QuerySet[Envelope]:
+    """The envelopes of the budgets open to declarations."""
+    return (Envelope.objects.of(collective).filter(budget__in=budgets_open(collective))
+            .order_by("budget_id", "name", "id"))
+
+
+def tasks_open(collective: Collective) -> QuerySet[Task]:
+    """The tasks one can declare work on: published, not done, in a budget open to declarations."""
+    return (Task.objects.of(collective).filter(is_published=True, is_done=False,
+                                               envelope__budget__in=budgets_open(collective))
+            .select_related("envelope").order_by("envelope_id", "priority", "id"))
+
+
+def rate_levels_open(collective: Collective) -> QuerySet[RateLevel]:
+    return rate_levels_of(collective).filter(budget__in=budgets_open(collective))
 
 
 def periods_of(collective: Collective) -> QuerySet[Period]:

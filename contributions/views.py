@@ -39,6 +39,7 @@ from .models import Contribution, ContributionStatus
 from .notifications import declaration_label
 
 PAGE_SIZE = 50
+COMMENTS_PAGE_SIZE = 50
 
 
 def _contribution(request, contribution_id: int) -> Contribution:
@@ -70,22 +71,30 @@ def contribution_declare(request, collective_slug):
                                collective=collective)
     return render(request, "contributions/declare.html", {
         "collective": collective, "form": form, "has_budgets": bool(form.fields["budget"].queryset),
+        "all_closed": not form.fields["budget"].queryset and selectors.budgets_of(collective).exists(),
     }, status=400 if form.errors else 200)
 
 
 def contribution_list(request, collective_slug):
     collective = request.collective
-    filter_form = ListFilterForm(request.GET or None, collective=collective)
+    membership = request.membership
+    filter_form = ListFilterForm(
+        request.GET or None, collective=collective, suggest_url=reverse("member_search", args=[collective.slug]),
+        by_email=membership.has_role(Role.COORDINATOR) or membership.has_role(Role.ACCOUNTANT))
     queryset = selectors.contributions_of(collective, **filter_form.filters())
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    without_period = query.copy()
+    without_period.pop("period", None)
     # Reviewers tick pending declarations of open periods to validate them at once.
-    can_batch = request.membership.has_role(Role.COORDINATOR) and any(
+    can_batch = membership.has_role(Role.COORDINATOR) and any(
         c.status == ContributionStatus.PENDING and c.period.status == PeriodStatus.OPEN for c in page.object_list)
     return render(request, "contributions/list.html", {
         "collective": collective, "filter_form": filter_form, "page": page, "query": query.urlencode(),
-        "can_declare": request.membership.has_role(Role.CONTRIBUTOR),
+        "period_filter": getattr(filter_form, "cleaned_data", {}).get("period"),
+        "query_without_period": without_period.urlencode(),
+        "can_declare": membership.has_role(Role.CONTRIBUTOR),
         "batch_form": "batch-validate" if can_batch else None,
         # What the batch's confirmation and summary say; contributions.js puts the count and the total in.
         "batch_confirm": {
@@ -149,6 +158,14 @@ def contributions_validate(request, collective_slug):
     return redirect(back + form.back_query())
 
 
+def _thread_page(request, contribution):
+    """The latest COMMENTS_PAGE_SIZE comments (or an older page of them), shown oldest first as a conversation."""
+    page = Paginator(selectors.contribution_thread(contribution), COMMENTS_PAGE_SIZE).get_page(
+        request.GET.get("comments_page"))
+    page.object_list = list(reversed(page.object_list))
+    return page
+
+
 def _detail(request, contribution, *, status=200, **forms):
     membership = request.membership
     is_author = contribution.author_id == request.user.pk
@@ -161,7 +178,7 @@ def _detail(request, contribution, *, status=200, **forms):
         "collective": request.collective,
         "contribution": contribution,
         "payout": getattr(contribution, "payout", None),
-        "thread": selectors.contribution_thread(contribution),
+        "thread": _thread_page(request, contribution),
         "history": selectors.contribution_history(contribution),
         "approvers": approvers,
         "is_author": is_author,
