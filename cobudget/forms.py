@@ -1,12 +1,15 @@
+import re
 from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
 from contrib_budget.forms import DateField, DateTimeField, MultiLineField, SingleLineField
 from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE, format_money
+from members.forms import PersonField
 from members.models import Membership
 
 from .models import BUCKET_IMAGE_MAX_BYTES, BUCKET_IMAGE_VALIDATORS, EnvelopePolicy, PartialPolicy, Round, RoundStatus
@@ -51,9 +54,51 @@ LOCK_REASONS = {
 }
 
 
+# People are typed (name or email, suggested as one types), never picked in a list of every member: a form
+# offers this many typed inputs beside the people it already holds.
+TYPED_PEOPLE = 3
+ENVELOPE_FIELD = re.compile(r"^envelope_(\d+)$")
+
+
 def members_of(collective):
     ids = Membership.objects.of(collective).values("user_id")
     return get_user_model().objects.filter(pk__in=ids).order_by("name", "email")
+
+
+def person_field(collective, people, *, label, by_email: bool = True) -> PersonField:
+    """A typed person among `people` (users), suggested by the members search as one types."""
+    field = PersonField(label=label, required=False, people=people, by_email=by_email,
+                        help_text=_("Type a name or an email address, then pick the person."))
+    field.widget.suggest_url = reverse("member_search", args=[collective.slug])
+    return field
+
+
+def posted_ids(data, name: str) -> set[int]:
+    """The ids a form posted under `name` (a bounded list: what one request carries)."""
+    values = data.getlist(name) if hasattr(data, "getlist") else data.get(name) or []
+    return {int(value) for value in ([values] if isinstance(values, str) else values) if str(value).isdigit()}
+
+
+def typed_people(form, names: list[str]) -> list:
+    """The people typed in `names` that cleaned to one person, in order, each once."""
+    found = []
+    for name in names:
+        person = form.cleaned_data.get(name)
+        if person is not None and person not in found:
+            found.append(person)
+    return found
+
+
+def show_only(field, people) -> None:
+    """Offer `people` alone as the field's boxes; the field still accepts any of its queryset (typed, posted)."""
+    field.widget.choices = [(person.pk, person.display_name) for person in people]
+
+
+def envelope_field(label, initial=None) -> forms.DecimalField:
+    field = forms.DecimalField(label=label, required=False, min_value=0, max_value=MAX_ENVELOPE, initial=initial,
+                               **MONEY)
+    field.widget.attrs["inputmode"] = "decimal"
+    return field
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -80,7 +125,8 @@ class RoundForm(forms.ModelForm):
             "guidelines": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
-            "participants": _("None ticked: every holder of the member role when the round opens."),
+            "participants": _("Untick to leave someone out, type a name below to add someone. Nobody: every "
+                              "holder of the member role when the round opens."),
             "envelope_amount": _("The same amount for everyone: each participant's envelope. Weighted: the total "
                                  "shared out among the participants."),
         }
@@ -94,22 +140,42 @@ class RoundForm(forms.ModelForm):
     def __init__(self, *args, collective, **kwargs):
         super().__init__(*args, **kwargs)
         self.collective = collective
-        people = list(members_of(collective))
-        self.fields["participants"].queryset = members_of(collective)
-        self.fields["participants"].label_from_instance = lambda user: user.display_name
+        members = members_of(collective)
+        self.fields["participants"].queryset = members
+        chosen = posted_ids(self.data, "participants") if self.is_bound else set()
+        if self.instance.pk:
+            chosen |= set(self.instance.participants.values_list("pk", flat=True))
+        show_only(self.fields["participants"], members.filter(pk__in=chosen) if chosen else [])
         self.fields["funded_from_pool"].help_text = _(
             "Instead of new money: what earlier rounds returned to the pool. It holds %(amount)s now."
         ) % {"amount": format_money(pool_balance(collective), collective.currency)}
         envelopes = self.instance.manual_envelopes or {}
         self.manual_names = []
-        for person in people:
+        for person in self._envelope_people(members, envelopes):
             name = f"envelope_{person.pk}"
-            self.fields[name] = forms.DecimalField(label=person.display_name, required=False, min_value=0,
-                                                   max_value=MAX_ENVELOPE, initial=envelopes.get(str(person.pk)),
-                                                   **MONEY)
-            self.fields[name].widget.attrs["inputmode"] = "decimal"
+            self.fields[name] = envelope_field(person.display_name, initial=envelopes.get(str(person.pk)))
             self.manual_names.append((person.pk, name))
         self.locked = self._lock_fields()
+        self.participants_added, self.envelopes_added = [], []
+        if not self.locked:
+            self._add_typed_fields(members)
+
+    def _envelope_people(self, members, envelopes: dict) -> list:
+        """Whom the table of envelopes has a row for: those given one, and those a sent form names."""
+        pks = {int(key) for key in envelopes if str(key).isdigit()}
+        pks |= {int(match.group(1)) for key in self.data if (match := ENVELOPE_FIELD.match(key))}
+        return list(members.filter(pk__in=pks)) if pks else []
+
+    def _add_typed_fields(self, members) -> None:
+        """Typed additions: participants, and people given an envelope (a person and an amount)."""
+        for number in range(1, TYPED_PEOPLE + 1):
+            name = f"add_participant_{number}"
+            self.fields[name] = person_field(self.collective, members, label=_("Add a participant"))
+            self.participants_added.append(name)
+            person, amount = f"envelope_person_{number}", f"envelope_amount_{number}"
+            self.fields[person] = person_field(self.collective, members, label=_("Member"))
+            self.fields[amount] = envelope_field(_("Envelope"))
+            self.envelopes_added.append((person, amount))
 
     def _lock_fields(self) -> set[str]:
         """Disable what can no longer change, each field with its reason."""
@@ -143,15 +209,28 @@ class RoundForm(forms.ModelForm):
                                                                                  self.add_prefix(name)))
                 except forms.ValidationError as error:
                     self.add_error(name, error)
+        self._check_typed_envelopes(cleaned)
         self._ignore_unused(cleaned)
         return cleaned
+
+    def _check_typed_envelopes(self, cleaned: dict) -> None:
+        for person, amount in self.envelopes_added:
+            if cleaned.get(person) is None and cleaned.get(amount) is not None and person not in self.errors:
+                self.add_error(person, _("Type the member this envelope goes to."))
+            if cleaned.get(person) is not None and cleaned.get(amount) is None and amount not in self.errors:
+                self.add_error(amount, _("Give this member an amount, or clear the row."))
 
     def _unused(self, policy) -> list[str]:
         """The fields of the envelope policies other than `policy`."""
         names = []
         for name, policies in POLICY_FIELDS.items():
-            if policy not in policies:
-                names += [field for _pk, field in self.manual_names] if name == MANUAL else [name]
+            if policy in policies:
+                continue
+            if name == MANUAL:
+                names += [field for _pk, field in self.manual_names]
+                names += [field for row in self.envelopes_added for field in row]
+            else:
+                names += [name, *self.participants_added] if name == "participants" else [name]
         return names
 
     def _ignore_unused(self, cleaned: dict) -> None:
@@ -181,15 +260,26 @@ class RoundForm(forms.ModelForm):
     def manual_fields(self) -> list:
         return [self[name] for _pk, name in self.manual_names]
 
+    def participant_additions(self) -> list:
+        return [self[name] for name in self.participants_added]
+
+    def envelope_additions(self) -> list[tuple]:
+        return [(self[person], self[amount]) for person, amount in self.envelopes_added]
+
     @property
     def manual_shown_when(self) -> tuple[str, str]:
         return SHOWN_WHEN[MANUAL][0], " ".join(SHOWN_WHEN[MANUAL][1])
 
     def service_fields(self) -> dict:
         data = {name: self.cleaned_data[name] for name in ROUND_FORM_FIELDS if name in self.cleaned_data}
-        data["participants"] = list(data.get("participants") or [])
+        participants = list(data.get("participants") or [])
+        participants += [person for person in typed_people(self, self.participants_added) if person not in participants]
+        data["participants"] = participants
         data[MANUAL] = {str(pk): str(self.cleaned_data[name]) for pk, name in self.manual_names
                         if self.cleaned_data.get(name) is not None}
+        for person, amount in self.envelopes_added:
+            if self.cleaned_data.get(person) is not None and self.cleaned_data.get(amount) is not None:
+                data[MANUAL][str(self.cleaned_data[person].pk)] = str(self.cleaned_data[amount])
         if self.locked:  # the policy is locked: the fields it does not use are left as they are
             policy = data["envelope_policy"]
             data = {name: value for name, value in data.items()
@@ -203,21 +293,43 @@ class BucketForm(forms.Form):
     image = forms.FileField(label=_("Image"), required=False, validators=BUCKET_IMAGE_VALIDATORS)
     carriers = forms.ModelMultipleChoiceField(
         label=_("Co-carriers"), queryset=get_user_model().objects.none(), required=False,
-        widget=forms.CheckboxSelectMultiple, help_text=_("You carry it; tick the people who carry it with you."),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("You carry it; type the people who carry it with you, untick those who no longer do."),
     )
 
-    def __init__(self, *args, collective, author=None, **kwargs):
+    def __init__(self, *args, collective, author=None, by_email: bool = True, **kwargs):
         """`author`: the person filling the form when they carry the bucket; they are not offered as a co-carrier
-        (they carry it whatever they tick)."""
+        (they carry it whatever they tick). The boxes are the carriers already chosen; others are typed
+        (`by_email`: whether the reader may find people by their email)."""
         super().__init__(*args, **kwargs)
         people = members_of(collective)
-        self.fields["carriers"].queryset = people.exclude(pk=author.pk) if author else people
-        self.fields["carriers"].label_from_instance = lambda user: user.display_name
+        if author:
+            people = people.exclude(pk=author.pk)
+        carriers = self.fields["carriers"]
+        carriers.queryset = people
+        chosen = {person.pk for person in self.initial.get("carriers", [])}
+        chosen |= posted_ids(self.data, "carriers") if self.is_bound else set()
+        show_only(carriers, people.filter(pk__in=chosen) if chosen else [])
+        self.carriers_added = []
+        for number in range(1, TYPED_PEOPLE + 1):
+            name = f"add_carrier_{number}"
+            self.fields[name] = person_field(collective, people, label=_("Add a carrier"), by_email=by_email)
+            self.carriers_added.append(name)
         if author is None:
-            self.fields["carriers"].label = _("Carriers")
-            self.fields["carriers"].help_text = _("Tick the people who carry it.")
+            carriers.label = _("Carriers")
+            carriers.help_text = _("Type the people who carry it, untick those who no longer do.")
         self.fields["image"].help_text = _("JPEG, PNG, GIF or WebP, at most %(mb)s MB.") % {
             "mb": BUCKET_IMAGE_MAX_BYTES // 2**20}
+
+    def clean(self):
+        cleaned = super().clean()
+        carriers = list(cleaned.get("carriers") or [])
+        cleaned["carriers"] = carriers + [person for person in typed_people(self, self.carriers_added)
+                                          if person not in carriers]
+        return cleaned
+
+    def carrier_additions(self) -> list:
+        return [self[name] for name in self.carriers_added]
 
 
 class LineForm(forms.Form):

@@ -130,6 +130,16 @@ def round_buckets(round: Round, *, include_drafts_of: User | AnonymousUser | Non
     return queryset.order_by(withdrawn_last, "created_at", "id")
 
 
+BUCKET_WINNERS = (BucketStatus.FUNDED, BucketStatus.PARTIALLY_FUNDED, BucketStatus.COMPLETED)
+
+
+def results_buckets(round: Round) -> QuerySet[Bucket]:
+    """The round's buckets others can see, for its results: the funded ones first, then in the order proposed."""
+    winners_first = Case(When(status__in=BUCKET_WINNERS, then=Value(0)), default=Value(1))
+    buckets = round_buckets(round)
+    return buckets.order_by(winners_first, *buckets.query.order_by)
+
+
 class BucketSort(TextChoices):
     """The orders a member may read a round's buckets in (the first is the default)."""
 
@@ -196,10 +206,13 @@ def pool_balance(collective: Collective) -> Decimal:
     return balance if balance is not None else ZERO
 
 
-def refunded_by_bucket(round: Round) -> dict[int, Decimal]:
-    """What the close gave back to the wallets, per unfunded bucket (what it had raised)."""
-    rows = (Allocation.objects.of(round.collective).filter(round=round, kind=AllocationKind.REFUND)
-            .values("bucket_id").annotate(total=Sum("amount")))
+def refunded_by_bucket(round: Round, *, buckets: list[Bucket] | None = None) -> dict[int, Decimal]:
+    """What the close gave back to the wallets, per unfunded bucket (what it had raised); of `buckets` only when
+    given."""
+    rows = Allocation.objects.of(round.collective).filter(round=round, kind=AllocationKind.REFUND)
+    if buckets is not None:
+        rows = rows.filter(bucket__in=[bucket.pk for bucket in buckets])
+    rows = rows.values("bucket_id").annotate(total=Sum("amount"))
     return {row["bucket_id"]: -row["total"] for row in rows}
 
 

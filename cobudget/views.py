@@ -1,6 +1,5 @@
 """Pages of the cobudget: rounds, buckets, live funding bars, results (thin: services do the work)."""
 
-import hashlib
 from decimal import Decimal
 
 from django.contrib import messages
@@ -19,11 +18,16 @@ from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
 from members.models import Role
 
-from . import charts, outcomes, selectors, services
+from . import charts, live, outcomes, selectors, services
 from .forms import AllocateForm, BucketForm, CommentForm, FlagForm, LineFormSet, RoundForm
 from .models import Bucket, BucketStatus, Round, RoundStatus
 
 BUCKETS_PER_PAGE = 24
+ROUNDS_PER_PAGE = 25
+RESULTS_PER_PAGE = 25
+COMMENTS_PER_PAGE = 25
+# The biggest funders a bucket names; the others are counted.
+FUNDERS_SHOWN = 20
 SEARCH_MAX_LENGTH = 100
 
 
@@ -69,38 +73,16 @@ def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet
     return buckets
 
 
-def _version(*parts) -> str:
-    """A short fingerprint of what a live part of the page shows."""
-    return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=4).hexdigest()
-
-
-def _wallet_version(wallet) -> str:
-    return _version(wallet.account.balance, wallet.envelope) if wallet else "none"
-
-
-def _bucket_version(bucket: Bucket, *, visible: bool) -> str:
-    """What the bucket's live parts show; who gave stays out of it while allocations are hidden."""
-    funding = bucket.funding
-    return _version(bucket.status, bucket.min_goal, bucket.max_goal, funding.funded_amount, funding.my_amount,
-                    funding.funders_count if visible else "")
-
-
-def _live_seen(buckets: list[Bucket], wallet) -> str:
-    """What a tab shows of the live parts: `w.<wallet version>-<bucket id>.<version>-…`, sent back by its next
-    poll so that only what changed comes back."""
-    return "-".join([f"w.{_wallet_version(wallet)}", *(f"{bucket.pk}.{bucket.live_version}" for bucket in buckets)])
-
-
 def round_context(request, round: Round, buckets) -> dict:
     wallet = selectors.wallet_of(round, request.user)
     funding_open = services.funding_is_open(round)
     visible = selectors.allocations_visible(round)
     buckets = _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open)
     for bucket in buckets:
-        bucket.live_version = _bucket_version(bucket, visible=visible)
+        bucket.live_version = live.bucket_version(bucket, visible=visible)
     return {
         "round": round, "wallet": wallet, "funding_open": funding_open, "buckets": buckets,
-        "live_seen": _live_seen(buckets, wallet), "visible": visible, "is_coordinator": _is_coordinator(request),
+        "live_seen": live.seen(buckets, wallet), "visible": visible, "is_coordinator": _is_coordinator(request),
         # A draft has no wallets yet: its participants are told theirs comes; others are told nothing per bucket.
         "wallet_to_come": wallet is None and round.status == RoundStatus.DRAFT
         and services.is_participant(round=round, user=request.user),
@@ -137,24 +119,12 @@ def _page_query(*, show_all: bool, search: str, sort: str) -> str:
     return query.urlencode()
 
 
-def _seen_on_the_tab(text: str) -> tuple[str, dict[int, str]]:
-    """The wallet's version and each bucket's version (by id) that a tab says it shows (see `_live_seen`); one
-    page of buckets at most, whatever the tab sends."""
-    wallet, buckets = "", {}
-    for item in text.split("-", BUCKETS_PER_PAGE + 1)[:BUCKETS_PER_PAGE + 1]:
-        key, _dot, version = item.partition(".")
-        if key == "w":
-            wallet = version
-        elif (bucket_id := parse_id(key)) is not None and len(buckets) < BUCKETS_PER_PAGE:
-            buckets[bucket_id] = version
-    return wallet, buckets
-
-
 def round_list(request, collective_slug):
     rounds = Round.objects.of(request.collective).order_by("-created_at", "-id")
+    page = Paginator(rounds, ROUNDS_PER_PAGE).get_page(request.GET.get("page"))
     coordinator = _is_coordinator(request)
     return render(request, "cobudget/round_list.html", {
-        "rounds": rounds, "is_coordinator": coordinator,
+        "rounds": page.object_list, "page": page, "is_coordinator": coordinator,
         "pool_balance": selectors.pool_balance(request.collective) if coordinator else None,
     })
 
@@ -190,14 +160,14 @@ def round_live(request, collective_slug, round_id):
     """What changed on a tab since its last poll, swapped out of band every few seconds: the funding bars and
     statuses of the buckets it shows whose figures moved, and the wallet if it did; 204 when nothing did.
 
-    The tab says what it shows (`seen`, see `_live_seen`) rather than since when: allocations commit out of the
+    The tab says what it shows (`seen`, see `live.seen`) rather than since when: allocations commit out of the
     order of their ids and times, so a marker could skip one; comparing what is shown cannot."""
     round = _round(request, round_id)
-    seen_wallet, seen_buckets = _seen_on_the_tab(request.GET.get("seen", ""))
+    seen_wallet, seen_buckets = live.seen_on_the_tab(request.GET.get("seen", ""), most=BUCKETS_PER_PAGE)
     shown = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk__in=list(seen_buckets))
     context = round_context(request, round, shown)
     changed = [bucket for bucket in context["buckets"] if seen_buckets[bucket.pk] != bucket.live_version]
-    wallet_changed = seen_wallet != _wallet_version(context["wallet"])
+    wallet_changed = seen_wallet != live.wallet_version(context["wallet"])
     if not changed and not wallet_changed:
         return HttpResponse(status=204)
     context.update({"buckets": changed, "wallet_changed": wallet_changed})
@@ -255,26 +225,44 @@ def round_close(request, collective_slug, round_id):
 
 
 def round_results(request, collective_slug, round_id):
+    """The round's figures (summed in SQL over every bucket) and its buckets a page at a time, funded ones first."""
     round = _round(request, round_id)
-    buckets = _decorate(list(selectors.round_buckets(round)), request.user)
-    winners = [b for b in buckets if b.status in (BucketStatus.FUNDED, BucketStatus.PARTIALLY_FUNDED,
-                                                   BucketStatus.COMPLETED)]
-    refunded = selectors.refunded_by_bucket(round)
+    page = Paginator(selectors.results_buckets(round), RESULTS_PER_PAGE).get_page(request.GET.get("page"))
+    buckets = _decorate(list(page.object_list), request.user)
+    refunded = selectors.refunded_by_bucket(round, buckets=buckets)
     charted = []
     for bucket in buckets:
         bucket.refunded = refunded.get(bucket.pk, Decimal("0.00"))
         bucket.percent_of_min = int(bucket.funding.funded_amount * 100 / bucket.min_goal)
+        _name_biggest_funders(bucket)
         if bucket.status != BucketStatus.CANCELLED:
             # What it raised, even if the close gave it back to the wallets.
             bucket.raised = bucket.funding.funded_amount + bucket.refunded
             bucket.raised_percent = int(bucket.raised * 100 / bucket.min_goal)
             bucket.chart = charts.bucket_funding_bar(bucket, bucket.raised, currency=request.collective.currency)
             charted.append(bucket)
+    winners = [b for b in buckets if b.status in selectors.BUCKET_WINNERS]
     return render(request, "cobudget/round_results.html", {
         "round": round, "winners": winners, "others": [b for b in buckets if b not in winners], "charted": charted,
-        "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
+        "winners_count": selectors.results_buckets(round).filter(status__in=selectors.BUCKET_WINNERS).count(),
+        "page": page, "visible": selectors.allocations_visible(round), "is_coordinator": _is_coordinator(request),
         "totals": selectors.round_totals(round),
     })
+
+
+def _name_biggest_funders(bucket: Bucket) -> None:
+    """Keep the FUNDERS_SHOWN biggest funders to name; `funders_unnamed` counts the others."""
+    bucket.funders_unnamed = max(bucket.funding.funders_count - FUNDERS_SHOWN, 0)
+    bucket.funding.funders = bucket.funding.funders[:FUNDERS_SHOWN]
+
+
+MERGE_TARGETS_SHOWN = 20
+
+
+def _comments_page(request, bucket: Bucket):
+    """A page of the bucket's messages, the latest by default (a new message shows where it was sent)."""
+    paginator = Paginator(bucket.comments.select_related("author").order_by("created_at", "id"), COMMENTS_PER_PAGE)
+    return paginator.get_page(request.GET.get("page") or paginator.num_pages)
 
 
 def bucket_detail(request, collective_slug, bucket_id):
@@ -283,38 +271,46 @@ def bucket_detail(request, collective_slug, bucket_id):
     context = round_context(request, round, [bucket])
     bucket = context["buckets"][0]
     is_carrier = bucket.carriers.filter(pk=request.user.pk).exists()
+    comments = _comments_page(request, bucket)
     context.update({
         "bucket": bucket, "is_carrier": is_carrier,
         "carriers": list(bucket.carriers.all()),
         "lines": list(bucket.lines.all()),
-        "comments": list(bucket.comments.select_related("author")),
+        "comments": comments.object_list, "page": comments,
         "flags": list(bucket.flags.select_related("author")),
         "allocate_form": AllocateForm(), "comment_form": CommentForm(), "flag_form": FlagForm(),
-        "merge_targets": _merge_targets(request, bucket, is_carrier=is_carrier),
+        **_merge_targets(request, bucket, is_carrier=is_carrier),
     })
+    _name_biggest_funders(bucket)  # once the merge questions counted every funder
     if (is_carrier or context["is_coordinator"]) and round.status != RoundStatus.CLOSED \
             and bucket.status in services.BUCKET_LIVE:
         context["cancel_question"] = outcomes.bucket_cancel_question(bucket)
     return render(request, "cobudget/bucket_detail.html", context)
 
 
-def _merge_targets(request, bucket: Bucket, *, is_carrier: bool) -> list[Bucket]:
-    """The buckets this one may merge into, each with the question stating both goals before and after; none
-    when the reader may not merge it (a coordinator, or someone who carries both buckets, may)."""
+def _merge_targets(request, bucket: Bucket, *, is_carrier: bool) -> dict:
+    """The buckets this one may merge into, at most MERGE_TARGETS_SHOWN (found by title past that), each with the
+    question stating both goals before and after; none when the reader may not merge it (a coordinator, or someone
+    who carries both buckets, may)."""
     coordinator = _is_coordinator(request)
     mergeable = (BucketStatus.PROPOSED, BucketStatus.OPEN)
     if bucket.round.status == RoundStatus.CLOSED or bucket.status not in mergeable or not (is_carrier or coordinator):
-        return []
+        return {"merge_targets": []}
     targets = selectors.round_buckets(bucket.round).filter(status__in=mergeable).exclude(pk=bucket.pk)
     if bucket.funding.funders:  # its allocations can only follow it into a bucket open for funding
         targets = targets.filter(status=BucketStatus.OPEN)
     if not coordinator:
         targets = targets.filter(carriers=request.user)
-    targets = _decorate(list(targets), request.user)
-    questions = outcomes.bucket_merge_questions(bucket, targets)
-    for target in targets:
+    search = request.GET.get("merge_q", "").strip()[:100]
+    if search:
+        targets = targets.filter(title__icontains=search)
+    count = targets.count()
+    shown = _decorate(list(targets[:MERGE_TARGETS_SHOWN]), request.user)
+    questions = outcomes.bucket_merge_questions(bucket, shown)
+    for target in shown:
         target.merge_question = questions[target.pk]
-    return targets
+    return {"merge_targets": shown, "merge_search": search, "merge_unshown": count - len(shown),
+            "merge_offered": bool(count or search)}
 
 
 def bucket_image(request, collective_slug, bucket_id):
@@ -329,6 +325,11 @@ def bucket_image(request, collective_slug, bucket_id):
     response = FileResponse(handle)
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _reads_emails(request) -> bool:
+    """Whether the reader finds people by their email too, as the members search lets them."""
+    return _is_coordinator(request) or request.membership.has_role(Role.ACCOUNTANT)
 
 
 def _may_edit(request, bucket: Bucket) -> bool:
@@ -355,7 +356,7 @@ def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
         lines_initial = [{"description": line.description, "min_amount": line.min_amount,
                           "max_amount": line.max_amount} for line in bucket.lines.all()]
     form = BucketForm(request.POST or None, request.FILES or None, initial=initial, collective=request.collective,
-                      author=request.user if carrying else None)
+                      author=request.user if carrying else None, by_email=_reads_emails(request))
     lines = LineFormSet(request.POST or None, initial=lines_initial, prefix="lines")
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         rows = [line for line in lines.cleaned_data if line.get("min_amount") is not None]

@@ -58,10 +58,11 @@ def test_the_round_set_up_comes_in_sections_with_each_policys_fields_marked(coll
     assert re.search(r'id="field-envelope_amount" data-when="envelope_policy" data-values="equal weighted"', html)
     assert re.search(r'id="field-partial_threshold_percent" data-when="partial_policy" data-values="accept"', html)
     assert 'id="manual-envelopes" data-when="envelope_policy" data-values="manual"' in html
-    # One row per member, each with its labelled amount input; no "email amount" text to type.
+    # No row per member (the page would grow with the collective): members are typed, each with an amount.
     for person in people:
-        assert re.search(rf'<label for="id_envelope_{person.pk}">{person.name}', html)
-        assert f'name="envelope_{person.pk}"' in html
+        assert f'name="envelope_{person.pk}"' not in html
+    assert 'name="envelope_person_1"' in html and 'name="envelope_amount_1"' in html
+    assert re.search(r'name="envelope_person_1"[^>]*data-person-picker', html)
     assert "manual_envelopes_text" not in html
 
 
@@ -193,8 +194,9 @@ def test_the_bucket_form_offers_co_carriers_without_its_author(collective, coord
     round = make_round()
     html = logged_in(member).get(page(collective, round.pk, "buckets", "new")).content.decode()
     carriers = html.split('class="field cb-carriers')[1].split("</fieldset>")[0]
-    assert f'value="{member.pk}"' not in carriers and f'value="{coordinator.pk}"' in carriers
-    assert 'type="search" id="carrier-search"' in carriers and "data-cb-filter-box hidden" in carriers
+    # Nobody is listed: co-carriers are typed, suggested by the members search (the author carries it anyway).
+    assert 'type="checkbox"' not in carriers and 'name="add_carrier_1"' in carriers
+    assert f'data-suggest-url="/c/{collective.slug}/members/search/"' in carriers
     assert "data-cb-add-line hidden" in html and html.count("data-cb-remove-line hidden") == 3
 
 
