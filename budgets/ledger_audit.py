@@ -1,6 +1,7 @@
 """Set-based checks of every ledger invariant; `check_ledger` prints them, beat runs them nightly."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -98,15 +99,23 @@ def payout_violations(collective: Collective | None = None) -> list[str]:
 
 
 def ledger_check_and_alert(*, today: date) -> dict[int, list[str]]:
-    """The nightly check: each collective's broken invariants; its coordinators are told (once a day) and the
-    site's administrators emailed. Returns the problems by collective id (empty: all good)."""
+    """The nightly check of the books."""
+    return collectives_check_and_alert(check=books_violations, today=today,
+                                       subject="Ledger check: {count} invariant(s) violated")
+
+
+def collectives_check_and_alert(*, check: Callable[[Collective], list[str]], today: date,
+                                subject: str) -> dict[int, list[str]]:
+    """A nightly check: each collective's broken invariants, as `check` finds them; its coordinators are told (once
+    a day) and the site's administrators emailed (`subject` counts them). Returns the problems by collective id
+    (empty: all good)."""
     problems = {}
     for collective in Collective.objects.order_by("pk"):
-        found = books_violations(collective)
+        found = check(collective)
         if found:
             problems[collective.pk] = found
             ledger_violation_notify(collective=collective, problems=found, today=today)
     if problems:
         lines = [f"{collective_id}: {problem}" for collective_id, found in problems.items() for problem in found]
-        mail_admins(f"Ledger check: {len(lines)} invariant(s) violated", "\n".join(lines))
+        mail_admins(subject.format(count=len(lines)), "\n".join(lines))
     return problems

@@ -3,12 +3,11 @@ replace; beat runs the check nightly beside the ledger's (budgets.ledger_audit),
 
 from datetime import date
 
-from django.core.mail import mail_admins
 from django.db.models import DecimalField, Exists, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from budgets.ledger_audit import collectives_check_and_alert
 from budgets.models import MONEY
-from budgets.notifications import ledger_violation_notify
 from contrib_budget.money import ZERO
 from members.models import Collective
 
@@ -48,15 +47,6 @@ def running_total_violations(collective: Collective | None = None) -> list[str]:
 
 
 def running_totals_check_and_alert(*, today: date) -> dict[int, list[str]]:
-    """The nightly check: each collective's totals that drifted; its coordinators are told (as for the ledger)
-    and the site's administrators emailed. Returns the problems by collective id (empty: all good)."""
-    problems = {}
-    for collective in Collective.objects.order_by("pk"):
-        found = running_total_violations(collective)
-        if found:
-            problems[collective.pk] = found
-            ledger_violation_notify(collective=collective, problems=found, today=today)
-    if problems:
-        lines = [f"{collective_id}: {problem}" for collective_id, found in problems.items() for problem in found]
-        mail_admins(f"Cobudget running totals: {len(lines)} differ from their allocations", "\n".join(lines))
-    return problems
+    """The nightly check of the running totals, told and emailed as the ledger's is."""
+    return collectives_check_and_alert(check=running_total_violations, today=today,
+                                       subject="Cobudget running totals: {count} differ from their allocations")

@@ -1,10 +1,8 @@
 """The members page a page at a time, whatever the size of the collective, and the search behind every picker of
 people: bounded, the collective's members only, emails only to those who read them."""
 
-from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -15,18 +13,9 @@ from members.models import AuditEvent, Invitation, Membership, Role, User
 from members.views import INVITATIONS_PAGE_SIZE, MEMBERS_PAGE_SIZE, SUGGESTIONS
 from tests.factories import MembershipFactory, UserFactory
 
+from .test_members_page import client_for, members_url
+
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    client.force_login(user)
-    return client
-
-
-def members_url(collective, **query):
-    return f"/c/{collective.slug}/members/" + (f"?{urlencode(query)}" if query else "")
 
 
 def people(collective, count: int, *, prefix: str = "Person") -> list[User]:
