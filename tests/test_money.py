@@ -181,6 +181,8 @@ KIND_OF_COLUMN = {
     "Round.envelope_cap": money.MAX_ENVELOPE,
     "Round.max_per_member_per_bucket": money.MAX_ALLOCATION,
     "Wallet.envelope": money.MAX_ENVELOPE,
+    "Wallet.allocated": money.MAX_ENVELOPE,  # what the wallet has in buckets: never more than its envelope
+    "MemberBucketTotal.amount": money.MAX_ENVELOPE,  # a member's share of that in one bucket
     "Bucket.min_goal": money.MAX_BUCKET_GOAL,
     "Bucket.max_goal": money.MAX_BUCKET_GOAL,
     "Bucket.converted_amount": money.MAX_BUCKET_GOAL,
