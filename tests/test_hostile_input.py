@@ -736,7 +736,9 @@ def test_every_page_form_refuses_control_characters_and_far_dates_and_saves_noth
 # Query strings
 
 def test_parsed_query_strings_never_give_a_server_error(demo):
-    from cobudget.models import Round
+    from budgets.models import Budget
+    from cobudget.models import Bucket, Round
+    from contributions.models import Contribution
 
     collective, coordinator = demo
     client = Client()
@@ -745,14 +747,27 @@ def test_parsed_query_strings_never_give_a_server_error(demo):
     api.force_authenticate(coordinator)
     membership = Membership.objects.of(collective).filter(user=coordinator).get()
     round_id = Round.objects.of(collective).values_list("pk", flat=True).first()
+    bucket_id = Bucket.objects.of(collective).filter(round_id=round_id).values_list("pk", flat=True).first()
+    budget_id = Budget.objects.of(collective).values_list("pk", flat=True).first()
+    contribution_id = Contribution.objects.of(collective).values_list("pk", flat=True).first()
     c, a = f"/c/{collective.slug}", f"/api/v1/collectives/{collective.slug}"
     parsed = {
         f"{c}/accounting/": ["start", "end", "budget", "round"],
         f"{c}/accounting/statements/person/": ["membership", "year"],
-        f"{c}/contributions/": ["budget", "period", "status", "page"],
+        f"{c}/contributions/": ["budget", "period", "person", "since", "until", "status", "page"],
+        f"{c}/contributions/{contribution_id}/": ["comments_page"],
+        f"{c}/budgets/": ["page"],
+        f"{c}/budgets/{budget_id}/": ["periods_page", "fundings_page", "envelopes_page"],
         f"{c}/payouts/": ["state", "page"],
-        f"{c}/audit/": ["page"],
-        f"{c}/cobudget/{round_id}/live/": ["bucket"],
+        f"{c}/audit/": ["page", "person", "action", "since", "until"],
+        f"{c}/audit/people/": ["q"],
+        f"{c}/members/": ["q", "page", "invitations_page"],
+        f"{c}/members/search/": ["q"],
+        f"{c}/cobudget/": ["page"],
+        f"{c}/cobudget/{round_id}/": ["q", "sort", "page", "show"],
+        f"{c}/cobudget/{round_id}/live/": ["seen"],
+        f"{c}/cobudget/{round_id}/results/": ["page"],
+        f"{c}/cobudget/buckets/{bucket_id}/": ["page", "merge_q"],
         "/notifications/": ["page", "unread"],
         f"{a}/contributions/": ["budget", "period", "author", "status", "page", "page_size"],
         f"{a}/buckets/": ["round", "page", "page_size"],
