@@ -6,23 +6,26 @@ A client warms up (connects, runs one step) before the clock starts, so a figure
 import http.client
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
 
 
-class Client:
+class Client(ABC):
     """One simulated client: `setup` once (not timed), then `step` as often as the time allows."""
 
     def setup(self) -> None:
         self.step()
 
+    @abstractmethod
     def step(self) -> bool:
-        raise NotImplementedError
+        """One request or transaction; whether it succeeded."""
 
+    @abstractmethod
     def close(self) -> None:
-        pass
+        """Give back the client's connection."""
 
 
 @dataclass

@@ -7,6 +7,7 @@ on the form (`add_domain_error`) or as one line (`error_text`).
 
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from . import dates, text
 from .errors import DomainError, Forbidden
@@ -39,6 +40,16 @@ class DateTimeField(forms.DateTimeField):
     """A date and time between dates.EARLIEST and dates.LATEST."""
 
     default_validators = [dates.validate_date_window]
+
+
+class DayRangeForm(forms.Form):
+    """A form whose `since` and `until` days (each form labels its own) make a range: `until` may not come first."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", _("Choose a day on or after the first one."))
+        return data
 
 
 def _forbidden_is_403(error: DomainError) -> None:

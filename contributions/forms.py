@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from budgets.models import MONEY
 from contrib_budget.errors import DomainError
-from contrib_budget.forms import DateField, MultiLineField, SingleLineField, add_domain_error
+from contrib_budget.forms import DateField, DayRangeForm, MultiLineField, SingleLineField, add_domain_error
 from contrib_budget.money import MAX_DECLARATION, format_rate
 from contrib_budget.text import parse_id
 from members.forms import PersonField
@@ -178,7 +178,7 @@ class RejectForm(forms.Form):
 LIST_PARAMETERS = ("budget", "person", "since", "until", "period", "status", "page")
 
 
-class ListFilterForm(forms.Form):
+class ListFilterForm(DayRangeForm):
     """The list's filters (GET); each one given and valid applies. Nothing here lists what grows: the person is
     typed (suggested as one types), the days are a range, and a period, given by a link, is a hidden value."""
 
@@ -201,12 +201,6 @@ class ListFilterForm(forms.Form):
         person.people = selectors.authors_of(collective)
         person.by_email = by_email
         person.widget.suggest_url = suggest_url
-
-    def clean(self):
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", _("Choose a day on or after the first one."))
-        return data
 
     def filters(self) -> dict:
         """The filters to apply: those given and valid."""

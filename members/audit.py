@@ -28,18 +28,16 @@ from .audit_labels import audit_action_label
 from .models import AuditEvent, Collective, User
 
 
-def _audit_event(*, collective: Collective, actor: User | None, action: str, target: models.Model | None,
-                 before: dict | None, after: dict | None) -> AuditEvent:
-    return AuditEvent(
-        collective=collective,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        target_type=record_label(target) if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        target_label=str(target)[:200] if target is not None else "",
-        before=before,
-        after=after,
-    )
+def _named(target: models.Model | None) -> tuple[str, str, str]:
+    """How an event names its target: its record label, its id, and a label that stays readable once it is gone."""
+    if target is None:
+        return "", "", ""
+    return record_label(target), str(target.pk), str(target)[:200]
+
+
+def _acting(actor: User | None) -> User | None:
+    """Who the event says acted: a person, or nobody for the system (and an anonymous visitor)."""
+    return actor if actor is not None and actor.is_authenticated else None
 
 
 def audit_record(
@@ -51,9 +49,10 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
-    event = _audit_event(collective=collective, actor=actor, action=action, target=target, before=before, after=after)
-    event.save(force_insert=True)
-    return event
+    target_type, target_id, target_label = _named(target)
+    return AuditEvent.objects.create(collective=collective, actor=_acting(actor), action=action,
+                                     target_type=target_type, target_id=target_id, target_label=target_label,
+                                     before=before, after=after)
 
 
 AuditChange = tuple[models.Model, dict | None, dict | None]
@@ -63,11 +62,11 @@ def audit_record_many(*, collective: Collective, actor: User | None, action: str
                       changes: Iterable[AuditChange]) -> None:
     """One event per (target, before, after), copied in together: a closing's thousands of payouts in a
     statement (contrib_budget.bulk)."""
-    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    acting = _acting(actor)
+    actor_id = acting.pk if acting is not None else None
     now = timezone.now()
     copy_insert(AuditEvent, AUDIT_COLUMNS, (
-        (collective.pk, actor_id, action, record_label(target), str(target.pk), str(target)[:200], before, after, now)
-        for target, before, after in changes
+        (collective.pk, actor_id, action, *_named(target), before, after, now) for target, before, after in changes
     ))
 
 

@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from contrib_budget.forms import DateField, MultiLineField, SingleLineField
+from contrib_budget.forms import DateField, DayRangeForm, MultiLineField, SingleLineField
 from contrib_budget.text import parse_id
 
 from . import selectors
@@ -157,7 +157,7 @@ class TokenCreateForm(forms.Form):
     )
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(DayRangeForm):
     """The audit log's filters (GET): an action, a person (or the system), a range of days; each one given and
     valid applies. The person is searched among those who did something the log may name (`people`), never
     listed whole."""
@@ -181,12 +181,6 @@ class AuditFilterForm(forms.Form):
         person.people = people
         person.keywords = {"system": "system", _("the system"): "system"}
         person.widget.suggest_url = suggest_url
-
-    def clean(self):
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", _("Choose a day on or after the first one."))
-        return data
 
     def filters(self) -> dict:
         """The filters to apply: those given and valid."""
