@@ -1,7 +1,8 @@
 """Mark payouts paid from the bank's CSV of transfers, matched on the transfer reference.
 
 Each person is paid once per period by one transfer whose reference contains
-`CB-<period id>-<person id>` (the payouts export gives it). Only outgoing
+`CB-<period id>-<person id>` (the payouts export gives it), or once per payment batch by the transfer its
+SEPA file made, whose reference is `CB-B<batch id>-<person id>`. Only outgoing
 transfers count: a negative amount in an amount column, or any amount in a
 debit column (a credit, such as a returned transfer, never marks anything paid).
 A line matches when the reference names payouts not yet paid and its amount
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from budgets.models import Payout
@@ -34,6 +35,8 @@ from contrib_budget.money import has_at_most_two_decimals
 from .permissions import ACCOUNTANT_ONLY
 
 REFERENCE = re.compile(r"CB-(\d+)-(\d+)", re.IGNORECASE)
+# A transfer of a payment batch (budgets.batches): the batch, then the person.
+BATCH_REFERENCE = re.compile(r"CB-B(\d+)-(\d+)", re.IGNORECASE)
 COLUMNS = {
     "date": {"date", "date operation", "date de l'operation", "date valeur", "booking date"},
     "amount": {"amount", "montant", "montant (eur)", "debit", "debit (eur)"},
@@ -59,7 +62,7 @@ class BankLine:
     outgoing: bool = True
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -70,7 +73,7 @@ def _digits(group: str) -> str:
     return group
 
 
-def _amount(text: str) -> Decimal:
+def read_amount(text: str) -> Decimal:
     """A signed amount, read with the module's convention (see above)."""
     cleaned = text.translate(GROUPING)
     negative = cleaned.startswith(MINUS_SIGNS) or cleaned.endswith(MINUS_SIGNS)
@@ -93,7 +96,7 @@ def _amount(text: str) -> Decimal:
     return -value if negative else value
 
 
-def _day(text: str) -> date:
+def read_day(text: str) -> date:
     for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y"):
         try:
             return datetime.strptime(text.strip(), pattern).date()
@@ -102,7 +105,7 @@ def _day(text: str) -> date:
     raise ValueError(text)
 
 
-def _reader(text: str):
+def csv_rows(text: str):
     """Rows of the CSV, in the dialect the Sniffer finds; when it cannot tell (one column, lines of unequal
     widths), split on the separator the first line uses most: a file without the needed columns is refused
     below, naming them."""
@@ -118,7 +121,7 @@ def bank_lines(text: str) -> list[BankLine]:
     """The lines of a bank CSV (`,` or `;`), with French or English column names; amounts as transferred
     (positive), `outgoing` telling a transfer to someone from money coming in."""
     try:
-        return _bank_lines(_reader(text))
+        return _bank_lines(csv_rows(text))
     except csv.Error:
         # A quoted field longer than the csv module allows, or a malformed quote: not a bank file it can read.
         raise DomainError(_("The bank file cannot be read as CSV."), "bank_csv_unreadable",
@@ -126,7 +129,7 @@ def bank_lines(text: str) -> list[BankLine]:
 
 
 def _bank_lines(reader) -> list[BankLine]:
-    header = [_plain(name) for name in next(reader, [])]
+    header = [plain(name) for name in next(reader, [])]
     positions = {}
     for key, aliases in COLUMNS.items():
         found = [index for index, name in enumerate(header) if name in aliases]
@@ -140,13 +143,13 @@ def _bank_lines(reader) -> list[BankLine]:
         if not any(cell.strip() for cell in row):
             continue
         try:
-            day, cell = _day(row[positions["date"]]), row[positions["amount"]].strip()
+            day, cell = read_day(row[positions["date"]]), row[positions["amount"]].strip()
             reference = row[positions["reference"]].strip()
             if debit_column and not cell:
                 lines.append(BankLine(number=number, day=day, amount=Decimal("0.00"), reference=reference,
                                       outgoing=False))
                 continue
-            amount = _amount(cell)
+            amount = read_amount(cell)
         except AmountError:
             raise DomainError(
                 _("Line %(number)s of the bank file: the amount %(amount)s cannot be read (at most two decimals, "
@@ -164,15 +167,18 @@ def _match(collective, line: BankLine, actor) -> dict:
     result = {"line": line.number, "reference": line.reference, "amount": str(line.amount), "payouts": []}
     if not line.outgoing:
         return {**result, "status": "incoming"}
-    found = REFERENCE.search(line.reference)
+    found = BATCH_REFERENCE.search(line.reference) or REFERENCE.search(line.reference)
     if not found:
         return {**result, "status": "unmatched"}
-    period_id, person_id = int(found.group(1)), int(found.group(2))
-    payouts = Payout.objects.of(collective).filter(period_id=period_id, person_id=person_id)
+    payouts = Payout.objects.of(collective).filter(person_id=int(found.group(2)), granted__gt=0)
+    if found.re is BATCH_REFERENCE:
+        payouts = payouts.filter(batch_id=int(found.group(1)))
+    else:
+        payouts = payouts.filter(period_id=int(found.group(1)))
     unpaid = payouts.filter(paid_on__isnull=True)
     if not unpaid.exists():
         return {**result, "status": "already_paid" if payouts.exists() else "unknown_reference"}
-    total = unpaid.aggregate(total=Sum("granted"))["total"]
+    total = unpaid.aggregate(total=Sum(F("granted") - F("withheld")))["total"]
     if total != line.amount:
         return {**result, "status": "amount_mismatch", "expected": str(total)}
     ids = list(unpaid.values_list("pk", flat=True))

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -123,15 +123,19 @@ def personal_statement_data(membership: Membership, year: int, first: date | Non
             count=Count("id"),
             requested=Coalesce(Sum("amount"), ZERO),
             granted=Coalesce(Sum("payout__granted"), ZERO),
-            paid=Coalesce(Sum("payout__granted", filter=paid), ZERO),
+            paid=Coalesce(Sum(F("payout__granted") - F("payout__withheld"), filter=paid), ZERO),
+            reversed=Coalesce(Sum("payout__reversed_amount"), ZERO),
+            withheld=Coalesce(Sum("payout__withheld"), ZERO),
             minutes=Coalesce(Sum("minutes"), 0),
         )
         .order_by("budget__name")
     )
     rows = [{"budget": row["budget__name"], "count": row["count"], "hours": f"{row['minutes'] / 60:.2f}",
-             "requested": _money(row["requested"]), "granted": _money(row["granted"]), "paid": _money(row["paid"])}
+             "requested": _money(row["requested"]), "granted": _money(row["granted"]), "paid": _money(row["paid"]),
+             "reversed": _money(row["reversed"]), "withheld": _money(row["withheld"])}
             for row in per_budget]
-    totals = {key: _money(sum((Decimal(row[key]) for row in rows), ZERO)) for key in ("requested", "granted", "paid")}
+    totals = {key: _money(sum((Decimal(row[key]) for row in rows), ZERO))
+              for key in ("requested", "granted", "paid", "reversed", "withheld")}
     totals["count"] = sum(row["count"] for row in rows)
     return {
         "collective": _collective_data(collective),

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from budgets.models import AccountKind
+from budgets.models import MONEY, AccountKind
 from contrib_budget.models import CollectiveOwned
 
 
@@ -139,3 +139,87 @@ class IssuedDocument(CollectiveOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.subject}"
+
+
+class ImportFormat(models.TextChoices):
+    BANK = "bank", _("bank statement (its credits)")
+    HELLOASSO = "helloasso", _("HelloAsso payments export")
+    LIBERAPAY = "liberapay", _("Liberapay donations export")
+    OPENCOLLECTIVE = "opencollective", _("Open Collective transactions export")
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", _("preview")
+    APPLIED = "applied", _("applied")
+
+
+class ImportAction(models.TextChoices):
+    RECEIVE = "receive", _("mark the pledged funding received")
+    CREATE = "create", _("record a new received funding")
+    SKIP = "skip", _("skip")
+    DUPLICATE = "duplicate", _("already imported")
+
+
+# The outcomes that brought money in: a line with one of them is never imported again.
+IMPORTED_OUTCOMES = (ImportAction.RECEIVE.value, ImportAction.CREATE.value)
+
+
+class FundingImport(CollectiveOwned):
+    """An uploaded file of incoming money: previewed (nothing written to fundings nor the ledger), then applied."""
+
+    format = models.CharField(_("format"), max_length=20, choices=ImportFormat.choices)
+    budget = models.ForeignKey("budgets.Budget", on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+                               verbose_name=_("default budget"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW)
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                                   blank=True)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    # Counts and totals per outcome once applied: {"receive": {"count": 2, "total": "150.00"}, ...}.
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("import of incoming money")
+        verbose_name_plural = _("imports of incoming money")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} #{self.pk}"
+
+
+class FundingImportLine(CollectiveOwned):
+    """One line of money coming in, what was proposed for it, what was chosen, and what it became."""
+
+    funding_import = models.ForeignKey(FundingImport, on_delete=models.CASCADE, related_name="lines")
+    number = models.PositiveIntegerField(_("line"))
+    day = models.DateField(_("day"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    payer = models.CharField(_("payer"), max_length=150, blank=True)
+    reference = models.CharField(_("reference"), max_length=255, blank=True)
+    external_id = models.CharField(_("identifier"), max_length=100, blank=True)
+    # sha256 of the format, day, amount, payer, reference or identifier, and the rank among identical lines.
+    fingerprint = models.CharField(max_length=64)
+    # Why the line cannot be imported (another currency): it may only be skipped.
+    problem = models.CharField(_("problem"), max_length=255, blank=True)
+    proposed_action = models.CharField(_("proposed action"), max_length=10, choices=ImportAction.choices)
+    chosen_action = models.CharField(_("action"), max_length=10, choices=ImportAction.choices)
+    funding = models.ForeignKey("budgets.Funding", on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    budget = models.ForeignKey("budgets.Budget", on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    # What applying did: "" while previewed, then one of ImportAction.
+    outcome = models.CharField(_("outcome"), max_length=10, choices=ImportAction.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("line of incoming money")
+        verbose_name_plural = _("lines of incoming money")
+        ordering = ["funding_import", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["funding_import", "number"], name="funding_import_line_number"),
+            models.UniqueConstraint(fields=["collective", "fingerprint"], condition=Q(outcome__in=IMPORTED_OUTCOMES),
+                                    name="funding_import_line_imported_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="funding_import_line_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.funding_import_id}:{self.number}"

@@ -6,7 +6,7 @@ from functools import reduce
 from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 
-from budgets.models import Funding, Payout
+from budgets.models import Funding, Payout, PayoutCorrection
 from cobudget.models import Bucket, Round, Wallet
 from contrib_budget.models import record_label
 
@@ -23,6 +23,8 @@ def ledger_scope(collective, *, budget_id: int | None = None, round_id: int | No
     if budget_id:
         parts.append(_linked_to(Funding, Funding.objects.of(collective).filter(budget_id=budget_id)))
         parts.append(_linked_to(Payout, Payout.objects.of(collective).filter(period__budget_id=budget_id)))
+        parts.append(_linked_to(PayoutCorrection,
+                                PayoutCorrection.objects.of(collective).filter(funding__budget_id=budget_id)))
     if round_id:
         parts.append(_linked_to(Round, Round.objects.of(collective).filter(pk=round_id)))
         parts.append(_linked_to(Bucket, Bucket.objects.of(collective).filter(round_id=round_id)))

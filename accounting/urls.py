@@ -2,6 +2,8 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import api, documents, views
+from .incoming import api as incoming_api
+from .incoming import views as incoming_views
 
 collective_urlpatterns = [
     path("accounting/", views.index, name="accounting_index"),
@@ -13,6 +15,9 @@ collective_urlpatterns = [
     path("accounting/periods/<int:period_id>/lock/", views.period_lock, name="accounting_period_lock"),
     path("accounting/statements/person/", views.personal_statement, name="accounting_personal_statement"),
     path("accounting/bank-statement/", views.bank_statement, name="accounting_bank_statement"),
+    path("fundings/import/", incoming_views.funding_import_upload, name="funding_import_upload"),
+    path("fundings/import/<int:funding_import_id>/", incoming_views.funding_import_detail,
+         name="funding_import_detail"),
 ]
 
 _router = SimpleRouter()
@@ -22,6 +27,12 @@ api_urlpatterns = [
     *_router.urls,
     path("accounting/bank-statement/", api.BankStatementViewSet.as_view({"post": "upload"}),
          name="api-bank-statement"),
+    path("fundings/imports/", incoming_api.FundingImportViewSet.as_view({"post": "create"}),
+         name="api-funding-imports"),
+    path("fundings/imports/<int:funding_import_id>/", incoming_api.FundingImportViewSet.as_view({"get": "retrieve"}),
+         name="api-funding-import"),
+    path("fundings/imports/<int:funding_import_id>/apply/", incoming_api.FundingImportViewSet.as_view(
+        {"post": "apply"}), name="api-funding-import-apply"),
     path("periods/<int:period_id>/lock/", api.PeriodLockViewSet.as_view({"post": "lock"}), name="api-period-lock"),
     path("periods/<int:period_id>/statement.pdf", documents.DocumentViewSet.as_view({"get": "period_statement"}),
          name="api-period-statement"),

@@ -29,7 +29,7 @@ from .forms import (
     PersonalStatementForm,
 )
 from .models import ExportStatus
-from .permissions import ACCOUNTANT_ONLY, KEEP_BOOKS
+from .permissions import ACCOUNTANT_ONLY, IMPORT_FUNDINGS, KEEP_BOOKS
 
 RECENT_EXPORTS = 30
 
@@ -68,6 +68,7 @@ def _index_page(request, statement_form: PersonalStatementForm, status: int = 20
         "closed_rounds": Round.objects.of(collective).filter(status=RoundStatus.CLOSED).order_by("-closed_at")[:20],
         "statement_form": statement_form,
         "is_accountant": request.membership.has_role(Role.ACCOUNTANT),
+        "may_import": request.membership.has_role(*IMPORT_FUNDINGS.roles),
         **_exports_context(collective),
     }, status=status)
 

@@ -317,16 +317,20 @@ class PayoutSerializer(serializers.ModelSerializer):
     author = serializers.IntegerField(source="person_id", read_only=True)
     author_name = serializers.CharField(source="person.display_name", read_only=True)
     explanation = serializers.SerializerMethodField()
-    state = serializers.CharField(read_only=True, help_text="owed | payable | paid")
+    state = serializers.CharField(read_only=True, help_text="owed | payable | sent | paid | reversed")
     requested = money_field(read_only=True)
     granted = money_field(read_only=True)
     owed = money_field(source="owed_amount", read_only=True)
     payable = money_field(source="payable_amount", read_only=True)
+    withheld = money_field(read_only=True, help_text="Kept back to repay a correction of an earlier payout.")
+    net = money_field(source="net_amount", read_only=True, help_text="What is paid to the person: granted - withheld.")
+    reversed_amount = money_field(read_only=True, help_text="What a reversal took back (granted is then 0).")
 
     class Meta:
         model = Payout
         fields = ["id", "contribution", "period", "author", "author_name", "requested", "granted", "explanation",
-                  "explanation_code", "explanation_params", "state", "owed", "payable", "paid_on", "reference"]
+                  "explanation_code", "explanation_params", "state", "owed", "payable", "withheld", "net", "batch",
+                  "paid_on", "reference", "reversed_amount", "reversed_at", "reversal_reason"]
         read_only_fields = fields
 
     def get_explanation(self, payout) -> str:
@@ -354,7 +358,7 @@ class PeriodPayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, viewsets
 
 
 class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Payouts of the collective (filter `?state=owed|payable|paid`); accountants and coordinators
+    """Payouts of the collective (filter `?state=owed|payable|sent|paid|reversed`); accountants and coordinators
     mark them paid, one by one or in bulk (all or none)."""
 
     serializer_class = PayoutSerializer

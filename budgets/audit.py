@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy
 from contrib_budget.money import format_money, format_rate
 from members.audit import audit_namer, audit_vocabulary
 
-from .models import AccountKind, Funding, Period
+from .models import AccountKind, BatchMethod, BatchStatus, Funding, Period
 
 DECISIONS = {
     "pro_rata": gettext_lazy("pro rata"),
@@ -51,6 +51,25 @@ audit_vocabulary("budgets.period", labels={
     "carried": gettext_lazy("pending declarations carried to the next period"),
     "decision": gettext_lazy("decision"),
 }, renderers={"decision": _decision, "carried": _carried})
+audit_vocabulary("contributions.payout", labels={
+    "reversed": gettext_lazy("reversed"),
+    "reason": gettext_lazy("reason"),
+    "amount": gettext_lazy("amount"),
+    "correction": gettext_lazy("correction"),
+})
+audit_vocabulary("budgets.payoutbatch", labels={
+    "method": gettext_lazy("method"),
+    "status": gettext_lazy("status"),
+    "total": gettext_lazy("total"),
+    "count": gettext_lazy("payouts"),
+    "payouts": gettext_lazy("payouts sent"),
+    "skipped": gettext_lazy("payouts left out"),
+    "released": gettext_lazy("payouts payable again"),
+}, choices={"method": dict(BatchMethod.choices), "status": dict(BatchStatus.choices)})
+audit_vocabulary("budgets.payoutcorrection", labels={
+    "amount": gettext_lazy("amount"),
+    "payouts": gettext_lazy("payouts it was withheld from"),
+})
 audit_vocabulary("accounting.settings_updated", model="accounting.accountingsettings")
 audit_vocabulary("accounting.chart_updated", labels=dict(AccountKind.choices))
 audit_vocabulary("accounting.export", labels={

@@ -70,7 +70,8 @@ def rate_levels_from(formset) -> list[dict]:
 
 class FundingForm(forms.Form):
     source = SingleLineField(label=_("Source"), max_length=150, help_text=_("e.g. the region's grant, a client."))
-    source_kind = forms.ChoiceField(label=_("Kind of source"), choices=SourceKind.choices)
+    source_kind = forms.ChoiceField(label=_("Kind of source"),
+                                    choices=[c for c in SourceKind.choices if c[0] != SourceKind.CORRECTION])
     amount = _money_field(_("Amount"))
     status = forms.ChoiceField(label=_("Status"), choices=FundingStatus.choices, widget=forms.RadioSelect,
                                initial=FundingStatus.RECEIVED)
@@ -145,3 +146,11 @@ class MarkPaidForm(forms.Form):
     def __init__(self, *args, payout_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payouts"].choices = [(pk, pk) for pk in payout_ids]
+
+
+class ReverseForm(forms.Form):
+    reason = MultiLineField(label=_("Reason"), max_length=1000)
+
+
+class CorrectForm(ReverseForm):
+    amount = _money_field(_("Amount paid too much"))

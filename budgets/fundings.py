@@ -74,7 +74,7 @@ _ADD_PAYABLE = """
 """
 
 
-def _apply_updates(updates: list[tuple[int, Decimal]], actor: User) -> None:
+def settled_apply(updates: list[tuple[int, Decimal]], actor: User) -> None:
     """Owed payouts become payable by these amounts (one statement for them all); their payees are told."""
     if not updates:
         return
@@ -97,7 +97,8 @@ def funding_create(
     if not source:
         raise DomainError(_("Name the source of this funding."), "invalid",
                           fields={"source": [_("This field is required.")]})
-    if source_kind not in SourceKind.values:
+    # A correction's pledge is recorded by the correction itself (budgets.corrections), never typed in.
+    if source_kind not in SourceKind.values or source_kind == SourceKind.CORRECTION:
         raise DomainError(_("Unknown kind of source."), "invalid",
                           fields={"source_kind": [_("Unknown kind of source.")]})
     if status not in FundingStatus.values:
@@ -107,6 +108,14 @@ def funding_create(
         received_on = received_on or timezone.localdate()
     else:
         received_on = None
+    return funding_record(budget=budget, actor=actor, source=source, amount=amount, source_kind=source_kind,
+                          status=status, received_on=received_on)
+
+
+def funding_record(*, budget: Budget, actor: User, source: str, amount: Decimal, source_kind: str, status: str,
+                   received_on: date | None) -> Funding:
+    """Record a checked funding and post it; received money first makes owed payouts payable. The caller checked
+    who may."""
     with transaction.atomic():
         budget = budget_lock(budget)
         funding = Funding.objects.create(
@@ -125,7 +134,7 @@ def funding_create(
         transaction_post(collective=budget.collective, kind="funding", legs=merge_legs(legs),
                          memo=_("Funding from %(source)s") % {"source": source}, actor=actor,
                          idempotency_key=f"funding:{funding.pk}", linked=funding)
-        _apply_updates(updates, actor)
+        settled_apply(updates, actor)
         audit_record(collective=budget.collective, actor=actor, action="funding.created", target=funding,
                      after=_funding_state(funding))
         if status == FundingStatus.RECEIVED:
@@ -138,6 +147,12 @@ def funding_receive(*, funding: Funding, actor: User, received_on: date | None =
     of the budget become payable, oldest first."""
     MANAGE_BUDGETS.require(collective=funding.collective, actor=actor)
     checked("received_on", received_on, dates.validate_date_window)
+    return funding_arrive(funding=funding, actor=actor, received_on=received_on)
+
+
+def funding_arrive(*, funding: Funding, actor: User, received_on: date | None = None) -> Funding:
+    """`funding_receive` once the caller checked who may (a payout correction recovered by withholding arrives
+    this way, whoever makes the payment)."""
     with transaction.atomic():
         budget = budget_lock(funding.budget)
         funding = Funding.objects.select_for_update().get(pk=funding.pk)
@@ -156,7 +171,7 @@ def funding_receive(*, funding: Funding, actor: User, received_on: date | None =
         transaction_post(collective=budget.collective, kind="funding_received", legs=legs,
                          memo=_("Funding from %(source)s received") % {"source": funding.source}, actor=actor,
                          idempotency_key=f"funding-receive:{funding.pk}", linked=funding)
-        _apply_updates(updates, actor)
+        settled_apply(updates, actor)
         audit_record(collective=budget.collective, actor=actor, action="funding.received", target=funding,
                      before=before, after=_funding_state(funding))
         funding_received_notify(funding=funding, actor=actor)

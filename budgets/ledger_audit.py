@@ -72,17 +72,25 @@ def payout_violations(collective: Collective | None = None) -> list[str]:
     problems = []
     payouts = _posted_payouts(collective)
     granted = Sum("grant_transaction__entries__amount", filter=Q(grant_transaction__entries__amount__gt=0))
-    for payout in payouts.annotate(moved=granted).exclude(moved=F("granted")):
-        problems.append(f"payout #{payout.pk} granted {payout.granted} but its grant moved {payout.moved}")
+    # A reversed grant keeps its first amount in `reversed_amount` (its `granted` is zero).
+    for payout in payouts.annotate(moved=granted).exclude(moved=F("granted") + F("reversed_amount")):
+        problems.append(f"payout #{payout.pk} granted {payout.granted + payout.reversed_amount} but its grant "
+                        f"moved {payout.moved}")
+    reversed_ = Sum("reversal_transaction__entries__amount", filter=Q(reversal_transaction__entries__amount__gt=0))
+    for payout in payouts.filter(reversal_transaction__isnull=False).annotate(moved=reversed_).exclude(
+            moved=F("reversed_amount")):
+        problems.append(f"payout #{payout.pk} reversed {payout.reversed_amount} but its reversal moved {payout.moved}")
+    net = F("granted") - F("withheld")
     paid = Sum("payment_transaction__entries__amount", filter=Q(payment_transaction__entries__amount__gt=0))
-    for payout in payouts.filter(paid_on__isnull=False, granted__gt=0).annotate(moved=paid).exclude(
-            moved=F("granted")):
-        problems.append(f"payout #{payout.pk} paid {payout.granted} but its payment moved {payout.moved}")
+    for payout in payouts.filter(paid_on__isnull=False).alias(net=net).filter(net__gt=0).annotate(
+            moved=paid).exclude(moved=net):
+        problems.append(f"payout #{payout.pk} paid {payout.net_amount} but its payment moved {payout.moved}")
     expected = defaultdict(Decimal)
+    # What a payment withheld left the person's payable account when the correction it repaid was recovered.
     held = payouts.values("collective_id", "person_id").annotate(
         owed=Sum(F("granted") - F("payable_amount"), filter=Q(paid_on__isnull=True)),
-        payable=Sum("payable_amount", filter=Q(paid_on__isnull=True)),
-        paid=Sum("granted", filter=Q(paid_on__isnull=False)))
+        payable=Sum(F("payable_amount") - F("withheld"), filter=Q(paid_on__isnull=True)),
+        paid=Sum(net, filter=Q(paid_on__isnull=False)))
     for row in held:
         for state in ("owed", "payable", "paid"):
             expected[(row["collective_id"], f"{state}:{row['person_id']}")] = row[state] or Decimal("0")

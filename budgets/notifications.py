@@ -50,6 +50,11 @@ register(
     Kind("payout.paid", gettext_lazy("My payouts paid"),
          gettext_lazy("%(amount)s was paid to you on %(paid_on)s (%(budget)s)."), money=("amount",),
          dates=("paid_on",)),
+    Kind("payout.reversed", gettext_lazy("Grants to me reversed"),
+         gettext_lazy("The grant of %(amount)s to you in “%(budget)s” was reversed: %(reason)s"), money=("amount",)),
+    Kind("payout.corrected", gettext_lazy("Corrections of my paid payouts"),
+         gettext_lazy("A payout paid to you in “%(budget)s” was %(amount)s too large (%(reason)s): it will be "
+                      "withheld from your next payment."), money=("amount",)),
     Kind("ledger.violation", gettext_lazy("Failed checks of the books (coordinators)"), render=_ledger_text),
     Kind("funding.received", gettext_lazy("Fundings received (coordinators)"),
          gettext_lazy("The funding of %(amount)s from %(source)s to “%(budget)s” is received."), money=("amount",),

@@ -11,6 +11,7 @@ from members.audit import audit_record
 from members.models import Collective, User
 
 from . import accounts
+from .corrections import corrections_budgets_lock, corrections_recover
 from .ledger import transaction_post
 from .locks import ensure_period_unlocked
 from .models import Payout, PayoutState
@@ -24,7 +25,8 @@ def _paid_state(payout: Payout) -> dict[str, str | None]:
 
 def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor: User, paid_on: date,
                       reference: str = "") -> list[Payout]:
-    """Mark payable payouts paid (all or none): payable → paid in the ledger, once each."""
+    """Mark payable (or sent) payouts paid (all or none): payable → paid in the ledger, once each, less what a
+    correction of an earlier payout withholds."""
     PAY_PAYOUTS.require(collective=collective, actor=actor)
 
     checked("reference", reference, text.single_line(100))
@@ -34,6 +36,7 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor: U
         raise DomainError(_("Choose at least one payout."), "invalid",
                           fields={"payouts": [_("Choose at least one payout.")]})
     with transaction.atomic():
+        corrections_budgets_lock(collective=collective, payout_ids=ids)
         payouts = list(Payout.objects.of(collective).select_for_update(of=("self",))
                        .select_related("person", "collective", "period__budget", "period__collective")
                        .filter(pk__in=ids).order_by("id"))
@@ -49,14 +52,21 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor: U
         if owed:
             message = _("Not payable yet (backed by pledged money): #%(ids)s.") % {"ids": ", #".join(map(str, owed))}
             raise Conflict(message, "not_payable", fields={"payouts": owed})
+        reversed_ = [p.pk for p in payouts if p.state == PayoutState.REVERSED]
+        if reversed_:
+            raise Conflict(_("Reversed, nothing to pay: #%(ids)s.") % {"ids": ", #".join(map(str, reversed_))},
+                           "payout_reversed", fields={"payouts": reversed_})
+        # A sent payout's amount is in its batch's file already: only payouts paid by hand repay corrections here.
+        corrections_recover(collective=collective, actor=actor,
+                            payouts=[p for p in payouts if p.granted and p.state == PayoutState.PAYABLE])
         for payout in payouts:
-            if payout.granted:
+            if payout.net_amount:
                 payout.payment_transaction = transaction_post(
                     collective=collective, kind="payout_paid", actor=actor, linked=payout,
                     legs=[(accounts.person_account(collective=collective, user=payout.person, state="payable"),
-                           -payout.granted),
+                           -payout.net_amount),
                           (accounts.person_account(collective=collective, user=payout.person, state="paid"),
-                           payout.granted)],
+                           payout.net_amount)],
                     memo=_("Paid %(reference)s") % {"reference": reference} if reference else _("Paid"),
                     idempotency_key=f"paid:{payout.pk}",
                 )
@@ -66,6 +76,6 @@ def payouts_mark_paid(*, collective: Collective, payout_ids: list[int], actor: U
             payout.save(update_fields=["paid_on", "reference", "payment_transaction"])
             audit_record(collective=collective, actor=actor, action="payout.paid", target=payout,
                          before=before, after=_paid_state(payout))
-        payouts_notify(kind="payout.paid", payouts=[p for p in payouts if p.granted], actor=actor,
-                       amounts={p.pk: p.granted for p in payouts}, paid_on=paid_on.isoformat())
+        payouts_notify(kind="payout.paid", payouts=[p for p in payouts if p.net_amount], actor=actor,
+                       amounts={p.pk: p.net_amount for p in payouts}, paid_on=paid_on.isoformat())
     return payouts

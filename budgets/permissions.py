@@ -12,3 +12,5 @@ CANCEL_FUNDINGS = Permission((Role.COORDINATOR,), _("Only a coordinator can canc
 # Paying the payouts closings granted.
 PAY_PAYOUTS = Permission((Role.ACCOUNTANT, Role.COORDINATOR), _("Only accountants and coordinators mark payouts paid."),
                          "not_payer")
+# Correcting a grant made in error: reversing an unpaid one, recording what a paid one owes back.
+CORRECT_GRANTS = Permission((Role.COORDINATOR,), _("Only coordinators correct a grant."), "not_coordinator")

@@ -13,6 +13,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -29,7 +30,18 @@ from members.models import Collective, User
 
 from .available import even_spread, period_amount
 from .demand import period_demand
-from .models import Budget, Envelope, Funding, FundingStatus, LeftoverPolicy, Payout, Period, PeriodStatus, Task
+from .models import (
+    Budget,
+    Envelope,
+    Funding,
+    FundingStatus,
+    LeftoverPolicy,
+    Payout,
+    PayoutCorrection,
+    Period,
+    PeriodStatus,
+    Task,
+)
 from .periods import period_count
 
 MONEY_FIELD: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=14, decimal_places=2)
@@ -234,8 +246,8 @@ def payouts_of_period(period: Period) -> QuerySet[Payout]:
             .order_by("person__name", "person__email", "id"))
 
 
-# Payouts whose money is all in and that nobody has paid yet.
-PAYABLE = Q(paid_on__isnull=True, payable_amount=F("granted"), granted__gt=0)
+# Payouts whose money is all in and that nobody has paid or sent to be paid yet.
+PAYABLE = Q(paid_on__isnull=True, payable_amount=F("granted"), granted__gt=0, batch__isnull=True)
 
 
 def payouts_of_collective(collective: Collective, *, state: str | None = None) -> QuerySet[Payout]:
@@ -247,14 +259,20 @@ def payouts_of_collective(collective: Collective, *, state: str | None = None) -
         payouts = payouts.filter(PAYABLE)
     elif state == "owed":
         payouts = payouts.filter(paid_on__isnull=True, payable_amount__lt=F("granted"))
+    elif state == "sent":
+        payouts = payouts.filter(paid_on__isnull=True, batch__isnull=False)
+    elif state == "reversed":
+        payouts = payouts.filter(reversal_transaction__isnull=False)
     return payouts
 
 
 @across_collectives
 def payouts_of_person(user: User, collectives: Iterable[Collective]) -> QuerySet[Payout]:
     """A person's payouts in `collectives`, the unpaid first, then the latest periods first."""
-    return (Payout.objects.filter(person=user, collective__in=list(collectives))
-            .select_related("collective", "period__budget", "contribution")
+    collectives = list(collectives)
+    corrections = Prefetch("corrections", queryset=PayoutCorrection.objects.filter(collective__in=collectives))
+    return (Payout.objects.filter(person=user, collective__in=collectives)
+            .select_related("collective", "period__budget", "contribution").prefetch_related(corrections)
             .order_by(F("paid_on").desc(nulls_first=True), "-period__ends_on", "-id"))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, batch_api, batch_views, views
 
 collective_urlpatterns = [
     path("budgets/", views.budget_list, name="budget_list"),
@@ -17,6 +17,15 @@ collective_urlpatterns = [
     path("periods/<int:period_id>/payouts/", views.period_payouts, name="period_payouts"),
     path("payouts/", views.payouts, name="payouts"),
     path("payouts/mark-paid/", views.payouts_mark_paid, name="payouts_mark_paid"),
+    path("payouts/batches/", batch_views.batches, name="payout_batches"),
+    path("payouts/batches/new/", batch_views.batch_new, name="payout_batch_create"),
+    path("payouts/batches/<int:payout_batch_id>/", batch_views.batch_detail, name="payout_batch"),
+    path("payouts/batches/<int:payout_batch_id>/download/", batch_views.batch_download, name="payout_batch_download"),
+    path("payouts/batches/<int:payout_batch_id>/sent/", batch_views.batch_sent, name="payout_batch_sent"),
+    path("payouts/batches/<int:payout_batch_id>/cancel/", batch_views.batch_cancelled, name="payout_batch_cancel"),
+    path("payouts/<int:payout_id>/correction/", batch_views.payout_correction, name="payout_correction"),
+    path("payouts/<int:payout_id>/reverse/", batch_views.payout_reversed, name="payout_reverse"),
+    path("payouts/<int:payout_id>/correct/", batch_views.payout_corrected, name="payout_correct"),
 ]
 
 
@@ -54,6 +63,20 @@ api_urlpatterns = [
     path("periods/<int:period_id>/payouts/", _actions(api.PeriodPayoutViewSet, get="list"),
          name="api-period-payouts"),
     path("payouts/", _actions(api.PayoutViewSet, get="list"), name="api-payouts"),
+    path("payouts/batches/", _actions(batch_api.PayoutBatchViewSet, get="list", post="create"),
+         name="api-payout-batches"),
+    path("payouts/batches/<int:payout_batch_id>/", _actions(batch_api.PayoutBatchViewSet, get="retrieve"),
+         name="api-payout-batch"),
+    path("payouts/batches/<int:payout_batch_id>/cancel/", _actions(batch_api.PayoutBatchViewSet, post="cancel"),
+         name="api-payout-batch-cancel"),
+    path("payouts/batches/<int:payout_batch_id>/sent/", _actions(batch_api.PayoutBatchViewSet, post="sent"),
+         name="api-payout-batch-sent"),
+    path("payouts/batches/<int:payout_batch_id>/download/", _actions(batch_api.PayoutBatchViewSet, get="download"),
+         name="api-payout-batch-download"),
+    path("payouts/<int:payout_id>/reverse/", _actions(batch_api.PayoutCorrectionViewSet, post="reverse"),
+         name="api-payout-reverse"),
+    path("payouts/<int:payout_id>/correct/", _actions(batch_api.PayoutCorrectionViewSet, post="correct"),
+         name="api-payout-correct"),
     path("payouts/mark-paid/", _actions(api.PayoutViewSet, post="bulk_mark_paid"), name="api-payouts-mark-paid"),
     path("payouts/<int:payout_id>/", _actions(api.PayoutViewSet, get="retrieve"), name="api-payout"),
     path("payouts/<int:payout_id>/mark-paid/", _actions(api.PayoutViewSet, post="mark_paid"),

@@ -25,7 +25,7 @@ from .explanations import payout_explanation
 from .forms import BudgetForm, EnvelopeForm, FundingForm, MarkPaidForm, RateGridFormSet, TaskForm, rate_levels_from
 from .models import Budget, Envelope, Funding, Period
 from .payouts import payouts_mark_paid as payouts_mark_paid_service
-from .permissions import CANCEL_FUNDINGS, MANAGE_BUDGETS, PAY_PAYOUTS
+from .permissions import CANCEL_FUNDINGS, CORRECT_GRANTS, MANAGE_BUDGETS, PAY_PAYOUTS
 
 COORDINATOR = Role.COORDINATOR
 PAGE_SIZE = 50
@@ -229,10 +229,11 @@ def period_payouts(request, collective_slug, period_id):
         "page": page, "payouts": page.object_list,
         "is_coordinator": request.membership.has_role(COORDINATOR),
         "can_pay": request.membership.has_role(*PAY_PAYOUTS.roles),
+        "can_correct": request.membership.has_role(*CORRECT_GRANTS.roles),
     })
 
 
-PAYOUT_STATES = ("payable", "owed", "paid")
+PAYOUT_STATES = ("payable", "owed", "sent", "paid", "reversed")
 
 
 # The collective's list of payouts to pay: the work of those who pay them (each person sees their own under
@@ -246,6 +247,7 @@ def payouts(request, collective_slug):
         "page": page, "payouts": page.object_list, "query": urlencode({"state": state}),
         "state": state, "states": PAYOUT_STATES,
         "can_pay": request.membership.has_role(*PAY_PAYOUTS.roles),
+        "can_correct": request.membership.has_role(*CORRECT_GRANTS.roles),
         "today": timezone.localdate(),
     })
 

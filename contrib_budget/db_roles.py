@@ -49,6 +49,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "members.Invitation": (UPDATE,),
     "members.AuditEvent": (),
     "members.PersonalToken": (UPDATE, DELETE),
+    "members.BankDetails": (UPDATE,),  # a person changes their own; kept when they leave, for payouts owed
     # Notifications: marked read and emailed; preferences, digests and reminders' settings change.
     "notifications.Notification": (UPDATE,),
     "notifications.NotificationPreference": (UPDATE,),
@@ -68,6 +69,8 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "contributions.Approval": (DELETE,),  # withdrawn when the declaration is amended
     "contributions.Comment": (),
     "budgets.Payout": (UPDATE,),
+    "budgets.PayoutBatch": (UPDATE,),  # marked sent, or cancelled
+    "budgets.PayoutCorrection": (UPDATE,),  # recovered
     "cobudget.Round": (UPDATE,),
     "cobudget.Round_participants": (DELETE,),
     "cobudget.Wallet": (UPDATE,),
@@ -83,6 +86,9 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "accounting.AccountingSettings": (UPDATE,),
     "accounting.AccountMapping": (UPDATE,),
     "accounting.IssuedDocument": (),  # frozen at issue
+    # An import of incoming money is applied once; its lines record what was chosen and what it became.
+    "accounting.FundingImport": (UPDATE,),
+    "accounting.FundingImportLine": (UPDATE,),
 }
 # Tables without a model: read only.
 APP_READ_ONLY_TABLES = ("django_migrations",)

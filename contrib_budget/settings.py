@@ -21,6 +21,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 SECRET_KEY_CONFIGURED = bool(SECRET_KEY)
 if not SECRET_KEY:
     SECRET_KEY = "insecure-development-key-only-for-debug" if DEBUG else secrets.token_urlsafe(50)
+# Fernet keys, comma-separated, encrypting personal data at rest (people's IBANs): the first encrypts, all decrypt,
+# so keys rotate (contrib_budget/crypto.py). Unset: a key derived from SECRET_KEY, which `check --deploy` refuses.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -252,6 +255,9 @@ SPECTACULAR_SETTINGS = {
         "ExportKindEnum": "accounting.models.ExportKind",
         "AccountKindEnum": "budgets.models.AccountKind",
         "LocaleEnum": "members.models.Collective.Locale",
+        "PaymentMethodEnum": "members.models.PaymentMethod",
+        "BatchMethodEnum": "budgets.models.BatchMethod",
+        "BatchStatusEnum": "budgets.models.BatchStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

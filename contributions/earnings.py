@@ -25,8 +25,9 @@ def earnings_of(user: User) -> list[dict]:
                    .annotate(declared=sum_of(declared, "amount"),
                              granted=sum_of(payouts, "granted"),
                              owed=sum_of(payouts.filter(paid_on__isnull=True), F("granted") - F("payable_amount")),
-                             payable=sum_of(payouts.filter(paid_on__isnull=True), "payable_amount"),
-                             paid=sum_of(payouts.filter(paid_on__isnull=False), "granted")))
+                             payable=sum_of(payouts.filter(paid_on__isnull=True), F("payable_amount") - F("withheld")),
+                             # What a correction withheld repaid an earlier payout: not paid again.
+                             paid=sum_of(payouts.filter(paid_on__isnull=False), F("granted") - F("withheld"))))
     return [
         {"collective": m.collective, "declared": m.declared, "granted": m.granted, "owed": m.owed,
          "payable": m.payable, "paid": m.paid}

@@ -19,7 +19,8 @@ from contrib_budget.errors import DomainError
 from contrib_budget.schema import ErrorSerializer
 
 from . import login_limits, selectors, services
-from .models import Collective, Invitation, Membership, Role
+from .bank import BIC_TYPED_MAX, IBAN_TYPED_MAX
+from .models import HOLDER_MAX, Collective, Invitation, Membership, Role
 from .notifications.api import CollectiveRefSerializer
 from .permissions import MANAGE_COLLECTIVE, MANAGE_MEMBERS
 
@@ -28,10 +29,17 @@ ERROR_RESPONSE = ErrorSerializer
 
 class CollectiveSerializer(ModelSerializer):
     my_roles = serializers.SerializerMethodField()
+    # The account the collective pays from (coordinators set it): checked and normalised by members.bank.
+    bank_iban = SingleLineField(required=False, allow_blank=True, max_length=IBAN_TYPED_MAX,
+                                help_text=gettext_lazy("A SEPA IBAN; spaces and lower case are accepted."))
+    bank_bic = SingleLineField(required=False, allow_blank=True, max_length=BIC_TYPED_MAX,
+                               help_text=gettext_lazy("Derived from the IBAN when its bank is known."))
+    bank_holder = SingleLineField(required=False, allow_blank=True, max_length=HOLDER_MAX)
 
     class Meta:
         model = Collective
-        fields = ["id", "name", "slug", "currency", "locale", "timezone", "description", "my_roles"]
+        fields = ["id", "name", "slug", "currency", "locale", "timezone", "description", "bank_iban", "bank_bic",
+                  "bank_holder", "my_roles"]
         read_only_fields = ["id"]
 
     def get_my_roles(self, collective) -> list[str]:

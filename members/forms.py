@@ -10,7 +10,8 @@ from contrib_budget.text import parse_id
 
 from . import selectors
 from .audit_labels import audit_action_label
-from .models import Collective, Role, User
+from .bank import BIC_TYPED_MAX, IBAN_TYPED_MAX
+from .models import HOLDER_MAX, Collective, PaymentMethod, Role, User
 
 
 def _timezone_choices() -> list[tuple[str, str]]:
@@ -46,9 +47,32 @@ class CollectiveUpdateForm(forms.Form):
     locale = forms.ChoiceField(label=_("Language"), choices=Collective.Locale.choices)
     timezone = forms.ChoiceField(label=_("Time zone"), choices=_timezone_choices)
     description = MultiLineField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    bank_iban = SingleLineField(label=_("IBAN of the collective's account"), required=False,
+                                max_length=IBAN_TYPED_MAX,
+                                help_text=_("The account payouts are paid from, named in the transfer files."))
+    bank_bic = SingleLineField(label=_("BIC"), required=False, max_length=BIC_TYPED_MAX,
+                               help_text=_("Found from the IBAN when the bank is known; leave it empty then."))
+    bank_holder = SingleLineField(label=_("Account holder"), required=False, max_length=HOLDER_MAX)
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
+
+
+class BankDetailsForm(forms.Form):
+    """How I am paid in a collective; members.bank checks the IBAN and what each way of being paid needs."""
+
+    method = forms.ChoiceField(label=_("I am paid"), choices=PaymentMethod.choices, widget=forms.RadioSelect)
+    iban = SingleLineField(label=_("IBAN"), required=False, max_length=IBAN_TYPED_MAX,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+                           help_text=_("Spaces and lower case are fine, e.g. FR76 3000 6000 0112 3456 7890 189."))
+    holder = SingleLineField(label=_("Account holder"), required=False, max_length=HOLDER_MAX,
+                             help_text=_("The name the account is in."))
+    bic = SingleLineField(label=_("BIC"), required=False, max_length=BIC_TYPED_MAX,
+                          help_text=_("Found from the IBAN when the bank is known; leave it empty then."))
+    payroll_reference = SingleLineField(label=_("Payroll reference"), required=False, max_length=100,
+                                        help_text=_("When you are paid through payroll or your activity account: "
+                                                    "your employee number or the reference your cooperative gave "
+                                                    "you."))
 
 
 class RolesField(forms.MultipleChoiceField):

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contrib_budget.crypto import EncryptedTextField
 from contrib_budget.models import CollectiveOwned
 
 
@@ -76,6 +77,10 @@ def validate_timezone(name: str) -> None:
         )
 
 
+# An account holder's name: at most the 70 characters of a SEPA transfer's name fields.
+HOLDER_MAX = 70
+
+
 class Collective(models.Model):
     class Locale(models.TextChoices):
         FR = "fr", _("French")
@@ -95,6 +100,10 @@ class Collective(models.Model):
     )
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The account the collective pays from (members.bank): not personal data, so stored in plain text.
+    bank_iban = models.CharField(_("IBAN of the collective"), max_length=34, blank=True)
+    bank_bic = models.CharField(_("BIC of the collective"), max_length=11, blank=True)
+    bank_holder = models.CharField(_("holder of the collective's account"), max_length=HOLDER_MAX, blank=True)
 
     class Meta:
         verbose_name = _("collective")
@@ -209,6 +218,41 @@ class AuditEvent(CollectiveOwned):
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["collective", "target_type", "target_id"])]
+
+
+class PaymentMethod(models.TextChoices):
+    TRANSFER = "transfer", _("by bank transfer")
+    PAYROLL = "payroll", _("through payroll")
+
+
+class BankDetails(CollectiveOwned):
+    """How one person is paid in one collective: by transfer to an IBAN (encrypted at rest), or through payroll."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(_("paid by"), max_length=10, choices=PaymentMethod.choices)
+    # Normalised: upper case, no spaces (members.bank).
+    iban = EncryptedTextField(_("IBAN"), blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    holder = models.CharField(_("account holder"), max_length=HOLDER_MAX, blank=True)
+    payroll_reference = models.CharField(_("payroll reference"), max_length=100, blank=True)
+    updated_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("bank details")
+        verbose_name_plural = _("bank details")
+        constraints = [
+            models.UniqueConstraint(fields=["collective", "person"], name="bankdetails_once_per_person"),
+            models.CheckConstraint(
+                condition=(Q(method=PaymentMethod.TRANSFER) & ~Q(iban="") & ~Q(holder=""))
+                | (Q(method=PaymentMethod.PAYROLL) & ~Q(payroll_reference="")),
+                name="bankdetails_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Audit events keep this label: never the IBAN.
+        return _("bank details of %(name)s") % {"name": self.person}
 
 
 PREFIX_LENGTH = 8

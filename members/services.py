@@ -24,6 +24,7 @@ from contrib_budget.scopes import across_collectives, collective_scope
 
 from . import selectors
 from .audit import audit_record
+from .bank import BANK_ACCOUNT_FIELDS, bank_account_of, collective_bank_account_set
 from .models import PREFIX_LENGTH, Collective, Invitation, Membership, PersonalToken, Role, User
 from .notifications.services import notify
 from .permissions import MANAGE_COLLECTIVE, MANAGE_MEMBERS
@@ -51,8 +52,14 @@ def _check_roles(roles: list[str]) -> list[str]:
     return sorted(set(roles), key=Role.values.index)
 
 
+def _bank_account_given(fields: dict[str, Any]) -> dict[str, str]:
+    """The collective's account among `fields` (taken out of them), or {} when none of its fields is given."""
+    return {name: fields.pop(name) for name in BANK_ACCOUNT_FIELDS if name in fields}
+
+
 def collective_create(*, creator: User, **fields: Any) -> Collective:
     """Create a collective; its creator becomes its first coordinator."""
+    bank_account = _bank_account_given(fields)
     collective = Collective(**{k: v for k, v in fields.items() if k in COLLECTIVE_FIELDS})
     validated_or_raise(collective)
     with transaction.atomic():
@@ -61,12 +68,28 @@ def collective_create(*, creator: User, **fields: Any) -> Collective:
             Membership.objects.create(collective=collective, user=creator, roles=[Role.COORDINATOR.value])
             audit_record(collective=collective, actor=creator, action="collective.created", target=collective,
                          after=_collective_state(collective))
+            if bank_account:
+                collective_bank_account_set(collective=collective, actor=creator,
+                                            **{**bank_account_of(collective), **bank_account})
     return collective
 
 
 def collective_update(*, collective: Collective, actor: User, **fields: Any) -> Collective:
-    """Change a collective's settings; its address (slug) stays as created, since links to it are out there."""
+    """Change a collective's settings; its address (slug) stays as created, since links to it are out there. Its
+    bank account (`bank_iban`, `bank_bic`, `bank_holder`) changes through members.bank, in the same transaction."""
     MANAGE_COLLECTIVE.require(collective=collective, actor=actor)
+    bank_account = _bank_account_given(fields)
+    if not bank_account:
+        return _collective_settings_update(collective=collective, actor=actor, **fields)
+    with transaction.atomic():
+        collective_bank_account_set(collective=collective, actor=actor,
+                                    **{**bank_account_of(collective), **bank_account})
+        if fields:
+            _collective_settings_update(collective=collective, actor=actor, **fields)
+    return collective
+
+
+def _collective_settings_update(*, collective: Collective, actor: User, **fields: Any) -> Collective:
     if fields.get("slug", collective.slug) != collective.slug:
         message = _("The address of a collective stays as it was created.")
         raise DomainError(message, "slug_locked", fields={"slug": [message]})

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api, views
+from . import api, bank_api, bank_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,7 @@ urlpatterns = [
 collective_urlpatterns = [
     path("", views.collective_dashboard, name="collective_dashboard"),
     path("settings/", views.collective_settings, name="collective_settings"),
+    path("me/bank-details/", bank_views.bank_details, name="bank_details"),
     path("members/", views.members, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),
     path("members/search/", views.member_search, name="member_search"),
@@ -44,4 +45,9 @@ api_root_urlpatterns = [
 
 _collective_router = SimpleRouter()
 _collective_router.register("members", api.MemberViewSet, basename="api-members")
-api_urlpatterns = _collective_router.urls
+api_urlpatterns = [
+    *_collective_router.urls,
+    path("me/bank-details/", bank_api.MyBankDetailsView.as_view(), name="api-my-bank-details"),
+    path("members/<int:membership_id>/bank-details/", bank_api.MemberBankDetailsViewSet.as_view({"get": "retrieve"}),
+         name="api-member-bank-details"),
+]

@@ -21,7 +21,7 @@ from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
 
-from . import dashboard, selectors, services
+from . import bank, dashboard, selectors, services
 from .audit import audit_csv, audit_readable, audit_redacted
 from .footprints import member_footprints
 from .forms import (
@@ -35,7 +35,7 @@ from .forms import (
     person_suggestion,
 )
 from .models import ROLE_DUTIES, Invitation, Membership, PersonalToken, Role
-from .permissions import MANAGE_MEMBERS
+from .permissions import MANAGE_MEMBERS, READ_BANK_DETAILS
 
 AUDIT_PAGE_SIZE = 50
 MEMBERS_PAGE_SIZE = 50
@@ -119,12 +119,19 @@ def _members_page(request, invite_form, status=200):
         footprints = member_footprints(collective, [m.user_id for m in memberships])
         for m in memberships:
             m.footprint = ", ".join(footprints.get(m.user_id, []))
+    sees_bank_details = request.membership.has_role(*READ_BANK_DETAILS.roles)
+    if sees_bank_details:
+        recorded = bank.bank_details_of_people(collective=collective, people=[m.user_id for m in memberships])
+        for m in memberships:
+            m.bank_details = recorded.get(m.user_id)
     invitations = (Paginator(selectors.collective_invitations_pending(collective), INVITATIONS_PAGE_SIZE)
                    .get_page(request.GET.get("invitations_page")) if is_coordinator else None)
     return render(request, "members/members.html", {
         "collective": collective,
         "membership": request.membership,
         "is_coordinator": is_coordinator,
+        "sees_bank_details": sees_bank_details,
+        "columns": 3 + is_coordinator + sees_bank_details,
         "memberships": memberships,
         "page": page,
         "query": _query_without(request, "page", "edit"),
@@ -321,7 +328,8 @@ def audit_log_csv(request, collective_slug):
 
 @login_required
 def settings_index(request):
-    return render(request, "members/settings_index.html")
+    # Bank details are recorded per collective: the page links to each of the person's.
+    return render(request, "members/settings_index.html", {"memberships": selectors.memberships_of(request.user)})
 
 
 @login_required

@@ -14,10 +14,13 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
+from accounting.incoming.services import funding_import_preview
 from accounting.models import Export, IssuedDocument
+from budgets.batches import batch_cancel, batch_create
 from budgets.fundings import funding_create
 from budgets.models import Budget, Envelope, Payout, Period, Task
 from budgets.payouts import payouts_mark_paid
+from budgets.selectors import PAYABLE
 from budgets.services import budget_create
 from cobudget import services as cobudget
 from cobudget.models import Bucket, Round
@@ -25,6 +28,7 @@ from contributions import services as declarations
 from contributions.closing import period_close
 from contributions.models import Comment, CommentKind, Contribution
 from members import services as members
+from members.bank import bank_details_set
 from members.models import AuditEvent, Collective, Invitation, Membership, Role, User
 from members.notifications.models import Notification
 
@@ -137,6 +141,19 @@ def _closed_period(collective: Collective, coordinator: User, accountant: User, 
     return period
 
 
+def _batches(collective: Collective, accountant: User, people: list[User], period: Period) -> None:
+    """The payable payouts of the closed period sent one by one in payroll batches, each cancelled, then all
+    together in the last one: as many batches as payouts, the first holding one and the last all of them."""
+    for someone in people:
+        bank_details_set(collective=collective, person=someone, actor=someone, method="payroll",
+                         payroll_reference=_label("Payroll", someone.pk))
+    payable = list(Payout.objects.filter(PAYABLE, period=period).order_by("pk").values_list("pk", flat=True))
+    for pk in payable:
+        batch_cancel(batch=batch_create(collective=collective, actor=accountant, payout_ids=[pk], method="payroll"),
+                     actor=accountant)
+    batch_create(collective=collective, actor=accountant, payout_ids=payable, method="payroll")
+
+
 def _round(collective: Collective, coordinator: User, people: list[User], n: int) -> tuple[Round, Bucket]:
     """An open round of `n` approved buckets; each person gives to the first, which gets `n` comments."""
     round = cobudget.round_create(collective=collective, actor=coordinator, name="Round 0000",
@@ -160,7 +177,8 @@ def _round(collective: Collective, coordinator: User, people: list[User], n: int
 
 
 def _paperwork(collective: Collective, coordinator: User, accountant: User, n: int) -> None:
-    """Notifications and an API token for the coordinator, exports and issued documents for the accountant."""
+    """Notifications and an API token for the coordinator, exports and issued documents for the accountant, an
+    import of `n` lines of incoming money."""
     members.token_create(user=coordinator, name="walk")
     Notification.objects.bulk_create(
         Notification(collective=collective, recipient=coordinator, kind="contribution.commented",
@@ -176,6 +194,9 @@ def _paperwork(collective: Collective, coordinator: User, accountant: User, n: i
         IssuedDocument(collective=collective, kind="period_statement", subject=f"period:{i:04d}", data={},
                        locale="fr", issued_by=accountant) for i in range(n)
     )
+    donations = "".join(f"{i},2025-03-01,Donor {i:04d},{i + 1}.00,EUR\n" for i in range(n))
+    funding_import_preview(collective=collective, actor=coordinator, fmt="liberapay",
+                           text="id,date,donor,amount,currency\n" + donations)
 
 
 def bounded_collective(tag: str, n: int) -> Bounded:
@@ -188,6 +209,7 @@ def bounded_collective(tag: str, n: int) -> Bounded:
     pending = _declare(collective, budget, open_period, people)
     _comments(pending[0], people)
     _comments(Contribution.objects.filter(period=closed).order_by("pk").first(), people)
+    _batches(collective, accountant, people, closed)
     round, bucket = _round(collective, coordinator, people, n)
     _paperwork(collective, coordinator, accountant, n)
     return Bounded(collective=collective, coordinator=coordinator, accountant=accountant, people=people,

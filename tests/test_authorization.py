@@ -13,15 +13,17 @@ import pytest
 from django.urls import reverse
 
 from accounting import services as accounting
-from budgets import fundings, payouts
+from accounting.incoming import services as incoming
+from budgets import batches, corrections, fundings, payouts
 from budgets import services as budgets
-from budgets.models import Budget, Envelope, Funding, Payout, Period, Task
+from budgets.models import Budget, Envelope, Funding, Payout, PayoutBatch, Period, Task
 from cobudget import services as cobudget
 from cobudget.models import Round
 from contrib_budget.errors import DomainError, Forbidden
 from contributions import closing
 from contributions import services as declarations
 from contributions.models import Contribution
+from members import bank
 from members import services as members
 from members.models import Collective, Membership, Role, User
 from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
@@ -29,6 +31,7 @@ from tests.factories import CollectiveFactory, MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 ROLES = [Role.COORDINATOR, Role.CONTRIBUTOR, Role.MEMBER, Role.ACCOUNTANT, None]
+IBAN = "FR7630006000011234567890189"
 
 
 @dataclass
@@ -98,6 +101,27 @@ def _membership(world: World, person: User) -> Membership:
     return Membership.objects.get(collective=world.collective, user=person)
 
 
+DONATIONS = "id,date,donor,amount,currency\n1,2025-03-01,Mairie,100.00,EUR\n"
+
+
+def _previewed(world: World):
+    """An import of incoming money, previewed by the coordinator: it proposes to receive the pledge."""
+    return incoming.funding_import_preview(collective=world.collective, actor=world.coordinator, fmt="liberapay",
+                                           text=DONATIONS, budget=world.budget)
+
+
+def _batched(world: World) -> PayoutBatch:
+    """The payout sent out in a payroll batch by the coordinator (the same batch however often it is asked for)."""
+    prepared = PayoutBatch.objects.filter(status="prepared").first()
+    if prepared:
+        return prepared
+    author = world.target.user
+    bank.bank_details_set(collective=world.collective, person=author, actor=author, method="payroll",
+                          payroll_reference="MAT-7")
+    return batches.batch_create(collective=world.collective, actor=world.coordinator, payout_ids=[world.payout.pk],
+                                method="payroll")
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -143,6 +167,20 @@ CASES = [
          lambda w, p: payouts.payouts_mark_paid(collective=w.collective, payout_ids=[w.payout.pk], actor=p,
                                                 paid_on=date(2025, 2, 5), reference="VIR-1"),
          "post", lambda w: w.url("api-payouts-mark-paid"), lambda w: {"payouts": [w.payout.pk], "reference": "V"}),
+    Case("batch_create",
+         lambda w, p: batches.batch_create(collective=w.collective, actor=p, payout_ids=[w.payout.pk],
+                                           method="payroll"),
+         "post", lambda w: w.url("api-payout-batches"), lambda w: {"payouts": [w.payout.pk], "method": "payroll"}),
+    Case("batch_cancel", lambda w, p: batches.batch_cancel(batch=_batched(w), actor=p),
+         "post", lambda w: w.url("api-payout-batch-cancel", payout_batch_id=_batched(w).pk), lambda w: {}),
+    Case("batch_mark_sent", lambda w, p: batches.batch_mark_sent(batch=_batched(w), actor=p),
+         "post", lambda w: w.url("api-payout-batch-sent", payout_batch_id=_batched(w).pk), lambda w: {}),
+    Case("payout_reverse", lambda w, p: corrections.payout_reverse(payout=w.payout, actor=p, reason="Erreur"),
+         "post", lambda w: w.url("api-payout-reverse", payout_id=w.payout.pk), lambda w: {"reason": "Doublon"}),
+    Case("payout_correct",
+         lambda w, p: corrections.payout_correct(payout=w.payout, actor=p, amount="1.00", reason="Trop"),
+         "post", lambda w: w.url("api-payout-correct", payout_id=w.payout.pk),
+         lambda w: {"amount": "1.00", "reason": "Trop payé"}),
     Case("period_close", lambda w, p: closing.period_close(period=w.open_period, actor=p),
          "post", lambda w: w.url("api-period-close", period_id=w.open_period.pk), lambda w: {}),
     Case("contribution_validate",
@@ -165,6 +203,12 @@ CASES = [
          "post", lambda w: w.url("api-export-list"), lambda w: {"kind": "journal", "format": "csv"}),
     Case("period_lock", lambda w, p: accounting.period_lock(period=w.closed_period, actor=p),
          "post", lambda w: w.url("api-period-lock", period_id=w.closed_period.pk), lambda w: {}),
+    Case("funding_import_preview",
+         lambda w, p: incoming.funding_import_preview(collective=w.collective, actor=p, fmt="liberapay",
+                                                      text=DONATIONS, budget=w.budget),
+         "post", lambda w: w.url("api-funding-imports"), lambda w: {"format": "liberapay"}),
+    Case("funding_import_apply", lambda w, p: incoming.funding_import_apply(funding_import=_previewed(w), actor=p),
+         "post", lambda w: w.url("api-funding-import-apply", funding_import_id=_previewed(w).pk), lambda w: {}),
     Case("collective_update", lambda w, p: members.collective_update(collective=w.collective, actor=p, name="LF"),
          "patch", lambda w: reverse("api-collective", kwargs={"collective_slug": w.collective.slug}),
          lambda w: {"name": "La Fabrique du quartier"}),
@@ -177,6 +221,16 @@ CASES = [
          "patch", lambda w: w.url("api-members-detail", pk=w.target.pk), lambda w: {"roles": ["contributor"]}),
     Case("membership_remove", lambda w, p: members.membership_remove(membership=w.target, actor=p),
          "delete", lambda w: w.url("api-members-detail", pk=w.target.pk), lambda w: None),
+    # Everyone records their own bank details; the collective's account is the coordinators'.
+    Case("bank_details_set",
+         lambda w, p: bank.bank_details_set(collective=w.collective, person=p, actor=p, method="payroll",
+                                            payroll_reference="MAT-1"),
+         "put", lambda w: w.url("api-my-bank-details"), lambda w: {"method": "payroll", "payroll_reference": "M-2"}),
+    Case("collective_bank_account_set",
+         lambda w, p: bank.collective_bank_account_set(collective=w.collective, actor=p, bank_iban=IBAN,
+                                                       bank_bic="", bank_holder="La Fabrique"),
+         "patch", lambda w: reverse("api-collective", kwargs={"collective_slug": w.collective.slug}),
+         lambda w: {"bank_iban": IBAN, "bank_holder": "La Fabrique asso"}),
 ]
 
 

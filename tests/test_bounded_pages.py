@@ -22,8 +22,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver
 from django.utils.regex_helper import normalize
 
-from accounting.models import Export, IssuedDocument
-from budgets.models import Envelope, Funding, Payout, Task
+from accounting.models import Export, FundingImport, IssuedDocument
+from budgets.models import Envelope, Funding, Payout, PayoutBatch, Task
 from contrib_budget.tenancy import URL_KWARG
 from members.models import Invitation, Membership, PersonalToken
 from members.notifications.models import Notification
@@ -44,6 +44,10 @@ EXCLUDED = {
     "/api/v1/collectives/<collective_slug>/rounds/<round_id>/results.pdf": "PDF results of every bucket",
     "/api/v1/collectives/<collective_slug>/documents/<issued_document_id>.pdf": "PDF rebuilt from frozen data",
     "/c/<collective_slug>/contributions/<contribution_id>/attachment/": "serves one uploaded file",
+    "/c/<collective_slug>/payouts/batches/<payout_batch_id>/download/": "a batch's file, a line per payout",
+    "/api/v1/collectives/<collective_slug>/payouts/batches/<payout_batch_id>/download/": "a batch's file",
+    "/api/v1/collectives/<collective_slug>/payouts/batches/<payout_batch_id>/":
+        "names the batch's payouts and those left out: at most 1,000, the limit of a batch",
 }
 # Routes outside the application's own pages, or naming a secret rather than an object.
 EXCLUDED_PREFIXES = {
@@ -124,7 +128,7 @@ def _objects(data: Bounded) -> dict:
     """The object each model's id names in the walk: the ones that own `n` rows."""
     collective = data.collective
     first = {model: model.objects.filter(collective=collective).order_by("pk").first()
-             for model in (Envelope, Funding, Task, Export, IssuedDocument, Invitation)}
+             for model in (Envelope, Funding, Task, Export, IssuedDocument, Invitation, FundingImport)}
     return {
         **{model._meta.label: obj for model, obj in first.items()},
         "budgets.Budget": data.budget, "budgets.Period": data.closed_period, "cobudget.Round": data.round,
@@ -132,6 +136,8 @@ def _objects(data: Bounded) -> dict:
         "budgets.Payout": Payout.objects.filter(period=data.closed_period).order_by("pk").first(),
         "members.Membership": Membership.objects.get(collective=collective, user=data.coordinator),
         "members.Collective": collective,
+        # The last batch holds every payable payout of the closed period (the others one each).
+        "budgets.PayoutBatch": PayoutBatch.objects.filter(collective=collective).order_by("pk").last(),
         "members.PersonalToken": PersonalToken.objects.filter(user=data.coordinator).first(),
         "notifications.Notification": Notification.objects.filter(recipient=data.coordinator).order_by("pk").first(),
     }

@@ -168,6 +168,7 @@ KIND_OF_COLUMN = {
     "Budget.amount_per_period": money.MAX_BUDGET_AMOUNT,
     "RateLevel.hourly_rate": money.MAX_BUDGET_AMOUNT,
     "Funding.amount": money.MAX_FUNDING,
+    "FundingImportLine.amount": money.MAX_FUNDING,  # becomes a funding's amount
     "Envelope.amount": money.MAX_BUDGET_AMOUNT,
     "Period.available": money.MAX_BUDGET_AMOUNT,
     "Contribution.hourly_rate": money.MAX_DECLARATION,
@@ -176,6 +177,10 @@ KIND_OF_COLUMN = {
     "Payout.requested": money.MAX_DECLARATION,
     "Payout.granted": money.MAX_DECLARATION,
     "Payout.payable_amount": money.MAX_DECLARATION,
+    "Payout.withheld": money.MAX_DECLARATION,
+    "Payout.reversed_amount": money.MAX_DECLARATION,
+    "PayoutCorrection.amount": money.MAX_DECLARATION,
+    "PayoutBatch.total": money.MAX_FUNDING,  # at most 1,000 payouts of one declaration's maximum each
     "Round.envelope_amount": money.MAX_ENVELOPE,
     "Round.envelope_floor": money.MAX_ENVELOPE,
     "Round.envelope_cap": money.MAX_ENVELOPE,
@@ -190,7 +195,7 @@ KIND_OF_COLUMN = {
     "BudgetLine.max_amount": money.MAX_BUCKET_GOAL,
     "Allocation.amount": money.MAX_ALLOCATION,
 }
-APPS = {"budgets", "contributions", "cobudget", "members", "contrib_budget"}
+APPS = {"budgets", "contributions", "cobudget", "members", "contrib_budget", "accounting"}
 
 
 def test_every_money_column_holds_the_maximum_of_its_kind():

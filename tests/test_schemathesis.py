@@ -43,8 +43,9 @@ from schemathesis.specs.openapi.checks import (
 
 from accounting import services as accounting
 from accounting.documents import period_statement_data
-from accounting.models import DocumentKind, Export, ExportStatus, IssuedDocument
-from budgets.models import Budget, Envelope, Funding, Payout, Period, PeriodStatus, RateLevel, Task
+from accounting.incoming.services import funding_import_preview
+from accounting.models import DocumentKind, Export, ExportStatus, FundingImport, IssuedDocument
+from budgets.models import Budget, Envelope, Funding, Payout, PayoutBatch, Period, PeriodStatus, RateLevel, Task
 from cobudget import services as cobudget
 from cobudget.models import Bucket, Round, RoundStatus
 from contributions.models import Contribution
@@ -100,6 +101,8 @@ SEGMENTS = {
     "documents": IssuedDocument,
     "invitations": Invitation,
     "notifications": Notification,
+    "imports": FundingImport,
+    "batches": PayoutBatch,
 }
 # Body fields that name an object of the collective, and the model they name.
 BODY_IDS = {"round": Round, "envelope": Envelope, "budget": Budget, "task": Task, "into": Bucket, "period": Period,
@@ -154,6 +157,9 @@ def _seed() -> dict:
     closed = Period.objects.of(collective).filter(status=PeriodStatus.CLOSED).order_by("pk").first()
     accounting.document_issue(collective=collective, actor=alice, kind=DocumentKind.PERIOD_STATEMENT,
                               subject=f"period:{closed.pk}", data=period_statement_data(closed))
+    # An import of incoming money previewed, to read and to apply.
+    funding_import_preview(collective=collective, actor=alice, fmt="liberapay",
+                           text="id,date,donor,amount,currency\n1,2025-03-01,Mairie,12.00,EUR\n")
     # A round still in draft, and a bucket of Alice's still in draft in the open round: something to open and
     # to propose.
     cobudget.round_create(collective=collective, actor=alice, name="Cobudget d'hiver", envelope_policy="equal",
@@ -339,6 +345,16 @@ MAY_NEVER_SUCCEED = {
                                                                                  "period",
     "POST /api/v1/collectives/{collective_slug}/periods/{period_id}/lock/": "a closed, settled, unlocked period",
     "POST /api/v1/collectives/{collective_slug}/rounds/{id}/open/": "the one draft round",
+    "POST /api/v1/collectives/{collective_slug}/fundings/imports/": "a CSV file in one of the known formats",
+    "POST /api/v1/collectives/{collective_slug}/payouts/batches/": "payable payouts (the demo's are paid) and the "
+                                                                   "payees' bank details",
+    "POST /api/v1/collectives/{collective_slug}/payouts/batches/{payout_batch_id}/cancel/": "a batch not yet sent "
+                                                                                           "(the demo's is paid)",
+    "POST /api/v1/collectives/{collective_slug}/payouts/batches/{payout_batch_id}/sent/": "a batch not yet sent",
+    "POST /api/v1/collectives/{collective_slug}/payouts/{payout_id}/reverse/": "an unpaid payout (the demo's are "
+                                                                               "paid)",
+    "POST /api/v1/collectives/{collective_slug}/payouts/{payout_id}/correct/": "an amount no larger than what was "
+                                                                               "paid, and a reason",
 }
 
 

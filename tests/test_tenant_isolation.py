@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.regex_helper import normalize
 from rest_framework.test import APIClient
 
-from accounting.models import Export, IssuedDocument
+from accounting.models import Export, FundingImport, IssuedDocument
 from budgets.ledger import account_get_or_create, transfer
 from budgets.models import AccountKind
 from contrib_budget.tenancy import URL_KWARG
@@ -129,6 +129,7 @@ def victim(db):
                           expires_at=timezone.now() + timedelta(days=1))
     IssuedDocument.objects.create(collective=collective, kind="period_statement", subject="period:1", data={},
                                   locale="fr", issued_by=coordinator)
+    FundingImport.objects.create(collective=collective, format="bank", uploaded_by=coordinator)
     return collective
 
 

@@ -59,8 +59,9 @@ class PayoutsExporter(PayoutScope):
                 requested_total=Sum("requested"),
                 granted_total=Sum("granted"),
                 owed_total=Sum(F("granted") - F("payable_amount")),
-                payable_total=Coalesce(Sum("payable_amount", filter=~paid), ZERO),
-                paid_total=Coalesce(Sum("granted", filter=paid), ZERO),
+                # What a correction withheld from a payout was never payable to the person, nor paid to them.
+                payable_total=Coalesce(Sum(F("payable_amount") - F("withheld"), filter=~paid), ZERO),
+                paid_total=Coalesce(Sum(F("granted") - F("withheld"), filter=paid), ZERO),
                 last_paid_on=Max("paid_on"),
                 references=StringAgg("reference", delimiter=" ", distinct=True, default=""),
             )

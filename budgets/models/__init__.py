@@ -14,10 +14,11 @@ from .budget import (
     TaskPriority,
 )
 from .ledger import MONEY, Account, AccountKind, Entry, LedgerTransaction
-from .payout import Payout, PayoutState
+from .payout import BatchMethod, BatchStatus, Payout, PayoutBatch, PayoutCorrection, PayoutState
 
 __all__ = [
-    "MONEY", "Account", "AccountKind", "Budget", "Entry", "Envelope", "Funding", "FundingStatus",
-    "LedgerTransaction", "LeftoverPolicy", "OverspendPolicy", "Payout", "PayoutState", "Period", "PeriodKind",
-    "PeriodStatus", "RateLevel", "SourceKind", "Task", "TaskPriority",
+    "MONEY", "Account", "AccountKind", "BatchMethod", "BatchStatus", "Budget", "Entry", "Envelope", "Funding",
+    "FundingStatus", "LedgerTransaction", "LeftoverPolicy", "OverspendPolicy", "Payout", "PayoutBatch",
+    "PayoutCorrection", "PayoutState", "Period", "PeriodKind", "PeriodStatus", "RateLevel", "SourceKind", "Task",
+    "TaskPriority",
 ]

@@ -95,6 +95,7 @@ class SourceKind(models.TextChoices):
     DONATION = "donation", _("donation")
     HOST = "host", _("host structure")
     OTHER = "other", _("other")
+    CORRECTION = "correction", _("correction of a paid payout")
 
 
 class FundingStatus(models.TextChoices):

@@ -7,14 +7,52 @@ from django.utils.translation import gettext_lazy as _
 
 from contrib_budget.models import CollectiveOwned
 
-from .budget import Period
+from .budget import Funding, Period
 from .ledger import MONEY, LedgerTransaction
 
 
 class PayoutState(models.TextChoices):
     OWED = "owed", _("owed (backed by pledged money)")
     PAYABLE = "payable", _("payable")
+    SENT = "sent", _("sent to be paid")
     PAID = "paid", _("paid")
+    REVERSED = "reversed", _("reversed")
+
+
+class BatchMethod(models.TextChoices):
+    SEPA = "sepa", _("SEPA credit transfer")
+    PAYROLL = "payroll", _("payroll or activity account")
+
+
+class BatchStatus(models.TextChoices):
+    PREPARED = "prepared", _("prepared")
+    SENT = "sent", _("sent")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class PayoutBatch(CollectiveOwned):
+    """Payable payouts sent out together: a SEPA credit-transfer file or a payroll CSV, kept as produced."""
+
+    method = models.CharField(_("method"), max_length=10, choices=BatchMethod.choices)
+    status = models.CharField(_("status"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.PREPARED)
+    total = models.DecimalField(_("total"), **MONEY)
+    count = models.PositiveIntegerField(_("payouts"))
+    # The payouts asked for but left out, each with why: [{"payout": id, "reason": text}].
+    skipped = models.JSONField(default=list, blank=True)
+    # What went out, kept when a cancelled batch gives its payouts back: [{"payout", "person", "amount"}].
+    lines = models.JSONField(default=list, blank=True)
+    document = models.TextField()
+    filename = models.CharField(max_length=100)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment batch")
+        verbose_name_plural = _("payment batches")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(total__gt=0), name="payout_batch_total_positive")]
 
 
 class Payout(CollectiveOwned):
@@ -39,6 +77,18 @@ class Payout(CollectiveOwned):
                                              related_name="granted_payout")
     payment_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
                                                related_name="paid_payout")
+    # The batch the payout went out in, until it is paid (kept after) or the batch is cancelled (cleared).
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="payouts")
+    # Columns added after payouts were first written in sets (grants, the bench's raw SQL) have database defaults.
+    # Kept back from this payout to recover what an earlier payout paid in error (PayoutCorrection).
+    withheld = models.DecimalField(_("withheld"), default=0, db_default=0, **MONEY)
+    # A grant made in error and not paid is reversed: `granted` drops to zero and `reversed_amount` keeps what it
+    # was; the ledger keeps the grant and posts its mirror image (`reversal_transaction`).
+    reversed_amount = models.DecimalField(_("reversed"), default=0, db_default=0, **MONEY)
+    reversal_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                                                related_name="reversed_payout")
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversal_reason = models.TextField(_("reason for reversing"), blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Payouts lived in the contributions app first; the ledger and the audit log are append-only and name them
@@ -56,12 +106,24 @@ class Payout(CollectiveOwned):
                                    name="payout_payable_within_granted"),
             models.CheckConstraint(condition=Q(paid_on__isnull=True) | Q(payable_amount=models.F("granted")),
                                    name="payout_paid_only_when_payable"),
+            models.CheckConstraint(condition=Q(withheld__gte=0) & Q(withheld__lte=models.F("payable_amount")),
+                                   name="payout_withheld_within_payable"),
+            models.CheckConstraint(condition=Q(batch__isnull=True) | Q(payable_amount=models.F("granted"),
+                                                                       granted__gt=0),
+                                   name="payout_batched_only_when_payable"),
+            models.CheckConstraint(condition=Q(reversal_transaction__isnull=True)
+                                   | Q(granted=0, paid_on__isnull=True, batch__isnull=True),
+                                   name="payout_reversed_not_paid"),
         ]
 
     @property
     def state(self) -> str:
+        if self.reversal_transaction_id:
+            return PayoutState.REVERSED
         if self.paid_on:
             return PayoutState.PAID
+        if self.batch_id:
+            return PayoutState.SENT
         if self.payable_amount < self.granted:
             return PayoutState.OWED
         return PayoutState.PAYABLE
@@ -73,3 +135,31 @@ class Payout(CollectiveOwned):
     @property
     def owed_amount(self):
         return self.granted - self.payable_amount
+
+    @property
+    def net_amount(self):
+        """What is paid to the person: the grant less what was withheld."""
+        return self.granted - self.withheld
+
+
+class PayoutCorrection(CollectiveOwned):
+    """A paid payout found too large: the person owes `amount` back. It is a pledged funding of the payout's budget
+    (so the money counts as the budget's again) that the person's next payouts pay by withholding it."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="corrections")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.TextField(_("reason"))
+    funding = models.OneToOneField(Funding, on_delete=models.PROTECT, related_name="correction")
+    # The payouts whose payment withheld it, with the ledger transaction that moved the money.
+    recovered_at = models.DateTimeField(_("recovered at"), null=True, blank=True)
+    recovery_transaction = models.OneToOneField(LedgerTransaction, on_delete=models.PROTECT, null=True, blank=True,
+                                                related_name="recovered_correction")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("payout correction")
+        verbose_name_plural = _("payout corrections")
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payout_correction_positive")]

@@ -2,6 +2,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from members.audit_labels import audit_action_label
+from members.bank import mask_iban
 from members.selectors import role_labels as _role_labels
 
 register = template.Library()
@@ -11,6 +12,12 @@ register = template.Library()
 def role_labels(roles) -> str:
     """["coordinator", "member"] -> "coordinator, member" in the active language."""
     return ", ".join(_role_labels(roles or []))
+
+
+@register.filter
+def masked_iban(iban: str) -> str:
+    """"FR76 •••• 0189": how coordinators and accountants see a person's IBAN."""
+    return mask_iban(iban or "")
 
 
 @register.filter

@@ -3,7 +3,8 @@
      figures; data-confirm-title and data-confirm-button name the action (the button defaults to the one
      pressed), data-confirm-warning adds a stronger warning, and data-confirm-selection counts the boxes
      checked (see withSelection). Cancel is the default: Escape or Enter on
-     the first focus changes nothing;
+     the first focus changes nothing. A button with data-no-confirm submits the same form to an action that
+     can be undone, without asking;
    - a select with data-autosubmit submits its form when it changes (the language switch);
    - the menu button of phones ([data-menu-toggle]) opens the main menu. */
 (function () {
@@ -77,7 +78,8 @@
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.getAttribute || !form.hasAttribute("data-confirm") || form.getAttribute("data-confirmed")) {
+    var undoable = event.submitter && event.submitter.hasAttribute("data-no-confirm");
+    if (undoable || !form.getAttribute || !form.hasAttribute("data-confirm") || form.getAttribute("data-confirmed")) {
       if (form.removeAttribute) { form.removeAttribute("data-confirmed"); }
       return;
     }
