@@ -27,7 +27,8 @@ from django.urls import URLResolver, get_resolver, reverse
 from playwright.sync_api import sync_playwright
 
 from accounting import services as accounting
-from budgets.models import Budget, Funding, FundingStatus, Period, PeriodStatus
+from accounting.incoming.services import funding_import_preview
+from budgets.models import Budget, Funding, FundingStatus, Payout, PayoutBatch, Period, PeriodStatus
 from cobudget.models import Bucket, BucketStatus, Round, RoundStatus
 from contributions import services as declarations
 from contributions.closing import period_close
@@ -151,6 +152,11 @@ def demo_objects() -> tuple[dict, dict]:
         "token_id": token.pk,
         "export_id": export.pk,
         "notification_id": Notification.objects.order_by("pk").first().pk,
+        "payout_batch_id": PayoutBatch.objects.of(fabrique).order_by("pk").first().pk,
+        "payout_id": Payout.objects.of(fabrique).order_by("pk").first().pk,
+        "funding_import_id": funding_import_preview(
+            collective=fabrique, actor=people["alice"], fmt="liberapay", budget=budget,
+            text="id,date,donor,amount,currency\n1,2025-03-01,Mairie,12.00,EUR\n").pk,
         "name": "approve",  # a bucket action
         "uidb36": user_pk_to_url_str(newcomer),
         "key": default_token_generator.make_token(newcomer),
