@@ -163,39 +163,42 @@ def _batch_record(*, collective: Collective, actor: User, method: str, chosen: l
     return batch
 
 
-def _locked_batch(batch: PayoutBatch) -> PayoutBatch:
-    return PayoutBatch.objects.of(batch.collective).select_for_update().get(pk=batch.pk)
-
-
 def batch_mark_sent(*, batch: PayoutBatch, actor: User) -> PayoutBatch:
     """The file was handed to the bank (or the payroll): the batch can no longer be cancelled."""
-    PAY_PAYOUTS.require(collective=batch.collective, actor=actor)
-    with transaction.atomic():
-        batch = _locked_batch(batch)
-        if batch.status != BatchStatus.PREPARED:
-            raise Conflict(_("Only a prepared batch can be marked sent."), "batch_not_prepared")
-        before = _batch_state(batch)
-        batch.status, batch.sent_at = BatchStatus.SENT, timezone.now()
-        batch.save(update_fields=["status", "sent_at"])
-        audit_record(collective=batch.collective, actor=actor, action="payout_batch.sent", target=batch,
-                     before=before, after=_batch_state(batch))
-    return batch
+    return _batch_leaves_prepared(batch=batch, actor=actor, status=BatchStatus.SENT,
+                                  refusal=_("Only a prepared batch can be marked sent."))
 
 
 def batch_cancel(*, batch: PayoutBatch, actor: User) -> PayoutBatch:
     """Give a prepared batch's unpaid payouts back: they are payable again, for another batch or by hand."""
-    PAY_PAYOUTS.require(collective=batch.collective, actor=actor)
-    with transaction.atomic():
-        batch = _locked_batch(batch)
-        if batch.status != BatchStatus.PREPARED:
-            raise Conflict(_("Only a batch not yet marked sent can be cancelled."), "batch_not_prepared")
-        before = _batch_state(batch)
-        released = list(Payout.objects.of(batch.collective).select_for_update()
-                        .filter(batch=batch, paid_on__isnull=True).values_list("pk", flat=True))
-        Payout.objects.of(batch.collective).filter(pk__in=released).update(batch=None)
-        batch.status, batch.cancelled_at = BatchStatus.CANCELLED, timezone.now()
-        batch.save(update_fields=["status", "cancelled_at"])
-        audit_record(collective=batch.collective, actor=actor, action="payout_batch.cancelled", target=batch,
-                     before=before, after={**_batch_state(batch), "released": released})
-    return batch
+    return _batch_leaves_prepared(batch=batch, actor=actor, status=BatchStatus.CANCELLED,
+                                  refusal=_("Only a batch not yet marked sent can be cancelled."))
 
+
+# What a batch leaving `prepared` records: the time it did, and the audit action.
+STAMPS = {
+    BatchStatus.SENT: ("sent_at", "payout_batch.sent"),
+    BatchStatus.CANCELLED: ("cancelled_at", "payout_batch.cancelled"),
+}
+
+
+def _batch_leaves_prepared(*, batch: PayoutBatch, actor: User, status: str, refusal: str) -> PayoutBatch:
+    """A prepared batch marked sent, or cancelled (its unpaid payouts released), once."""
+    PAY_PAYOUTS.require(collective=batch.collective, actor=actor)
+    stamp, action = STAMPS[BatchStatus(status)]
+    with transaction.atomic():
+        batch = PayoutBatch.objects.of(batch.collective).select_for_update().get(pk=batch.pk)
+        if batch.status != BatchStatus.PREPARED:
+            raise Conflict(refusal, "batch_not_prepared")
+        before, after = _batch_state(batch), {}
+        if status == BatchStatus.CANCELLED:
+            released = list(Payout.objects.of(batch.collective).select_for_update()
+                            .filter(batch=batch, paid_on__isnull=True).values_list("pk", flat=True))
+            Payout.objects.of(batch.collective).filter(pk__in=released).update(batch=None)
+            after["released"] = released
+        batch.status = status
+        setattr(batch, stamp, timezone.now())
+        batch.save(update_fields=["status", stamp])
+        audit_record(collective=batch.collective, actor=actor, action=action, target=batch, before=before,
+                     after={**_batch_state(batch), **after})
+    return batch

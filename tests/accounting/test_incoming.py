@@ -131,7 +131,7 @@ def test_applying_receives_the_matched_pledges_and_creates_the_others_with_the_l
     assert lines_of(funding_import)[1].funding_id == created.pk
 
 
-def test_a_bank_credit_becomes_a_funding_of_another_kind(collective, coordinator, budget):
+def test_a_bank_credit_becomes_a_funding_of_another_kind(collective, coordinator, budget, english):
     funding_import = preview(collective, coordinator, budget, "bank", "bank_credits.csv")
     funding_import_apply(funding_import=funding_import, actor=coordinator,
                          choices=[{"number": 4, "action": "skip"}, {"number": 6, "action": "skip"}])
@@ -169,7 +169,7 @@ def test_two_previews_of_one_file_bring_the_money_in_once(collective, coordinato
 
 
 def test_receiving_a_pledge_of_another_amount_is_refused_and_nothing_is_written(
-        collective, coordinator, budget, pledges):
+        collective, coordinator, budget, pledges, english):
     funding_import = preview(collective, coordinator, budget)
     before = books(collective)
     with pytest.raises(DomainError) as refused:

@@ -71,7 +71,8 @@ def test_an_amount_mismatch_answers_400_naming_the_line(collective, coordinator,
     client = api(coordinator)
     import_id = upload(client, collective, budget).json()["id"]
     response = client.post(url(collective, f"{import_id}/apply/"),
-                           {"lines": [{"number": 2, "action": "receive", "funding": other.pk}]}, format="json")
+                           {"lines": [{"number": 2, "action": "receive", "funding": other.pk}]}, format="json",
+                           HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400 and response.json()["code"] == "import_amount_mismatch"
     assert "Line 2" in response.json()["fields"]["lines"][0]
     assert FundingImport.objects.get().status == "preview"

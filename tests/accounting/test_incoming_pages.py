@@ -48,7 +48,8 @@ def test_a_coordinator_uploads_saves_choices_then_confirms(collective, coordinat
 def test_a_refused_choice_is_shown_and_nothing_is_written(collective, coordinator, budget):
     client = client_for(coordinator)
     url = upload(client, collective, budget).url
-    response = client.post(url, {"line": ["2"], "action-2": "receive", "apply": "1"}, follow=True)
+    response = client.post(url, {"line": ["2"], "action-2": "receive", "apply": "1"}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="en")
     assert "Line 2" in response.content.decode() and Funding.objects.count() == 0
     assert FundingImport.objects.get().status == "preview"
 
@@ -56,7 +57,8 @@ def test_a_refused_choice_is_shown_and_nothing_is_written(collective, coordinato
 def test_a_bad_file_is_shown_on_the_form(collective, coordinator, budget):
     sample = SimpleUploadedFile("x.csv", b"nothing;here\n1;2\n")
     response = client_for(coordinator).post(f"/c/{collective.slug}/fundings/import/",
-                                            {"file": sample, "format": "helloasso", "budget": budget.pk})
+                                            {"file": sample, "format": "helloasso", "budget": budget.pk},
+                                            HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and "columns found" in response.content.decode()
     assert not FundingImport.objects.exists()
 

@@ -7,7 +7,9 @@ from budgets.fundings import funding_create
 from budgets.models import Period
 from budgets.periods import period_for_date
 from budgets.services import budget_create
+from contributions.closing import period_close
 from contributions.models import Contribution, ContributionStatus, ValueMode
+from members.bank import bank_details_set, collective_bank_account_set
 from tests.factories import MembershipFactory, UserFactory
 
 
@@ -45,3 +47,22 @@ def declare(budget, author, amount, *, status=ContributionStatus.VALIDATED, day=
 
 def period_at(budget, index: int) -> Period:
     return Period.objects.get(budget=budget, index=index)
+
+
+COLLECTIVE_IBAN = "FR1420041010050500013M02606"
+
+
+def paid_by_transfer_or_not(collective, coordinator, *, with_iban: str, without: str):
+    """A closed period granting two people: one who gave an IBAN, one with no bank details; the collective has its
+    own account. Returns (with IBAN, without)."""
+    collective_bank_account_set(collective=collective, actor=coordinator, bank_iban=COLLECTIVE_IBAN, bank_bic="",
+                                bank_holder="La Fabrique")
+    collective.refresh_from_db()
+    budget = make_budget(collective, coordinator, received="5000.00", amount_per_period="5000.00")
+    paid, unknown = person(collective, 1), person(collective, 2)
+    bank_details_set(collective=collective, person=paid, actor=paid, method="transfer",
+                     iban="FR76 3000 6000 0112 3456 7890 189", holder="P01")
+    declare(budget, paid, with_iban)
+    declare(budget, unknown, without)
+    period_close(period=period_at(budget, 0), actor=coordinator)
+    return paid, unknown

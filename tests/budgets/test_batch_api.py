@@ -6,25 +6,15 @@ import pytest
 from django.urls import reverse
 
 from budgets.models import Payout, PayoutBatch
-from contributions.closing import period_close
-from members.bank import bank_details_set, collective_bank_account_set
 
-from .helpers import declare, make_budget, period_at, person
+from .helpers import paid_by_transfer_or_not
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def granted(collective, coordinator):
-    collective_bank_account_set(collective=collective, actor=coordinator, bank_iban="FR1420041010050500013M02606",
-                                bank_bic="", bank_holder="La Fabrique")
-    budget = make_budget(collective, coordinator, received="5000.00", amount_per_period="5000.00")
-    paid, unknown = person(collective, 1), person(collective, 2)
-    bank_details_set(collective=collective, person=paid, actor=paid, method="transfer",
-                     iban="FR7630006000011234567890189", holder="P01")
-    declare(budget, paid, "120.00")
-    declare(budget, unknown, "80.00")
-    period_close(period=period_at(budget, 0), actor=coordinator)
+    paid, unknown = paid_by_transfer_or_not(collective, coordinator, with_iban="120.00", without="80.00")
     return {p.person_id: p for p in Payout.objects.all()}, paid, unknown
 
 
@@ -36,7 +26,8 @@ def test_create_read_download_and_cancel_a_batch(api, accountant, granted, engli
     payouts, paid, unknown = granted
     ids = [payouts[paid.pk].pk, payouts[unknown.pk].pk]
     client = api(accountant)
-    response = client.post(url("api-payout-batches"), {"payouts": ids, "method": "sepa"}, format="json")
+    response = client.post(url("api-payout-batches"), {"payouts": ids, "method": "sepa"}, format="json",
+                           HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["method"], body["total"], body["count"], body["status"]) == ("sepa", "120.00", 1, "prepared")

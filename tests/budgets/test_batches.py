@@ -50,7 +50,8 @@ def _ids(people):
     return list(Payout.objects.filter(person__in=people).order_by("id").values_list("id", flat=True))
 
 
-def test_a_sepa_batch_is_valid_against_the_scheme_and_its_control_sum_is_the_total(collective, accountant, paying):
+def test_a_sepa_batch_is_valid_against_the_scheme_and_its_control_sum_is_the_total(collective, accountant, paying,
+                                                                                   english):
     batch = batch_create(collective=collective, actor=accountant, payout_ids=_ids(paying), method="sepa")
     assert (batch.count, batch.total) == (4, Decimal("110.50") + Decimal("210.50"))
     skipped = {row["payout"]: row["reason"] for row in batch.skipped}

@@ -8,10 +8,8 @@ import xmlschema
 from playwright.sync_api import expect
 
 from budgets.models import Payout, PayoutBatch
-from contributions.closing import period_close
-from members.bank import bank_details_set, collective_bank_account_set
 from members.models import Role
-from tests.budgets.helpers import declare, make_budget, period_at, person
+from tests.budgets.helpers import paid_by_transfer_or_not
 from tests.factories import verified_member
 
 pytestmark = pytest.mark.e2e
@@ -21,15 +19,7 @@ XSD = Path(__file__).parents[1] / "budgets" / "data" / "pain.001.001.03.xsd"
 @pytest.fixture
 def granted(collective):
     coordinator = verified_member(collective, "alice@example.org", "Alice", [Role.COORDINATOR.value])
-    collective_bank_account_set(collective=collective, actor=coordinator, bank_iban="FR1420041010050500013M02606",
-                                bank_bic="", bank_holder="La Fabrique")
-    budget = make_budget(collective, coordinator, received="5000.00", amount_per_period="5000.00")
-    with_iban, without = person(collective, 1), person(collective, 2)
-    bank_details_set(collective=collective, person=with_iban, actor=with_iban, method="transfer",
-                     iban="FR76 3000 6000 0112 3456 7890 189", holder="Paule Un")
-    declare(budget, with_iban, "150.00")
-    declare(budget, without, "90.00")
-    period_close(period=period_at(budget, 0), actor=coordinator)
+    with_iban, without = paid_by_transfer_or_not(collective, coordinator, with_iban="150.00", without="90.00")
     return coordinator, with_iban, without
 
 
