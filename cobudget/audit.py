@@ -63,6 +63,8 @@ audit_vocabulary("cobudget.bucket", labels={
     "returned_over_member_maximum": gettext_lazy("given back over the maximum per member"),
     "budget": gettext_lazy("budget"),
     "envelope": gettext_lazy("mission"),
+    "flag": gettext_lazy("flag"),
+    "resolution": gettext_lazy("how it was resolved"),
 }, references={
     "into": "cobudget.bucket", "budget": "budgets.budget", "envelope": "budgets.envelope",
     "comment": "cobudget.bucketcomment",

@@ -3,7 +3,7 @@
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,8 +14,9 @@ from contrib_budget.tenancy import role_required
 from members.models import Role
 
 from . import outcomes, selectors, services
-from .forms import AllocateForm, CommentForm, EnvelopeForm
-from .models import Bucket, BucketStatus
+from .forms import AllocateForm, CommentForm, EnvelopeForm, ResolveFlagForm
+from .models import Bucket, BucketFlag, BucketStatus
+from .permissions import RESOLVE_FLAGS
 from .views import bucket_of, posted_id, round_context
 
 
@@ -122,6 +123,21 @@ def bucket_flag(request, collective_slug, bucket_id):
     except DomainError as error:
         messages.error(request, error_text(error))
     return redirect(reverse("cobudget_bucket", args=[request.collective.slug, bucket.pk]) + "#flags")
+
+
+@require_POST
+@role_required(*RESOLVE_FLAGS.roles)
+def bucket_flag_resolve(request, collective_slug, bucket_flag_id):
+    flag = get_object_or_404(BucketFlag.objects.of(request.collective), pk=bucket_flag_id)
+    form = ResolveFlagForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError(error_text(form), "invalid")
+        services.bucket_flag_resolve(flag=flag, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("The flag is resolved."))
+    except DomainError as error:
+        messages.error(request, error_text(error))
+    return redirect(reverse("cobudget_bucket", args=[request.collective.slug, flag.bucket_id]) + "#flags")
 
 
 @role_required(Role.COORDINATOR)

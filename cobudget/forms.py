@@ -373,6 +373,11 @@ class FlagForm(forms.Form):
                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class ResolveFlagForm(forms.Form):
+    resolution = MultiLineField(label=_("How it was resolved"), max_length=2000,
+                                widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class EnvelopeForm(forms.Form):
     budget = forms.ModelChoiceField(label=_("Budget"), queryset=None, required=False,
                                     empty_label=_("— a new budget —"))

@@ -347,6 +347,10 @@ class BucketFlag(CollectiveOwned):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(_("which guideline, and why"))
     created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True,
+                                    blank=True)
+    resolution = models.TextField(_("how it was resolved"), blank=True)
 
     class Meta:
         verbose_name = _("flag")

@@ -11,3 +11,4 @@ MANAGE_ROUNDS = Permission((Role.COORDINATOR,), _("Only coordinators set up, ope
 APPROVE_BUCKETS = Permission((Role.COORDINATOR,), _("Only coordinators approve buckets."), "not_coordinator")
 HAND_OVER_BUCKETS = Permission((Role.COORDINATOR,), _("Only coordinators turn a bucket into an envelope."),
                                "not_coordinator")
+RESOLVE_FLAGS = Permission((Role.COORDINATOR,), _("Only coordinators resolve flags."), "not_coordinator")

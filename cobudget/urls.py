@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api, bucket_actions, views
+from . import api, bucket_actions, flag_api, views
 
 collective_urlpatterns = [
     path("cobudget/", views.round_list, name="cobudget_rounds"),
@@ -21,10 +21,18 @@ collective_urlpatterns = [
          name="cobudget_bucket_action"),
     path("cobudget/buckets/<int:bucket_id>/comment/", bucket_actions.bucket_comment, name="cobudget_bucket_comment"),
     path("cobudget/buckets/<int:bucket_id>/flag/", bucket_actions.bucket_flag, name="cobudget_bucket_flag"),
+    path("cobudget/flags/<int:bucket_flag_id>/resolve/", bucket_actions.bucket_flag_resolve,
+         name="cobudget_flag_resolve"),
     path("cobudget/buckets/<int:bucket_id>/envelope/", bucket_actions.bucket_envelope, name="cobudget_bucket_envelope"),
 ]
 
 _router = SimpleRouter()
 _router.register("rounds", api.RoundViewSet, basename="api-cobudget-rounds")
 _router.register("buckets", api.BucketViewSet, basename="api-cobudget-buckets")
-api_urlpatterns = _router.urls
+api_urlpatterns = [
+    path("buckets/<int:bucket_id>/flags/", flag_api.BucketFlagViewSet.as_view({"get": "list"}),
+         name="api-cobudget-bucket-flags"),
+    path("flags/<int:bucket_flag_id>/resolve/", flag_api.BucketFlagViewSet.as_view({"post": "resolve_flag"}),
+         name="api-cobudget-flag-resolve"),
+    *_router.urls,
+]

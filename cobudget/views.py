@@ -277,7 +277,7 @@ def bucket_detail(request, collective_slug, bucket_id):
         "carriers": list(bucket.carriers.all()),
         "lines": list(bucket.lines.all()),
         "comments": comments.object_list, "page": comments,
-        "flags": list(bucket.flags.select_related("author")),
+        "flags": list(bucket.flags.select_related("author", "resolved_by").order_by("-resolved_at", "created_at")),
         "allocate_form": AllocateForm(), "comment_form": CommentForm(), "flag_form": FlagForm(),
         **_merge_targets(request, bucket, is_carrier=is_carrier),
     })

@@ -80,7 +80,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "cobudget.Allocation": (),
     "cobudget.MemberBucketTotal": (UPDATE,),  # moved by the allocations' trigger (cobudget migration 0008)
     "cobudget.BucketComment": (),
-    "cobudget.BucketFlag": (),
+    "cobudget.BucketFlag": (UPDATE,),  # resolved by a coordinator
     "cobudget.RoundCloseRequest": (),
     "accounting.Export": (UPDATE, DELETE),
     "accounting.AccountingSettings": (UPDATE,),

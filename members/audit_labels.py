@@ -63,6 +63,7 @@ AUDIT_ACTION_LABELS = {
     "cobudget.bucket_updated": gettext_lazy("bucket updated"),
     "cobudget.bucket_proposed": gettext_lazy("bucket proposed"),
     "cobudget.bucket_approved": gettext_lazy("bucket approved for funding"),
+    "cobudget.flag_resolved": gettext_lazy("flag against the guidelines resolved"),
     "cobudget.bucket_cancelled": gettext_lazy("bucket cancelled"),
     "cobudget.bucket_merged": gettext_lazy("buckets merged"),
     "cobudget.bucket_completed": gettext_lazy("bucket completed"),

@@ -170,6 +170,7 @@ def _round(collective: Collective, coordinator: User, people: list[User], n: int
         cobudget.allocation_create(bucket=buckets[0], actor=person, amount=Decimal("10.00"))
     for i, person in enumerate(people):
         cobudget.bucket_comment(bucket=buckets[0], actor=person, body=_label("Comment", i))
+    cobudget.bucket_flag(bucket=buckets[0], actor=coordinator, reason="Guideline 1")
     for i in range(1, n):
         cobudget.round_create(collective=collective, actor=coordinator, name=_label("Round", i),
                               envelope_policy="equal", envelope_amount=Decimal("100.00"))

@@ -18,7 +18,7 @@ from budgets import batches, corrections, fundings, payouts
 from budgets import services as budgets
 from budgets.models import Budget, Envelope, Funding, Payout, PayoutBatch, Period, Task
 from cobudget import services as cobudget
-from cobudget.models import Round
+from cobudget.models import BucketFlag, Round
 from contrib_budget.errors import DomainError, Forbidden
 from contributions import closing
 from contributions import services as declarations
@@ -122,6 +122,17 @@ def _batched(world: World) -> PayoutBatch:
                                 method="payroll")
 
 
+def _flagged(world: World) -> BucketFlag:
+    """A bucket of the opened round flagged by a member (the same flag however often it is asked for)."""
+    flag = BucketFlag.objects.first()
+    if flag:
+        return flag
+    round = cobudget.round_open(round=world.round, actor=world.coordinator)
+    bucket = cobudget.bucket_create(round=round, actor=world.coordinator, title="Four à pain",
+                                    lines=[{"description": "Briques", "min_amount": "50.00", "max_amount": None}])
+    return cobudget.bucket_flag(bucket=bucket, actor=world.target.user, reason="Hors charte")
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -197,6 +208,10 @@ CASES = [
          "patch", lambda w: w.url("api-cobudget-rounds-detail", pk=w.round.pk), lambda w: {"description": "Idées"}),
     Case("round_open", lambda w, p: cobudget.round_open(round=w.round, actor=p),
          "post", lambda w: w.url("api-cobudget-rounds-open", pk=w.round.pk), lambda w: {}),
+    Case("bucket_flag_resolve",
+         lambda w, p: cobudget.bucket_flag_resolve(flag=_flagged(w), actor=p, resolution="Revu"),
+         "post", lambda w: w.url("api-cobudget-flag-resolve", bucket_flag_id=_flagged(w).pk),
+         lambda w: {"resolution": "Revu ensemble"}),
     Case("export_request",
          lambda w, p: accounting.export_request(collective=w.collective, actor=p, kind="journal", fmt="csv",
                                                 params={}),

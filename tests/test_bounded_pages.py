@@ -24,6 +24,7 @@ from django.utils.regex_helper import normalize
 
 from accounting.models import Export, FundingImport, IssuedDocument
 from budgets.models import Envelope, Funding, Payout, PayoutBatch, Task
+from cobudget.models import BucketFlag
 from contrib_budget.tenancy import URL_KWARG
 from members.models import Invitation, Membership, PersonalToken
 from members.notifications.models import Notification
@@ -133,6 +134,7 @@ def _objects(data: Bounded) -> dict:
         **{model._meta.label: obj for model, obj in first.items()},
         "budgets.Budget": data.budget, "budgets.Period": data.closed_period, "cobudget.Round": data.round,
         "cobudget.Bucket": data.bucket, "contributions.Contribution": data.contribution,
+        "cobudget.BucketFlag": BucketFlag.objects.filter(bucket=data.bucket).first(),
         "budgets.Payout": Payout.objects.filter(period=data.closed_period).order_by("pk").first(),
         "members.Membership": Membership.objects.get(collective=collective, user=data.coordinator),
         "members.Collective": collective,

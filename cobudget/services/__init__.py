@@ -1,10 +1,10 @@
 """Every write of the cobudget: rounds, wallets, buckets, allocations and the close.
 
 One module per capability: `rounds` (set-up, envelopes, opening), `buckets` (their life cycle),
-`allocations`, `closing` (the close and its settlement) and `handover` (a funded bucket becomes a budget's
-envelope). Callers import from here: `from cobudget import services; services.round_create(...)`. Inside,
-imports run one way: `_common` <- `rounds` <- `closing` <- `buckets`; `allocations` and `handover` use
-`_common` (and `rounds`) only.
+`allocations`, `closing` (the close and its settlement), `flags` (against the guidelines) and `handover` (a
+funded bucket becomes a budget's envelope). Callers import from here: `from cobudget import services;
+services.round_create(...)`. Inside, imports run one way: `_common` <- `rounds` <- `closing` <- `buckets`;
+`allocations`, `flags` and `handover` use `_common` (and `rounds`) only.
 
 Lock order, everywhere: the round row (FOR SHARE by allocations and bucket
 changes, FOR UPDATE by opening and closing), then bucket rows (FOR UPDATE, by
@@ -26,13 +26,13 @@ from .buckets import (
     bucket_comment,
     bucket_complete,
     bucket_create,
-    bucket_flag,
     bucket_merge,
     bucket_propose,
     bucket_update,
     merge_split,
 )
 from .closing import bucket_outcome, buckets_settle, round_close, rounds_close_due, wallets_settle
+from .flags import bucket_flag, bucket_flag_resolve
 from .handover import bucket_to_envelope
 from .rounds import (
     ROUND_AMOUNTS,
@@ -73,6 +73,7 @@ __all__ = [
     "bucket_complete",
     "bucket_create",
     "bucket_flag",
+    "bucket_flag_resolve",
     "bucket_merge",
     "bucket_propose",
     "bucket_update",

@@ -25,7 +25,6 @@ from ..models import (
     AllocationKind,
     Bucket,
     BucketComment,
-    BucketFlag,
     BucketStatus,
     BudgetLine,
     CommentKind,
@@ -363,19 +362,3 @@ def bucket_comment(*, bucket: Bucket, actor: User, body: str, kind: str = Commen
                      after={"comment": comment.pk})
         bucket_commented_notify(bucket=bucket, body=body, actor=actor)
     return comment
-
-
-def bucket_flag(*, bucket: Bucket, actor: User, reason: str) -> BucketFlag:
-    reason = checked("reason", (reason or "").strip(), text.multi_line(2000))
-    if not reason:
-        raise DomainError(_("Say which guideline this bucket goes against."), "empty",
-                          fields={"reason": [_("This field is required.")]})
-    with transaction.atomic():
-        flag, created = BucketFlag.objects.get_or_create(
-            bucket=bucket, author=actor, defaults={"collective": bucket.collective, "reason": reason}
-        )
-        if not created:
-            raise Conflict(_("You have already flagged this bucket."), "already_flagged")
-        audit_record(collective=bucket.collective, actor=actor, action="cobudget.bucket_flagged", target=bucket,
-                     after={"reason": reason})
-    return flag

@@ -119,6 +119,9 @@ def bucket_outcome(*, round: Round, funded: Decimal, min_goal: Decimal) -> str:
 
 
 def _bucket_fate(bucket: Bucket, round: Round) -> str:
+    if bucket.status == BucketStatus.DRAFT:
+        # Never proposed: the round it was drafted for is over.
+        return BucketStatus.CANCELLED
     if bucket.status == BucketStatus.PROPOSED:
         # Never approved for funding, so it holds no allocation: it ends unfunded, with nothing to refund.
         return BucketStatus.UNFUNDED
@@ -155,12 +158,13 @@ def buckets_settle(*, round: Round, actor: User | None = None) -> int:
 
 def wallets_settle(*, round: Round, actor: User | None = None) -> int:
     """Settle the next set of the round's unsettled wallets, in one transaction: what is left in each expires or
-    returns to the pool, by the round's rule. Returns how many were settled (0: none was left)."""
+    returns to the pool, by the round's rule; a round funded from the pool always gives it back to the pool, where
+    it came from. Returns how many were settled (0: none was left)."""
     with transaction.atomic():
         wallets = list(Wallet.objects.select_for_update(of=("self",)).select_related("account")
                        .filter(round=round, settled_at__isnull=True)
                        .order_by("pk")[:settings.POSTINGS_PER_TRANSACTION])
-        returning = round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL
+        returning = round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL or round.funded_from_pool
         left = [wallet for wallet in wallets if wallet.account.balance]
         if left:
             destination = pool_account(round.collective) if returning else round_source_account(round)

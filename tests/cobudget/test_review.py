@@ -183,3 +183,44 @@ def test_the_round_page_says_when_funding_opens(make_round, make_bucket, member)
                                  HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Funding opens " in html and "until then, read the buckets" in html
     assert 'name="amount"' not in html.split(f'id="bucket-{bucket.pk}"')[1].split("</article>")[0]
+
+
+def test_a_round_funded_from_the_pool_gives_what_is_left_back_to_the_pool(make_round, make_bucket, collective,
+                                                                          coordinator, member):
+    first = make_round(leftover_policy="return_to_pool")  # the coordinator and the member, 100.00 each
+    services.round_close(round=first, actor=coordinator)
+    assert selectors.pool_balance(collective) == D("200.00")
+    second = make_round(name="From the pool", envelope_amount=D("50.00"), funded_from_pool=True)  # "expire"
+    assert second.leftover_policy == "expire" and selectors.pool_balance(collective) == D("100.00")
+    bucket = make_bucket(second, min_goal="30.00")
+    services.allocation_create(bucket=bucket, actor=member, amount="30.00")
+    services.round_close(round=second, actor=coordinator)
+    assert selectors.pool_balance(collective) == D("170.00")
+    assert ledger_violations(collective) == []
+
+
+def test_drafts_still_in_draft_at_the_close_are_cancelled(make_round, make_bucket, coordinator):
+    round = make_round()
+    draft = make_bucket(round, propose=False, title="Idea")
+    services.round_close(round=round, actor=coordinator)
+    draft.refresh_from_db()
+    assert (draft.status, draft.status_at_close) == (BucketStatus.CANCELLED, BucketStatus.DRAFT)
+
+
+def test_a_coordinator_resolves_a_flag_saying_how(api, make_round, make_bucket, collective, coordinator, member):
+    bucket = make_bucket(make_round())
+    flag = services.bucket_flag(bucket=bucket, actor=member, reason="Hors de la charte")
+    url = f"/api/v1/collectives/{collective.slug}/flags/{flag.pk}/resolve/"
+    assert api(member).post(url, {"resolution": "Non"}, format="json").status_code == 403
+    assert api(coordinator).post(url, {"resolution": "  "}, format="json").status_code == 400
+    resolved = api(coordinator).post(url, {"resolution": "Budget revu avec les porteurs"}, format="json")
+    assert resolved.status_code == 200, resolved.content
+    body = resolved.json()
+    assert (body["resolved_by"], body["resolution"]) == (coordinator.pk, "Budget revu avec les porteurs")
+    assert api(coordinator).post(url, {"resolution": "Encore"}, format="json").status_code == 409
+    listed = api(member).get(f"/api/v1/collectives/{collective.slug}/buckets/{bucket.pk}/flags/").json()
+    assert [row["id"] for row in listed["results"]] == [flag.pk] and listed["results"][0]["resolved_at"]
+    page = logged_in(coordinator).get(f"/c/{collective.slug}/cobudget/buckets/{bucket.pk}/",
+                                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Resolved by Alice" in page and "Budget revu avec les porteurs" in page
+    assert AuditEvent.objects.filter(action="cobudget.flag_resolved").exists()
