@@ -32,6 +32,17 @@ def balance(code):
     return Account.objects.get(code=code).balance
 
 
+def next_payment(budget, someone, amount: str, *, coordinator, accountant) -> Payout:
+    """`someone` declares `amount` in the second period, which closes; their payout is marked paid."""
+    declare(budget, someone, amount, day=period_at(budget, 1).starts_on)
+    period_close(period=period_at(budget, 1), actor=coordinator)
+    following = Payout.objects.get(period=period_at(budget, 1))
+    payouts_mark_paid(collective=budget.collective, payout_ids=[following.pk], actor=accountant,
+                      paid_on=date(2025, 1, 27))
+    following.refresh_from_db()
+    return following
+
+
 @pytest.fixture
 def carried(collective, coordinator):
     """A carry-over budget: one person granted 300 in the first period, 2000 received."""
@@ -103,11 +114,7 @@ def test_a_paid_payout_in_a_locked_period_is_corrected_from_the_next_payment(col
     assert correction.funding.status == "pledged" and correction.funding.source_kind == "correction"
     with pytest.raises(DomainError):
         payout_correct(payout=payout, actor=coordinator, amount="181.00", reason="More than was paid")
-    declare(budget, someone, "200.00", day=period_at(budget, 1).starts_on)
-    period_close(period=period_at(budget, 1), actor=coordinator)
-    following = Payout.objects.get(period=period_at(budget, 1))
-    payouts_mark_paid(collective=collective, payout_ids=[following.pk], actor=accountant, paid_on=date(2025, 1, 27))
-    following.refresh_from_db()
+    following = next_payment(budget, someone, "200.00", coordinator=coordinator, accountant=accountant)
     correction.refresh_from_db()
     assert (following.withheld, following.net_amount) == (Decimal("120.00"), Decimal("80.00"))
     assert correction.recovered_at is not None and correction.funding.status == "received"
@@ -122,11 +129,7 @@ def test_a_correction_larger_than_the_next_payment_waits_for_a_larger_one(collec
     budget, someone, payout = carried
     payouts_mark_paid(collective=collective, payout_ids=[payout.pk], actor=accountant, paid_on=date(2025, 1, 20))
     correction = payout_correct(payout=payout, actor=coordinator, amount="150.00", reason="Rate too high")
-    declare(budget, someone, "100.00", day=period_at(budget, 1).starts_on)
-    period_close(period=period_at(budget, 1), actor=coordinator)
-    small = Payout.objects.get(period=period_at(budget, 1))
-    payouts_mark_paid(collective=collective, payout_ids=[small.pk], actor=accountant, paid_on=date(2025, 1, 27))
-    small.refresh_from_db()
+    small = next_payment(budget, someone, "100.00", coordinator=coordinator, accountant=accountant)
     correction.refresh_from_db()
     assert small.withheld == 0 and correction.recovered_at is None
     assert books_violations(collective) == []
