@@ -59,6 +59,10 @@ def payout_explanation(payout) -> str:
     (with their reason), since the grant was computed from the adjusted amount."""
     currency = payout.collective.currency
     text = explanation_text(payout.explanation_code, payout.explanation_params, currency)
+    if payout.reversed_amount:
+        # The grant was computed, then reversed: say both, the reversal last.
+        text = " ".join([text, _("%(amount)s reversed by the coordinators: %(reason)s") % {
+            "amount": format_money(payout.reversed_amount, currency), "reason": payout.reversal_reason}])
     contribution = payout.contribution
     if contribution.amount == payout.requested:
         return text

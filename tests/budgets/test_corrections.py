@@ -11,6 +11,7 @@ from accounting.documents import personal_statement_data
 from accounting.services import period_lock
 from budgets.available import funds_not_granted, period_available
 from budgets.corrections import payout_correct, payout_reverse
+from budgets.explanations import payout_explanation
 from budgets.fundings import funding_receive
 from budgets.ledger_audit import books_violations
 from budgets.models import Account, Funding, LedgerTransaction, Payout
@@ -54,7 +55,8 @@ def carried(collective, coordinator):
     return budget, someone, Payout.objects.get()
 
 
-def test_reversing_an_unpaid_grant_returns_its_money_to_the_next_open_period(collective, coordinator, carried):
+def test_reversing_an_unpaid_grant_returns_its_money_to_the_next_open_period(collective, coordinator, carried,
+                                                                            english):
     budget, someone, payout = carried
     before_funds = funds_not_granted(budget)
     before_next = period_available(budget=budget, period=period_at(budget, 1))
@@ -63,6 +65,7 @@ def test_reversing_an_unpaid_grant_returns_its_money_to_the_next_open_period(col
     assert funds_not_granted(budget) == before_funds + Decimal("300.00")
     assert period_available(budget=budget, period=period_at(budget, 1)) == before_next + Decimal("300.00")
     assert balance(f"payable:{someone.pk}") == 0
+    assert payout_explanation(reversed_).endswith("€300.00 reversed by the coordinators: Declared twice")
     txn = reversed_.reversal_transaction
     assert txn.reverses_id == payout.grant_transaction_id and "Declared twice" in txn.memo
     assert books_violations(collective) == [] and trial_balance(collective) == 0
