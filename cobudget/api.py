@@ -36,6 +36,7 @@ class RoundSerializer(ModelSerializer):
             "envelope_floor", "envelope_cap", "participants", "max_per_member_per_bucket", "allow_retract",
             "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
             "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool",
+            "mode", "total_amount", "allow_scores", "mes_completion", "tie_rule",
             "created_at", "opened_at", "closed_at", "settled_at",
         ]
         read_only_fields = ["id", "status", "created_at", "opened_at", "closed_at", "settled_at"]
@@ -44,6 +45,28 @@ class RoundSerializer(ModelSerializer):
         data = super().to_representation(instance)
         data["participants"] = sorted(p.pk for p in instance.participants.all())
         return data
+
+
+class SupportSerializer(serializers.Serializer):
+    score = serializers.IntegerField(min_value=1, max_value=5, default=1,
+                                     help_text="1 to 5 when the round allows scores; else 1.")
+
+
+class ResultSerializer(serializers.Serializer):
+    """A bucket at the close; for an Equal Shares round, why it was selected or not, with its figures."""
+
+    bucket = serializers.IntegerField(source="id")
+    title = serializers.CharField()
+    status = serializers.CharField()
+    cost = serializers.DecimalField(source="min_goal", **MONEY_FIELD)
+    funded = serializers.DecimalField(**MONEY_FIELD)
+    selected = serializers.BooleanField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    supporters = serializers.ListField(child=serializers.IntegerField())
+    shares = serializers.DictField(child=serializers.DecimalField(**MONEY_FIELD),
+                                   help_text="What each supporter paid (user id → amount).")
+    missing = serializers.DecimalField(**MONEY_FIELD, allow_null=True,
+                                       help_text="For a bucket left out: how much more support it needed.")
 
 
 class WalletSerializer(serializers.Serializer):
@@ -102,6 +125,15 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
     def pool(self, request, *args, **kwargs):
         body = {"balance": selectors.pool_balance(self.collective), "currency": self.collective.currency}
         return Response(PoolSerializer(body).data)
+
+    @extend_schema(responses=ResultSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def results(self, request, *args, **kwargs):
+        """Every bucket of the round with its outcome; an Equal Shares round explains each (empty before it
+        closes)."""
+        round = self.get_object()
+        page = self.paginate_queryset(selectors.results_buckets(round))
+        return self.get_paginated_response(ResultSerializer(selectors.explained(round, page), many=True).data)
 
     @extend_schema(responses=WalletSerializer)
     @action(detail=True, methods=["get"])
@@ -230,7 +262,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
 
     queryset = Bucket.objects.none()  # the model, for the schema; get_queryset scopes to the collective
     serializer_class = BucketSerializer
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     roles_by_action = {"approve": APPROVE_BUCKETS.roles}
 
     def get_queryset(self):
@@ -313,6 +345,21 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
         if into is None:
             raise DomainError(_("No such bucket to merge into."), "invalid", fields={"into": [_("Unknown bucket.")]})
         return self._respond(services.bucket_merge(bucket=bucket, into=into, actor=request.user))
+
+    @extend_schema(methods=["POST"], request=SupportSerializer, responses={204: None})
+    @extend_schema(methods=["DELETE"], request=None, responses={204: None})
+    @action(detail=True, methods=["post", "delete"])
+    def support(self, request, *args, **kwargs):
+        """In an Equal Shares round, a participant supports the bucket (with a score if the round allows scores),
+        or takes the support back, while funding is open."""
+        bucket = self.get_object()
+        if request.method == "DELETE":
+            services.bucket_support_withdraw(bucket=bucket, actor=request.user)
+        else:
+            serializer = SupportSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            services.bucket_support(bucket=bucket, actor=request.user, score=serializer.validated_data["score"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(methods=["GET"], responses=FunderSerializer(many=True))
     @extend_schema(methods=["POST"], request=AllocationRequestSerializer, responses={201: AllocationResultSerializer})

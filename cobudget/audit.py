@@ -51,6 +51,8 @@ def _returned(value, collective) -> str:
 
 audit_vocabulary("cobudget.round", labels={
     "total": gettext_lazy("money in the envelopes"), "participants": gettext_lazy("participants"),
+    "selected": gettext_lazy("buckets selected"), "spent": gettext_lazy("spent"),
+    "tie_seed": gettext_lazy("seed of the draw breaking ties"),
 })
 audit_vocabulary("cobudget.bucket", labels={
     "amount": gettext_lazy("amount"),
@@ -64,6 +66,7 @@ audit_vocabulary("cobudget.bucket", labels={
     "budget": gettext_lazy("budget"),
     "envelope": gettext_lazy("mission"),
     "flag": gettext_lazy("flag"),
+    "score": gettext_lazy("score"),
     "resolution": gettext_lazy("how it was resolved"),
 }, references={
     "into": "cobudget.bucket", "budget": "budgets.budget", "envelope": "budgets.envelope",

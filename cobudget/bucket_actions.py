@@ -1,4 +1,5 @@
-"""What members do to a bucket from its pages: give to it, move it along, comment, flag, hand it over."""
+"""What members do to a bucket from its pages: give to it (or support it, in an Equal Shares round), move it
+along, comment, flag, hand it over."""
 
 
 from django.contrib import messages
@@ -14,7 +15,7 @@ from contrib_budget.tenancy import role_required
 from members.models import Role
 
 from . import outcomes, selectors, services
-from .forms import AllocateForm, CommentForm, EnvelopeForm, ResolveFlagForm
+from .forms import AllocateForm, CommentForm, EnvelopeForm, ResolveFlagForm, SupportForm
 from .models import Bucket, BucketFlag, BucketStatus
 from .permissions import RESOLVE_FLAGS
 from .views import bucket_of, posted_id, round_context
@@ -61,6 +62,37 @@ def bucket_allocate(request, collective_slug, bucket_id):
         return _give_box(request, bucket, level, text)
     messages.add_message(request, {"error": messages.ERROR, "warning": messages.WARNING,
                                    "success": messages.SUCCESS}[level], text)
+    return _back(request, bucket)
+
+
+@require_POST
+def bucket_support(request, collective_slug, bucket_id):
+    """Support the bucket in an Equal Shares round, or change the score given (1 when the form sends none)."""
+    bucket = bucket_of(request, bucket_id)
+    form = SupportForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError(_("Give a score from 1 to 5."), "invalid_score")
+        score = form.cleaned_data["score"] or 1
+        services.bucket_support(bucket=bucket, actor=request.user, score=score)
+    except DomainError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, _("You support “%(bucket)s” with a score of %(score)s.") % {
+            "bucket": bucket.title, "score": score} if bucket.round.allow_scores
+            else _("You support “%(bucket)s”.") % {"bucket": bucket.title})
+    return _back(request, bucket)
+
+
+@require_POST
+def bucket_support_withdraw(request, collective_slug, bucket_id):
+    bucket = bucket_of(request, bucket_id)
+    try:
+        services.bucket_support_withdraw(bucket=bucket, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error_text(error))
+    else:
+        messages.success(request, _("You no longer support “%(bucket)s”.") % {"bucket": bucket.title})
     return _back(request, bucket)
 
 

@@ -23,32 +23,16 @@ from budgets.models import MONEY
 from contrib_budget.models import CollectiveOwned
 from contrib_budget.uploads import validate_file_content
 
-
-class RoundStatus(models.TextChoices):
-    DRAFT = "draft", _("draft")
-    OPEN = "open", _("open")
-    CLOSED = "closed", _("closed")
-
-
-class EnvelopePolicy(models.TextChoices):
-    EQUAL = "equal", _("the same amount for everyone")
-    MANUAL = "manual", _("an amount set per member")
-    WEIGHTED = "weighted", _("a total weighted by granted contributions")
-
-
-class PartialPolicy(models.TextChoices):
-    REFUND = "refund", _("refund buckets below their minimum")
-    ACCEPT = "accept", _("accept buckets above the threshold")
-
-
-class LeftoverPolicy(models.TextChoices):
-    EXPIRE = "expire", _("expires")
-    RETURN_TO_POOL = "return_to_pool", _("returns to the collective's pool")
-
-
-class OverallocationMode(models.TextChoices):
-    REFUSE = "refuse", _("refuse the allocation")
-    CAP_TO_REMAINING = "cap_to_remaining", _("trim it to what is still needed")
+from .choices import (
+    EnvelopePolicy,
+    LeftoverPolicy,
+    MesCompletion,
+    OverallocationMode,
+    PartialPolicy,
+    RoundMode,
+    RoundStatus,
+    TieRule,
+)
 
 
 class Round(CollectiveOwned):
@@ -111,6 +95,18 @@ class Round(CollectiveOwned):
         _("an allocation above what a bucket still needs"), max_length=20,
         choices=OverallocationMode.choices, default=OverallocationMode.REFUSE,
     )
+
+    # Equal Shares rounds: no wallets to give from; members support buckets and the close splits `total_amount`
+    # with the Method of Equal Shares (cobudget.equal_shares). `results` keeps its outcome, explained per bucket.
+    mode = models.CharField(_("mode"), max_length=20, choices=RoundMode.choices, default=RoundMode.LIVE)
+    total_amount = models.DecimalField(_("total to share"), null=True, blank=True,
+                                       validators=[MinValueValidator(0)], **MONEY)
+    allow_scores = models.BooleanField(_("supporters give each bucket a score from 1 to 5"), default=False)
+    mes_completion = models.CharField(_("completion"), max_length=20, choices=MesCompletion.choices,
+                                      default=MesCompletion.ADD_ONE)
+    tie_rule = models.CharField(_("ties are broken by"), max_length=10, choices=TieRule.choices,
+                                default=TieRule.EARLIEST)
+    results = models.JSONField(default=dict, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -338,6 +334,26 @@ class BucketComment(CollectiveOwned):
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
         ordering = ["created_at", "id"]
+
+
+class BucketSupport(CollectiveOwned):
+    """A participant's support of a bucket in an Equal Shares round, with a score when the round allows scores."""
+
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="supports")
+    bucket = models.ForeignKey(Bucket, on_delete=models.PROTECT, related_name="supports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    score = models.PositiveSmallIntegerField(_("score"), default=1,
+                                             validators=[MinValueValidator(1), MaxValueValidator(5)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("support")
+        verbose_name_plural = _("supports")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bucket", "user"], name="support_once_per_member"),
+            models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="support_score_1_to_5"),
+        ]
 
 
 class BucketFlag(CollectiveOwned):

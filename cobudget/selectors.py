@@ -1,5 +1,6 @@
 """Reads worth naming: envelopes' weights, wallets, buckets with their funding."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -301,3 +302,20 @@ def _buckets_to_approve(user: User) -> list[WaitingItem]:
         )
         for row in rows
     ]
+
+
+def explained(round: Round, buckets: Iterable[Bucket]) -> list[dict]:
+    """`buckets` of `round` with what each holds and, once an Equal Shares round has closed, why the Method of
+    Equal Shares selected it or not: its supporters, what each paid, what it lacked."""
+    outcomes = round.results.get("buckets", {})
+    rows = []
+    for bucket in buckets:
+        outcome = outcomes.get(str(bucket.pk), {})
+        rows.append({
+            "id": bucket.pk, "title": bucket.title, "status": bucket.status, "min_goal": bucket.min_goal,
+            "funded": bucket.account.balance, "selected": outcome.get("selected"), "reason": outcome.get("reason"),
+            "supporters": outcome.get("supporters", []),
+            "shares": {int(user_id): Decimal(share) for user_id, share in outcome.get("shares", {}).items()},
+            "missing": Decimal(outcome["missing"]) if outcome.get("missing") else None,
+        })
+    return rows

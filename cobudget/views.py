@@ -18,9 +18,10 @@ from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
 from members.models import Role
 
-from . import charts, live, outcomes, selectors, services
-from .forms import AllocateForm, BucketForm, CommentForm, FlagForm, LineFormSet, RoundForm
-from .models import Bucket, BucketStatus, Round, RoundStatus
+from . import charts, equal_shares_pages, live, outcomes, selectors, services
+from .forms import AllocateForm, BucketForm, CommentForm, FlagForm, LineFormSet
+from .models import Bucket, BucketStatus, Round, RoundMode, RoundStatus
+from .round_form import RoundForm
 
 BUCKETS_PER_PAGE = 24
 ROUNDS_PER_PAGE = 25
@@ -73,6 +74,11 @@ def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet
     return buckets
 
 
+def _told(round: Round):
+    """What tells opening and closing the round in figures: an Equal Shares round moves no wallet."""
+    return equal_shares_pages if round.mode == RoundMode.EQUAL_SHARES else outcomes
+
+
 def round_context(request, round: Round, buckets) -> dict:
     wallet = selectors.wallet_of(round, request.user)
     funding_open = services.funding_is_open(round)
@@ -81,6 +87,8 @@ def round_context(request, round: Round, buckets) -> dict:
     for bucket in buckets:
         bucket.live_version = live.bucket_version(bucket, visible=visible)
     return {
+        **equal_shares_pages.supports_context(buckets, request.user, round=round, participant=wallet is not None,
+                                              funding_open=funding_open),
         "round": round, "wallet": wallet, "funding_open": funding_open, "buckets": buckets,
         "live_seen": live.seen(buckets, wallet), "visible": visible, "is_coordinator": _is_coordinator(request),
         # A draft has no wallets yet: its participants are told theirs comes; others are told nothing per bucket.
@@ -146,10 +154,10 @@ def round_detail(request, collective_slug, round_id):
         and (context["wallet"] is not None or context["wallet_to_come"]),
     })
     if context["is_coordinator"] and round.status == RoundStatus.OPEN:
-        context["close_question"] = outcomes.round_close_question(round)
+        context["close_question"] = _told(round).round_close_question(round)
         context["close_warning"] = outcomes.round_close_warning(round)
     if context["is_coordinator"] and round.status == RoundStatus.DRAFT:
-        context["open_question"] = outcomes.round_open_question(round)
+        context["open_question"] = _told(round).round_open_question(round)
     context["returned_at_merge"] = returned = list(selectors.returned_at_merge(round, request.user))
     for allocation in returned:
         allocation.returned = -allocation.amount
@@ -205,7 +213,7 @@ def round_open(request, collective_slug, round_id):
     round = _round(request, round_id)
     try:
         round = services.round_open(round=round, actor=request.user)
-        messages.success(request, outcomes.round_opened_outcome(round))
+        messages.success(request, _told(round).round_opened_outcome(round))
     except DomainError as error:
         messages.error(request, error_text(error))
     return redirect("cobudget_round", request.collective.slug, round.pk)
@@ -220,13 +228,16 @@ def round_close(request, collective_slug, round_id):
     except DomainError as error:
         messages.error(request, error_text(error))
         return redirect("cobudget_round", request.collective.slug, round.pk)
-    messages.success(request, outcomes.round_closed_outcome(round))
+    messages.success(request, _told(round).round_closed_outcome(round))
     return redirect("cobudget_round_results", request.collective.slug, round.pk)
 
 
 def round_results(request, collective_slug, round_id):
     """The round's figures (summed in SQL over every bucket) and its buckets a page at a time, funded ones first."""
     round = _round(request, round_id)
+    if round.mode == RoundMode.EQUAL_SHARES:
+        return equal_shares_pages.round_results(request, round, per_page=RESULTS_PER_PAGE,
+                                                is_coordinator=_is_coordinator(request))
     page = Paginator(selectors.results_buckets(round), RESULTS_PER_PAGE).get_page(request.GET.get("page"))
     buckets = _decorate(list(page.object_list), request.user)
     refunded = selectors.refunded_by_bucket(round, buckets=buckets)

@@ -81,6 +81,7 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "cobudget.MemberBucketTotal": (UPDATE,),  # moved by the allocations' trigger (cobudget migration 0008)
     "cobudget.BucketComment": (),
     "cobudget.BucketFlag": (UPDATE,),  # resolved by a coordinator
+    "cobudget.BucketSupport": (UPDATE, DELETE),  # its score changes, or it is taken back
     "cobudget.RoundCloseRequest": (),
     "accounting.Export": (UPDATE, DELETE),
     "accounting.AccountingSettings": (UPDATE,),

@@ -130,6 +130,7 @@ def _flagged(world: World) -> BucketFlag:
     round = cobudget.round_open(round=world.round, actor=world.coordinator)
     bucket = cobudget.bucket_create(round=round, actor=world.coordinator, title="Four à pain",
                                     lines=[{"description": "Briques", "min_amount": "50.00", "max_amount": None}])
+    bucket = cobudget.bucket_propose(bucket=bucket, actor=world.coordinator)
     return cobudget.bucket_flag(bucket=bucket, actor=world.target.user, reason="Hors charte")
 
 
@@ -208,6 +209,9 @@ CASES = [
          "patch", lambda w: w.url("api-cobudget-rounds-detail", pk=w.round.pk), lambda w: {"description": "Idées"}),
     Case("round_open", lambda w, p: cobudget.round_open(round=w.round, actor=p),
          "post", lambda w: w.url("api-cobudget-rounds-open", pk=w.round.pk), lambda w: {}),
+    Case("bucket_support",
+         lambda w, p: cobudget.bucket_support(bucket=_flagged(w).bucket, actor=p),
+         "post", lambda w: w.url("api-cobudget-buckets-support", pk=_flagged(w).bucket_id), lambda w: {"score": 1}),
     Case("bucket_flag_resolve",
          lambda w, p: cobudget.bucket_flag_resolve(flag=_flagged(w), actor=p, resolution="Revu"),
          "post", lambda w: w.url("api-cobudget-flag-resolve", bucket_flag_id=_flagged(w).pk),

@@ -182,6 +182,7 @@ KIND_OF_COLUMN = {
     "PayoutCorrection.amount": money.MAX_DECLARATION,
     "PayoutBatch.total": money.MAX_FUNDING,  # at most 1,000 payouts of one declaration's maximum each
     "Round.envelope_amount": money.MAX_ENVELOPE,
+    "Round.total_amount": money.MAX_FUNDING,  # what an Equal Shares round shares out
     "Round.envelope_floor": money.MAX_ENVELOPE,
     "Round.envelope_cap": money.MAX_ENVELOPE,
     "Round.max_per_member_per_bucket": money.MAX_ALLOCATION,

@@ -47,7 +47,7 @@ from accounting.incoming.services import funding_import_preview
 from accounting.models import DocumentKind, Export, ExportStatus, FundingImport, IssuedDocument
 from budgets.models import Budget, Envelope, Funding, Payout, PayoutBatch, Period, PeriodStatus, RateLevel, Task
 from cobudget import services as cobudget
-from cobudget.models import Bucket, Round, RoundStatus
+from cobudget.models import Bucket, BucketFlag, Round, RoundStatus
 from contributions.models import Contribution
 from members import services
 from members.models import Collective, Invitation, Membership, Role
@@ -103,6 +103,7 @@ SEGMENTS = {
     "notifications": Notification,
     "imports": FundingImport,
     "batches": PayoutBatch,
+    "flags": BucketFlag,
 }
 # Body fields that name an object of the collective, and the model they name.
 BODY_IDS = {"round": Round, "envelope": Envelope, "budget": Budget, "task": Task, "into": Bucket, "period": Period,
@@ -355,6 +356,10 @@ MAY_NEVER_SUCCEED = {
                                                                                "paid)",
     "POST /api/v1/collectives/{collective_slug}/payouts/{payout_id}/correct/": "an amount no larger than what was "
                                                                                "paid, and a reason",
+    "POST /api/v1/collectives/{collective_slug}/buckets/{id}/support/": "a bucket of an Equal Shares round (the "
+                                                                        "demo's rounds are live)",
+    "DELETE /api/v1/collectives/{collective_slug}/buckets/{id}/support/": "a bucket one supports, in an Equal "
+                                                                          "Shares round",
 }
 
 

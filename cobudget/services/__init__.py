@@ -1,10 +1,10 @@
 """Every write of the cobudget: rounds, wallets, buckets, allocations and the close.
 
 One module per capability: `rounds` (set-up, envelopes, opening), `buckets` (their life cycle),
-`allocations`, `closing` (the close and its settlement), `flags` (against the guidelines) and `handover` (a
-funded bucket becomes a budget's envelope). Callers import from here: `from cobudget import services;
-services.round_create(...)`. Inside, imports run one way: `_common` <- `rounds` <- `closing` <- `buckets`;
-`allocations`, `flags` and `handover` use `_common` (and `rounds`) only.
+`allocations`, `supports` (Equal Shares rounds), `closing` (the close and its settlement), `flags` (against the
+guidelines) and `handover` (a funded bucket becomes a budget's envelope). Callers import from here:
+`from cobudget import services; services.round_create(...)`. Inside, imports run one way: `_common` <- `rounds`
+<- `supports` <- `closing` <- `buckets`; `allocations`, `flags` and `handover` use `_common` (and `rounds`) only.
 
 Lock order, everywhere: the round row (FOR SHARE by allocations and bucket
 changes, FOR UPDATE by opening and closing), then bucket rows (FOR UPDATE, by
@@ -49,6 +49,7 @@ from .rounds import (
     round_source_account,
     round_update,
 )
+from .supports import bucket_support, bucket_support_withdraw, equal_shares_fund
 
 __all__ = [
     # rounds
@@ -74,6 +75,9 @@ __all__ = [
     "bucket_create",
     "bucket_flag",
     "bucket_flag_resolve",
+    "bucket_support",
+    "bucket_support_withdraw",
+    "equal_shares_fund",
     "bucket_merge",
     "bucket_propose",
     "bucket_update",

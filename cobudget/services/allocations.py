@@ -25,6 +25,7 @@ from ..models import (
     OverallocationMode,
     Round,
     RoundCloseRequest,
+    RoundMode,
     RoundStatus,
     Wallet,
 )
@@ -83,6 +84,9 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
         round, bucket = _lock_round_and_bucket(bucket, collective)
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("This round is closed: allocations are final."), "round_closed")
+        if round.mode == RoundMode.EQUAL_SHARES:
+            raise Conflict(_("In an Equal Shares round nobody gives money: support the buckets you want."),
+                           "equal_shares_round")
         state = _protected_state(round, bucket, actor)
         if state is None or state.closing:
             _refuse_without_wallet(round)

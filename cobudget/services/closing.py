@@ -33,6 +33,7 @@ from ..models import (
 from ..notifications import bucket_funded_notify, round_closed_notify
 from ..permissions import MANAGE_ROUNDS
 from .rounds import pool_account, round_source_account
+from .supports import equal_shares_fund
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def round_close(*, round: Round, actor: User | None = None) -> Round:
             locked.save(update_fields=["status", "closed_at"])
             audit_record(collective=locked.collective, actor=actor, action="cobudget.round_closed", target=locked,
                          after={"closed_at": locked.closed_at.isoformat()})
+        equal_shares_fund(round=locked, actor=actor)
     while buckets_settle(round=locked, actor=actor):
         pass
     while wallets_settle(round=locked, actor=actor):

@@ -14,13 +14,22 @@ from budgets.ledger import ACCOUNTS_ALLOWED_NEGATIVE, InsufficientFunds, account
 from budgets.models import Account, AccountKind
 from contrib_budget.errors import Conflict, DomainError, validated_or_raise
 from contrib_budget.keywords import UNSET, Unset, given
-from contrib_budget.money import MAX_ALLOCATION, MAX_ENVELOPE, ZERO, MoneyInput, format_money, parse_money, to_money
+from contrib_budget.money import (
+    MAX_ALLOCATION,
+    MAX_ENVELOPE,
+    MAX_FUNDING,
+    ZERO,
+    MoneyInput,
+    format_money,
+    parse_money,
+    to_money,
+)
 from members.audit import audit_record
 from members.models import Collective, Membership, Role, User
 
 from .. import selectors
 from ..envelopes import weighted_envelopes
-from ..models import EnvelopePolicy, Round, RoundStatus, Wallet
+from ..models import EnvelopePolicy, Round, RoundMode, RoundStatus, Wallet
 from ..notifications import round_opened_notify
 from ..permissions import MANAGE_ROUNDS
 from ._common import People, person_ids
@@ -30,11 +39,12 @@ ROUND_FIELDS = (
     "funding_closes_at", "envelope_policy", "envelope_amount", "manual_envelopes", "weight_from", "weight_to",
     "envelope_floor", "envelope_cap", "max_per_member_per_bucket", "allow_retract",
     "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
-    "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool",
+    "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool", "mode",
+    "total_amount", "allow_scores", "mes_completion", "tie_rule",
 )
 # The round's amounts, each bounded as its kind is.
 ROUND_AMOUNTS = {"envelope_amount": MAX_ENVELOPE, "envelope_floor": MAX_ENVELOPE, "envelope_cap": MAX_ENVELOPE,
-                 "max_per_member_per_bucket": MAX_ALLOCATION}
+                 "max_per_member_per_bucket": MAX_ALLOCATION, "total_amount": MAX_FUNDING}
 # What may still change once the round is open: words and the calendar, never the money rules.
 ROUND_FIELDS_WHILE_OPEN = (
     "name", "description", "guidelines", "proposals_open_at", "proposals_close_at", "funding_closes_at",
@@ -127,7 +137,9 @@ def round_create(
     hide_allocations_until_close: bool | Unset = UNSET, bucket_approval_required: bool | Unset = UNSET,
     min_carriers: int | Unset = UNSET, partial_policy: str | Unset = UNSET,
     partial_threshold_percent: int | Unset = UNSET, leftover_policy: str | Unset = UNSET,
-    overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET,
+    overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET, mode: str | Unset = UNSET,
+    total_amount: MoneyInput | None | Unset = UNSET, allow_scores: bool | Unset = UNSET,
+    mes_completion: str | Unset = UNSET, tie_rule: str | Unset = UNSET,
 ) -> Round:
     """A draft round; a rule left out takes the model's default."""
     MANAGE_ROUNDS.require(collective=collective, actor=actor)
@@ -140,7 +152,8 @@ def round_create(
         allow_retract=allow_retract, hide_allocations_until_close=hide_allocations_until_close,
         bucket_approval_required=bucket_approval_required, min_carriers=min_carriers, partial_policy=partial_policy,
         partial_threshold_percent=partial_threshold_percent, leftover_policy=leftover_policy,
-        overallocation_mode=overallocation_mode, funded_from_pool=funded_from_pool,
+        overallocation_mode=overallocation_mode, funded_from_pool=funded_from_pool, mode=mode,
+        total_amount=total_amount, allow_scores=allow_scores, mes_completion=mes_completion, tie_rule=tie_rule,
     )
     round = Round(collective=collective, created_by=actor, **fields)
     _check_round_rules(round)
@@ -176,7 +189,9 @@ def round_update(
     hide_allocations_until_close: bool | Unset = UNSET, bucket_approval_required: bool | Unset = UNSET,
     min_carriers: int | Unset = UNSET, partial_policy: str | Unset = UNSET,
     partial_threshold_percent: int | Unset = UNSET, leftover_policy: str | Unset = UNSET,
-    overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET,
+    overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET, mode: str | Unset = UNSET,
+    total_amount: MoneyInput | None | Unset = UNSET, allow_scores: bool | Unset = UNSET,
+    mes_completion: str | Unset = UNSET, tie_rule: str | Unset = UNSET,
 ) -> Round:
     """Change what was passed; once the round is open, a change to its money rules is refused."""
     MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
@@ -189,7 +204,8 @@ def round_update(
         allow_retract=allow_retract, hide_allocations_until_close=hide_allocations_until_close,
         bucket_approval_required=bucket_approval_required, min_carriers=min_carriers, partial_policy=partial_policy,
         partial_threshold_percent=partial_threshold_percent, leftover_policy=leftover_policy,
-        overallocation_mode=overallocation_mode, funded_from_pool=funded_from_pool,
+        overallocation_mode=overallocation_mode, funded_from_pool=funded_from_pool, mode=mode,
+        total_amount=total_amount, allow_scores=allow_scores, mes_completion=mes_completion, tie_rule=tie_rule,
     )
     with transaction.atomic():
         round = Round.objects.select_for_update().get(pk=round.pk)
@@ -251,17 +267,19 @@ def _round_field_label(name: str) -> str:
 
 
 def round_envelopes(*, round: Round) -> dict[int, Decimal]:
-    """Each participant's envelope by the round's policy (user id → amount)."""
+    """Each participant's envelope by the round's policy (user id → amount). An Equal Shares round gives none:
+    its participants support buckets, and the close shares the round's total among them."""
+    if round.mode == RoundMode.EQUAL_SHARES:
+        if not round.total_amount:
+            raise DomainError(_("Set the total to share."), "total_amount", fields={"total_amount": [_("Required.")]})
+        return dict.fromkeys(_participant_ids(round), ZERO)
     if round.envelope_policy == EnvelopePolicy.MANUAL:
         envelopes = {int(k): Decimal(v) for k, v in round.manual_envelopes.items()}
         if not envelopes:
             raise DomainError(_("Set at least one member's envelope."), "no_participants",
                               fields={"manual_envelopes": [_("Required for manual envelopes.")]})
         return envelopes
-    participants = sorted(round.participants.values_list("pk", flat=True)) or selectors.default_participant_ids(
-        round.collective)
-    if not participants:
-        raise DomainError(_("This round has no participants."), "no_participants")
+    participants = _participant_ids(round)
     if not round.envelope_amount:
         raise DomainError(_("Set the envelope amount."), "envelope_amount",
                           fields={"envelope_amount": [_("Required.")]})
@@ -273,6 +291,20 @@ def round_envelopes(*, round: Round) -> dict[int, Decimal]:
         total=round.envelope_amount, weights={p: granted.get(p, ZERO) for p in participants},
         floor=round.envelope_floor, cap=round.envelope_cap, rotation=round.pk,
     )
+
+
+def _participant_ids(round: Round) -> list[int]:
+    participants = sorted(round.participants.values_list("pk", flat=True)) or selectors.default_participant_ids(
+        round.collective)
+    if not participants:
+        raise DomainError(_("This round has no participants."), "no_participants")
+    return participants
+
+
+def round_total_account(round: Round) -> Account:
+    """What an Equal Shares round shares: drawn from its source when it opens, paid to buckets when it closes."""
+    return account_get_or_create(collective=round.collective, kind=AccountKind.ROUND,
+                                 code=f"cobudget:round:{round.pk}:total", name=round.name)
 
 
 def _wallet_accounts(round: Round, user_ids: list[int]) -> dict[int, Account]:
@@ -312,6 +344,8 @@ def round_open(*, round: Round, actor: User) -> Round:
             for user_id, amount in sorted(envelopes.items())
         )
         legs = [(accounts[user_id], amount) for user_id, amount in sorted(envelopes.items()) if amount]
+        if round.mode == RoundMode.EQUAL_SHARES:
+            legs = [(round_total_account(round), round.total_amount or ZERO)]
         total = sum((amount for _a, amount in legs), ZERO)
         if total:
             try:

@@ -3,8 +3,10 @@
      last poll flashes, so a member sees someone else's allocation arrive.
    - After giving (the form is sent by htmx and its box swapped in place), the outcome takes the focus without
      scrolling: the page stays at the bucket.
-   - Round set-up: a field marked data-when="<field>" data-values="<v1 v2>" shows only while that field holds
-     one of the values (the envelope policy's own fields); the envelopes set per member add up live.
+   - Round set-up: a field marked data-when="<field1 field2>" data-values="<v1 v2>" shows only while one of
+     those fields holds one of the values (the envelope policy's own fields), and, when also marked
+     data-and-when/data-and-values, only while that holds too (the live mode's fields); the envelopes set per
+     member add up live.
    - Bucket form: budget lines are added and removed (the formset renumbered), their goals add up live; the
      co-carriers list can be searched.
    - Merging: the confirmation states the figures of the bucket chosen in the list. */
@@ -44,11 +46,21 @@
     return field.value;
   }
 
+  // Whether one of the fields named in `when` holds one of `values` (both lists space-separated).
+  function holds(form, when, values) {
+    var wanted = values.split(" ");
+    return when.split(" ").some(function (name) { return wanted.indexOf(valueOf(form, name)) !== -1; });
+  }
+
   function setUpShownWhen(form) {
     function update() {
-      form.querySelectorAll("[data-when]").forEach(function (box) {
-        var values = box.getAttribute("data-values").split(" ");
-        box.hidden = values.indexOf(valueOf(form, box.getAttribute("data-when"))) === -1;
+      form.querySelectorAll("[data-when], [data-and-when]").forEach(function (box) {
+        var shown = !box.hasAttribute("data-when")
+          || holds(form, box.getAttribute("data-when"), box.getAttribute("data-values"));
+        if (box.hasAttribute("data-and-when")) {
+          shown = shown && holds(form, box.getAttribute("data-and-when"), box.getAttribute("data-and-values"));
+        }
+        box.hidden = !shown;
       });
     }
     form.addEventListener("change", update);

@@ -53,7 +53,8 @@ def text_of(html: str) -> str:
 def test_the_round_set_up_comes_in_sections_with_each_policys_fields_marked(collective, coordinator, people):
     html = logged_in(coordinator).get(page(collective, "new")).content.decode()
     legends = re.findall(r'<fieldset class="card cb-section" id="section-(\w+)">\s*<legend>([^<]+)</legend>', html)
-    assert legends == [("basics", "Basics"), ("envelopes", "Envelopes"), ("rules", "Rules"), ("dates", "Dates")]
+    assert legends == [("basics", "Basics"), ("mode", "How members take part"), ("envelopes", "Envelopes"),
+                       ("rules", "Rules"), ("dates", "Dates")]
     assert re.search(r'id="field-weight_from" data-when="envelope_policy" data-values="weighted"', html)
     assert re.search(r'id="field-envelope_amount" data-when="envelope_policy" data-values="equal weighted"', html)
     assert re.search(r'id="field-partial_threshold_percent" data-when="partial_policy" data-values="accept"', html)

@@ -29,7 +29,7 @@ from playwright.sync_api import sync_playwright
 from accounting import services as accounting
 from accounting.incoming.services import funding_import_preview
 from budgets.models import Budget, Funding, FundingStatus, Payout, PayoutBatch, Period, PeriodStatus
-from cobudget.models import Bucket, BucketStatus, Round, RoundStatus
+from cobudget.models import Bucket, BucketFlag, BucketStatus, Round, RoundStatus
 from contributions import services as declarations
 from contributions.closing import period_close
 from contributions.models import CommentKind, Contribution, ContributionStatus
@@ -153,6 +153,7 @@ def demo_objects() -> tuple[dict, dict]:
         "export_id": export.pk,
         "notification_id": Notification.objects.order_by("pk").first().pk,
         "payout_batch_id": PayoutBatch.objects.of(fabrique).order_by("pk").first().pk,
+        "bucket_flag_id": BucketFlag.objects.of(fabrique).order_by("pk").first().pk,
         "payout_id": Payout.objects.of(fabrique).order_by("pk").first().pk,
         "funding_import_id": funding_import_preview(
             collective=fabrique, actor=people["alice"], fmt="liberapay", budget=budget,
