@@ -10,6 +10,8 @@ from django.test import Client
 from cobudget import services
 from cobudget.models import BucketSupport, Round, RoundMode
 
+from .helpers import open_bucket
+
 pytestmark = pytest.mark.django_db
 
 
@@ -25,23 +27,6 @@ def browser_for():
 
 def page(collective, *parts):
     return "/".join([f"/c/{collective.slug}/cobudget", *map(str, parts)]) + "/"
-
-
-@pytest.fixture
-def shares_round(collective, coordinator, people):
-    def make(**fields):
-        fields.setdefault("total_amount", D("400.00"))
-        round = services.round_create(collective=collective, actor=coordinator, name="Équitable",
-                                      mode="equal_shares", participants=people[:4], **fields)
-        return services.round_open(round=round, actor=coordinator)
-
-    return make
-
-
-def open_bucket(round, coordinator, title, cost):
-    bucket = services.bucket_create(round=round, actor=coordinator, title=title,
-                                    lines=[{"description": "All", "min_amount": cost, "max_amount": None}])
-    return services.bucket_propose(bucket=bucket, actor=coordinator)
 
 
 def test_the_set_up_page_creates_an_equal_shares_round_without_envelope_fields(browser_for, collective, coordinator):
