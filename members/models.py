@@ -101,9 +101,11 @@ class Collective(models.Model):
     description = models.TextField(_("description"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # The account the collective pays from (members.bank): not personal data, so stored in plain text.
-    bank_iban = models.CharField(_("IBAN of the collective"), max_length=34, blank=True)
-    bank_bic = models.CharField(_("BIC of the collective"), max_length=11, blank=True)
-    bank_holder = models.CharField(_("holder of the collective's account"), max_length=HOLDER_MAX, blank=True)
+    # Database defaults too: collectives are also written by set-based SQL (the bench's seed).
+    bank_iban = models.CharField(_("IBAN of the collective"), max_length=34, blank=True, default="", db_default="")
+    bank_bic = models.CharField(_("BIC of the collective"), max_length=11, blank=True, default="", db_default="")
+    bank_holder = models.CharField(_("holder of the collective's account"), max_length=HOLDER_MAX, blank=True,
+                                   default="", db_default="")
 
     class Meta:
         verbose_name = _("collective")
