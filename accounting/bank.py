@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from budgets.models import Payout
+from budgets.models import NET_AMOUNT, Payout
 from budgets.payouts import payouts_mark_paid
 from contrib_budget.errors import DomainError
 from contrib_budget.money import has_at_most_two_decimals
@@ -178,7 +178,7 @@ def _match(collective, line: BankLine, actor) -> dict:
     unpaid = payouts.filter(paid_on__isnull=True)
     if not unpaid.exists():
         return {**result, "status": "already_paid" if payouts.exists() else "unknown_reference"}
-    total = unpaid.aggregate(total=Sum(F("granted") - F("withheld")))["total"]
+    total = unpaid.aggregate(total=Sum(NET_AMOUNT))["total"]
     if total != line.amount:
         return {**result, "status": "amount_mismatch", "expected": str(total)}
     ids = list(unpaid.values_list("pk", flat=True))

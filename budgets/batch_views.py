@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,15 +18,9 @@ from .explanations import payout_explanation
 from .forms import CorrectForm, ReverseForm
 from .models import BatchMethod, BatchStatus, Payout, PayoutBatch, PayoutState
 from .permissions import CORRECT_GRANTS, PAY_PAYOUTS
+from .views import redirect_back
 
 PAGE_SIZE = 50
-
-
-def _back(request, fallback: str):
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(fallback, request.collective.slug)
 
 
 def _batch(request, batch_id: int) -> PayoutBatch:
@@ -50,7 +43,7 @@ def batch_new(request, collective_slug):
                              method=request.POST.get("method", ""))
     except DomainError as error:
         messages.error(request, error_text(error))
-        return _back(request, "payouts")
+        return redirect_back(request, "payouts")
     messages.success(request, _("Batch #%(id)s is ready: download its file and give it to the bank or the payroll.")
                      % {"id": batch.pk})
     return redirect("payout_batch", request.collective.slug, batch.pk)

@@ -10,7 +10,6 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from contrib_budget.errors import Conflict, DomainError
@@ -55,8 +54,9 @@ def _method_reason(method: str, details: PaymentDetails) -> str | None:
     return None
 
 
-def _choose(collective: Collective, payouts: list[Payout], method: str) -> tuple[list[Payout], list[dict]]:
-    """The payouts the batch can pay, and the others with why."""
+def _choose(collective: Collective, payouts: list[Payout],
+            method: str) -> tuple[list[Payout], list[dict], dict[int, PaymentDetails]]:
+    """The payouts the batch can pay, the others with why, and how each payee is paid."""
     skipped, candidates = [], []
     for payout in payouts:
         reason = _not_payable_reason(payout)
@@ -72,7 +72,7 @@ def _choose(collective: Collective, payouts: list[Payout], method: str) -> tuple
             skipped.append({"payout": payout.pk, "reason": reason})
         else:
             chosen.append(payout)
-    return chosen, sorted(skipped, key=lambda row: row["payout"])
+    return chosen, sorted(skipped, key=lambda row: row["payout"]), details
 
 
 def _debtor(collective: Collective) -> Account:
@@ -83,8 +83,7 @@ def _debtor(collective: Collective) -> Account:
 
 
 def _period_label(payout: Payout) -> str:
-    period = payout.period
-    return f"{date_format(period.starts_on, 'Y-m-d')} – {date_format(period.ends_on, 'Y-m-d')}"
+    return f"{payout.period.starts_on.isoformat()} – {payout.period.ends_on.isoformat()}"
 
 
 def _document(batch: PayoutBatch, payouts: list[Payout], details: dict[int, PaymentDetails]) -> tuple[str, str]:
@@ -134,19 +133,20 @@ def batch_create(*, collective: Collective, actor: User, payout_ids: list[int], 
                        .select_related("person", "collective", "period__budget").filter(pk__in=ids).order_by("id"))
         if len(payouts) != len(ids):
             raise DomainError(_("Unknown payout."), "not_found", fields={"payouts": [_("Unknown payout.")]})
-        chosen, skipped = _choose(collective, payouts, method)
+        chosen, skipped, details = _choose(collective, payouts, method)
         if not chosen:
             message = _("None of these payouts can be sent this way.")
             raise Conflict(message, "nothing_to_send", fields={"payouts": [row["reason"] for row in skipped]})
         for period_id in sorted({p.period_id for p in chosen}):
             ensure_period_unlocked(period_id)
         corrections_recover(collective=collective, payouts=chosen, actor=actor)
-        batch = _batch_record(collective=collective, actor=actor, method=method, chosen=chosen, skipped=skipped)
+        batch = _batch_record(collective=collective, actor=actor, method=method, chosen=chosen, skipped=skipped,
+                              details=details)
     return batch
 
 
-def _batch_record(*, collective: Collective, actor: User, method: str, chosen: list[Payout],
-                  skipped: list[dict]) -> PayoutBatch:
+def _batch_record(*, collective: Collective, actor: User, method: str, chosen: list[Payout], skipped: list[dict],
+                  details: dict[int, PaymentDetails]) -> PayoutBatch:
     """The batch row, its file, and its payouts marked sent (inside the caller's transaction)."""
     total = sum((p.net_amount for p in chosen), ZERO)
     if total <= 0:
@@ -154,7 +154,6 @@ def _batch_record(*, collective: Collective, actor: User, method: str, chosen: l
     batch = PayoutBatch.objects.create(
         collective=collective, method=method, total=total, count=len(chosen), skipped=skipped, created_by=actor,
         lines=[{"payout": p.pk, "person": p.person_id, "amount": str(p.net_amount)} for p in chosen])
-    details = bank_details_for(collective=collective, people=[p.person for p in chosen])
     batch.document, batch.filename = _document(batch, chosen, details)
     batch.save(update_fields=["document", "filename"])
     Payout.objects.of(collective).filter(pk__in=[p.pk for p in chosen]).update(batch=batch)

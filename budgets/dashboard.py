@@ -18,7 +18,7 @@ from members.models import Collective, Membership, Role
 from members.selectors import WaitingItem, waiting_provider
 
 from . import charts, selectors
-from .models import Payout, Period, PeriodStatus
+from .models import NET_AMOUNT, Payout, Period, PeriodStatus
 
 SHOWN_BUDGETS = 6
 SHOWN_PERIODS = 4
@@ -132,7 +132,7 @@ def _payouts_to_pay(user) -> list[WaitingItem]:
               .values("collective_id"))
     rows = (Payout.objects.filter(selectors.PAYABLE, collective_id__in=payers)
             .values("collective_id", "collective__slug", "collective__name", "collective__currency")
-            .annotate(count=Count("id"), total=Sum("granted"))
+            .annotate(count=Count("id"), total=Sum(NET_AMOUNT))
             .order_by("collective__name"))
     return [
         WaitingItem(

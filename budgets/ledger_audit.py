@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from members.models import Collective
 
 from .ledger import ACCOUNTS_ALLOWED_NEGATIVE
-from .models import Account, AccountKind, Entry, LedgerTransaction, Payout
+from .models import NET_AMOUNT, Account, AccountKind, Entry, LedgerTransaction, Payout
 from .notifications import ledger_violation_notify
 
 
@@ -80,17 +80,16 @@ def payout_violations(collective: Collective | None = None) -> list[str]:
     for payout in payouts.filter(reversal_transaction__isnull=False).annotate(moved=reversed_).exclude(
             moved=F("reversed_amount")):
         problems.append(f"payout #{payout.pk} reversed {payout.reversed_amount} but its reversal moved {payout.moved}")
-    net = F("granted") - F("withheld")
     paid = Sum("payment_transaction__entries__amount", filter=Q(payment_transaction__entries__amount__gt=0))
-    for payout in payouts.filter(paid_on__isnull=False).alias(net=net).filter(net__gt=0).annotate(
-            moved=paid).exclude(moved=net):
+    for payout in payouts.filter(paid_on__isnull=False).alias(net=NET_AMOUNT).filter(net__gt=0).annotate(
+            moved=paid).exclude(moved=NET_AMOUNT):
         problems.append(f"payout #{payout.pk} paid {payout.net_amount} but its payment moved {payout.moved}")
     expected = defaultdict(Decimal)
     # What a payment withheld left the person's payable account when the correction it repaid was recovered.
     held = payouts.values("collective_id", "person_id").annotate(
         owed=Sum(F("granted") - F("payable_amount"), filter=Q(paid_on__isnull=True)),
         payable=Sum(F("payable_amount") - F("withheld"), filter=Q(paid_on__isnull=True)),
-        paid=Sum(net, filter=Q(paid_on__isnull=False)))
+        paid=Sum(NET_AMOUNT, filter=Q(paid_on__isnull=False)))
     for row in held:
         for state in ("owed", "payable", "paid"):
             expected[(row["collective_id"], f"{state}:{row['person_id']}")] = row[state] or Decimal("0")

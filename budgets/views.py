@@ -268,10 +268,15 @@ def payouts_mark_paid(request, collective_slug):
             messages.error(request, error_text(error))
         else:
             messages.success(request, outcomes.payouts_paid_outcome(done, currency=request.collective.currency))
+    return redirect_back(request, "payouts")
+
+
+def redirect_back(request, fallback: str):
+    """To the page the form came from (its `next`, when it is one of ours), else to the collective's `fallback`."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
-    return redirect("payouts", request.collective.slug)
+    return redirect(fallback, request.collective.slug)
 
 
 @require_POST

@@ -4,7 +4,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from budgets.models import Payout
+from budgets.models import NET_AMOUNT, Payout
 from contrib_budget import charts
 from contrib_budget.charts import BLUE, GREEN, ORANGE, Series
 from contrib_budget.money import ZERO
@@ -28,7 +28,7 @@ def _my_work(collective: Collective, membership: Membership) -> dict | None:
     )
     payouts = Payout.objects.of(collective).filter(person=membership.user).aggregate(
         granted_total=Coalesce(Sum("granted"), ZERO),
-        paid_total=Coalesce(Sum("granted", filter=Q(paid_on__isnull=False)), ZERO))
+        paid_total=Coalesce(Sum(NET_AMOUNT, filter=Q(paid_on__isnull=False)), ZERO))
     is_contributor = membership.has_role(Role.CONTRIBUTOR)
     if not is_contributor and not (figures["pending"] or figures["waiting"] or payouts["granted_total"]):
         return None

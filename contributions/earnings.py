@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
-from budgets.models import Payout
+from budgets.models import NET_AMOUNT, Payout
 from budgets.selectors import sum_of
 from contrib_budget.money import ZERO
 from contrib_budget.scopes import across_collectives
@@ -27,7 +27,7 @@ def earnings_of(user: User) -> list[dict]:
                              owed=sum_of(payouts.filter(paid_on__isnull=True), F("granted") - F("payable_amount")),
                              payable=sum_of(payouts.filter(paid_on__isnull=True), F("payable_amount") - F("withheld")),
                              # What a correction withheld repaid an earlier payout: not paid again.
-                             paid=sum_of(payouts.filter(paid_on__isnull=False), F("granted") - F("withheld"))))
+                             paid=sum_of(payouts.filter(paid_on__isnull=False), NET_AMOUNT)))
     return [
         {"collective": m.collective, "declared": m.declared, "granted": m.granted, "owed": m.owed,
          "payable": m.payable, "paid": m.paid}

@@ -7,7 +7,7 @@ from django.contrib.postgres.aggregates import StringAgg
 from django.db.models import F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
-from budgets.models import Funding, Payout
+from budgets.models import NET_AMOUNT, Funding, Payout
 from contrib_budget.money import ZERO, split_largest_remainder
 
 from .base import CHUNK_SIZE, Exporter, register
@@ -61,7 +61,7 @@ class PayoutsExporter(PayoutScope):
                 owed_total=Sum(F("granted") - F("payable_amount")),
                 # What a correction withheld from a payout was never payable to the person, nor paid to them.
                 payable_total=Coalesce(Sum(F("payable_amount") - F("withheld"), filter=~paid), ZERO),
-                paid_total=Coalesce(Sum(F("granted") - F("withheld"), filter=paid), ZERO),
+                paid_total=Coalesce(Sum(NET_AMOUNT, filter=paid), ZERO),
                 last_paid_on=Max("paid_on"),
                 references=StringAgg("reference", delimiter=" ", distinct=True, default=""),
             )

@@ -55,6 +55,10 @@ class PayoutBatch(CollectiveOwned):
         constraints = [models.CheckConstraint(condition=Q(total__gt=0), name="payout_batch_total_positive")]
 
 
+# What a payout pays its person, in a query: the grant less what a correction withheld (Payout.net_amount).
+NET_AMOUNT = models.F("granted") - models.F("withheld")
+
+
 class Payout(CollectiveOwned):
     """What a closing granted for one declaration, and how far it is paid."""
 
