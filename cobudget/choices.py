@@ -19,6 +19,7 @@ class EnvelopePolicy(models.TextChoices):
 class PartialPolicy(models.TextChoices):
     REFUND = "refund", _("refund buckets below their minimum")
     ACCEPT = "accept", _("accept buckets above the threshold")
+    REDISTRIBUTE = "redistribute", _("give their money back for a second window, then close")
 
 
 class LeftoverPolicy(models.TextChoices):
@@ -45,3 +46,10 @@ class TieRule(models.TextChoices):
 class OverallocationMode(models.TextChoices):
     REFUSE = "refuse", _("refuse the allocation")
     CAP_TO_REMAINING = "cap_to_remaining", _("trim it to what is still needed")
+
+
+class RoundSchedule(models.TextChoices):
+    NONE = "none", _("no schedule")
+    MONTHLY = "monthly", _("every month")
+    QUARTERLY = "quarterly", _("every quarter")
+    YEARLY = "yearly", _("every year")

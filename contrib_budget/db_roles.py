@@ -83,6 +83,8 @@ APP_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "cobudget.BucketFlag": (UPDATE,),  # resolved by a coordinator
     "cobudget.BucketSupport": (UPDATE, DELETE),  # its score changes, or it is taken back
     "cobudget.RoundCloseRequest": (),
+    "cobudget.RoundTemplate": (UPDATE, DELETE),  # its rules and schedule change; a coordinator deletes it
+    "cobudget.Delegation": (UPDATE,),  # taken back
     "accounting.Export": (UPDATE, DELETE),
     "accounting.AccountingSettings": (UPDATE,),
     "accounting.AccountMapping": (UPDATE,),
