@@ -2,7 +2,7 @@
 
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -27,12 +27,12 @@ from members.models import Collective, User
 
 from .chart import chart_of
 from .dates import parse_date
-from .exporters import REGISTRY
+from .exporters import REGISTRY, Exporter
 from .models import AccountingSettings, AccountMapping, Export, ExportStatus, IssuedDocument
 from .notifications import export_notify
 from .permissions import ACCOUNTANT_ONLY, KEEP_BOOKS
 from .selectors import accounting_settings_of
-from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS
+from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS, TextWriter, Writer
 
 logger = logging.getLogger(__name__)
 
@@ -175,8 +175,22 @@ def _claim(export_id: int) -> bool:
     )
 
 
-def _set_progress(export_id: int, progress: int) -> None:
-    Export.objects.filter(pk=export_id).update(progress=progress, updated_at=timezone.now())
+@contextmanager
+def progress_reporter(export_id: int) -> Iterator[Callable[[int], None]]:
+    """A function recording the export's progress. It writes by a connection of its own: while COPY streams the
+    rows, the export's connection can run nothing else. Committed at once, so the export's page sees it."""
+    reporter = connections.create_connection(DEFAULT_DB_ALIAS)
+    table = Export._meta.db_table
+
+    def report(progress: int) -> None:
+        with reporter.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET progress = %s, updated_at = %s WHERE id = %s",
+                           [progress, timezone.now(), export_id])
+
+    try:
+        yield report
+    finally:
+        reporter.close()
 
 
 def export_run(*, export_id: int) -> None:
@@ -224,18 +238,17 @@ def _write(export: Export) -> int:
     exporter = REGISTRY[export.kind](collective=export.collective, params=export.params)
     writer_class = WRITERS[export.format]
     total = exporter.count()
-    written = 0
+    written = reported = 0
     beat = timezone.now()
     with (translation.override(export.collective.locale), planned_for_every_row(),
-          tempfile.TemporaryFile() as stream):
+          tempfile.TemporaryFile() as stream, progress_reporter(export.pk) as report):
         writer = writer_class(stream, options={**export.params, "title": export.kind})
         writer.write_header(exporter.header())
-        for row in exporter.rows():
-            writer.write_row(row)
-            written += 1
-            if written % PROGRESS_EVERY_ROWS == 0 or timezone.now() - beat > HEARTBEAT:
-                _set_progress(export.pk, min(99, written * 100 // total) if total else 0)
-                beat = timezone.now()
+        for rows in _written(exporter, writer, export):
+            written += rows
+            if written - reported >= PROGRESS_EVERY_ROWS or timezone.now() - beat > HEARTBEAT:
+                report(min(99, written * 100 // total) if total else 0)
+                reported, beat = written, timezone.now()
         writer.close()
         stream.seek(0)
         name = exporter.filename(writer_class.extension)
@@ -246,6 +259,19 @@ def _write(export: Export) -> int:
         export.file.storage.delete(export.file.field.generate_filename(export, name))
         export.file.save(name, File(stream), save=False)
     return written
+
+
+def _written(exporter: Exporter, writer: Writer, export: Export) -> Iterator[int]:
+    """Write the rows, by COPY when the database can write them for this writer; yields how many as they go."""
+    query = exporter.copy_query(export.format, {**export.params})
+    if query is None or not isinstance(writer, TextWriter):
+        for row in exporter.rows():
+            writer.write_row(row)
+            yield 1
+        return
+    select, params = query
+    with connection.cursor() as cursor, cursor.cursor.copy(writer.copy_statement(select), params) as copy:
+        yield from writer.write_copied(copy)
 
 
 def exports_purge_expired() -> int:

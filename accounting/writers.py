@@ -20,6 +20,7 @@ import csv
 import io
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -33,6 +34,8 @@ from contrib_budget.text import neutralized
 
 CSV_DELIMITERS = {",": ",", ";": ";"}
 FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
+COPIED_BATCH_BYTES = 1 << 16
+COPY_DELIMITERS = {",": "','", ";": "';'", "\t": "E'\\t'", "|": "'|'"}
 
 # XML 1.0 holds no C0 control character but tab, line feed and carriage return, no lone surrogate,
 # and neither U+FFFE nor U+FFFF. openpyxl refuses the control characters (the whole export would
@@ -115,6 +118,44 @@ class TextWriter(Writer):
     def close(self) -> None:
         self.text.flush()
         self.text.detach()
+
+    def copy_statement(self, select: str) -> str:
+        """COPY writing the rows of `select` (formatted cells, see exporters.in_sql) as this writer would."""
+        return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, DELIMITER {COPY_DELIMITERS[self.delimiter]})"
+
+    def write_copied(self, chunks: Iterable[bytes | memoryview]) -> Iterator[int]:
+        """Write what COPY sent, with CR LF line ends as `write_row` writes; yields the rows written, a batch of
+        chunks at a time (COPY sends a chunk per row).
+
+        COPY ends its lines with LF. A LF ends a line when an even number of quotes came before it; inside
+        quotes it belongs to a field, which keeps it as typed."""
+        self.text.flush()
+        quoted = False
+        for batch in _batches(chunks, COPIED_BATCH_BYTES):
+            pieces = batch.split(b"\n")
+            out, ended = [], 0
+            for piece in pieces[:-1]:
+                quoted ^= piece.count(b'"') % 2 == 1
+                out.append(piece + (b"\n" if quoted else b"\r\n"))
+                ended += not quoted
+            quoted ^= pieces[-1].count(b'"') % 2 == 1
+            out.append(pieces[-1])
+            self.stream.write(b"".join(out))
+            yield ended
+
+
+def _batches(chunks: Iterable[bytes | memoryview], size: int) -> Iterator[bytes]:
+    """The chunks joined into batches of about `size` bytes."""
+    batch: list[bytes | memoryview] = []
+    length = 0
+    for chunk in chunks:
+        batch.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield b"".join(batch)
+            batch, length = [], 0
+    if batch:
+        yield b"".join(batch)
 
 
 class CsvWriter(TextWriter):

@@ -45,6 +45,11 @@ class Exporter(ABC):
     def count(self) -> int:
         """How many rows `rows` yields, for the progress bar."""
 
+    def copy_query(self, fmt: str, options: dict) -> tuple[str, tuple] | None:
+        """A SELECT (and its parameters) whose rows are the file's cells, as the format's writer would write
+        `rows`, when PostgreSQL can write them itself with COPY (far faster on a large journal); else None."""
+        return None
+
     def filename(self, extension: str) -> str:
         parts = [self.collective.slug, self.kind]
         if self.range.first:
@@ -58,4 +63,6 @@ class Exporter(ABC):
 
     def filter_id(self, name: str) -> int | None:
         value = self.params.get(name)
-        return int(value) if value not in (None, "") else None
+        if value is None or value == "":
+            return None
+        return int(value)

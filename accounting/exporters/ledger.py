@@ -7,8 +7,8 @@ positive entry (money into the account) is a debit, a negative one a credit.
 from decimal import Decimal
 from typing import Iterator
 
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, Func, Q, Sum, TextField, Value, When, Window
+from django.db.models.functions import Cast, Coalesce, Concat, DenseRank, NullIf
 
 from budgets.models import Entry
 from contrib_budget.money import ZERO
@@ -18,6 +18,7 @@ from ..models import AccountingSettings
 from ..scopes import ledger_scope
 from ..selectors import accounting_settings_of
 from ..writers import fec_field
+from . import in_sql
 from .base import CHUNK_SIZE, Exporter, register
 
 # JournalCode is mandatory in the FEC: a code with nothing printable in it falls back to the default one.
@@ -42,6 +43,13 @@ class LedgerExporter(Exporter):
 
     def entries(self):
         return self.scoped_entries().filter(**self.range.filter_kwargs("transaction__created_at"))
+
+    def copied(self, cells: list) -> tuple[str, tuple]:
+        """The SELECT of `cells` over the entries, in the order they were posted, for COPY."""
+        names = [f"cell_{index}" for index in range(len(cells))]
+        query = (self.entries().annotate(**dict(zip(names, cells, strict=True)))
+                 .order_by("transaction__created_at", "transaction_id", "id").values_list(*names))
+        return query.query.sql_with_params()
 
     def count(self) -> int:
         return self.entries().count()
@@ -70,6 +78,25 @@ class JournalExporter(LedgerExporter):
             linked = f"{linked_type}#{linked_id}" if linked_type else ""
             yield [txn_id, self.local_date(created_at), kind, code, name, account_kind, debit, credit, memo,
                    actor, linked]
+
+    def copy_query(self, fmt: str, options: dict) -> tuple[str, tuple] | None:
+        """The CSV, as `rows` and the CsvWriter make it, written by the database."""
+        if fmt != "csv":
+            return None
+        comma = options.get("delimiter") == ";"
+        text = in_sql.csv_text
+        actor = Coalesce(NullIf(F("transaction__actor__name"), Value("")), F("transaction__actor__email"),
+                         output_field=TextField())
+        linked = Case(When(~Q(transaction__linked_type=""), then=Concat(
+            F("transaction__linked_type"), Value("#"), F("transaction__linked_id"), output_field=TextField())))
+        return self.copied([
+            F("transaction_id"), in_sql.local_day(F("transaction__created_at"), self.collective.timezone,
+                                                  "YYYY-MM-DD"),
+            text(F("transaction__kind")), text(F("account__code")), text(F("account__name")),
+            text(F("account__kind")), in_sql.amount_text(in_sql.debit(), decimal_comma=comma),
+            in_sql.amount_text(in_sql.credit(), decimal_comma=comma), text(F("transaction__memo")), text(actor),
+            text(linked),
+        ])
 
 
 @register
@@ -174,3 +201,27 @@ class FecExporter(LedgerExporter):
                    fec_label(account_label, account_number), code, fec_label(name, code), str(txn_id), day,
                    fec_label(memo, kind), fec_amount(debit), fec_amount(credit), "", "", day,
                    fec_amount(abs(amount)) if foreign else "", self.collective.currency if foreign else ""]
+
+    def copy_query(self, fmt: str, options: dict) -> tuple[str, tuple] | None:
+        """The FEC, as `rows` and the FecWriter make it, written by the database."""
+        chart = chart_of(self.collective)
+        journal_code = fec_label(self.settings.journal_code, DEFAULT_JOURNAL_CODE)
+        journal_label = fec_label(self.settings.journal_label, journal_code)
+        foreign = self.collective.currency != "EUR"
+        number = Case(*(When(account__kind=kind, then=Value(number)) for kind, (number, _label) in chart.items()))
+        label = Case(*(When(account__kind=kind, then=Value(label)) for kind, (_number, label) in chart.items()))
+        day = in_sql.local_day(F("transaction__created_at"), self.collective.timezone, "YYYYMMDD")
+        posted = Window(DenseRank(), order_by=[F("transaction__created_at").asc(), F("transaction_id").asc()])
+
+        def amount(value):
+            return in_sql.amount_text(value, decimal_comma=True)
+
+        return self.copied([
+            Value(fec_field(journal_code)), Value(fec_field(journal_label)), Cast(posted, TextField()), day,
+            in_sql.fec_text(number), in_sql.fec_label(label, number), in_sql.fec_text(F("account__code")),
+            in_sql.fec_label(F("account__name"), F("account__code")), Cast(F("transaction_id"), TextField()), day,
+            in_sql.fec_label(F("transaction__memo"), F("transaction__kind")), amount(in_sql.debit()),
+            amount(in_sql.credit()), Value(None, TextField()), Value(None, TextField()), day,
+            amount(Func(F("amount"), function="abs")) if foreign else Value(None, TextField()),
+            Value(fec_field(self.collective.currency) if foreign else None, TextField()),
+        ])

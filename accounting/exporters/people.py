@@ -1,6 +1,8 @@
 """Exporters about people and funders: payouts, and what each funding paid for."""
 
 from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
 from typing import Iterator
 
 from django.contrib.postgres.aggregates import StringAgg
@@ -124,8 +126,10 @@ class FundingUseExporter(PayoutScope):
         for row in self.uses().iterator(chunk_size=CHUNK_SIZE):
             sources = fundings[row["period__budget_id"]]
             weights = [funding.amount for funding in sources]
-            granted_parts = split_largest_remainder(row["granted_total"], weights) if sources else [None]
-            paid_parts = split_largest_remainder(row["paid_total"], weights) if sources else [None]
+            granted_parts: Sequence[Decimal | None] = (
+                split_largest_remainder(row["granted_total"], weights) if sources else [None])
+            paid_parts: Sequence[Decimal | None] = (
+                split_largest_remainder(row["paid_total"], weights) if sources else [None])
             person = row["person__name"] or row["person__email"]
             for index, funding in enumerate(sources or [None]):
                 head = ([funding.source, funding.source_kind, funding.pk, funding.status, funding.amount]

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from accounting import services
 from accounting.exporters import REGISTRY
 from accounting.models import Export, ExportStatus
+from accounting.writers import TextWriter
 from budgets.ledger_audit import ledger_violations
 from budgets.models import Account, Entry
 from contrib_budget.errors import DomainError, Forbidden
@@ -101,14 +102,17 @@ def test_running_an_export_twice_writes_it_once(busy_collective, accountant):
     assert (export.file.name, export.finished_at) == (name, finished)
 
 
-def test_a_failing_export_is_marked_failed_with_its_error(busy_collective, accountant, monkeypatch):
-    export = services.export_request(collective=busy_collective, actor=accountant, kind="journal", fmt="csv",
-                                     params={})
+@pytest.mark.parametrize(("kind", "failing"), [
+    ("trial_balance", (REGISTRY["trial_balance"], "rows")),  # rows written one by one
+    ("journal", (TextWriter, "write_copied")),  # rows written by the database's COPY
+])
+def test_a_failing_export_is_marked_failed_with_its_error(busy_collective, accountant, monkeypatch, kind, failing):
+    export = services.export_request(collective=busy_collective, actor=accountant, kind=kind, fmt="csv", params={})
 
-    def explode(self):
+    def explode(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(REGISTRY["journal"], "rows", explode)
+    monkeypatch.setattr(*failing, explode)
     services.export_run(export_id=export.pk)
     export.refresh_from_db()
     assert (export.status, export.error) == (ExportStatus.FAILED, "disk full")
