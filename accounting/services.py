@@ -32,7 +32,7 @@ from .models import AccountingSettings, AccountMapping, Export, ExportStatus, Is
 from .notifications import export_notify
 from .permissions import ACCOUNTANT_ONLY, KEEP_BOOKS
 from .selectors import accounting_settings_of
-from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS, TextWriter, Writer
+from .writers import CSV_DELIMITERS, FEC_SEPARATORS, WRITERS, Writer
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ def _write(export: Export) -> int:
 def _written(exporter: Exporter, writer: Writer, export: Export) -> Iterator[int]:
     """Write the rows, by COPY when the database can write them for this writer; yields how many as they go."""
     query = exporter.copy_query(export.format, {**export.params})
-    if query is None or not isinstance(writer, TextWriter):
+    if query is None:
         for row in exporter.rows():
             writer.write_row(row)
             yield 1

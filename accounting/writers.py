@@ -19,11 +19,12 @@ quotes into apostrophes, since its fields are never quoted.
 import csv
 import io
 import re
+import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -35,6 +36,10 @@ from contrib_budget.text import neutralized
 CSV_DELIMITERS = {",": ",", ";": ";"}
 FEC_SEPARATORS = {"tab": "\t", "pipe": "|"}
 COPIED_BATCH_BYTES = 1 << 16
+AMOUNT_FORMAT = "#,##0.00"
+# The styles the workbook gives its first date cell and its first amount cell, which the copied rows name.
+XLSX_DATE_STYLE = 1
+XLSX_AMOUNT_STYLE = 2
 COPY_DELIMITERS = {",": "','", ";": "';'", "\t": "E'\\t'", "|": "'|'"}
 
 # XML 1.0 holds no C0 control character but tab, line feed and carriage return, no lone surrogate,
@@ -93,6 +98,14 @@ class Writer(ABC):
     @abstractmethod
     def close(self) -> None:
         """Flush what the writer buffers to the stream (each writer buffers its own way, so each must say how)."""
+
+    @abstractmethod
+    def copy_statement(self, select: str) -> str:
+        """The COPY of `select`'s rows (cells the database formatted as this writer does) in this format."""
+
+    @abstractmethod
+    def write_copied(self, chunks: Iterable[bytes | memoryview]) -> Iterator[int]:
+        """Write what that COPY sends, yielding how many rows as they go."""
 
 
 class TextWriter(Writer):
@@ -209,6 +222,7 @@ class XlsxWriter(Writer):
         super().__init__(stream, options=options)
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet(options.get("title", "export")[:31])
+        self.copied_sheet: tuple[zipfile.ZipFile, IO[bytes], bytes] | None = None
 
     def write_row(self, row: list) -> None:
         self.sheet.append([self.cell(value) for value in row])
@@ -217,7 +231,7 @@ class XlsxWriter(Writer):
         if isinstance(value, Decimal):
             # Amounts show two decimals (3000 reads 3 000,00 in a French spreadsheet).
             cell = WriteOnlyCell(self.sheet, value=value)
-            cell.number_format = "#,##0.00"
+            cell.number_format = AMOUNT_FORMAT
             return cell
         if isinstance(value, datetime):
             return value.replace(tzinfo=None)
@@ -234,8 +248,46 @@ class XlsxWriter(Writer):
         cell.data_type = "s"
         return cell
 
+    def copy_statement(self, select: str) -> str:
+        """COPY writing the rows of `select` (a line of the sheet's XML each, see exporters.in_sql), after a row
+        that gives the workbook the styles those lines name; `write_copied` puts the lines in its place.
+
+        The lines hold no line break, no \x01 and no \x02 (the cells drop them), so COPY writes them as they are."""
+        marker = WriteOnlyCell(self.sheet, value=date.min), self.cell(Decimal(0))
+        self.sheet.append(marker)
+        if (marker[0].style_id, marker[1].style_id) != (XLSX_DATE_STYLE, XLSX_AMOUNT_STYLE):
+            raise RuntimeError("the workbook's styles are not the ones the copied rows name")
+        return f"COPY ({select}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+
+    def write_copied(self, chunks: Iterable[bytes | memoryview]) -> Iterator[int]:
+        """Write the workbook with the lines COPY sent in the place of the marker row; yields the rows written."""
+        skeleton = io.BytesIO()
+        self.workbook.save(skeleton)
+        archive = zipfile.ZipFile(self.stream, "w", zipfile.ZIP_DEFLATED)
+        sheet_name = ""
+        with zipfile.ZipFile(skeleton) as source:
+            for info in source.infolist():
+                if info.filename.startswith("xl/worksheets/"):
+                    sheet_name = info.filename
+                    before, marker_and_after = source.read(info).split(b'<row r="2">', 1)
+                    after = marker_and_after.split(b"</row>", 1)[1]
+                else:
+                    archive.writestr(info, source.read(info))
+        sheet = archive.open(sheet_name, "w", force_zip64=True)
+        sheet.write(before)
+        self.copied_sheet = (archive, sheet, after)
+        for batch in _batches(chunks, COPIED_BATCH_BYTES):
+            sheet.write(batch)
+            yield batch.count(b"\n")
+
     def close(self) -> None:
-        self.workbook.save(self.stream)
+        if self.copied_sheet is None:
+            self.workbook.save(self.stream)
+            return
+        archive, sheet, after = self.copied_sheet
+        sheet.write(after)
+        sheet.close()
+        archive.close()
 
 
 WRITERS: dict[str, type[Writer]] = {"csv": CsvWriter, "xlsx": XlsxWriter, "txt": FecWriter}

@@ -11,6 +11,8 @@ from django.db.models.functions import Cast, NullIf, Replace
 
 from contrib_budget.money import ZERO
 
+from ..writers import XLSX_AMOUNT_STYLE, XLSX_DATE_STYLE
+
 # `contrib_budget.text.FORMULA_STARTS` as a regular expression (the minus last, out of any range).
 FORMULA_START_RE = r"^([=+@\t\r-])"
 # `writers.FEC_BLANKED_RE` (no NUL: PostgreSQL text never holds one).
@@ -60,3 +62,48 @@ def debit(amount: str = "amount") -> Case:
 
 def credit(amount: str = "amount") -> Case:
     return Case(When(**{f"{amount}__lt": 0}, then=-F(amount)), default=Value(ZERO))
+
+
+# The XLSX: each row is one line of the sheet's XML, made by the database (see writers.XlsxWriter).
+# `writers.xml_safe`: what XML cannot hold (\x01 and \x02 among them, which the COPY uses as quote and separator).
+XML_FORBIDDEN_RE = r"[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+
+
+def _joined(*parts) -> Func:
+    """Parts joined with ||: NULL when one of them is NULL."""
+    return Func(*parts, template="(%(expressions)s)", arg_joiner=" || ", output_field=TextField())
+
+
+def xlsx_text(expression) -> Func:
+    """A text cell as XlsxWriter makes it (`xml_safe`, `with_line_feeds`, `neutralized`), inline and escaped; its
+    line feeds as character references, so that each row stays one line of the COPY."""
+    safe = _regexp_replace(expression, XML_FORBIDDEN_RE, "", "g")
+    line_feeds = _regexp_replace(safe, "\r\n?", "\n", "g")
+    text = _regexp_replace(line_feeds, FORMULA_START_RE, "'\\1")
+    for character, reference in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\n", "&#10;")):
+        text = Replace(text, Value(character), Value(reference), output_field=TextField())
+    cell = _joined(Value('<c t="inlineStr"><is><t xml:space="preserve">'), NullIf(text, Value(""),
+                                                                                 output_field=TextField()),
+                   Value("</t></is></c>"))
+    return Func(cell, Value('<c t="inlineStr"/>'), function="COALESCE", output_field=TextField())
+
+
+def xlsx_number(expression, style: int | None = None) -> Func:
+    styled = f' s="{style}"' if style else ""
+    return _joined(Value(f'<c{styled} t="n"><v>'), Cast(expression, TextField()), Value("</v></c>"))
+
+
+def xlsx_day(expression, timezone: str) -> Func:
+    """The instant's date in the collective's time zone, as a spreadsheet counts days (from 1899-12-30)."""
+    local = Func(Func(Value(timezone), expression, function="timezone"), template="(%(expressions)s)::date")
+    days = Func(local, template="(%(expressions)s - DATE '1899-12-30')")
+    return xlsx_number(days, XLSX_DATE_STYLE)
+
+
+def xlsx_amount(expression) -> Func:
+    """An amount as openpyxl writes a Decimal ("%.16g": no trailing zeros), shown with two decimals by its style."""
+    return xlsx_number(Func(expression, function="trim_scale"), XLSX_AMOUNT_STYLE)
+
+
+def xlsx_row(cells: list) -> Func:
+    return _joined(Value("<row>"), *cells, Value("</row>"))

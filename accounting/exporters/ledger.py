@@ -80,22 +80,33 @@ class JournalExporter(LedgerExporter):
                    actor, linked]
 
     def copy_query(self, fmt: str, options: dict) -> tuple[str, tuple] | None:
-        """The CSV, as `rows` and the CsvWriter make it, written by the database."""
-        if fmt != "csv":
-            return None
-        comma = options.get("delimiter") == ";"
-        text = in_sql.csv_text
+        """The CSV or the XLSX, as `rows` and the format's writer make them, written by the database."""
         actor = Coalesce(NullIf(F("transaction__actor__name"), Value("")), F("transaction__actor__email"),
                          output_field=TextField())
         linked = Case(When(~Q(transaction__linked_type=""), then=Concat(
             F("transaction__linked_type"), Value("#"), F("transaction__linked_id"), output_field=TextField())))
+        texts = {"kind": F("transaction__kind"), "code": F("account__code"), "name": F("account__name"),
+                 "account_kind": F("account__kind"), "memo": F("transaction__memo"), "actor": actor,
+                 "linked": linked}
+        if fmt == "xlsx":
+            text = in_sql.xlsx_text
+            return self.copied([in_sql.xlsx_row([
+                in_sql.xlsx_number(F("transaction_id")), in_sql.xlsx_day(F("transaction__created_at"),
+                                                                         self.collective.timezone),
+                *(text(texts[name]) for name in ("kind", "code", "name", "account_kind")),
+                in_sql.xlsx_amount(in_sql.debit()), in_sql.xlsx_amount(in_sql.credit()),
+                *(text(texts[name]) for name in ("memo", "actor", "linked")),
+            ])])
+        if fmt != "csv":
+            return None
+        comma = options.get("delimiter") == ";"
         return self.copied([
             F("transaction_id"), in_sql.local_day(F("transaction__created_at"), self.collective.timezone,
                                                   "YYYY-MM-DD"),
-            text(F("transaction__kind")), text(F("account__code")), text(F("account__name")),
-            text(F("account__kind")), in_sql.amount_text(in_sql.debit(), decimal_comma=comma),
-            in_sql.amount_text(in_sql.credit(), decimal_comma=comma), text(F("transaction__memo")), text(actor),
-            text(linked),
+            *(in_sql.csv_text(texts[name]) for name in ("kind", "code", "name", "account_kind")),
+            in_sql.amount_text(in_sql.debit(), decimal_comma=comma),
+            in_sql.amount_text(in_sql.credit(), decimal_comma=comma),
+            *(in_sql.csv_text(texts[name]) for name in ("memo", "actor", "linked")),
         ])
 
 

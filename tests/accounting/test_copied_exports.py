@@ -1,11 +1,13 @@
 """The journal's CSV and the FEC, which PostgreSQL writes with COPY, are byte for byte what the writers make of
-the exporter's rows, whatever people typed (quotes, line breaks inside a field, formulas, separators)."""
+the exporter's rows, whatever people typed (quotes, line breaks inside a field, formulas, separators); its XLSX
+reads back cell for cell (value, type and number format) as the workbook openpyxl writes of them."""
 
 import io
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from openpyxl import load_workbook
 
 from accounting.exporters import REGISTRY
 from accounting.writers import WRITERS
@@ -71,8 +73,23 @@ def test_the_database_writes_what_the_writers_would(typed_ledger, kind, fmt, opt
     assert rows == exporter.count() > len(TYPED)
 
 
+def read_back(content: bytes) -> list[list[tuple]]:
+    sheet = load_workbook(io.BytesIO(content)).active
+    return [[(cell.value, cell.data_type, cell.number_format) for cell in row] for row in sheet.iter_rows()]
+
+
+def test_the_database_writes_the_workbook_openpyxl_would(typed_ledger):
+    exporter = REGISTRY["journal"](collective=typed_ledger, params={})
+    options = {"title": "journal"}
+    copied, rows = written_by_copy(exporter, "xlsx", options)
+    expected = read_back(written_by_python(exporter, "xlsx", options))
+    assert read_back(copied) == expected
+    assert rows == len(expected) - 1 == exporter.count()
+    assert {cell[2] for row in expected[1:] for cell in row} == {"General", "yyyy-mm-dd", "#,##0.00"}
+
+
 def test_the_formats_written_row_by_row_have_no_copy(collective):
-    for kind, fmt in (("journal", "xlsx"), ("trial_balance", "csv"), ("payouts", "csv")):
+    for kind, fmt in (("trial_balance", "csv"), ("payouts", "csv"), ("funding_use", "xlsx")):
         assert REGISTRY[kind](collective=collective, params={}).copy_query(fmt, {}) is None
 
 
