@@ -13,7 +13,7 @@ from contrib_budget.errors import DomainError, NotFound
 from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE
 from contrib_budget.text import parse_id
 
-from . import selectors, services
+from . import delegation_api, selectors, services
 from .models import Bucket, BucketStatus, Round
 from .permissions import APPROVE_BUCKETS, MANAGE_ROUNDS
 
@@ -37,9 +37,12 @@ class RoundSerializer(ModelSerializer):
             "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
             "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool",
             "mode", "total_amount", "allow_scores", "mes_completion", "tie_rule",
+            "redistribution_hours", "redistribute_unspent", "redistribution_started_at", "redistribution_closes_at",
+            "template", "occurrence",
             "created_at", "opened_at", "closed_at", "settled_at",
         ]
-        read_only_fields = ["id", "status", "created_at", "opened_at", "closed_at", "settled_at"]
+        read_only_fields = ["id", "status", "created_at", "opened_at", "closed_at", "settled_at",
+                            "redistribution_started_at", "redistribution_closes_at", "template", "occurrence"]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -67,6 +70,7 @@ class ResultSerializer(serializers.Serializer):
                                    help_text="What each supporter paid (user id → amount).")
     missing = serializers.DecimalField(**MONEY_FIELD, allow_null=True,
                                        help_text="For a bucket left out: how much more support it needed.")
+    given_on_behalf = delegation_api.GivenOnBehalfSerializer(many=True)
 
 
 class WalletSerializer(serializers.Serializer):
@@ -74,6 +78,8 @@ class WalletSerializer(serializers.Serializer):
     envelope = serializers.DecimalField(**MONEY_FIELD)
     balance = serializers.DecimalField(**MONEY_FIELD)
     allocated = serializers.DecimalField(**MONEY_FIELD)
+    delegated_to = delegation_api.GivenSerializer(allow_null=True)
+    delegated_wallets = delegation_api.ReceivedSerializer(many=True)
 
 
 class PoolSerializer(serializers.Serializer):
@@ -143,7 +149,8 @@ class RoundViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateMo
         if wallet is None:
             raise NotFound(_("You have no wallet in this round."), "no_wallet")
         body = {"round": round.pk, "envelope": wallet.envelope, "balance": wallet.account.balance,
-                "allocated": selectors.wallet_allocated(wallet)}
+                "allocated": selectors.wallet_allocated(wallet),
+                **delegation_api.wallet_delegations(round, request.user)}
         return Response(WalletSerializer(body).data)
 
 
@@ -172,9 +179,10 @@ class BucketSerializer(ModelSerializer):
         fields = [
             "id", "round", "title", "description", "image", "status", "carriers", "min_goal", "max_goal",
             "budget_lines", "funded_amount", "funders_count", "my_allocation", "merged_into", "status_at_close",
-            "created_at",
+            "carry_over", "carried_from", "created_at",
         ]
-        read_only_fields = ["id", "status", "merged_into", "status_at_close", "created_at"]
+        read_only_fields = ["id", "status", "merged_into", "status_at_close", "carry_over", "carried_from",
+                            "created_at"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -233,6 +241,9 @@ class BucketSerializer(ModelSerializer):
 class AllocationRequestSerializer(serializers.Serializer):
     amount = DecimalField(min_value=-MAX_ALLOCATION, max_value=MAX_ALLOCATION, **MONEY_FIELD)
     round = serializers.IntegerField(required=False, help_text="Optional: the round the allocation is meant for.")
+    on_behalf_of = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1,
+        help_text="Optional: the user id of the participant whose wallet gives, as their delegate.")
 
 
 class AllocationResultSerializer(serializers.Serializer):
@@ -250,6 +261,7 @@ class FunderSerializer(serializers.Serializer):
     user = serializers.IntegerField()
     name = serializers.CharField()
     amount = serializers.DecimalField(**MONEY_FIELD)
+    given_by_delegates = delegation_api.GivenByDelegateSerializer(many=True)
 
 
 class MergeSerializer(serializers.Serializer):
@@ -373,12 +385,13 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
             result = services.allocation_create(
                 bucket=bucket, actor=request.user, amount=serializer.validated_data["amount"],
                 round_id=serializer.validated_data.get("round"),
+                on_behalf_of=delegation_api.on_behalf_of_member(self.collective, serializer.validated_data),
             )
             return Response(AllocationResultSerializer(result).data, status=status.HTTP_201_CREATED)
         funding = selectors.funding_by_bucket([bucket], request.user)[bucket.pk]
         visible = selectors.allocations_visible(bucket.round)
         funders = [{"user": uid, "name": name, "amount": amount} for uid, name, amount in funding.funders
                    if visible or uid == request.user.pk]
-        page = self.paginate_queryset(funders)
+        page = delegation_api.with_delegates(bucket.round, bucket.pk, self.paginate_queryset(funders))
         return self.get_paginated_response(FunderSerializer(page, many=True).data)
 

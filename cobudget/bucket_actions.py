@@ -14,7 +14,7 @@ from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.tenancy import role_required
 from members.models import Role
 
-from . import outcomes, selectors, services
+from . import delegation_views, outcomes, selectors, services
 from .forms import AllocateForm, CommentForm, EnvelopeForm, ResolveFlagForm, SupportForm
 from .models import Bucket, BucketFlag, BucketStatus
 from .permissions import RESOLVE_FLAGS
@@ -53,7 +53,8 @@ def bucket_allocate(request, collective_slug, bucket_id):
             amount = -amount
         try:
             result = services.allocation_create(bucket=bucket, actor=request.user, amount=amount,
-                                                round_id=form.cleaned_data["round"])
+                                                round_id=form.cleaned_data["round"],
+                                                on_behalf_of=delegation_views.posted_owner(request))
         except DomainError as error:
             level, text = "error", error_text(error)
         else:

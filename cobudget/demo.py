@@ -1,4 +1,5 @@
-"""Demo cobudget rounds in La Fabrique: one open with eight buckets, one closed with its results."""
+"""Demo cobudget rounds in La Fabrique: one open with eight buckets, one closed with its results, saved as a
+quarterly template."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -54,6 +55,10 @@ def _closed_round(fabrique, p) -> None:
     _give(mural, [(p["gaelle"], "80.00"), (p["farid"], "40.00")])
     services.bucket_cancel(bucket=welding, actor=p["farid"])
     services.round_close(round=round, actor=p["alice"])
+    # Its rules make the next rounds, every quarter; the mural, unfunded, is carried over to the next one.
+    services.round_template_save(round=round, actor=p["alice"], name="Cobudget de saison", schedule="quarterly",
+                                 funding_days=21)
+    services.bucket_carry_over(bucket=mural, actor=p["gaelle"], keep=True)
 
 
 def _open_round(fabrique, p) -> None:

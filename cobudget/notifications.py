@@ -41,6 +41,10 @@ register(
          money=("left",), dates=("closes_at",)),
     Kind("round.closed", gettext_lazy("Rounds closing, with my results"), render=_round_closed_text,
          email=EmailMode.DAILY),
+    Kind("round.redistribution", gettext_lazy("Money given back to me for a round's second window"),
+         gettext_lazy("The first window of “%(round)s” is closed: %(amount)s from buckets below their minimum came "
+                      "back to your wallet. Until %(closes_at)s you can give it to buckets not yet full."),
+         money=("amount",), dates=("closes_at",)),
     Kind("bucket.proposed", gettext_lazy("Buckets waiting for approval (coordinators)"),
          gettext_lazy("%(name)s proposed the bucket “%(bucket)s” in “%(round)s”: it waits for approval."),
          email=EmailMode.DAILY),
@@ -50,6 +54,16 @@ register(
          gettext_lazy("Your bucket “%(bucket)s” is funded: %(funded)s."), money=("funded",), email=EmailMode.DAILY),
     Kind("bucket.commented", gettext_lazy("Comments on my buckets"),
          gettext_lazy("%(name)s wrote on your bucket “%(bucket)s”: %(comment)s"), email=EmailMode.DAILY),
+    Kind("round.wallet_delegated", gettext_lazy("Wallets delegated to me"),
+         gettext_lazy("%(name)s delegated their wallet in “%(round)s” to you: you can give from it until they take "
+                      "it back."), email=EmailMode.DAILY),
+    Kind("round.recurring_pool_short", gettext_lazy("Recurring rounds the pool cannot fund (coordinators)"),
+         gettext_lazy("The round “%(round)s” was made from its template but stays in draft: its envelopes total "
+                      "%(total)s and the cobudget pool holds only %(pool)s. Add money to the pool or lower the "
+                      "envelopes, then open it."), money=("total", "pool")),
+    Kind("round.recurring_not_opened", gettext_lazy("Recurring rounds that could not open (coordinators)"),
+         gettext_lazy("The round “%(round)s” was made from its template but stays in draft: it could not open. "
+                      "Check its set-up and participants, then open it.")),
 )
 
 
@@ -86,6 +100,17 @@ def round_closed_notify(*, round: Round, actor) -> None:
     ])
 
 
+def redistribution_opened_notify(*, round: Round, given_back: dict[int, Decimal], actor) -> None:
+    """Each funder who got money back at the first close: how much, and until when they can give it again."""
+    closes_at = round.redistribution_closes_at.astimezone(ZoneInfo(round.collective.timezone)).replace(tzinfo=None)
+    params = {"round": round.name, "closes_at": datetime.isoformat(closes_at, timespec="minutes")}
+    url = round_url(round)
+    notify_each(collective=round.collective, kind="round.redistribution", actor=actor, notices=[
+        Notice(user_id, {**params, "amount": str(amount)}, url, occasion=f"round.redistribution:{round.pk}")
+        for user_id, amount in sorted(given_back.items()) if amount > 0
+    ])
+
+
 def wallet_reminder_notices(*, round: Round, balances: dict[int, Decimal]) -> list[Notice]:
     closes_at = round.funding_closes_at.astimezone(ZoneInfo(round.collective.timezone)).replace(tzinfo=None)
     params = {"round": round.name, "closes_at": datetime.isoformat(closes_at, timespec="minutes")}
@@ -114,3 +139,16 @@ def bucket_commented_notify(*, bucket: Bucket, body: str, actor) -> None:
     notify(collective=bucket.collective, kind="bucket.commented", actor=actor, recipients=_carriers(bucket),
            url=bucket_url(bucket), params={"name": actor.display_name, "bucket": bucket.title,
                                            "comment": Truncator(" ".join(body.split())).chars(80)})
+
+
+def wallet_delegated_notify(*, round: Round, delegate_id: int, actor) -> None:
+    notify(collective=round.collective, kind="round.wallet_delegated", actor=actor, recipients=[delegate_id],
+           url=round_url(round), params={"name": actor.display_name, "round": round.name})
+
+
+def recurring_round_not_opened_notify(*, round: Round, pool_short: bool, params: dict, recipients: list[int],
+                                      actor) -> None:
+    """The coordinators: a round made from a template stays in draft (the pool could not pay, or it cannot open)."""
+    kind = "round.recurring_pool_short" if pool_short else "round.recurring_not_opened"
+    notify(collective=round.collective, kind=kind, actor=actor, recipients=recipients, url=round_url(round),
+           params=params, occasion=f"{kind}:{round.pk}")

@@ -21,6 +21,7 @@ ROUND_FORM_FIELDS = [
     "envelope_cap", "participants", "max_per_member_per_bucket", "allow_retract", "hide_allocations_until_close",
     "bucket_approval_required", "min_carriers", "partial_policy", "partial_threshold_percent", "leftover_policy",
     "overallocation_mode", "funded_from_pool", "mode", "total_amount", "allow_scores", "mes_completion", "tie_rule",
+    "redistribution_hours", "redistribute_unspent",
 ]
 # The set-up page in sections; the envelopes section ends with the table of envelopes set per member.
 ROUND_SECTIONS = [
@@ -30,7 +31,8 @@ ROUND_SECTIONS = [
                                    "envelope_cap", "participants", "funded_from_pool"]),
     ("rules", _("Rules"), ["max_per_member_per_bucket", "overallocation_mode", "allow_retract",
                            "hide_allocations_until_close", "bucket_approval_required", "min_carriers",
-                           "partial_policy", "partial_threshold_percent", "leftover_policy"]),
+                           "partial_policy", "partial_threshold_percent", "redistribution_hours",
+                           "redistribute_unspent", "leftover_policy"]),
     ("dates", _("Dates"), ["proposals_open_at", "proposals_close_at", "funding_opens_at", "funding_closes_at"]),
 ]
 MANUAL = "manual_envelopes"
@@ -50,10 +52,14 @@ CLEARED = {"participants": []}  # what an unused field is cleared to (None for t
 EQUAL_SHARES_ONLY = ("total_amount", "allow_scores", "mes_completion", "tie_rule")
 LIVE_ONLY = ("envelope_policy", *(name for name in POLICY_FIELDS if name != "participants"),
              "max_per_member_per_bucket", "overallocation_mode", "allow_retract", "hide_allocations_until_close",
-             "partial_policy", "partial_threshold_percent", "leftover_policy")
+             "partial_policy", "partial_threshold_percent", "redistribution_hours", "redistribute_unspent",
+             "leftover_policy")
 # Fields shown only for some value of another field: the threshold only matters when partial buckets are accepted.
 SHOWN_WHEN = {name: ("envelope_policy", policies) for name, policies in POLICY_FIELDS.items()}
 SHOWN_WHEN["partial_threshold_percent"] = ("partial_policy", (PartialPolicy.ACCEPT,))
+# The second window only comes with the policy that redistributes.
+SHOWN_WHEN.update(dict.fromkeys(("redistribution_hours", "redistribute_unspent"),
+                                ("partial_policy", (PartialPolicy.REDISTRIBUTE,))))
 SHOWN_WHEN.update(dict.fromkeys(EQUAL_SHARES_ONLY, ("mode", (RoundMode.EQUAL_SHARES,))))
 # Participants take part in either mode: in a live round only with the policies that list them.
 SHOWN_WHEN["participants"] = ("envelope_policy mode", (EnvelopePolicy.EQUAL, EnvelopePolicy.WEIGHTED,
@@ -97,6 +103,10 @@ class RoundForm(forms.ModelForm):
             "total_amount": _("Set aside when the round opens; at the close, the Method of Equal Shares gives each "
                               "participant an equal part of it to pay for the buckets they support."),
             "mes_completion": _("What the method does with the money its plain rule leaves unspent."),
+            "redistribution_hours": _("After the first close, how long the funders have to give what came back to "
+                                      "them to buckets still open and not yet full."),
+            "redistribute_unspent": _("Unticked: what the wallets hold at the first close leaves them then, as "
+                                      "at the final close."),
         }
         field_classes = {
             "name": SingleLineField, "description": MultiLineField, "guidelines": MultiLineField,
@@ -111,6 +121,8 @@ class RoundForm(forms.ModelForm):
         self.fields["total_amount"].validators.append(MaxValueValidator(MAX_FUNDING))
         # A form that names no mode (sent before rounds had one) keeps the round's: live for a new one.
         self.fields["mode"].required = False
+        # Only a round that redistributes uses it: left empty (or sent by a form without it), the round's stays.
+        self.fields["redistribution_hours"].required = False
         self.fields["total_amount"].widget.attrs["inputmode"] = "decimal"
         members = members_of(collective)
         self.fields["participants"].queryset = members
@@ -183,6 +195,8 @@ class RoundForm(forms.ModelForm):
                     self.add_error(name, error)
         self._check_typed_envelopes(cleaned)
         self._ignore_unused(cleaned)
+        if cleaned.get("redistribution_hours") is None and "redistribution_hours" not in self.errors:
+            cleaned["redistribution_hours"] = self.instance.redistribution_hours
         return cleaned
 
     def _check_typed_envelopes(self, cleaned: dict) -> None:

@@ -27,7 +27,9 @@ from .models import (
     BucketComment,
     BucketStatus,
     CommentKind,
+    Delegation,
     Round,
+    RoundMode,
     RoundStatus,
     Wallet,
 )
@@ -67,9 +69,14 @@ def allocations_visible(round: Round) -> bool:
 
 
 def wallet_of(round: Round, user: User | AnonymousUser) -> Wallet | None:
+    """`user`'s wallet in `round`, with its account; `in_delegation` says whether its owner delegated it or holds
+    a delegated wallet (the pages read the delegations only then)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return Wallet.objects.of(round.collective).select_related("account").filter(round=round, user=user).first()
+    delegations = Delegation.objects.of(round.collective).filter(Q(delegator=user) | Q(delegate=user), round=round,
+                                                                 revoked_at__isnull=True)
+    return (Wallet.objects.of(round.collective).select_related("account").filter(round=round, user=user)
+            .annotate(in_delegation=Exists(delegations)).first())
 
 
 def wallet_allocated(wallet: Wallet) -> Decimal:
@@ -217,6 +224,55 @@ def refunded_by_bucket(round: Round, *, buckets: list[Bucket] | None = None) -> 
     return {row["bucket_id"]: -row["total"] for row in rows}
 
 
+def delegations_of(round: Round, user: User | AnonymousUser) -> tuple[Delegation | None, list[Wallet]]:
+    """`user`'s active delegation in `round` (with its delegate) and the wallets delegated to them (with their
+    accounts and owners): one query when nobody delegated to them, two when someone did."""
+    if not getattr(user, "is_authenticated", False):
+        return None, []
+    given, received = None, False
+    for delegation in (Delegation.objects.of(round.collective).select_related("delegate")
+                       .filter(Q(delegator=user) | Q(delegate=user), round=round, revoked_at__isnull=True)):
+        if delegation.delegator_id == user.pk:
+            given = delegation
+        else:
+            received = True
+    return given, wallets_delegated_to(round, user) if received else []
+
+
+def delegation_given(round: Round, user: User | AnonymousUser) -> Delegation | None:
+    """`user`'s active delegation of their wallet in `round`, with its delegate; None without one."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (Delegation.objects.of(round.collective).select_related("delegate")
+            .filter(round=round, delegator=user, revoked_at__isnull=True).first())
+
+
+def wallets_delegated_to(round: Round, user: User | AnonymousUser) -> list[Wallet]:
+    """The wallets of `round` delegated to `user` now, with their accounts and owners, in one query."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    delegators = Delegation.objects.of(round.collective).filter(round=round, delegate=user,
+                                                                revoked_at__isnull=True).values("delegator_id")
+    return list(Wallet.objects.of(round.collective).filter(round=round, user_id__in=delegators)
+                .select_related("account", "user").order_by("user__name", "user_id"))
+
+
+def given_on_behalf(round: Round, bucket_ids: Iterable[int]) -> dict[int, list[tuple]]:
+    """What delegates gave on others' behalf to each of the buckets (net), in one query: per bucket id, rows of
+    (delegate id, delegate's name, owner id, owner's name, amount)."""
+    rows = (Allocation.objects.of(round.collective)
+            .filter(round=round, bucket_id__in=list(bucket_ids), made_by__isnull=False)
+            .values("bucket_id", "made_by_id", "made_by__name", "made_by__email", "user_id", "user__name",
+                    "user__email")
+            .annotate(net=Sum("amount")).filter(net__gt=0).order_by("bucket_id", "-net", "made_by_id", "user_id"))
+    found: dict[int, list[tuple]] = {}
+    for row in rows:
+        found.setdefault(row["bucket_id"], []).append((
+            row["made_by_id"], row["made_by__name"] or row["made_by__email"].split("@")[0],
+            row["user_id"], row["user__name"] or row["user__email"].split("@")[0], row["net"]))
+    return found
+
+
 # ---------------------------------------------------------------------------
 # "what waits for me" on the home page (registered from CobudgetConfig.ready)
 
@@ -308,6 +364,9 @@ def explained(round: Round, buckets: Iterable[Bucket]) -> list[dict]:
     """`buckets` of `round` with what each holds and, once an Equal Shares round has closed, why the Method of
     Equal Shares selected it or not: its supporters, what each paid, what it lacked."""
     outcomes = round.results.get("buckets", {})
+    buckets = list(buckets)
+    behalf = (given_on_behalf(round, [bucket.pk for bucket in buckets])
+              if round.mode == RoundMode.LIVE and allocations_visible(round) else {})
     rows = []
     for bucket in buckets:
         outcome = outcomes.get(str(bucket.pk), {})
@@ -317,5 +376,7 @@ def explained(round: Round, buckets: Iterable[Bucket]) -> list[dict]:
             "supporters": outcome.get("supporters", []),
             "shares": {int(user_id): Decimal(share) for user_id, share in outcome.get("shares", {}).items()},
             "missing": Decimal(outcome["missing"]) if outcome.get("missing") else None,
+            "given_on_behalf": [{"made_by": made_by, "made_by_name": name, "user": owner, "amount": amount}
+                                for made_by, name, owner, _owner_name, amount in behalf.get(bucket.pk, [])],
         })
     return rows

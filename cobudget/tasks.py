@@ -17,3 +17,9 @@ def close_due_rounds() -> list[int]:
 def check_running_totals() -> int:
     """Beat, nightly: every member's running totals against their allocations; a difference alerts."""
     return len(running_totals_check_and_alert(today=timezone.localdate()))
+
+
+@shared_task(name="cobudget.run_recurring_rounds")
+def run_recurring_rounds() -> list[int]:
+    """Beat, hourly: every template on a schedule whose next round is due gets it, once however many runs."""
+    return services.recurring_rounds_run()

@@ -258,6 +258,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "members.models.PaymentMethod",
         "BatchMethodEnum": "budgets.models.BatchMethod",
         "BatchStatusEnum": "budgets.models.BatchStatus",
+        "RolesEnum": "members.models.Role",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -317,6 +318,8 @@ CELERY_BEAT_SCHEDULE = {
     # Every minute: an interrupted closing resumes at once (contributions.tasks).
     "budgets-close-due-periods": {"task": "budgets.close_due_periods", "schedule": 60.0},
     "cobudget-close-due-rounds": {"task": "cobudget.close_due_rounds", "schedule": 60.0},
+    # Hourly: the rounds of templates on a schedule (cobudget.services.recurring), each made once.
+    "cobudget-run-recurring-rounds": {"task": "cobudget.run_recurring_rounds", "schedule": 3600.0},
     "budgets-check-ledger-nightly": {"task": "budgets.check_ledger", "schedule": crontab(hour=3, minute=30)},
     "cobudget-check-running-totals-nightly": {"task": "cobudget.check_running_totals",
                                               "schedule": crontab(hour=3, minute=45)},

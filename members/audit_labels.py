@@ -59,6 +59,8 @@ AUDIT_ACTION_LABELS = {
     "cobudget.round_updated": gettext_lazy("cobudget round updated"),
     "cobudget.round_opened": gettext_lazy("cobudget round opened"),
     "cobudget.round_closed": gettext_lazy("cobudget round closed"),
+    "cobudget.redistribution_started": gettext_lazy("first window of a cobudget round closed"),
+    "cobudget.redistribution_opened": gettext_lazy("second window of a cobudget round opened"),
     "cobudget.bucket_created": gettext_lazy("bucket created"),
     "cobudget.bucket_updated": gettext_lazy("bucket updated"),
     "cobudget.bucket_proposed": gettext_lazy("bucket proposed"),
@@ -80,6 +82,14 @@ AUDIT_ACTION_LABELS = {
     "cobudget.refund": gettext_lazy("allocation refunded"),
     "cobudget.merge": gettext_lazy("allocation moved by a merge"),
     "cobudget.excess": gettext_lazy("allocation returned at a merge"),
+    "cobudget.wallet_delegated": gettext_lazy("wallet delegated in a round"),
+    "cobudget.wallet_delegation_revoked": gettext_lazy("delegated wallet taken back"),
+    "cobudget.round_template_saved": gettext_lazy("cobudget round saved as a template"),
+    "cobudget.round_template_updated": gettext_lazy("round template updated"),
+    "cobudget.round_template_deleted": gettext_lazy("round template deleted"),
+    "cobudget.round_made_from_template": gettext_lazy("cobudget round made from a template"),
+    "cobudget.bucket_carried_over": gettext_lazy("bucket carried over from the previous round"),
+    "cobudget.bucket_carry_over": gettext_lazy("bucket kept for the next round"),
     "notifications.reminders_updated": gettext_lazy("reminders changed"),
 }
 

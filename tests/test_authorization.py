@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounting import services as accounting
 from accounting.incoming import services as incoming
@@ -18,7 +19,7 @@ from budgets import batches, corrections, fundings, payouts
 from budgets import services as budgets
 from budgets.models import Budget, Envelope, Funding, Payout, PayoutBatch, Period, Task
 from cobudget import services as cobudget
-from cobudget.models import BucketFlag, Round
+from cobudget.models import BucketFlag, Round, RoundTemplate
 from contrib_budget.errors import DomainError, Forbidden
 from contributions import closing
 from contributions import services as declarations
@@ -134,6 +135,29 @@ def _flagged(world: World) -> BucketFlag:
     return cobudget.bucket_flag(bucket=bucket, actor=world.target.user, reason="Hors charte")
 
 
+def _templated(world: World) -> RoundTemplate:
+    """The round saved as a template by the coordinator (the same template however often it is asked for)."""
+    return RoundTemplate.objects.first() or cobudget.round_template_save(round=world.round, actor=world.coordinator,
+                                                                         name="Chaque mois")
+
+
+def _kept(world: World):
+    """The flagged bucket, its round saved as a template: a bucket its carriers may keep for the next round."""
+    _templated(world)
+    return _flagged(world).bucket
+
+
+def _redistributing(world: World) -> Round:
+    """An open live round whose buckets below their minimum are redistributed (the same one however often asked)."""
+    round = Round.objects.filter(partial_policy="redistribute").first()
+    if round:
+        return round
+    round = cobudget.round_create(collective=world.collective, actor=world.coordinator, name="Second souffle",
+                                  envelope_amount="10.00", participants=[world.coordinator],
+                                  partial_policy="redistribute")
+    return cobudget.round_open(round=round, actor=world.coordinator)
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -216,6 +240,35 @@ CASES = [
          lambda w, p: cobudget.bucket_flag_resolve(flag=_flagged(w), actor=p, resolution="Revu"),
          "post", lambda w: w.url("api-cobudget-flag-resolve", bucket_flag_id=_flagged(w).pk),
          lambda w: {"resolution": "Revu ensemble"}),
+    # Only a participant of the (open, live) round delegates their wallet or takes it back; these people have none.
+    Case("wallet_delegate",
+         lambda w, p: cobudget.wallet_delegate(round=_flagged(w).bucket.round, actor=p, delegate=w.coordinator),
+         "post", lambda w: w.url("api-cobudget-round-delegation", round_id=_flagged(w).bucket.round_id),
+         lambda w: {"delegate": w.coordinator.pk}),
+    Case("wallet_delegation_revoke",
+         lambda w, p: cobudget.wallet_delegation_revoke(round=_flagged(w).bucket.round, actor=p),
+         "delete", lambda w: w.url("api-cobudget-round-delegation", round_id=_flagged(w).bucket.round_id),
+         lambda w: None),
+    Case("round_template_save",
+         lambda w, p: cobudget.round_template_save(round=w.round, actor=p, name="Trimestriel"),
+         "post", lambda w: w.url("api-cobudget-round-templates"), lambda w: {"round": w.round.pk, "name": "Mensuel"}),
+    Case("round_template_update",
+         lambda w, p: cobudget.round_template_update(template=_templated(w), actor=p, funding_days=20),
+         "patch", lambda w: w.url("api-cobudget-round-template", round_template_id=_templated(w).pk),
+         lambda w: {"funding_days": 10}),
+    Case("round_template_delete", lambda w, p: cobudget.round_template_delete(template=_templated(w), actor=p),
+         "delete", lambda w: w.url("api-cobudget-round-template", round_template_id=_templated(w).pk),
+         lambda w: None),
+    Case("round_from_template",
+         lambda w, p: cobudget.round_from_template(template=_templated(w), occurrence=timezone.localdate(), actor=p),
+         "post", lambda w: w.url("api-cobudget-round-template-run", round_template_id=_templated(w).pk),
+         lambda w: {}),
+    # Its carriers or a coordinator keep a bucket for the next round; the coordinator carries this one.
+    Case("bucket_carry_over", lambda w, p: cobudget.bucket_carry_over(bucket=_kept(w), actor=p, keep=True),
+         "post", lambda w: w.url("api-cobudget-bucket-carry-over", bucket_id=_kept(w).pk), lambda w: {"keep": True}),
+    Case("redistribution_first_close",
+         lambda w, p: cobudget.redistribution_first_close(round=_redistributing(w), actor=p),
+         "post", lambda w: w.url("api-cobudget-rounds-close", pk=_redistributing(w).pk), lambda w: {}),
     Case("export_request",
          lambda w, p: accounting.export_request(collective=w.collective, actor=p, kind="journal", fmt="csv",
                                                 params={}),

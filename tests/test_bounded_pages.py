@@ -24,7 +24,7 @@ from django.utils.regex_helper import normalize
 
 from accounting.models import Export, FundingImport, IssuedDocument
 from budgets.models import Envelope, Funding, Payout, PayoutBatch, Task
-from cobudget.models import BucketFlag
+from cobudget.models import BucketFlag, Round, RoundTemplate
 from contrib_budget.tenancy import URL_KWARG
 from members.models import Invitation, Membership, PersonalToken
 from members.notifications.models import Notification
@@ -142,7 +142,19 @@ def _objects(data: Bounded) -> dict:
         "budgets.PayoutBatch": PayoutBatch.objects.filter(collective=collective).order_by("pk").last(),
         "members.PersonalToken": PersonalToken.objects.filter(user=data.coordinator).first(),
         "notifications.Notification": Notification.objects.filter(recipient=data.coordinator).order_by("pk").first(),
+        "cobudget.RoundTemplate": _templates(data),
     }
+
+
+def _templates(data: Bounded) -> RoundTemplate:
+    """As many templates as rows; the first holds every round of the collective in its series."""
+    collective = data.collective
+    templates = RoundTemplate.objects.bulk_create(
+        RoundTemplate(collective=collective, name=f"Template {i:04d}", rules={"envelope_amount": "10.00"},
+                      participant_roles=["member"], schedule="monthly", created_by=data.coordinator)
+        for i in range(Round.objects.filter(collective=collective).count()))
+    Round.objects.filter(collective=collective).update(template=templates[0])
+    return templates[0]
 
 
 def _url(route: Route, data: Bounded, objects: dict) -> str:

@@ -47,7 +47,7 @@ from accounting.incoming.services import funding_import_preview
 from accounting.models import DocumentKind, Export, ExportStatus, FundingImport, IssuedDocument
 from budgets.models import Budget, Envelope, Funding, Payout, PayoutBatch, Period, PeriodStatus, RateLevel, Task
 from cobudget import services as cobudget
-from cobudget.models import Bucket, BucketFlag, Round, RoundStatus
+from cobudget.models import Bucket, BucketFlag, Round, RoundStatus, RoundTemplate
 from contributions.models import Contribution
 from members import services
 from members.models import Collective, Invitation, Membership, Role
@@ -104,6 +104,7 @@ SEGMENTS = {
     "imports": FundingImport,
     "batches": PayoutBatch,
     "flags": BucketFlag,
+    "round-templates": RoundTemplate,
 }
 # Body fields that name an object of the collective, and the model they name.
 BODY_IDS = {"round": Round, "envelope": Envelope, "budget": Budget, "task": Task, "into": Bucket, "period": Period,
@@ -360,6 +361,9 @@ MAY_NEVER_SUCCEED = {
                                                                         "demo's rounds are live)",
     "DELETE /api/v1/collectives/{collective_slug}/buckets/{id}/support/": "a bucket one supports, in an Equal "
                                                                           "Shares round",
+    "POST /api/v1/collectives/{collective_slug}/rounds/{round_id}/delegation/": "the user id of another "
+                                                                                "participant of an open live round",
+    "DELETE /api/v1/collectives/{collective_slug}/rounds/{round_id}/delegation/": "a wallet one delegated",
 }
 
 

@@ -1,10 +1,14 @@
 """Every write of the cobudget: rounds, wallets, buckets, allocations and the close.
 
 One module per capability: `rounds` (set-up, envelopes, opening), `buckets` (their life cycle),
-`allocations`, `supports` (Equal Shares rounds), `closing` (the close and its settlement), `flags` (against the
-guidelines) and `handover` (a funded bucket becomes a budget's envelope). Callers import from here:
-`from cobudget import services; services.round_create(...)`. Inside, imports run one way: `_common` <- `rounds`
-<- `supports` <- `closing` <- `buckets`; `allocations`, `flags` and `handover` use `_common` (and `rounds`) only.
+`allocations`, `delegations` (a participant lets another give from their wallet), `supports` (Equal Shares rounds),
+`redistribution` (money given back to funders; the first close of a round that redistributes), `closing` (the
+close and its settlement), `flags` (against the guidelines) and `handover` (a funded bucket becomes
+a budget's envelope). Callers import from here: `from cobudget import services; services.round_create(...)`.
+Inside, imports run one way: `_common` <- `rounds` <- `supports` <- `redistribution` <- `closing` <- `buckets`
+(`closing.round_close` runs the first close when it is due); `allocations`,
+`delegations`, `flags`, `handover` and `recurring` (templates, the rounds made from them, carried-over buckets)
+use `_common` (and `rounds`) only.
 
 Lock order, everywhere: the round row (FOR SHARE by allocations and bucket
 changes, FOR UPDATE by opening and closing), then bucket rows (FOR UPDATE, by
@@ -32,8 +36,18 @@ from .buckets import (
     merge_split,
 )
 from .closing import bucket_outcome, buckets_settle, round_close, rounds_close_due, wallets_settle
+from .delegations import wallet_delegate, wallet_delegation_revoke
 from .flags import bucket_flag, bucket_flag_resolve
 from .handover import bucket_to_envelope
+from .recurring import (
+    bucket_carry_over,
+    recurring_rounds_run,
+    round_from_template,
+    round_template_delete,
+    round_template_save,
+    round_template_update,
+)
+from .redistribution import redistribution_first_close, redistribution_given_back
 from .rounds import (
     ROUND_AMOUNTS,
     ROUND_FIELDS,
@@ -85,14 +99,26 @@ __all__ = [
     # allocations
     "AllocationResult",
     "allocation_create",
+    # delegations
+    "wallet_delegate",
+    "wallet_delegation_revoke",
     # closing
     "bucket_outcome",
     "buckets_settle",
     "round_close",
     "rounds_close_due",
     "wallets_settle",
+    "redistribution_first_close",
+    "redistribution_given_back",
     # handover
     "bucket_to_envelope",
+    # recurring rounds
+    "bucket_carry_over",
+    "recurring_rounds_run",
+    "round_from_template",
+    "round_template_delete",
+    "round_template_save",
+    "round_template_update",
     # reachable on the single module this package replaced
     "Conflict",
     "Wallet",

@@ -45,9 +45,13 @@ class AllocationResult:
     funded_amount: Decimal
     wallet_balance: Decimal
     currency: str
+    # Whose wallet gave, when a delegate gave on their behalf: their name.
+    on_behalf_of_name: str = ""
 
     @property
     def message(self) -> str:
+        if self.on_behalf_of_name:
+            return self._delegated_message()
         if self.trimmed:
             return _("The bucket only needed %(amount)s: your allocation of %(requested)s was trimmed to it.") % {
                 "amount": format_money(self.amount, self.currency),
@@ -56,9 +60,19 @@ class AllocationResult:
             return _("You took back %(amount)s.") % {"amount": format_money(-self.amount, self.currency)}
         return _("You gave %(amount)s.") % {"amount": format_money(self.amount, self.currency)}
 
+    def _delegated_message(self) -> str:
+        values = {"amount": format_money(abs(self.amount), self.currency), "name": self.on_behalf_of_name,
+                  "requested": format_money(self.requested, self.currency)}
+        if self.trimmed:
+            return _("The bucket only needed %(amount)s: your allocation of %(requested)s on behalf of %(name)s was "
+                     "trimmed to it.") % values
+        if self.amount < 0:
+            return _("You took back %(amount)s on behalf of %(name)s.") % values
+        return _("You gave %(amount)s on behalf of %(name)s.") % values
 
-def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
-                      round_id: int | None = None) -> AllocationResult:
+
+def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput, round_id: int | None = None,
+                      on_behalf_of: User | None = None) -> AllocationResult:
     """Move money from the actor's wallet into a bucket (or back out of it, with a negative amount).
 
     Under the round's shared lock and the bucket's row lock, the bucket's
@@ -69,6 +83,11 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
 
     The caller's bucket (with its collective, as the API loaded them) names what to lock: both locks are one
     statement, and what they protect one more, so the bucket stays locked for those and the writes only.
+
+    With `on_behalf_of` (someone else than the actor), the actor gives from that person's wallet, as their
+    delegate: the allocation is theirs (`user`, so the per-member maximum is theirs), `made_by` the actor. Their
+    active delegation to the actor is held FOR SHARE until the commit, so taking it back waits for this allocation
+    and an allocation after it is refused.
     """
     amount = parse_money(amount, "amount", signed=True, maximum=MAX_ALLOCATION)
     if amount == 0:
@@ -87,7 +106,11 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
         if round.mode == RoundMode.EQUAL_SHARES:
             raise Conflict(_("In an Equal Shares round nobody gives money: support the buckets you want."),
                            "equal_shares_round")
-        state = _protected_state(round, bucket, actor)
+        owner = actor
+        if on_behalf_of is not None and on_behalf_of.pk != actor.pk:
+            owner = on_behalf_of
+            _hold_delegation(round, owner, actor)
+        state = _protected_state(round, bucket, owner)
         if state is None or state.closing:
             _refuse_without_wallet(round)
         if not funding_is_open(round):
@@ -98,7 +121,7 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
             amount, trimmed = _check_allocation(round, bucket, funded, mine, wallet, amount)
         else:
             _check_retract(round, bucket, mine, amount)
-        allocation = _move(bucket, wallet, actor, amount)
+        allocation = _move(bucket, wallet, actor, amount, owner=owner)
         funded += amount
         status = BucketStatus.FUNDED if funded == bucket.max_goal else BucketStatus.OPEN
         if status != bucket.status:
@@ -107,12 +130,27 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput,
             if status == BucketStatus.FUNDED:
                 bucket_funded_notify(bucket=bucket, funded=funded + bucket.converted_amount, actor=actor)
         audit_record(collective=collective, actor=actor, action=f"cobudget.{allocation.kind}", target=bucket,
-                     after={"amount": str(amount), "funded": str(funded)})
+                     after={"amount": str(amount), "funded": str(funded),
+                            **({"on_behalf_of": owner.pk} if owner is not actor else {})})
     # Read after the commit, outside the locks: the balance the person sees next.
     balance = Account.objects.of(collective).filter(pk=wallet.account_id).values_list("balance", flat=True).get()
     return AllocationResult(allocation=allocation, requested=requested, amount=amount, trimmed=trimmed,
                             funded_amount=funded + bucket.converted_amount, wallet_balance=balance,
-                            currency=collective.currency)
+                            currency=collective.currency,
+                            on_behalf_of_name=owner.display_name if owner is not actor else "")
+
+
+def _hold_delegation(round: Round, owner: User, actor: User) -> None:
+    """Hold `owner`'s active delegation to `actor` FOR SHARE until the commit; refuse without one."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM cobudget_delegation WHERE collective_id = %s AND round_id = %s AND delegator_id = %s"
+            " AND delegate_id = %s AND revoked_at IS NULL FOR SHARE",
+            [round.collective_id, round.pk, owner.pk, actor.pk],
+        )
+        if cursor.fetchone() is None:
+            raise Forbidden(_("%(name)s has not delegated their wallet to you in this round.")
+                            % {"name": owner.display_name}, "not_delegate")
 
 
 # What the locking statement returns, in this order: the round, the bucket, the bucket's ledger account.
@@ -192,8 +230,9 @@ def _refuse_without_wallet(round: Round) -> NoReturn:
     raise Forbidden(_("You have no wallet in this round."), "not_participant")
 
 
-def _move(bucket: Bucket, wallet: Wallet, actor: User, amount: Decimal) -> Allocation:
-    """Post the money between wallet and bucket and record the allocation (its trigger moves the totals)."""
+def _move(bucket: Bucket, wallet: Wallet, actor: User, amount: Decimal, *, owner: User) -> Allocation:
+    """Post the money between wallet and bucket and record the allocation (its trigger moves the totals): the
+    owner's, made by the actor when they gave on the owner's behalf."""
     source, destination = (wallet.account, bucket.account) if amount > 0 else (bucket.account, wallet.account)
     try:
         txn = transfer(collective=bucket.collective, source=source, destination=destination, amount=abs(amount),
@@ -207,7 +246,8 @@ def _move(bucket: Bucket, wallet: Wallet, actor: User, amount: Decimal) -> Alloc
             fields={"amount": [_("More than your wallet holds.")]},
         ) from None
     return Allocation.objects.create(
-        collective=bucket.collective, round_id=bucket.round_id, bucket=bucket, wallet=wallet, user=actor,
+        collective=bucket.collective, round_id=bucket.round_id, bucket=bucket, wallet=wallet, user=owner,
+        made_by=actor if owner is not actor else None,
         kind=AllocationKind.ALLOCATE if amount > 0 else AllocationKind.RETRACT, amount=amount, transaction=txn,
     )
 

@@ -1,38 +1,30 @@
-"""The close of a round: each bucket meets its outcome, unfunded ones give their money back, wallets settle."""
+"""The close of a round: each bucket meets its outcome, unfunded ones give their money back, wallets settle.
+
+A round that redistributes closes twice: `round_close` runs its first close (cobudget.services.redistribution)
+until its second window opens, then the final close below.
+"""
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from budgets.ledger import Posting, transactions_post_many
 from contrib_budget.errors import Conflict
-from contrib_budget.money import ZERO
 from members.audit import audit_record, audit_record_many
 from members.models import User
 
-from ..models import (
-    Allocation,
-    AllocationKind,
-    Bucket,
-    BucketStatus,
-    LeftoverPolicy,
-    PartialPolicy,
-    Round,
-    RoundCloseRequest,
-    RoundStatus,
-    Wallet,
-)
+from ..models import Bucket, BucketStatus, PartialPolicy, Round, RoundCloseRequest, RoundStatus, Wallet
 from ..notifications import bucket_funded_notify, round_closed_notify
 from ..permissions import MANAGE_ROUNDS
-from .rounds import pool_account, round_source_account
+from .redistribution import give_back, is_first_close_due, leftover_destination, redistribution_first_close
+from .redistribution import net_funders as net_funders  # buckets import it from here
 from .supports import equal_shares_fund
 
 logger = logging.getLogger(__name__)
@@ -44,11 +36,14 @@ def round_close(*, round: Round, actor: User | None = None) -> Round:
     Step 1 marks the round closed (no allocation can start after it). Then its buckets, then its wallets, are
     settled a set at a time, each set in its own transaction under its rows' locks, its ledger movements posted
     together; a run killed halfway is completed by the next one. Without an actor, beat closes a round whose
-    funding window ended.
+    funding window ended. A round that redistributes and whose second window has not opened gets its first close
+    instead (without the close request: allocations are welcome again in its second window).
     """
     MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
     if Round.objects.filter(pk=round.pk, status=RoundStatus.DRAFT).exists():
         raise Conflict(_("A round that never opened cannot be closed."), "round_not_open")
+    if is_first_close_due(round):
+        return redistribution_first_close(round=round, actor=actor)
     # Committed before the lock is asked for: allocations starting now are refused, and the close only waits for
     # those already running.
     RoundCloseRequest.objects.get_or_create(round_id=round.pk, defaults={"collective_id": round.collective_id})
@@ -75,43 +70,9 @@ def round_close(*, round: Round, actor: User | None = None) -> Round:
     return locked
 
 
-def net_funders(bucket: Bucket) -> list[dict]:
-    """Who gave the bucket more than they took back (user_id, wallet_id, net), by user id."""
-    return list(
-        Allocation.objects.filter(bucket=bucket).values("user_id", "wallet_id").annotate(net=Sum("amount"))
-        .filter(net__gt=0).order_by("user_id")
-    )
-
-
-def give_back(*, buckets: list[Bucket], actor: User | None, reason: str, memo: Callable[[Bucket], str]) -> Decimal:
-    """Return every funder's net allocation from each of `buckets` (locked by the caller, their accounts loaded)
-    to their wallet, all in one post; returns the total given back."""
-    if not buckets:
-        return ZERO
-    by_id = {bucket.pk: bucket for bucket in buckets}
-    funders = list(Allocation.objects.filter(bucket__in=buckets).values("bucket_id", "user_id", "wallet_id")
-                   .annotate(net=Sum("amount")).filter(net__gt=0).order_by("bucket_id", "user_id"))
-    wallets = Wallet.objects.select_related("account").in_bulk({funder["wallet_id"] for funder in funders})
-    postings = [
-        Posting(kind="cobudget_refund", memo=memo(by_id[funder["bucket_id"]]), linked=by_id[funder["bucket_id"]],
-                legs=[(by_id[funder["bucket_id"]].account, -funder["net"]),
-                      (wallets[funder["wallet_id"]].account, funder["net"])],
-                idempotency_key=f"cobudget:bucket:{funder['bucket_id']}:{reason}:{funder['user_id']}")
-        for funder in funders
-    ]
-    collective = buckets[0].collective
-    posted = transactions_post_many(collective=collective, postings=postings, actor=actor)
-    Allocation.objects.bulk_create([
-        Allocation(collective=collective, round_id=by_id[funder["bucket_id"]].round_id, bucket_id=funder["bucket_id"],
-                   wallet_id=funder["wallet_id"], user_id=funder["user_id"], kind=AllocationKind.REFUND,
-                   amount=-funder["net"], transaction_id=txn_id)
-        for funder, txn_id in zip(funders, posted, strict=True)
-    ])
-    return sum((funder["net"] for funder in funders), ZERO)
-
-
 def bucket_outcome(*, round: Round, funded: Decimal, min_goal: Decimal) -> str:
-    """The fate of an open bucket at the close, by the round's rules."""
+    """The fate of an open bucket at the close, by the round's rules (a round that redistributes refunds, as
+    "refund" does: its second window is over)."""
     if funded >= min_goal:
         return BucketStatus.FUNDED
     if (funded > 0 and round.partial_policy == PartialPolicy.ACCEPT
@@ -166,13 +127,12 @@ def wallets_settle(*, round: Round, actor: User | None = None) -> int:
         wallets = list(Wallet.objects.select_for_update(of=("self",)).select_related("account")
                        .filter(round=round, settled_at__isnull=True)
                        .order_by("pk")[:settings.POSTINGS_PER_TRANSACTION])
-        returning = round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL or round.funded_from_pool
         left = [wallet for wallet in wallets if wallet.account.balance]
         if left:
-            destination = pool_account(round.collective) if returning else round_source_account(round)
+            destination, kind = leftover_destination(round)
             memo = _("Left in a wallet of %(round)s") % {"round": round.name}
             transactions_post_many(collective=round.collective, actor=actor, postings=[
-                Posting(kind="cobudget_wallet_return" if returning else "cobudget_wallet_expiry", memo=memo,
+                Posting(kind=kind, memo=memo,
                         legs=[(wallet.account, -wallet.account.balance), (destination, wallet.account.balance)],
                         idempotency_key=f"cobudget:wallet:{wallet.pk}:leftover", linked=wallet)
                 for wallet in left
@@ -182,9 +142,13 @@ def wallets_settle(*, round: Round, actor: User | None = None) -> int:
 
 
 def rounds_close_due(*, now: datetime | None = None) -> list[int]:
-    """Close every open round whose funding window has ended; finish any close left halfway."""
+    """Close every open round whose funding window has ended (a round that redistributes: its first close, then
+    its final close once its second window has ended); finish any close left halfway."""
     now = now or timezone.now()
-    due = Round.objects.filter(status=RoundStatus.OPEN, funding_closes_at__lte=now).values_list("pk", flat=True)
+    due = Round.objects.filter(
+        Q(redistribution_started_at__isnull=True, funding_closes_at__lte=now)
+        | Q(redistribution_started_at__isnull=False, redistribution_closes_at__isnull=True)
+        | Q(redistribution_closes_at__lte=now), status=RoundStatus.OPEN).values_list("pk", flat=True)
     unfinished = Round.objects.filter(status=RoundStatus.CLOSED, settled_at__isnull=True).values_list("pk", flat=True)
     closed = []
     for round_id in sorted(set(due) | set(unfinished)):

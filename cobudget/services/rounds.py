@@ -29,7 +29,7 @@ from members.models import Collective, Membership, Role, User
 
 from .. import selectors
 from ..envelopes import weighted_envelopes
-from ..models import EnvelopePolicy, Round, RoundMode, RoundStatus, Wallet
+from ..models import EnvelopePolicy, PartialPolicy, Round, RoundMode, RoundStatus, Wallet
 from ..notifications import round_opened_notify
 from ..permissions import MANAGE_ROUNDS
 from ._common import People, person_ids
@@ -40,7 +40,7 @@ ROUND_FIELDS = (
     "envelope_floor", "envelope_cap", "max_per_member_per_bucket", "allow_retract",
     "hide_allocations_until_close", "bucket_approval_required", "min_carriers", "partial_policy",
     "partial_threshold_percent", "leftover_policy", "overallocation_mode", "funded_from_pool", "mode",
-    "total_amount", "allow_scores", "mes_completion", "tie_rule",
+    "total_amount", "allow_scores", "mes_completion", "tie_rule", "redistribution_hours", "redistribute_unspent",
 )
 # The round's amounts, each bounded as its kind is.
 ROUND_AMOUNTS = {"envelope_amount": MAX_ENVELOPE, "envelope_floor": MAX_ENVELOPE, "envelope_cap": MAX_ENVELOPE,
@@ -99,6 +99,9 @@ def _check_round_rules(round: Round) -> None:
         if getattr(round, start) and getattr(round, end) and getattr(round, start) >= getattr(round, end):
             raise DomainError(_("A window must close after it opens."), "window_order",
                               fields={end: [_("Must be after the opening.")]})
+    if round.partial_policy == PartialPolicy.REDISTRIBUTE and round.mode == RoundMode.EQUAL_SHARES:
+        raise DomainError(_("An Equal Shares round has no wallets to give from again: it cannot redistribute."),
+                          "redistribute_equal_shares", fields={"partial_policy": [_("Not with Equal Shares.")]})
     if not isinstance(round.manual_envelopes, dict):
         raise DomainError(_("Give the envelopes as member → amount."), "manual_envelopes",
                           fields={"manual_envelopes": [_("Expected an object.")]})
@@ -139,7 +142,8 @@ def round_create(
     partial_threshold_percent: int | Unset = UNSET, leftover_policy: str | Unset = UNSET,
     overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET, mode: str | Unset = UNSET,
     total_amount: MoneyInput | None | Unset = UNSET, allow_scores: bool | Unset = UNSET,
-    mes_completion: str | Unset = UNSET, tie_rule: str | Unset = UNSET,
+    mes_completion: str | Unset = UNSET, tie_rule: str | Unset = UNSET, redistribution_hours: int | Unset = UNSET,
+    redistribute_unspent: bool | Unset = UNSET,
 ) -> Round:
     """A draft round; a rule left out takes the model's default."""
     MANAGE_ROUNDS.require(collective=collective, actor=actor)
@@ -154,6 +158,7 @@ def round_create(
         partial_threshold_percent=partial_threshold_percent, leftover_policy=leftover_policy,
         overallocation_mode=overallocation_mode, funded_from_pool=funded_from_pool, mode=mode,
         total_amount=total_amount, allow_scores=allow_scores, mes_completion=mes_completion, tie_rule=tie_rule,
+        redistribution_hours=redistribution_hours, redistribute_unspent=redistribute_unspent,
     )
     round = Round(collective=collective, created_by=actor, **fields)
     _check_round_rules(round)
@@ -191,7 +196,8 @@ def round_update(
     partial_threshold_percent: int | Unset = UNSET, leftover_policy: str | Unset = UNSET,
     overallocation_mode: str | Unset = UNSET, funded_from_pool: bool | Unset = UNSET, mode: str | Unset = UNSET,
     total_amount: MoneyInput | None | Unset = UNSET, allow_scores: bool | Unset = UNSET,
-    mes_completion: str | Unset = UNSET, tie_rule: str | Unset = UNSET,
+    mes_completion: str | Unset = UNSET, tie_rule: str | Unset = UNSET, redistribution_hours: int | Unset = UNSET,
+    redistribute_unspent: bool | Unset = UNSET,
 ) -> Round:
     """Change what was passed; once the round is open, a change to its money rules is refused."""
     MANAGE_ROUNDS.require(collective=round.collective, actor=actor)
@@ -206,6 +212,7 @@ def round_update(
         partial_threshold_percent=partial_threshold_percent, leftover_policy=leftover_policy,
         overallocation_mode=overallocation_mode, funded_from_pool=funded_from_pool, mode=mode,
         total_amount=total_amount, allow_scores=allow_scores, mes_completion=mes_completion, tie_rule=tie_rule,
+        redistribution_hours=redistribution_hours, redistribute_unspent=redistribute_unspent,
     )
     with transaction.atomic():
         round = Round.objects.select_for_update().get(pk=round.pk)
@@ -375,6 +382,8 @@ def funding_is_open(round: Round, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     if round.status != RoundStatus.OPEN:
         return False
+    if round.redistribution_started_at:  # shut from a first close until the second window opens, then open in it
+        return bool(round.redistribution_closes_at and now < round.redistribution_closes_at)
     if round.funding_opens_at and now < round.funding_opens_at:
         return False
     return not (round.funding_closes_at and now >= round.funding_closes_at)

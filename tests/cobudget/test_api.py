@@ -34,7 +34,8 @@ def test_coordinator_creates_opens_and_closes_a_round_through_the_api(api, colle
     refused = client.patch(rounds_url(collective, round_id), {"envelope_amount": "70.00"}, format="json")
     assert refused.status_code == 409
     wallet = client.get(rounds_url(collective, round_id, "wallet")).json()
-    assert wallet == {"round": round_id, "envelope": "60.00", "balance": "60.00", "allocated": "0.00"}
+    assert wallet == {"round": round_id, "envelope": "60.00", "balance": "60.00", "allocated": "0.00",
+                      "delegated_to": None, "delegated_wallets": []}
     closed = client.post(rounds_url(collective, round_id, "close"))
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     assert client.post(rounds_url(collective, round_id, "close")).status_code == 200
@@ -73,7 +74,7 @@ def test_bucket_lifecycle_and_allocation_through_the_api(api, collective, coordi
     row = listed["results"][0]
     assert (row["funded_amount"], row["funders_count"], row["my_allocation"]) == ("20.00", 1, "20.00")
     funders = client.get(buckets_url(collective, bucket["id"], "allocations")).json()["results"]
-    assert funders == [{"user": member.pk, "name": "Bob", "amount": "20.00"}]
+    assert funders == [{"user": member.pk, "name": "Bob", "amount": "20.00", "given_by_delegates": []}]
     assert client.get(rounds_url(collective, round.pk, "wallet")).json()["allocated"] == "20.00"
 
 
@@ -152,7 +153,7 @@ def test_hidden_allocations_stay_hidden_in_the_api_until_the_close(api, collecti
         row = client.get(buckets_url(collective, bucket.pk)).json()
         assert row["funders_count"] is None and row["my_allocation"] == "0.00"
     mine = api(member).get(buckets_url(collective, bucket.pk, "allocations")).json()["results"]
-    assert mine == [{"user": member.pk, "name": "Bob", "amount": "12.00"}]
+    assert mine == [{"user": member.pk, "name": "Bob", "amount": "12.00", "given_by_delegates": []}]
     services.round_close(round=round, actor=coordinator)
     funders = api(people[3]).get(buckets_url(collective, bucket.pk, "allocations")).json()["results"]
     assert {f["amount"] for f in funders} == {"12.00", "7.00"}

@@ -29,7 +29,8 @@ from playwright.sync_api import sync_playwright
 from accounting import services as accounting
 from accounting.incoming.services import funding_import_preview
 from budgets.models import Budget, Funding, FundingStatus, Payout, PayoutBatch, Period, PeriodStatus
-from cobudget.models import Bucket, BucketFlag, BucketStatus, Round, RoundStatus
+from cobudget import services as cobudget
+from cobudget.models import Bucket, BucketFlag, BucketStatus, Round, RoundStatus, RoundTemplate
 from contributions import services as declarations
 from contributions.closing import period_close
 from contributions.models import CommentKind, Contribution, ContributionStatus
@@ -154,6 +155,7 @@ def demo_objects() -> tuple[dict, dict]:
         "notification_id": Notification.objects.order_by("pk").first().pk,
         "payout_batch_id": PayoutBatch.objects.of(fabrique).order_by("pk").first().pk,
         "bucket_flag_id": BucketFlag.objects.of(fabrique).order_by("pk").first().pk,
+        "round_template_id": RoundTemplate.objects.of(fabrique).order_by("pk").first().pk,
         "payout_id": Payout.objects.of(fabrique).order_by("pk").first().pk,
         "funding_import_id": funding_import_preview(
             collective=fabrique, actor=people["alice"], fmt="liberapay", budget=budget,
@@ -163,8 +165,12 @@ def demo_objects() -> tuple[dict, dict]:
         "key": default_token_generator.make_token(newcomer),
     }
     variants = {
-        "cobudget_round": {"open": {}, "closed": {"round_id": closed_round.pk}},
+        "cobudget_round": {"open": {}, "closed": {"round_id": closed_round.pk},
+                           **_redistributing_rounds(fabrique, people["alice"])},
         "cobudget_round_results": {"": {"round_id": closed_round.pk}},
+        # A bucket of a template's round kept for the next one: its carry-over toggle.
+        "cobudget_bucket": {"open": {}, "kept": {"bucket_id": Bucket.objects.of(fabrique).filter(
+            carry_over=True).first().pk}},
         "contribution_detail": {
             "pending": {},
             "questioned": {"contribution_id": contributions.filter(comments__kind=CommentKind.QUESTION).first().pk},
@@ -175,6 +181,19 @@ def demo_objects() -> tuple[dict, dict]:
         "account_confirm_email": {"": {"key": EmailConfirmationHMAC(address).key}},
     }
     return common, variants
+
+
+def _redistributing_rounds(fabrique: Collective, coordinator: User) -> dict:
+    """Two rounds that redistribute: one whose next close is its first, one in its second window."""
+    variants = {}
+    for variant in ("first_close", "second_window"):
+        round = cobudget.round_create(collective=fabrique, actor=coordinator, name=f"Second souffle ({variant})",
+                                      envelope_amount="10.00", partial_policy="redistribute")
+        round = cobudget.round_open(round=round, actor=coordinator)
+        if variant == "second_window":
+            round = cobudget.round_close(round=round, actor=coordinator)
+        variants[variant] = {"round_id": round.pk}
+    return variants
 
 
 def _period_in_deficit(period: Period, people: dict) -> Period:
