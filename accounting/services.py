@@ -184,7 +184,7 @@ def progress_reporter(export_id: int) -> Iterator[Callable[[int], None]]:
 
     def report(progress: int) -> None:
         with reporter.cursor() as cursor:
-            cursor.execute(f"UPDATE {table} SET progress = %s, updated_at = %s WHERE id = %s",
+            cursor.execute(f'UPDATE "{table}" SET "progress" = %s, "updated_at" = %s WHERE "id" = %s',
                            [progress, timezone.now(), export_id])
 
     try:

@@ -132,7 +132,7 @@ def test_unspent_money_stays_in_the_wallets_when_the_round_says_so(make_round, m
 
 
 def test_a_pool_funded_round_returns_its_leftovers_to_the_pool(collective, make_round, make_bucket, people,
-                                                               coordinator):
+                                                               coordinator, english):
     seed = make_round(name="Seed", leftover_policy="return_to_pool")
     services.round_close(round=seed, actor=coordinator)
     assert selectors.pool_balance(collective) == D("600.00")
