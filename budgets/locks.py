@@ -25,7 +25,13 @@ def ensure_period_unlocked(period) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT locked_at FROM budgets_period WHERE id = %s{share}", [period_id])
         row = cursor.fetchone()
-    if row and row[0] is not None:
+    if row:
+        refuse_if_locked(locked_at=row[0])
+
+
+def refuse_if_locked(*, locked_at) -> None:
+    """Raise PeriodLocked for a period row already read FOR UPDATE (or FOR SHARE) whose `locked_at` is set."""
+    if locked_at is not None:
         raise PeriodLocked(
             _("This period is locked by the accountant: record a correction in an open period instead.")
         )

@@ -177,7 +177,10 @@ class ContributionViewSet(
             collective=self.collective, membership=self.membership,
             declaration=services.Declaration(**data), attachment=attachment,
         )
-        return self._render(contribution, status.HTTP_201_CREATED)
+        # Rendered as it was saved: a declaration just made has no comment and no payout to read back.
+        contribution.comments_count = 0
+        Contribution.payout.related.set_cached_value(contribution, None)
+        return Response(self.get_serializer(contribution).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         contribution = self.get_object()

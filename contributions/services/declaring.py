@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from budgets.locks import ensure_period_unlocked
+from budgets.locks import ensure_period_unlocked, refuse_if_locked
 from budgets.models import Budget, Envelope, Period, PeriodStatus, RateLevel, Task
 from budgets.periods import period_for_date
 from contrib_budget import dates, text
@@ -143,9 +143,11 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
 
 def _open_period(*, budget: Budget, day: date) -> Period:
     """The period containing `day`, locked; refused unless it is still open."""
-    period = period_for_date(budget=budget, day=day)
-    period = Period.objects.select_for_update().get(pk=period.pk)
-    ensure_period_unlocked(period)
+    locked = Period.objects.select_for_update().filter(budget=budget, starts_on__lte=day, ends_on__gte=day)
+    period = locked.first()
+    if period is None:  # not made yet (or outside the budget, which period_for_date refuses)
+        period = locked.get(pk=period_for_date(budget=budget, day=day).pk)
+    refuse_if_locked(locked_at=period.locked_at)
     if period.status != PeriodStatus.OPEN:
         raise invalid(
             "performed_on",
