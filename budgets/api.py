@@ -19,6 +19,7 @@ from contrib_budget.api import (
     MultiLineField,
     SingleLineField,
 )
+from contrib_budget.paging import IdsFirst
 from members.models import Role
 
 from . import selectors, services
@@ -368,6 +369,9 @@ class PayoutViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.Retriev
 
     def get_queryset(self):
         return selectors.payouts_of_collective(self.collective, state=self.request.query_params.get("state"))
+
+    def paginate_queryset(self, queryset):
+        return super().paginate_queryset(IdsFirst(queryset))  # ordered by the periods' ends: see IdsFirst
 
     @extend_schema(request=MarkPaidSerializer, responses=PayoutSerializer)
     @action(detail=True, methods=["post"], url_path="mark-paid")

@@ -14,7 +14,6 @@ from django.db.models import (
     F,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -31,6 +30,7 @@ from members.models import Collective, User
 from .available import even_spread, period_amount
 from .demand import period_demand
 from .models import (
+    PAYABLE,
     Budget,
     Envelope,
     Funding,
@@ -245,9 +245,6 @@ def payouts_of_period(period: Period) -> QuerySet[Payout]:
     return (Payout.objects.filter(period=period).select_related("collective", "person", "contribution")
             .order_by("person__name", "person__email", "id"))
 
-
-# Payouts whose money is all in and that nobody has paid or sent to be paid yet.
-PAYABLE = Q(paid_on__isnull=True, payable_amount=F("granted"), granted__gt=0, batch__isnull=True)
 
 
 def payouts_of_collective(collective: Collective, *, state: str | None = None) -> QuerySet[Payout]:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
 from contrib_budget.forms import add_domain_error, error_text
+from contrib_budget.paging import IdsFirst
 from contrib_budget.tenancy import role_required
 from contrib_budget.text import parse_id
 from members.models import Role
@@ -242,7 +243,7 @@ PAYOUT_STATES = ("payable", "owed", "sent", "paid", "reversed")
 def payouts(request, collective_slug):
     state = request.GET.get("state", "payable")
     state = state if state in PAYOUT_STATES else "payable"
-    page = _payouts_page(request, selectors.payouts_of_collective(request.collective, state=state))
+    page = _payouts_page(request, IdsFirst(selectors.payouts_of_collective(request.collective, state=state)))
     return render(request, "budgets/payouts.html", {
         "page": page, "payouts": page.object_list, "query": urlencode({"state": state}),
         "state": state, "states": PAYOUT_STATES,

@@ -57,6 +57,8 @@ class PayoutBatch(CollectiveOwned):
 
 # What a payout pays its person, in a query: the grant less what a correction withheld (Payout.net_amount).
 NET_AMOUNT = models.F("granted") - models.F("withheld")
+# Payouts whose money is all in and that nobody has paid or sent to be paid yet.
+PAYABLE = Q(paid_on__isnull=True, payable_amount=models.F("granted"), granted__gt=0, batch__isnull=True)
 
 
 class Payout(CollectiveOwned):
@@ -118,6 +120,14 @@ class Payout(CollectiveOwned):
             models.CheckConstraint(condition=Q(reversal_transaction__isnull=True)
                                    | Q(granted=0, paid_on__isnull=True, batch__isnull=True),
                                    name="payout_reversed_not_paid"),
+        ]
+        indexes = [
+            # What waits to be paid, from the index alone: summed per collective on the payers' dashboards, and
+            # the ids of a page of it ordered by period (contrib_budget.paging).
+            models.Index(fields=["collective", "period"], include=["id", "granted", "withheld"], condition=PAYABLE,
+                         name="payout_payable_idx"),
+            # What periods and budgets granted, summed from the index alone on every page showing their figures.
+            models.Index(fields=["period"], include=["granted"], name="payout_period_granted_idx"),
         ]
 
     @property
