@@ -1,5 +1,6 @@
 """The cobudget API: rounds, their wallets, buckets and allocations (thin: services do the work)."""
 
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,7 +15,7 @@ from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE
 from contrib_budget.text import parse_id
 
 from . import delegation_api, selectors, services
-from .models import Bucket, BucketStatus, Round
+from .models import Bucket, BucketStatus, BudgetLine, Round
 from .permissions import APPROVE_BUCKETS, MANAGE_ROUNDS
 
 MONEY_FIELD = {"max_digits": MONEY["max_digits"], "decimal_places": MONEY["decimal_places"]}
@@ -282,8 +283,10 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
             # The service locks and reads again what an allocation needs: the bucket is looked up only to 404
             # on one the person may not see.
             return selectors.buckets_visible_to(Bucket.objects.of(self.collective), self.request.user)
+        # The lines' queryset is given so that the prefetch does not build a scoped query for every bucket.
         queryset = (Bucket.objects.of(self.collective).select_related("account", "round")
-                    .prefetch_related("carriers", "lines").order_by("round_id", "created_at", "id"))
+                    .prefetch_related("carriers", Prefetch("lines", queryset=BudgetLine.objects.of(self.collective)))
+                    .order_by("round_id", "created_at", "id"))
         queryset = selectors.buckets_visible_to(queryset, self.request.user)
         if self.action == "list":
             round_id = self.request.query_params.get("round")
