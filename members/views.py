@@ -106,19 +106,21 @@ def _query_without(request, *names: str) -> str:
 
 
 def _members_page(request, invite_form, status=200):
-    """One row per person, a page at a time; coordinators see the emails and edit each person in a dialog
-    (`?edit=<id>` opens it without script)."""
+    """One row per person, a page at a time; coordinators see the emails and edit each person in a dialog:
+    `?edit=<id>` opens it on the page, and `&part=dialog` answers only the dialog, which the page's script shows
+    in place (a page of 50 people does not carry 50 dialogs)."""
     collective = request.collective
     is_coordinator = request.membership.has_role(Role.COORDINATOR)
+    edited = _edited_membership(request) if is_coordinator else None
+    if edited is not None and request.GET.get("part") == "dialog":
+        return render(request, "members/_member_dialog.html", {
+            "collective": collective, "membership": request.membership, "m": edited, "role_choices": Role.choices,
+        })
     search_form = MemberSearchForm(request.GET or None, by_email=is_coordinator)
     search = search_form.search()
     page = Paginator(selectors.collective_members(collective, search=search, by_email=is_coordinator),
                      MEMBERS_PAGE_SIZE).get_page(request.GET.get("page"))
     memberships = list(page.object_list)
-    if is_coordinator:
-        footprints = member_footprints(collective, [m.user_id for m in memberships])
-        for m in memberships:
-            m.footprint = ", ".join(footprints.get(m.user_id, []))
     sees_bank_details = request.membership.has_role(*READ_BANK_DETAILS.roles)
     if sees_bank_details:
         recorded = bank.bank_details_of_people(collective=collective, people=[m.user_id for m in memberships])
@@ -134,17 +136,27 @@ def _members_page(request, invite_form, status=200):
         "columns": 3 + is_coordinator + sees_bank_details,
         "memberships": memberships,
         "page": page,
-        "query": _query_without(request, "page", "edit"),
+        "query": _query_without(request, "page", "edit", "part"),
         "search_form": search_form,
         "search": search,
         "suggest_url": reverse("member_search", args=[collective.slug]),
-        "editing": parse_id(request.GET.get("edit", "")) if is_coordinator else None,
+        "edited": edited,
         "invitations": invitations,
-        "invitations_query": _query_without(request, "invitations_page", "edit"),
+        "invitations_query": _query_without(request, "invitations_page", "edit", "part"),
         "invite_form": invite_form,
         "role_choices": Role.choices,
         "role_duties": [(label, ROLE_DUTIES[Role(value)]) for value, label in Role.choices],
     }, status=status)
+
+
+def _edited_membership(request) -> Membership | None:
+    """The membership named by ?edit=<id>, with what stays recorded of the person (said before removing them)."""
+    editing = parse_id(request.GET.get("edit", ""))
+    edited = (Membership.objects.of(request.collective).select_related("user").filter(pk=editing).first()
+              if editing is not None else None)
+    if edited is not None:
+        edited.footprint = ", ".join(member_footprints(request.collective, [edited.user_id]).get(edited.user_id, []))
+    return edited
 
 
 def members(request, collective_slug):

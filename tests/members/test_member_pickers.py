@@ -51,11 +51,14 @@ def test_the_members_page_shows_a_page_of_people_and_counts_them_all(collective,
     second = client.get(members_url(collective, page=2))
     assert len(second.context["memberships"]) == 61 - MEMBERS_PAGE_SIZE
     assert not {m.pk for m in first.context["memberships"]} & {m.pk for m in second.context["memberships"]}
-    # A coordinator edits someone of the second page: the dialog's link keeps the page, and only this page's
-    # people have a dialog.
+    # A coordinator edits someone of the second page: the dialog's link keeps the page, which opens with that
+    # dialog only.
     someone = second.context["memberships"][0]
     assert f'href="?edit={someone.pk}&amp;page=2#edit-member-{someone.pk}"' in second.content.decode()
-    assert second.content.decode().count('<dialog id="edit-member-') == 61 - MEMBERS_PAGE_SIZE
+    editing = client.get(members_url(collective, edit=someone.pk, page=2))
+    assert len(editing.context["memberships"]) == 61 - MEMBERS_PAGE_SIZE
+    assert editing.content.decode().count('<dialog id="edit-member-') == 1
+    assert f'<dialog id="edit-member-{someone.pk}"' in editing.content.decode()
 
 
 def test_the_search_pages_its_results_and_its_links_keep_it(collective, coordinator):

@@ -510,8 +510,9 @@ def test_anyone_can_activate_totp_two_factor_authentication(client):
 def test_removing_a_member_asks_for_confirmation_first(as_user, collective, coordinator, member):
     membership = Membership.objects.get(collective=collective, user=member)
     url = reverse("membership_remove", args=[collective.slug, membership.pk])
-    members_page = as_user(coordinator).get(reverse("members", args=[collective.slug])).content.decode()
-    form = members_page.split(f'action="{url}"')[1].split(">")[0]
+    dialog = as_user(coordinator).get(reverse("members", args=[collective.slug]),
+                                      {"edit": membership.pk, "part": "dialog"}).content.decode()
+    form = dialog.split(f'action="{url}"')[1].split(">")[0]
     assert "data-confirm=" in form and "will lose access to La Fabrique" in form
     confirm = as_user(coordinator).get(url)
     assert confirm.status_code == 200
