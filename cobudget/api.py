@@ -161,6 +161,11 @@ class BudgetLineSerializer(serializers.Serializer):
     max_amount = DecimalField(max_value=MAX_BUCKET_GOAL, **MONEY_FIELD, required=False, allow_null=True)
 
 
+# Rendering only, shared by every bucket of a list rather than built again for each (DRF deep-copies its fields).
+_MONEY = serializers.DecimalField(**MONEY_FIELD)
+_LINES = BudgetLineSerializer(many=True)
+
+
 class BucketSerializer(ModelSerializer):
     round = serializers.PrimaryKeyRelatedField(queryset=Round.objects.none())
     carriers = serializers.ListField(child=serializers.IntegerField(), required=False, write_only=True,
@@ -216,7 +221,7 @@ class BucketSerializer(ModelSerializer):
         return funding[bucket.pk]
 
     def get_funded_amount(self, bucket) -> str:
-        return serializers.DecimalField(**MONEY_FIELD).to_representation(self._funding(bucket).funded_amount)
+        return _MONEY.to_representation(self._funding(bucket).funded_amount)
 
     def get_funders_count(self, bucket) -> int | None:
         if not selectors.allocations_visible(bucket.round):
@@ -224,12 +229,12 @@ class BucketSerializer(ModelSerializer):
         return self._funding(bucket).funders_count
 
     def get_my_allocation(self, bucket) -> str:
-        return serializers.DecimalField(**MONEY_FIELD).to_representation(self._funding(bucket).my_amount)
+        return _MONEY.to_representation(self._funding(bucket).my_amount)
 
     def to_representation(self, bucket):
         data = super().to_representation(bucket)
         data["carriers"] = sorted(c.pk for c in bucket.carriers.all())
-        data["budget_lines"] = BudgetLineSerializer(bucket.lines.all(), many=True).data
+        data["budget_lines"] = _LINES.to_representation(bucket.lines.all())
         # Media files are not public: the image is served by the page that checks who may see the bucket.
         data["image"] = None
         if bucket.image:
