@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from contrib_budget.money import format_money
 from members import dashboard
 from members.models import Collective, Membership, Role
-from members.selectors import WaitingItem, waiting_provider
+from members.selectors import WaitingItem, per_collective, waiting_provider
 
 from . import charts, selectors
 from .models import NET_AMOUNT, PAYABLE, Payout, Period, PeriodStatus
@@ -130,21 +130,17 @@ def _payouts_to_pay(user) -> list[WaitingItem]:
               .filter(Q(roles__contains=[Role.ACCOUNTANT.value])
                       | Q(roles__contains=[Role.COORDINATOR.value]) & ~Exists(accountant_here))
               .values("collective_id"))
-    # Summed per collective before the collectives are read (through the partial index of payable payouts), so
-    # that thousands of payouts are not joined to their collective one by one.
-    sums = {collective_id: (count, total) for collective_id, count, total in (
-        Payout.objects.filter(PAYABLE, collective_id__in=payers).values("collective_id")
-        .annotate(count=Count("id"), total=Sum(NET_AMOUNT)).order_by().values_list("collective_id", "count", "total"))}
-    items = []
-    for collective in Collective.objects.filter(pk__in=sums).only("slug", "name", "currency").order_by("name"):
-        count, total = sums[collective.pk]
-        items.append(WaitingItem(
+    return [
+        WaitingItem(
             title=ngettext("%(count)d payout to pay: %(amount)s", "%(count)d payouts to pay: %(amount)s in all",
-                           count) % {"count": count, "amount": format_money(total, collective.currency)},
+                           totals["count"]) % {"count": totals["count"],
+                                               "amount": format_money(totals["total"], collective.currency)},
             url=reverse("payouts", args=[collective.slug]) + "?state=payable",
             collective=collective, action=_("Pay"),
-        ))
-    return items
+        )
+        for collective, totals in per_collective(Payout.objects.filter(PAYABLE, collective_id__in=payers),
+                                                 count=Count("id"), total=Sum(NET_AMOUNT))
+    ]
 
 
 @waiting_provider

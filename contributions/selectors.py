@@ -19,7 +19,7 @@ from budgets.selectors import period_with_figures
 from contrib_budget.money import ZERO
 from members.footprints import footprint_provider
 from members.models import AuditEvent, Collective, Membership, Role, User
-from members.selectors import WaitingItem, waiting_provider
+from members.selectors import WaitingItem, per_collective, waiting_provider
 
 from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus
 
@@ -164,28 +164,20 @@ def _declarations_to_review(user: User) -> list[WaitingItem]:
     coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
         "collective_id"
     )
-    rows = (
-        Contribution.objects.filter(
-            collective_id__in=coordinated, status=ContributionStatus.PENDING, period__status="open",
-        )
-        .exclude(author=user)
-        .exclude(approvals__coordinator=user)
-        .values("collective_id", "collective__slug", "collective__name")
-        .annotate(count=Count("id"))
-        .order_by("collective__name")
-    )
+    waiting = (Contribution.objects.filter(collective_id__in=coordinated, status=ContributionStatus.PENDING,
+                                           period__status="open")
+               .exclude(author=user).exclude(approvals__coordinator=user))
     return [
         WaitingItem(
             title=ngettext(
                 "%(count)d declaration waits for your review in %(name)s",
                 "%(count)d declarations wait for your review in %(name)s",
-                row["count"],
-            ) % {"count": row["count"], "name": row["collective__name"]},
-            url=reverse("contribution_list", args=[row["collective__slug"]]) + "?status=pending",
-            collective=Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"]),
-            action=_("Review"),
+                totals["count"],
+            ) % {"count": totals["count"], "name": collective.name},
+            url=reverse("contribution_list", args=[collective.slug]) + "?status=pending",
+            collective=collective, action=_("Review"),
         )
-        for row in rows
+        for collective, totals in per_collective(waiting, count=Count("id"))
     ]
 
 

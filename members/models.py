@@ -219,7 +219,11 @@ class AuditEvent(CollectiveOwned):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["collective", "target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["collective", "target_type", "target_id"]),
+            # The latest events of a collective (its dashboard, the audit log), among millions of all collectives.
+            models.Index(fields=["collective", "-created_at", "-id"], name="auditevent_latest_idx"),
+        ]
 
 
 class PaymentMethod(models.TextChoices):

@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='payout',
-            index=models.Index(fields=['period'], include=('granted',), name='payout_period_granted_idx'),
+            index=models.Index(fields=['period'], include=('collective', 'granted'), name='payout_period_granted_idx'),
         ),
     ]

@@ -127,7 +127,7 @@ class Payout(CollectiveOwned):
             models.Index(fields=["collective", "period"], include=["id", "granted", "withheld"], condition=PAYABLE,
                          name="payout_payable_idx"),
             # What periods and budgets granted, summed from the index alone on every page showing their figures.
-            models.Index(fields=["period"], include=["granted"], name="payout_period_granted_idx"),
+            models.Index(fields=["period"], include=["collective", "granted"], name="payout_period_granted_idx"),
         ]
 
     @property
