@@ -27,14 +27,15 @@ from .selectors import payouts_unposted
 from .services import budget_lock
 
 
-@dataclass(frozen=True)
+# Slots: a closing holds one request and one grant per declaration of the period, by the hundred thousand.
+@dataclass(frozen=True, slots=True)
 class Request:
     contribution_id: int
     amount: Decimal
     fixed_price: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Grant:
     contribution_id: int
     requested: Decimal
