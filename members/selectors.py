@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Aggregate, Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -60,7 +60,7 @@ def waiting_items(user: User, *, collective: Collective | None = None) -> list[W
     return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))
 
 
-def per_collective(rows: QuerySet, **aggregates) -> list[tuple[Collective, dict]]:
+def per_collective(rows: QuerySet, **aggregates: Aggregate) -> list[tuple[Collective, dict]]:
     """The `aggregates` of `rows` (a collective-owned model's) per collective, then each collective by name with
     them: the collectives are read once thousands of rows are summed, rather than joined to each row and sorted by
     name with them."""
