@@ -80,7 +80,10 @@ def period_closed_notify(*, period: Period, grants, authors: dict[int, int], pay
         mine = per_person[authors[grant.contribution_id]]
         mine["requested"] += grant.requested
         mine["granted"] += grant.granted
-        mine["explanations"].append([grant.code, grant.params])
+        # Stored once per person and kind: a closing gives most of its grants the same explanation.
+        explanation = [grant.code, grant.params]
+        if explanation not in mine["explanations"]:
+            mine["explanations"].append(explanation)
         mine["first"] = mine["first"] or payout_ids[grant.contribution_id]
     base = _period_params(period)
     notify_each(collective=period.collective, kind="period.closed", actor=actor, notices=[

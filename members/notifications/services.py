@@ -5,7 +5,7 @@ inside its transaction: the notifications exist exactly when the change does.
 Instant emails are queued after commit (`tasks.send_notification_emails`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contrib_budget.bulk import in_batches
 from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
 from contrib_budget.scopes import across_collectives
 from members.audit import audit_record
@@ -70,18 +71,26 @@ def notify_each(*, collective: Collective, kind: str, notices: Iterable[Notice],
     if not by_person:
         return []
     preferences = preferences_for(user_ids=by_person.keys(), kind=kind)
-    now = timezone.now()
-    rows = []
-    for person_id, notice in by_person.items():
-        email, in_app = preferences.get(person_id, (registered.email, True))
-        if email == EmailMode.OFF and not in_app:
-            continue
-        rows.append(Notification(collective=collective, recipient_id=person_id, kind=kind, params=notice.params,
-                                 url=notice.url, in_app=in_app, email=email, occasion=notice.occasion,
-                                 created_at=now))
-    ids = _insert(rows)
+    rows = _notifications(collective=collective, kind=kind, by_person=by_person, preferences=preferences,
+                          default_email=registered.email)
+    ids = [pk for batch in in_batches(rows, NOTIFICATIONS_PER_INSERT) for pk in _insert(batch)]
     _queue_instant_emails(ids)
     return ids
+
+
+# A closing tells each of its thousands of contributors: their rows are built and inserted a batch at a time.
+NOTIFICATIONS_PER_INSERT = 1000
+
+
+def _notifications(*, collective: Collective, kind: str, by_person: dict[int, Notice],
+                   preferences: dict[int, tuple[str, bool]], default_email: str) -> Iterator[Notification]:
+    now = timezone.now()
+    for person_id, notice in by_person.items():
+        email, in_app = preferences.get(person_id, (default_email, True))
+        if email == EmailMode.OFF and not in_app:
+            continue
+        yield Notification(collective=collective, recipient_id=person_id, kind=kind, params=notice.params,
+                           url=notice.url, in_app=in_app, email=email, occasion=notice.occasion, created_at=now)
 
 
 def _insert(rows: list[Notification]) -> list[int]:

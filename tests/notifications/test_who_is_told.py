@@ -210,6 +210,20 @@ def test_closing_tells_each_contributor_once_what_they_requested_and_were_grante
     assert "€300.00" in text("period.closed", ben) and "€250.00" in text("period.closed", ben)
 
 
+def test_a_closing_tells_its_contributors_a_batch_at_a_time_and_each_explanation_once(collective, everyone,
+                                                                                     monkeypatch):
+    monkeypatch.setattr("members.notifications.services.NOTIFICATIONS_PER_INSERT", 1)
+    budget = make_budget(collective, everyone["alice"])
+    ana, ben, cleo = (person(collective, number) for number in (1, 2, 3))
+    for author, amount in ((ana, "600.00"), (ana, "300.00"), (ben, "300.00"), (cleo, "100.00")):
+        declare(budget, author, amount)
+    forget()
+    period_close(period=period_at(budget, 0), actor=everyone["alice"])
+    assert told("period.closed") == only(ana, ben, cleo)
+    explanations = recorded().get(kind="period.closed", recipient=ana).params["explanations"]
+    assert [code for code, _params in explanations] == ["pro_rata"]
+
+
 def test_a_deficit_tells_the_other_coordinators_that_a_decision_is_needed(collective, everyone):
     budget = make_budget(collective, everyone["alice"], overspend_policy="hold")
     ana = person(collective, 1)
