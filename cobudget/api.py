@@ -233,7 +233,7 @@ class BucketSerializer(ModelSerializer):
 
     def to_representation(self, bucket):
         data = super().to_representation(bucket)
-        data["carriers"] = sorted(c.pk for c in bucket.carriers.all())
+        data["carriers"] = selectors.carrier_ids(bucket)
         data["budget_lines"] = _LINES.to_representation(bucket.lines.all())
         # Media files are not public: the image is served by the page that checks who may see the bucket.
         data["image"] = None
@@ -289,8 +289,8 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
             # on one the person may not see.
             return selectors.buckets_visible_to(Bucket.objects.of(self.collective), self.request.user)
         # The lines' queryset is given so that the prefetch does not build a scoped query for every bucket.
-        queryset = (Bucket.objects.of(self.collective).select_related("account", "round")
-                    .prefetch_related("carriers", Prefetch("lines", queryset=BudgetLine.objects.of(self.collective)))
+        queryset = (selectors.with_carrier_ids(Bucket.objects.of(self.collective)).select_related("account", "round")
+                    .prefetch_related(Prefetch("lines", queryset=BudgetLine.objects.of(self.collective)))
                     .order_by("round_id", "created_at", "id"))
         queryset = selectors.buckets_visible_to(queryset, self.request.user)
         if self.action == "list":

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, TextChoices, Value, When
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Lower
@@ -114,6 +115,18 @@ def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None) 
         if user is not None and row["user_id"] == user.pk:
             funding.my_amount = row["net"]
     return result
+
+
+def with_carrier_ids(queryset: QuerySet[Bucket]) -> QuerySet[Bucket]:
+    """Each bucket with `carrier_ids`, sorted, from a subquery: a list of buckets needs no person's row for them."""
+    carriers = Bucket.carriers.through.objects.filter(bucket_id=OuterRef("pk")).order_by("user_id").values("user_id")
+    return queryset.annotate(carrier_ids=ArraySubquery(carriers))
+
+
+def carrier_ids(bucket: Bucket) -> list[int]:
+    """The ids of the bucket's carriers, sorted (read by `with_carrier_ids`, or from the bucket's own relation)."""
+    annotated = getattr(bucket, "carrier_ids", None)
+    return annotated if annotated is not None else sorted(carrier.pk for carrier in bucket.carriers.all())
 
 
 def bucket_funded_amount(bucket: Bucket) -> Decimal:

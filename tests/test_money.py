@@ -149,6 +149,19 @@ def test_money_follows_the_active_language(language, expected):
     assert rendered == expected
 
 
+def test_a_written_amount_is_remembered_apart_for_each_language_currency_and_sign():
+    """format_money keeps what it wrote: the same amount asked again, in another language or currency, or as a
+    negative zero, is written as if for the first time."""
+    amounts = [Decimal("12.5"), "12.50", 12.5, Decimal("-0.00"), Decimal("0")]
+    for _round in range(2):
+        with translation.override("fr"):
+            assert [format_money(a, "EUR") for a in amounts] == ["12,50\u00a0€"] * 3 + ["-0,00\u00a0€", "0,00\u00a0€"]
+            assert format_money(Decimal("12.5"), "CHF") == "12,50\u00a0CHF"
+        with translation.override("en"):
+            assert format_money(Decimal("12.5"), "EUR") == "€12.50"
+            assert format_money(Decimal("12.5")) == "12.50"
+
+
 def test_money_filter_shows_a_dash_for_no_amount():
     assert Template("{% load money_tags %}{{ amount|money:'EUR' }}").render(Context({"amount": None})) == "—"
 
