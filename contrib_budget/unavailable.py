@@ -52,9 +52,13 @@ def unavailable(request) -> HttpResponse:
 
 
 def server_error(request, template_name=defaults.ERROR_500_TEMPLATE_NAME):
-    """The project's handler500: Django calls it while it handles the exception, which sys.exc_info() holds."""
+    """The project's handler500: Django calls it while it handles the exception, which sys.exc_info() holds.
+    Under /api/ a client reads the API's error shape, whatever went wrong."""
     if database_lost(sys.exc_info()[1]):
         return unavailable(request)
+    if request.path.startswith("/api/"):
+        message = _("Something went wrong on our side. Check whether your change was saved before trying again.")
+        return JsonResponse({"detail": message, "code": "server_error", "fields": {}}, status=500)
     return defaults.server_error(request, template_name)
 
 

@@ -103,3 +103,15 @@ def test_errors_other_than_a_lost_database_keep_their_answers(client, member, se
 
     monkeypatch.setattr(notifications_views.selectors, "inbox", broken)
     assert client.get("/notifications/").status_code == 500
+
+
+def test_any_other_error_in_the_api_answers_500_in_the_error_shape(api, member, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(notifications_api.selectors, "inbox", broken)
+    client = api(member)
+    client.raise_request_exception = False
+    response = client.get("/api/v1/me/notifications/")
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "server_error" and set(response.json()) == {"detail", "code", "fields"}
