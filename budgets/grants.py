@@ -130,7 +130,7 @@ def grants_post(*, budget: Budget, payouts: list[Payout], actor: User | None = N
     if owing:
         pledged = accounts.budget_pledged_account(budget)
         owed_to = accounts.person_accounts(collective=collective, users=owing, state="owed")
-    postings = []
+    postings, memo = [], _("Granted for declaration #%(id)s")
     for payout, backed, owed in backing:
         legs = []
         if backed:
@@ -139,7 +139,7 @@ def grants_post(*, budget: Budget, payouts: list[Payout], actor: User | None = N
             legs += [(pledged, -owed), (owed_to[payout.person_id], owed)]
         postings.append(Posting(kind="grant", legs=legs, linked=payout,
                                 idempotency_key=f"grant:{payout.contribution_id}",
-                                memo=_("Granted for declaration #%(id)s") % {"id": payout.contribution_id}))
+                                memo=memo % {"id": payout.contribution_id}))
     posted = transactions_post_many(collective=collective, postings=postings, actor=actor)
     with connection.cursor() as cursor:
         cursor.execute(_LINK_GRANTS, [[payout.pk for payout in payouts], [backed for _p, backed, _o in backing],

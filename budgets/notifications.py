@@ -67,8 +67,9 @@ def _period_params(period: Period) -> dict:
             "ends_on": period.ends_on.isoformat()}
 
 
-def _payouts_url(period: Period, payout_id: int) -> str:
-    return reverse("period_payouts", args=[period.collective.slug, period.pk]) + f"#payout-{payout_id}"
+def _payouts_anchor(period: Period) -> str:
+    """The period's payouts page, up to the id of the payout to show: `f"{anchor}{payout.pk}"`."""
+    return reverse("period_payouts", args=[period.collective.slug, period.pk]) + "#payout-"
 
 
 def period_closed_notify(*, period: Period, grants, authors: dict[int, int], payout_ids: dict[int, int],
@@ -85,10 +86,10 @@ def period_closed_notify(*, period: Period, grants, authors: dict[int, int], pay
         if explanation not in mine["explanations"]:
             mine["explanations"].append(explanation)
         mine["first"] = mine["first"] or payout_ids[grant.contribution_id]
-    base = _period_params(period)
+    base, anchor = _period_params(period), _payouts_anchor(period)
     notify_each(collective=period.collective, kind="period.closed", actor=actor, notices=[
         Notice(person_id, {**base, "requested": str(mine["requested"]), "granted": str(mine["granted"]),
-                           "explanations": mine["explanations"]}, _payouts_url(period, mine["first"]))
+                           "explanations": mine["explanations"]}, f"{anchor}{mine['first']}")
         for person_id, mine in per_person.items()
     ])
 
@@ -119,7 +120,7 @@ def payouts_notify(*, kind: str, payouts, amounts: dict[int, Decimal], actor, **
         budgets = ", ".join(dict.fromkeys(payout.period.budget.name for payout in mine))
         total = sum((amounts[payout.pk] for payout in mine), Decimal(0))
         notices.append(Notice(person_id, {**params, "amount": str(total), "budget": budgets},
-                              _payouts_url(first.period, first.pk)))
+                              f"{_payouts_anchor(first.period)}{first.pk}"))
     if notices:
         notify_each(collective=first.collective, kind=kind, notices=notices, actor=actor)
 

@@ -224,7 +224,7 @@ def period_with_figures(period: Period) -> "PeriodWithFigures":
 def payouts_unposted(*, period: Period) -> QuerySet[Payout]:
     """Payouts of a closed period whose grant is not in the ledger yet (a closing to resume)."""
     return (Payout.objects.filter(period=period, granted__gt=0, grant_transaction__isnull=True)
-            .select_related("person", "period__budget").order_by("id"))
+            .select_related("person").order_by("id"))
 
 
 def payouts_unposted_anywhere() -> QuerySet[Payout]:

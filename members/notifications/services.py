@@ -7,14 +7,15 @@ Instant emails are queued after commit (`tasks.send_notification_emails`).
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contrib_budget.bulk import in_batches
+from contrib_budget.bulk import copy_insert, ids_reserve, in_batches
 from contrib_budget.errors import DomainError, Forbidden, NotFound, validated_or_raise
 from contrib_budget.scopes import across_collectives
 from members.audit import audit_record
@@ -71,49 +72,73 @@ def notify_each(*, collective: Collective, kind: str, notices: Iterable[Notice],
     if not by_person:
         return []
     preferences = preferences_for(user_ids=by_person.keys(), kind=kind)
-    rows = _notifications(collective=collective, kind=kind, by_person=by_person, preferences=preferences,
-                          default_email=registered.email)
-    ids = [pk for batch in in_batches(rows, NOTIFICATIONS_PER_INSERT) for pk in _insert(batch)]
-    _queue_instant_emails(ids)
-    return ids
+    rows = _rows(by_person=by_person, preferences=preferences, default_email=registered.email)
+    created_at = timezone.now()
+    inserted = [row for batch in in_batches(rows, NOTIFICATIONS_PER_INSERT)
+                for row in _insert(collective=collective, kind=kind, created_at=created_at, rows=batch)]
+    _queue_instant_emails([pk for pk, email in inserted if email == EmailMode.INSTANT])
+    return [pk for pk, _email in inserted]
 
 
-# A closing tells each of its thousands of contributors: their rows are built and inserted a batch at a time.
+# A closing tells each of its thousands of contributors: their rows are written a batch at a time.
 NOTIFICATIONS_PER_INSERT = 1000
 
 
-def _notifications(*, collective: Collective, kind: str, by_person: dict[int, Notice],
-                   preferences: dict[int, tuple[str, bool]], default_email: str) -> Iterator[Notification]:
-    now = timezone.now()
+class _Row(NamedTuple):
+    """A notification to write, as it will be stored."""
+
+    recipient_id: int
+    params: dict[str, Any]
+    url: str
+    in_app: bool
+    email: str
+    occasion: str
+
+
+def _rows(*, by_person: dict[int, Notice], preferences: dict[int, tuple[str, bool]],
+          default_email: str) -> Iterator[_Row]:
     for person_id, notice in by_person.items():
         email, in_app = preferences.get(person_id, (default_email, True))
         if email == EmailMode.OFF and not in_app:
             continue
-        yield Notification(collective=collective, recipient_id=person_id, kind=kind, params=notice.params,
-                           url=notice.url, in_app=in_app, email=email, occasion=notice.occasion, created_at=now)
+        yield _Row(person_id, notice.params, notice.url, in_app, email, notice.occasion)
 
 
-def _insert(rows: list[Notification]) -> list[int]:
-    """Insert the rows; those naming an occasion already notified to their person are left out."""
-    once = [row for row in rows if row.occasion]
-    others = Notification.objects.bulk_create([row for row in rows if not row.occasion])
-    ids = [row.pk for row in others]
+COPIED_COLUMNS = ["id", "collective", "recipient", "kind", "params", "url", "in_app", "email", "occasion",
+                  "created_at"]
+
+
+def _insert(*, collective: Collective, kind: str, created_at: datetime, rows: list[_Row]) -> list[tuple[int, str]]:
+    """Write the rows; those naming an occasion already notified to their person are left out. Returns each
+    written row's id and email setting.
+
+    Rows without an occasion are copied in (contrib_budget.bulk); the others go through ON CONFLICT DO NOTHING,
+    which says nothing of the rows it wrote: this call's are those carrying its creation time."""
+    plain = [row for row in rows if not row.occasion]
+    ids = ids_reserve(Notification, len(plain))
+    copy_insert(Notification, COPIED_COLUMNS, (
+        (pk, collective.pk, row.recipient_id, kind, row.params, row.url, row.in_app, row.email, "", created_at)
+        for pk, row in zip(ids, plain, strict=True)))
+    written = [(pk, row.email) for pk, row in zip(ids, plain, strict=True)]
+    once = {(row.recipient_id, row.occasion): row for row in rows if row.occasion}
     if once:
-        pairs = {(row.recipient_id, row.occasion) for row in once}
-        people, occasions = {p for p, _o in pairs}, {o for _p, o in pairs}
-        # ON CONFLICT DO NOTHING returns no ids: this call's rows are those carrying its creation time.
-        Notification.objects.bulk_create(once, ignore_conflicts=True)
+        Notification.objects.bulk_create([
+            Notification(collective=collective, recipient_id=row.recipient_id, kind=kind, params=row.params,
+                         url=row.url, in_app=row.in_app, email=row.email, occasion=row.occasion,
+                         created_at=created_at) for row in once.values()
+        ], ignore_conflicts=True)
+        people, occasions = {p for p, _o in once}, {o for _p, o in once}
         inserted = Notification.objects.filter(recipient_id__in=people, occasion__in=occasions,
-                                               created_at=once[0].created_at)
-        ids += [pk for pk, person, occasion in inserted.values_list("pk", "recipient_id", "occasion")
-                if (person, occasion) in pairs]
-    return ids
+                                               created_at=created_at)
+        written += [(pk, once[person, occasion].email)
+                    for pk, person, occasion in inserted.values_list("pk", "recipient_id", "occasion")
+                    if (person, occasion) in once]
+    return written
 
 
 def _queue_instant_emails(ids: list[int]) -> None:
-    instant = list(Notification.objects.filter(pk__in=ids, email=EmailMode.INSTANT).values_list("pk", flat=True))
-    if instant:
-        transaction.on_commit(lambda: tasks.queue_emails(instant))
+    if ids:
+        transaction.on_commit(lambda: tasks.queue_emails(ids))
 
 
 @across_collectives
