@@ -104,8 +104,11 @@ def _rows(*, by_person: dict[int, Notice], preferences: dict[int, tuple[str, boo
         yield _Row(person_id, notice.params, notice.url, in_app, email, notice.occasion)
 
 
-COPIED_COLUMNS = ["id", "collective", "recipient", "kind", "params", "url", "in_app", "email", "occasion",
-                  "created_at"]
+def _stored(*, collective: Collective, kind: str, created_at: datetime, row: _Row) -> dict[str, Any]:
+    """The notification's fields as written, whichever way it is written."""
+    return {"collective_id": collective.pk, "recipient_id": row.recipient_id, "kind": kind, "params": row.params,
+            "url": row.url, "in_app": row.in_app, "email": row.email, "occasion": row.occasion,
+            "created_at": created_at}
 
 
 def _insert(*, collective: Collective, kind: str, created_at: datetime, rows: list[_Row]) -> list[tuple[int, str]]:
@@ -115,17 +118,12 @@ def _insert(*, collective: Collective, kind: str, created_at: datetime, rows: li
     Rows without an occasion are copied in (contrib_budget.bulk); the others go through ON CONFLICT DO NOTHING,
     which says nothing of the rows it wrote: this call's are those carrying its creation time."""
     plain = [row for row in rows if not row.occasion]
-    ids = ids_reserve(Notification, len(plain))
-    copy_insert(Notification, COPIED_COLUMNS, (
-        (pk, collective.pk, row.recipient_id, kind, row.params, row.url, row.in_app, row.email, "", created_at)
-        for pk, row in zip(ids, plain, strict=True)))
-    written = [(pk, row.email) for pk, row in zip(ids, plain, strict=True)]
+    written = _copy(collective=collective, kind=kind, created_at=created_at, rows=plain) if plain else []
     once = {(row.recipient_id, row.occasion): row for row in rows if row.occasion}
     if once:
         Notification.objects.bulk_create([
-            Notification(collective=collective, recipient_id=row.recipient_id, kind=kind, params=row.params,
-                         url=row.url, in_app=row.in_app, email=row.email, occasion=row.occasion,
-                         created_at=created_at) for row in once.values()
+            Notification(**_stored(collective=collective, kind=kind, created_at=created_at, row=row))
+            for row in once.values()
         ], ignore_conflicts=True)
         people, occasions = {p for p, _o in once}, {o for _p, o in once}
         inserted = Notification.objects.filter(recipient_id__in=people, occasion__in=occasions,
@@ -134,6 +132,17 @@ def _insert(*, collective: Collective, kind: str, created_at: datetime, rows: li
                     for pk, person, occasion in inserted.values_list("pk", "recipient_id", "occasion")
                     if (person, occasion) in once]
     return written
+
+
+COPIED_FIELDS = ["collective_id", "recipient_id", "kind", "params", "url", "in_app", "email", "occasion", "created_at"]
+
+
+def _copy(*, collective: Collective, kind: str, created_at: datetime, rows: list[_Row]) -> list[tuple[int, str]]:
+    ids = ids_reserve(Notification, len(rows))
+    stored = (_stored(collective=collective, kind=kind, created_at=created_at, row=row) for row in rows)
+    copy_insert(Notification, ["id", *COPIED_FIELDS],
+                ((pk, *(fields[name] for name in COPIED_FIELDS)) for pk, fields in zip(ids, stored, strict=True)))
+    return [(pk, row.email) for pk, row in zip(ids, rows, strict=True)]
 
 
 def _queue_instant_emails(ids: list[int]) -> None:
