@@ -23,6 +23,7 @@ from contrib_budget.bulk import copy_insert, ids_reserve
 from contrib_budget.errors import DomainError
 from contrib_budget.models import record_label
 from contrib_budget.money import has_at_most_two_decimals
+from contrib_budget.statements import Statement, inserted, run_together
 from members.models import Collective, User
 
 from .models import Account, AccountKind, Entry, LedgerTransaction
@@ -93,23 +94,14 @@ def _check_legs(collective: Collective, legs: Sequence[Leg]) -> None:
         raise UnbalancedTransaction(_("The entries of a transaction must sum to zero."))
 
 
-# One statement moves every balance, whatever the number of accounts: the deltas travel as two arrays.
-_MOVE_BALANCES = """
-    UPDATE budgets_account AS account SET balance = account.balance + delta.amount
-    FROM unnest(%s::bigint[], %s::numeric[]) AS delta(id, amount)
-    WHERE account.id = delta.id AND (account.allow_negative OR account.balance + delta.amount >= 0)
-    RETURNING account.id
-"""
-
-
 def _apply_to_balances(legs: Iterable[Leg]) -> None:
     """Move every account's cached balance in two statements, whatever the number of legs.
 
-    The rows are locked in id order first, so concurrent posts queue instead of
-    deadlocking; the UPDATE then refuses, row by row, to take a protected
-    account below zero. The legs' entries are already inserted (their foreign
-    keys are checked at commit, so inserting them locks no account): a trigger
-    (migration budgets 0007) refuses a balance that is not its entries' total.
+    The rows are locked in id order first, so concurrent posts queue instead of deadlocking, and no balance moves
+    when one would take a protected account below zero (the database's ledger_short_account and
+    ledger_balances_move, migration budgets 0012, which ledger_post uses too). The legs' entries are already
+    inserted (their foreign keys are checked at commit, so inserting them locks no account): a trigger (migration
+    budgets 0007) refuses a balance that is not its entries' total.
     """
     deltas: dict[int, Decimal] = defaultdict(Decimal)
     accounts = {}
@@ -119,13 +111,17 @@ def _apply_to_balances(legs: Iterable[Leg]) -> None:
     ids = sorted(pk for pk, delta in deltas.items() if delta != 0)
     if not ids:
         return
-    list(Account.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk"))
+    moved = [deltas[pk] for pk in ids]
     with connection.cursor() as cursor:
-        cursor.execute(_MOVE_BALANCES, [ids, [deltas[pk] for pk in ids]])
-        moved = {row[0] for row in cursor.fetchall()}
-    if len(moved) != len(ids):
-        short = next(pk for pk in ids if pk not in moved)
-        raise InsufficientFunds(_("Not enough money in %(account)s.") % {"account": accounts[short].name})
+        cursor.execute("SELECT ledger_short_account(%s::bigint[], %s::numeric[])", [ids, moved])
+        short = cursor.fetchone()[0]
+        if short is not None:
+            raise _insufficient(accounts[short])
+        cursor.execute("SELECT ledger_balances_move(%s::bigint[], %s::numeric[])", [ids, moved])
+
+
+def _insufficient(account: Account) -> InsufficientFunds:
+    return InsufficientFunds(_("Not enough money in %(account)s.") % {"account": account.name})
 
 
 def _link_of(linked: Linked) -> tuple[str, str]:
@@ -138,7 +134,7 @@ def _link_of(linked: Linked) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Posting:
-    """One balanced movement: what `transaction_post` posts, and what `transactions_post_many` posts many of."""
+    """One balanced movement, of the many that `transactions_post_many` posts together."""
 
     kind: str
     legs: Sequence[Leg]
@@ -174,26 +170,54 @@ def transaction_post(
     `linked` is the model instance the movement is about (a payout, an
     allocation...), or a `(label, id)` pair naming one.
     """
-    posting = Posting(kind=kind, legs=legs, memo=memo, idempotency_key=idempotency_key, linked=linked,
-                      reverses=reverses)
+    txn, statement = posting_statement(collective=collective, kind=kind, legs=legs, memo=memo, actor=actor,
+                                       idempotency_key=idempotency_key, linked=linked, reverses=reverses)
+    # Only a reversal can fail on a unique slot that its caller then reports (transaction_reverse): the savepoint
+    # keeps the caller's transaction usable. Every other refusal writes nothing.
+    with transaction.atomic(savepoint=reverses is not None):
+        [[row]] = run_together([statement])
+    return posting_outcome(txn, legs, row)
+
+
+def posting_statement(
+    *, collective: Collective, kind: str, legs: Sequence[Leg], memo: str = "", actor: User | None = None,
+    idempotency_key: str | None = None, linked: Linked = None, reverses: LedgerTransaction | None = None,
+    transaction_id: int | None = None,
+) -> tuple[LedgerTransaction, Statement]:
+    """The transaction to post (not saved) and the statement that posts it in one round trip, for a caller that
+    sends it with its own (contrib_budget.statements); `posting_outcome` reads its row. Under `transaction_id`
+    when given: an id the caller reserved, to point its own rows at."""
     _check_legs(collective, legs)
-    if idempotency_key:
-        existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
-        if existing:
-            return existing
-    try:
-        with transaction.atomic():
-            txn = LedgerTransaction.objects.create(
-                collective=collective, kind=kind, memo=memo[:255], actor=actor, idempotency_key=idempotency_key,
-                reverses=reverses, linked_type=_link_of(linked)[0], linked_id=_link_of(linked)[1])
-            _enter(collective=collective, transaction_ids=[txn.pk], postings=[posting])
-    except IntegrityError:
-        if idempotency_key:
-            existing = LedgerTransaction.objects.of(collective).filter(idempotency_key=idempotency_key).first()
-            if existing:
-                return existing
-        raise
-    logger.info("ledger: posted transaction %s (%s) in %s", txn.pk, kind, collective.slug)
+    linked_type, linked_id = _link_of(linked)
+    txn = LedgerTransaction(
+        id=transaction_id, collective=collective, kind=kind, memo=memo[:255], actor=actor,
+        idempotency_key=idempotency_key or None, reverses=reverses, linked_type=linked_type, linked_id=linked_id,
+        created_at=timezone.now())
+    return txn, Statement(_POST_ONE, [
+        transaction_id, collective.pk, kind, txn.memo, txn.actor_id, txn.idempotency_key, txn.reverses_id,
+        linked_type, linked_id, txn.created_at, [account.pk for account, _amount in legs],
+        [amount for _account, amount in legs],
+    ])
+
+
+# The accounts locked, the key looked up, the transaction, its entries and the balances written (migration 0012).
+_POST_ONE = """
+    SELECT posted_id, replayed, short_account_id
+    FROM ledger_post(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::bigint[], %s::numeric[])
+"""
+
+
+def posting_outcome(txn: LedgerTransaction, legs: Sequence[Leg], row: tuple) -> LedgerTransaction:
+    """The transaction that `posting_statement`'s statement posted, or the one posted before under its key;
+    InsufficientFunds, with nothing written, when an account would have gone below zero."""
+    posted_id, replayed, short = row
+    if short is not None:
+        raise _insufficient(next(account for account, _amount in legs if account.pk == short))
+    if replayed:
+        return LedgerTransaction.objects.of(txn.collective).get(pk=posted_id)
+    txn.pk = posted_id
+    inserted(txn)
+    logger.info("ledger: posted transaction %s (%s) in %s", txn.pk, txn.kind, txn.collective.slug)
     return txn
 
 

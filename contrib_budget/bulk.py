@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
+from .statements import ids_reserve_statement, run_together
+
 T = TypeVar("T")
 
 
@@ -53,9 +55,5 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
     """`count` new ids of the model's table, from its sequence: rows copied with them never collide with others."""
     if count <= 0:
         return []
-    meta = model._meta
-    assert meta.pk is not None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, count])
-        return [row[0] for row in cursor.fetchall()]
+    [rows] = run_together([ids_reserve_statement(model, count)])
+    return [row[0] for row in rows]

@@ -49,10 +49,26 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEvent:
+    event = audit_event(collective=collective, actor=actor, action=action, target=target, before=before,
+                        after=after)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    collective: Collective,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
+    """The event that `audit_record` saves, unsaved: for a service that sends its INSERT together with its own
+    statements (contrib_budget.statements)."""
     target_type, target_id, target_label = _named(target)
-    return AuditEvent.objects.create(collective=collective, actor=_acting(actor), action=action,
-                                     target_type=target_type, target_id=target_id, target_label=target_label,
-                                     before=before, after=after)
+    return AuditEvent(collective=collective, actor=_acting(actor), action=action, target_type=target_type,
+                      target_id=target_id, target_label=target_label, before=before, after=after)
 
 
 AuditChange = tuple[models.Model, dict | None, dict | None]

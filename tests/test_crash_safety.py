@@ -322,6 +322,10 @@ def contributors(budget) -> list[User]:
     return people
 
 
+# The statement a posting waits in for its accounts' row locks: the database's ledger_short_account takes them FOR
+# UPDATE (migration budgets 0012).
+LOCKING_ACCOUNTS = "ledger_short_account"
+
 CLOSING_POINTS = [
     # (the row held: a contributor or their payable account; whose; the statement the worker is frozen in; grants
     # posted at the kill). Step 1, settling: payouts made and the period closed, in one transaction, frozen at its
@@ -329,8 +333,8 @@ CLOSING_POINTS = [
     pytest.param(User, 0, "COMMIT", None, id="settling"),
     # Step 2, posting the grants a person's ten at a time: frozen within a set's transaction, as it moves the
     # balances; the sets before it are committed.
-    pytest.param(Account, 5, "FOR UPDATE", 5 * EACH, id="midway-grants"),
-    pytest.param(Account, -1, "FOR UPDATE", 10 * EACH, id="last-grant"),
+    pytest.param(Account, 5, LOCKING_ACCOUNTS, 5 * EACH, id="midway-grants"),
+    pytest.param(Account, -1, LOCKING_ACCOUNTS, 10 * EACH, id="last-grant"),
 ]
 
 
@@ -373,10 +377,10 @@ ROUND_POINTS = [
     # what is settled at the kill: buckets, wallets). Early: the round is closed; the unfunded bucket gives its
     # first funder their money back.
     pytest.param(lambda wallets, refunded: (Account, next(w.account_id for w in wallets if w.user == refunded[0])),
-                 "FOR UPDATE", 0, 0, id="refunding"),
+                 LOCKING_ACCOUNTS, 0, 0, id="refunding"),
     # Midway through the wallets: each gives what is left in it back to the pool, ten wallets a set (see
     # celery_worker_env): frozen in the second set, the first is settled.
-    pytest.param(lambda wallets, refunded: (Account, wallets[15].account_id), "FOR UPDATE", 2, EACH,
+    pytest.param(lambda wallets, refunded: (Account, wallets[15].account_id), LOCKING_ACCOUNTS, 2, EACH,
                  id="midway-wallets"),
     # Late: every bucket and wallet settled; frozen at the COMMIT that marks the round settled and tells everyone
     # (which checks its notifications' foreign key to a participant).

@@ -2,18 +2,18 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import DecimalField, Exists, Model, Subquery
-from django.db.models.functions import Coalesce
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
-from budgets.ledger import InsufficientFunds, transfer
-from budgets.models import MONEY, Account
+from budgets.ledger import InsufficientFunds, posting_outcome, posting_statement
+from budgets.models import Account, LedgerTransaction
 from contrib_budget.errors import Conflict, DomainError, Forbidden
 from contrib_budget.money import MAX_ALLOCATION, ZERO, MoneyInput, format_money, parse_money
-from members.audit import audit_record
+from contrib_budget.statements import Statement, ids_reserve_statement, insert_statement, inserted, run_together
+from members.audit import audit_event
 from members.models import Collective, User
 
 from ..models import (
@@ -21,7 +21,6 @@ from ..models import (
     AllocationKind,
     Bucket,
     BucketStatus,
-    MemberBucketTotal,
     OverallocationMode,
     Round,
     RoundCloseRequest,
@@ -32,7 +31,6 @@ from ..models import (
 from ..notifications import bucket_funded_notify
 from .rounds import funding_is_open
 
-MONEY_FIELD: DecimalField = DecimalField(max_digits=MONEY["max_digits"], decimal_places=MONEY["decimal_places"])
 M = TypeVar("M", bound=Model)
 
 
@@ -81,8 +79,9 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput, round_
     allocations can neither overfund the bucket, nor exceed the per-member
     maximum, nor drive a wallet below zero.
 
-    The caller's bucket (with its collective, as the API loaded them) names what to lock: both locks are one
-    statement, and what they protect one more, so the bucket stays locked for those and the writes only.
+    The caller's bucket (with its collective, as the API loaded them) names what to lock. The locks and what they
+    protect are one round trip, the writes another (contrib_budget.statements): the bucket stays locked for those
+    two and the commit.
 
     With `on_behalf_of` (someone else than the actor), the actor gives from that person's wallet, as their
     delegate: the allocation is theirs (`user`, so the per-member maximum is theirs), `made_by` the actor. Their
@@ -99,18 +98,18 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput, round_
             fields={"round": [_("The bucket is in round %(id)s.") % {"id": bucket.round_id}]},
         )
     collective = bucket.collective
+    owner = on_behalf_of if on_behalf_of is not None and on_behalf_of.pk != actor.pk else actor
     with transaction.atomic():
-        round, bucket = _lock_round_and_bucket(bucket, collective)
+        locked = _lock_and_read(bucket, collective, owner=owner, actor=actor)
+        round, bucket, state = locked.round, locked.bucket, locked.state
         if round.status == RoundStatus.CLOSED:
             raise Conflict(_("This round is closed: allocations are final."), "round_closed")
         if round.mode == RoundMode.EQUAL_SHARES:
             raise Conflict(_("In an Equal Shares round nobody gives money: support the buckets you want."),
                            "equal_shares_round")
-        owner = actor
-        if on_behalf_of is not None and on_behalf_of.pk != actor.pk:
-            owner = on_behalf_of
-            _hold_delegation(round, owner, actor)
-        state = _protected_state(round, bucket, owner)
+        if not locked.delegated:
+            raise Forbidden(_("%(name)s has not delegated their wallet to you in this round.")
+                            % {"name": owner.display_name}, "not_delegate")
         if state is None or state.closing:
             _refuse_without_wallet(round)
         if not funding_is_open(round):
@@ -121,71 +120,20 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput, round_
             amount, trimmed = _check_allocation(round, bucket, funded, mine, wallet, amount)
         else:
             _check_retract(round, bucket, mine, amount)
-        allocation = _move(bucket, wallet, actor, amount, owner=owner)
         funded += amount
+        allocation = _move(locked, wallet, actor, amount, owner=owner, funded=funded)
         status = BucketStatus.FUNDED if funded == bucket.max_goal else BucketStatus.OPEN
         if status != bucket.status:
             bucket.status = status
             bucket.save(update_fields=["status"])
             if status == BucketStatus.FUNDED:
                 bucket_funded_notify(bucket=bucket, funded=funded + bucket.converted_amount, actor=actor)
-        audit_record(collective=collective, actor=actor, action=f"cobudget.{allocation.kind}", target=bucket,
-                     after={"amount": str(amount), "funded": str(funded),
-                            **({"on_behalf_of": owner.pk} if owner is not actor else {})})
     # Read after the commit, outside the locks: the balance the person sees next.
     balance = Account.objects.of(collective).filter(pk=wallet.account_id).values_list("balance", flat=True).get()
     return AllocationResult(allocation=allocation, requested=requested, amount=amount, trimmed=trimmed,
                             funded_amount=funded + bucket.converted_amount, wallet_balance=balance,
                             currency=collective.currency,
                             on_behalf_of_name=owner.display_name if owner is not actor else "")
-
-
-def _hold_delegation(round: Round, owner: User, actor: User) -> None:
-    """Hold `owner`'s active delegation to `actor` FOR SHARE until the commit; refuse without one."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM cobudget_delegation WHERE collective_id = %s AND round_id = %s AND delegator_id = %s"
-            " AND delegate_id = %s AND revoked_at IS NULL FOR SHARE",
-            [round.collective_id, round.pk, owner.pk, actor.pk],
-        )
-        if cursor.fetchone() is None:
-            raise Forbidden(_("%(name)s has not delegated their wallet to you in this round.")
-                            % {"name": owner.display_name}, "not_delegate")
-
-
-# What the locking statement returns, in this order: the round, the bucket, the bucket's ledger account.
-LOCKED_ROWS: tuple[tuple[type[Model], str], ...] = ((Round, "r"), (Bucket, "b"), (Account, "a"))
-
-
-def _lock_round_and_bucket(bucket: Bucket, collective: Collective) -> tuple[Round, Bucket]:
-    """Lock the round FOR SHARE and the bucket FOR NO KEY UPDATE in one statement (the round first, as every
-    service does) and return both as they are once locked, the bucket with its collective and ledger account.
-
-    The account's balance is not the one to trust: it comes from the statement's snapshot, taken before the
-    bucket's lock was granted; `_protected_state` reads it again."""
-    select = ", ".join(f'{alias}."{field.column}"' for model, alias in LOCKED_ROWS
-                       for field in model._meta.concrete_fields)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {select} FROM cobudget_round r JOIN cobudget_bucket b ON b.round_id = r.id"
-            " JOIN budgets_account a ON a.id = b.account_id"
-            " WHERE b.id = %s AND b.collective_id = %s FOR SHARE OF r FOR NO KEY UPDATE OF b",
-            [bucket.pk, collective.pk],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise Bucket.DoesNotExist
-    round = _instance(Round, row, 0)
-    locked = _instance(Bucket, row, len(Round._meta.concrete_fields))
-    locked.account = _instance(Account, row, len(Round._meta.concrete_fields) + len(Bucket._meta.concrete_fields))
-    round.collective = locked.collective = collective
-    return round, locked
-
-
-def _instance(model: type[M], row: tuple, start: int) -> M:
-    """The `model` instance whose columns a row of the locking statement holds from `start` on."""
-    fields = model._meta.concrete_fields
-    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in fields], row[start:start + len(fields)])
 
 
 @dataclass
@@ -198,26 +146,105 @@ class ProtectedState:
     mine: Decimal
 
 
-def _protected_state(round: Round, bucket: Bucket, actor: User) -> ProtectedState | None:
-    """The actor's wallet and its account, with what the locks protect, in one statement run after they were
-    granted (so from a snapshot that sees every allocation committed before): whether the close was asked for,
-    the bucket's funding and what the actor has in the bucket (a running total: MemberBucketTotal). None when
-    the actor has no wallet in the round."""
-    in_bucket = MemberBucketTotal.objects.of(bucket.collective).filter(bucket_id=bucket.pk, user=actor)
-    row: Any = (
-        Wallet.objects.of(bucket.collective).filter(round_id=round.pk, user=actor).select_related("account")
-        .annotate(
-            round_closing=Exists(RoundCloseRequest.objects.of(bucket.collective).filter(round_id=round.pk)),
-            bucket_funded=Subquery(Account.objects.of(bucket.collective).filter(pk=bucket.account_id)
-                                   .values("balance")),
-            member_in_bucket=Coalesce(Subquery(in_bucket.values("amount")), ZERO, output_field=MONEY_FIELD),
-        )
-        .first()
-    )
-    if row is None:
+@dataclass
+class Locked:
+    """What `_lock_and_read` found under the locks, and the ids reserved for the rows an allocation writes."""
+
+    round: Round
+    bucket: Bucket
+    state: ProtectedState | None
+    delegated: bool
+    transaction_id: int
+    allocation_id: int
+
+
+def _lock_and_read(bucket: Bucket, collective: Collective, *, owner: User, actor: User) -> Locked:
+    """Take the locks and read what they protect, in one round trip (contrib_budget.statements): the round FOR
+    SHARE and the bucket FOR NO KEY UPDATE (the round first, as every service does); the owner's active delegation
+    to the actor FOR SHARE, when the actor gives on the owner's behalf (so taking it back waits for this
+    allocation, and an allocation after it is refused); then, from a snapshot taken once the locks are held, the
+    owner's wallet with what the locks protect. The ids of the ledger transaction and the allocation to write are
+    reserved in the same trip."""
+    delegating = owner is not actor
+    statements = [_locking_statement(bucket, collective)]
+    if delegating:
+        statements.append(Statement(
+            "SELECT id FROM cobudget_delegation WHERE collective_id = %s AND round_id = %s AND delegator_id = %s"
+            " AND delegate_id = %s AND revoked_at IS NULL FOR SHARE",
+            [collective.pk, bucket.round_id, owner.pk, actor.pk]))
+    statements += [_state_statement(bucket, collective, owner), ids_reserve_statement(LedgerTransaction, 1),
+                   ids_reserve_statement(Allocation, 1)]
+    rows = run_together(statements)
+    if not rows[0]:
+        raise Bucket.DoesNotExist
+    round, locked = _locked_round_and_bucket(rows[0][0], collective)
+    [state_rows, [(transaction_id,)], [(allocation_id,)]] = rows[-3:]
+    return Locked(round=round, bucket=locked, state=_protected_state(state_rows, collective),
+                  delegated=not delegating or bool(rows[1]), transaction_id=transaction_id,
+                  allocation_id=allocation_id)
+
+
+# What the locking statement returns, in this order: the round, the bucket, the bucket's ledger account.
+LOCKED_ROWS: tuple[tuple[type[Model], str], ...] = ((Round, "r"), (Bucket, "b"), (Account, "a"))
+# What the protected state's statement returns first: the wallet and its ledger account.
+WALLET_ROWS: tuple[tuple[type[Model], str], ...] = ((Wallet, "w"), (Account, "wa"))
+
+
+def _columns(rows: tuple[tuple[type[Model], str], ...]) -> str:
+    return ", ".join(f'{alias}."{field.column}"' for model, alias in rows for field in model._meta.concrete_fields)
+
+
+def _locking_statement(bucket: Bucket, collective: Collective) -> Statement:
+    """The round FOR SHARE and the bucket FOR NO KEY UPDATE in one statement, the bucket with its ledger account.
+
+    The account's balance is not the one to trust: it comes from the statement's snapshot, taken before the
+    bucket's lock was granted; the protected state's statement reads it again."""
+    return Statement(
+        f"SELECT {_columns(LOCKED_ROWS)} FROM cobudget_round r JOIN cobudget_bucket b ON b.round_id = r.id"
+        " JOIN budgets_account a ON a.id = b.account_id"
+        " WHERE b.id = %s AND b.collective_id = %s FOR SHARE OF r FOR NO KEY UPDATE OF b",
+        [bucket.pk, collective.pk])
+
+
+def _locked_round_and_bucket(row: tuple, collective: Collective) -> tuple[Round, Bucket]:
+    round = _instance(Round, row, 0)
+    locked = _instance(Bucket, row, len(Round._meta.concrete_fields))
+    locked.account = _instance(Account, row, len(Round._meta.concrete_fields) + len(Bucket._meta.concrete_fields))
+    round.collective = locked.collective = collective
+    return round, locked
+
+
+def _state_statement(bucket: Bucket, collective: Collective, owner: User) -> Statement:
+    """The owner's wallet and its account, with what the locks protect: whether the close was asked for, the
+    bucket's funding and what the owner has in the bucket (a running total: MemberBucketTotal). No row when the
+    owner has no wallet in the round."""
+    return Statement(
+        f"SELECT {_columns(WALLET_ROWS)},"
+        " EXISTS (SELECT FROM cobudget_roundcloserequest c WHERE c.collective_id = %s AND c.round_id = %s),"
+        " (SELECT a.balance FROM budgets_account a WHERE a.collective_id = %s AND a.id = %s),"
+        " coalesce((SELECT t.amount FROM cobudget_memberbuckettotal t"
+        "           WHERE t.collective_id = %s AND t.bucket_id = %s AND t.user_id = %s), 0)"
+        " FROM cobudget_wallet w JOIN budgets_account wa ON wa.id = w.account_id"
+        " WHERE w.collective_id = %s AND w.round_id = %s AND w.user_id = %s",
+        [collective.pk, bucket.round_id, collective.pk, bucket.account_id, collective.pk, bucket.pk, owner.pk,
+         collective.pk, bucket.round_id, owner.pk])
+
+
+def _protected_state(rows: list[tuple], collective: Collective) -> ProtectedState | None:
+    if not rows:
         return None
-    return ProtectedState(wallet=row, closing=row.round_closing, funded=row.bucket_funded,
-                          mine=row.member_in_bucket)
+    [row] = rows
+    wallet = _instance(Wallet, row, 0)
+    wallet.account = _instance(Account, row, len(Wallet._meta.concrete_fields))
+    wallet.collective = collective
+    closing, funded, mine = row[-3:]
+    return ProtectedState(wallet=wallet, closing=closing, funded=funded, mine=mine)
+
+
+def _instance(model: type[M], row: tuple, start: int) -> M:
+    """The `model` instance whose columns a row of a locking statement holds from `start` on."""
+    fields = model._meta.concrete_fields
+    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in fields], row[start:start + len(fields)])
 
 
 def _refuse_without_wallet(round: Round) -> NoReturn:
@@ -230,26 +257,37 @@ def _refuse_without_wallet(round: Round) -> NoReturn:
     raise Forbidden(_("You have no wallet in this round."), "not_participant")
 
 
-def _move(bucket: Bucket, wallet: Wallet, actor: User, amount: Decimal, *, owner: User) -> Allocation:
-    """Post the money between wallet and bucket and record the allocation (its trigger moves the totals): the
-    owner's, made by the actor when they gave on the owner's behalf."""
+def _move(locked: Locked, wallet: Wallet, actor: User, amount: Decimal, *, owner: User,
+          funded: Decimal) -> Allocation:
+    """Post the money between wallet and bucket, record the allocation (its trigger moves the totals) and its
+    audit event, in one round trip: the owner's allocation, made by the actor when they gave on the owner's
+    behalf. The bucket's funding once it is made is `funded`."""
+    bucket, collective = locked.bucket, locked.bucket.collective
     source, destination = (wallet.account, bucket.account) if amount > 0 else (bucket.account, wallet.account)
+    legs = [(source, -abs(amount)), (destination, abs(amount))]
+    txn, posting = posting_statement(
+        collective=collective, kind="cobudget_allocation" if amount > 0 else "cobudget_retract", legs=legs,
+        memo=bucket.title, actor=actor, linked=bucket, transaction_id=locked.transaction_id)
+    allocation = Allocation(
+        id=locked.allocation_id, collective=collective, round_id=bucket.round_id, bucket=bucket, wallet=wallet,
+        user=owner, made_by=actor if owner is not actor else None,
+        kind=AllocationKind.ALLOCATE if amount > 0 else AllocationKind.RETRACT, amount=amount, transaction=txn)
+    event = audit_event(collective=collective, actor=actor, action=f"cobudget.{allocation.kind}", target=bucket,
+                        after={"amount": str(amount), "funded": str(funded),
+                               **({"on_behalf_of": owner.pk} if owner is not actor else {})})
+    posted = run_together([posting, insert_statement(allocation), insert_statement(event)])[0][0]
     try:
-        txn = transfer(collective=bucket.collective, source=source, destination=destination, amount=abs(amount),
-                       kind="cobudget_allocation" if amount > 0 else "cobudget_retract", actor=actor,
-                       memo=bucket.title, linked=bucket)
+        posting_outcome(txn, legs, posted)
     except InsufficientFunds:
+        # Nothing was posted: the allocation's row, sent with the posting, goes with the rolled back transaction.
         wallet.account.refresh_from_db()
         raise DomainError(
             _("Your wallet holds only %(balance)s.")
-            % {"balance": format_money(wallet.account.balance, bucket.collective.currency)}, "insufficient_funds",
+            % {"balance": format_money(wallet.account.balance, collective.currency)}, "insufficient_funds",
             fields={"amount": [_("More than your wallet holds.")]},
         ) from None
-    return Allocation.objects.create(
-        collective=bucket.collective, round_id=bucket.round_id, bucket=bucket, wallet=wallet, user=owner,
-        made_by=actor if owner is not actor else None,
-        kind=AllocationKind.ALLOCATE if amount > 0 else AllocationKind.RETRACT, amount=amount, transaction=txn,
-    )
+    inserted(allocation)
+    return allocation
 
 
 def _check_allocation(round: Round, bucket: Bucket, funded: Decimal, mine: Decimal, wallet: Wallet,
