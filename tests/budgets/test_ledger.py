@@ -123,6 +123,20 @@ def test_an_overdraft_in_the_middle_of_a_transaction_rolls_back_every_leg(collec
     assert LedgerTransaction.objects.count() == 1
 
 
+def test_a_refused_posting_writes_nothing_and_its_callers_transaction_goes_on(collective, accounts):
+    # No savepoint is taken: the refusal must leave nothing to roll back.
+    with transaction.atomic():
+        _fund(collective, accounts, "5.00")
+        with pytest.raises(InsufficientFunds):
+            transfer(collective=collective, source=accounts["wallet"], destination=accounts["budget"],
+                     amount=Decimal("6.00"), kind="spend")
+        transfer(collective=collective, source=accounts["wallet"], destination=accounts["budget"],
+                 amount=Decimal("5.00"), kind="spend")
+    assert _balances(accounts["wallet"], accounts["budget"]) == [Decimal("0.00"), Decimal("5.00")]
+    assert LedgerTransaction.objects.count() == 2
+    assert balance_from_entries(accounts["budget"]) == Decimal("5.00")
+
+
 def test_an_idempotency_key_posts_once(collective, accounts):
     first = transfer(collective=collective, source=accounts["source"], destination=accounts["budget"],
                      amount=Decimal("42.00"), kind="funding", idempotency_key="funding:1")
@@ -183,6 +197,22 @@ def test_a_reversal_cannot_overdraw_money_already_spent(collective, accounts):
     with pytest.raises(InsufficientFunds):
         transaction_reverse(txn=original)
     assert LedgerTransaction.objects.filter(reverses=original).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_keyed_posting_repeated_while_the_first_empties_the_account_is_the_first_not_a_refusal():
+    collective = CollectiveFactory()
+    accounts = _accounts(collective)
+    _fund(collective, accounts, "30.00")
+
+    def spend(_index):
+        return transfer(collective=collective, source=accounts["wallet"], destination=accounts["budget"],
+                        amount=Decimal("30.00"), kind="spend", idempotency_key="spend:all").pk
+
+    results, errors = run_concurrently(spend, 4)
+    assert errors == []
+    assert len(results) == 4 and len(set(results)) == 1
+    assert _balances(accounts["wallet"], accounts["budget"]) == [Decimal("0.00"), Decimal("30.00")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,70 @@
+"""Several statements in one round trip (contrib_budget.statements): each runs in order, on its own snapshot."""
+
+import threading
+
+import psycopg
+import pytest
+from django.db import DataError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from contrib_budget.statements import Statement, ids_reserve_statement, insert_statement, inserted, run_together
+from members.audit import audit_event
+from members.models import AuditEvent
+from tests.factories import CollectiveFactory
+
+
+def test_every_statement_runs_in_order_and_returns_its_own_rows(collective, coordinator):
+    with CaptureQueriesContext(connection) as queries:
+        results = run_together([
+            Statement("SELECT %s::int, %s::text", [1, "one"]),
+            insert_statement(audit_event(collective=collective, actor=coordinator, action="test.first")),
+            Statement("SELECT action FROM members_auditevent WHERE collective_id = %s", [collective.pk]),
+        ])
+    assert results == [[(1, "one")], [], [("test.first",)]]
+    assert len(queries) == 1
+
+
+def test_an_instance_inserted_under_a_reserved_id_is_a_saved_row(collective, coordinator):
+    [[(reserved,)]] = run_together([ids_reserve_statement(AuditEvent, 1)])
+    event = audit_event(collective=collective, actor=coordinator, action="test.reserved", after={"amount": "1.00"})
+    event.pk = reserved
+    run_together([insert_statement(event)])
+    inserted(event)
+    assert not event._state.adding
+    stored = AuditEvent.objects.get(pk=reserved)
+    assert (stored.action, stored.actor, stored.after) == ("test.reserved", coordinator, {"amount": "1.00"})
+    assert stored.created_at == event.created_at
+
+
+def test_a_failing_statement_stops_the_run_and_its_transaction_writes_nothing(collective, coordinator):
+    before, after = (audit_event(collective=collective, actor=coordinator, action=action)
+                     for action in ("test.before", "test.after"))
+    with pytest.raises(DataError), transaction.atomic():
+        run_together([insert_statement(before), Statement("SELECT 1 / 0"), insert_statement(after)])
+    assert not AuditEvent.objects.filter(action__startswith="test.").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_after_a_lock_reads_what_was_committed_while_the_lock_was_awaited():
+    collective = CollectiveFactory()
+    holder = psycopg.connect(**connection.get_connection_params())
+    holder.execute("SELECT id FROM members_collective WHERE id = %s FOR UPDATE", [collective.pk])
+    read = {}
+
+    def waiting() -> None:
+        with transaction.atomic():
+            read["rows"] = run_together([
+                Statement("SELECT id FROM members_collective WHERE id = %s FOR UPDATE", [collective.pk]),
+                Statement("SELECT name FROM members_collective WHERE id = %s", [collective.pk]),
+            ])
+        connection.close()
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "the locking statement should wait for the holder"
+    holder.execute("UPDATE members_collective SET name = 'Renamed while waiting' WHERE id = %s", [collective.pk])
+    holder.commit()
+    holder.close()
+    thread.join(10)
+    assert read["rows"] == [[(collective.pk,)], [("Renamed while waiting",)]]
