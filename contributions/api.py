@@ -180,7 +180,8 @@ class ContributionViewSet(
         # Rendered as it was saved: a declaration just made has no comment and no payout to read back.
         contribution.comments_count = 0
         Contribution.payout.related.set_cached_value(contribution, None)
-        return Response(self.get_serializer(contribution).data, status=status.HTTP_201_CREATED)
+        serializer.instance = contribution  # as DRF's save() does: the serializer that checked it renders it
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
         contribution = self.get_object()
