@@ -339,7 +339,7 @@ def _ensure_period_settled(period: Period) -> None:
 
     currency = period.collective.currency
     unposted = payouts_unposted(period=period).aggregate(count=Count("pk"), total=Sum("granted"))
-    unpaid = (Payout.objects.of(period.collective).filter(period=period, paid_on__isnull=True, granted__gt=0)
+    unpaid = (Payout.objects.of(period.collective_id).filter(period=period, paid_on__isnull=True, granted__gt=0)
               .aggregate(count=Count("pk"), total=Sum("granted"), payable=Sum("payable_amount")))
     missing, fields = [], {}
     if unposted["count"]:

@@ -224,7 +224,7 @@ class TaskSerializer(ModelSerializer):
         fields = super().get_fields()
         budget = self.context.get("budget")
         if budget is not None:
-            fields["envelope"].queryset = Envelope.objects.of(budget.collective).filter(budget=budget)
+            fields["envelope"].queryset = Envelope.objects.of(budget.collective_id).filter(budget=budget)
         return fields
 
 

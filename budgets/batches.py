@@ -186,14 +186,14 @@ def _batch_leaves_prepared(*, batch: PayoutBatch, actor: User, status: str, refu
     PAY_PAYOUTS.require(collective=batch.collective, actor=actor)
     stamp, action = STAMPS[BatchStatus(status)]
     with transaction.atomic():
-        batch = PayoutBatch.objects.of(batch.collective).select_for_update().get(pk=batch.pk)
+        batch = PayoutBatch.objects.of(batch.collective_id).select_for_update().get(pk=batch.pk)
         if batch.status != BatchStatus.PREPARED:
             raise Conflict(refusal, "batch_not_prepared")
         before, after = _batch_state(batch), {}
         if status == BatchStatus.CANCELLED:
-            released = list(Payout.objects.of(batch.collective).select_for_update()
+            released = list(Payout.objects.of(batch.collective_id).select_for_update()
                             .filter(batch=batch, paid_on__isnull=True).values_list("pk", flat=True))
-            Payout.objects.of(batch.collective).filter(pk__in=released).update(batch=None)
+            Payout.objects.of(batch.collective_id).filter(pk__in=released).update(batch=None)
             after["released"] = released
         batch.status = status
         setattr(batch, stamp, timezone.now())

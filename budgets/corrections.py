@@ -40,7 +40,7 @@ def _reason(reason: str) -> str:
 
 
 def _locked_payout(payout: Payout) -> Payout:
-    return (Payout.objects.of(payout.collective).select_for_update(of=("self",))
+    return (Payout.objects.of(payout.collective_id).select_for_update(of=("self",))
             .select_related("person", "collective", "period__budget", "period__collective").get(pk=payout.pk))
 
 

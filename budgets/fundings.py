@@ -194,7 +194,7 @@ def funding_cancel(*, funding: Funding, actor: User, reason: str) -> Funding:
         funding = Funding.objects.select_for_update().get(pk=funding.pk)
         if funding.cancelled_at is not None:
             raise Conflict(_("This funding is already cancelled."), "already_cancelled")
-        txns = list(LedgerTransaction.objects.of(funding.collective).filter(
+        txns = list(LedgerTransaction.objects.of(funding.collective_id).filter(
             idempotency_key__in=[f"funding-receive:{funding.pk}", f"funding:{funding.pk}"]).order_by("-id"))
         own = {account.pk for account in (accounts.budget_received_account(budget),
                                           accounts.budget_pledged_account(budget))}

@@ -214,7 +214,7 @@ def posting_outcome(txn: LedgerTransaction, legs: Sequence[Leg], row: tuple) -> 
     if short is not None:
         raise _insufficient(next(account for account, _amount in legs if account.pk == short))
     if replayed:
-        return LedgerTransaction.objects.of(txn.collective).get(pk=posted_id)
+        return LedgerTransaction.objects.of(txn.collective_id).get(pk=posted_id)
     txn.pk = posted_id
     inserted(txn)
     logger.info("ledger: posted transaction %s (%s) in %s", txn.pk, txn.kind, txn.collective.slug)

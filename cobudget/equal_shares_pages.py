@@ -30,7 +30,7 @@ def supports_context(buckets: list[Bucket], user, *, round: Round, participant: 
         return {}
     scores = {}
     if participant and buckets:
-        scores = dict(BucketSupport.objects.of(round.collective).filter(
+        scores = dict(BucketSupport.objects.of(round.collective_id).filter(
             user=user, bucket__in=[bucket.pk for bucket in buckets]).values_list("bucket_id", "score"))
     for bucket in buckets:
         bucket.giving = bucket.may_give = bucket.may_take_back = False
@@ -64,7 +64,7 @@ def round_open_question(round: Round) -> str:
 
 
 def round_opened_outcome(round: Round) -> str:
-    count = selectors.round_totals(round)["participants"]
+    count = selectors.participants_count(round)
     return ngettext("Round open: its %(count)s participant can support the buckets.",
                     "Round open: its %(count)s participants can support the buckets.", count) % {"count": count}
 
@@ -116,5 +116,5 @@ def round_results(request, round: Round, *, per_page: int, is_coordinator: bool)
         "computed": bool(results) and round.status == RoundStatus.CLOSED,
         "spent": Decimal(results.get("spent", 0)), "left": Decimal(results.get("left", 0)),
         "selected_count": len(results.get("selected", [])), "tie_seed": results.get("tie_seed", ""),
-        "participants": selectors.round_totals(round)["participants"],
+        "participants": selectors.participants_count(round),
     })

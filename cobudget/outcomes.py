@@ -77,7 +77,7 @@ def round_close_preview(round: Round) -> ClosePreview:
     preview = ClosePreview(0, ZERO, 0, 0, ZERO, ZERO)
     # Three columns, not model instances: the coordinator's round page asks this at every load, whatever the
     # number of buckets.
-    buckets = (Bucket.objects.of(round.collective)
+    buckets = (Bucket.objects.of(round.collective_id)
                .filter(round=round, status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN, BucketStatus.FUNDED))
                .values_list("status", "min_goal", "account__balance"))
     for status, min_goal, funded in buckets:
@@ -91,7 +91,7 @@ def round_close_preview(round: Round) -> ClosePreview:
             preview.funded_total += funded
             preview.partially += outcome == BucketStatus.PARTIALLY_FUNDED
     # Refunds land in the wallets first; what the wallets then hold is what the leftover rule applies to.
-    preview.left_in_wallets = selectors.round_totals(round)["left_in_wallets"] + preview.refunded
+    preview.left_in_wallets = selectors.left_in_wallets(round) + preview.refunded
     return preview
 
 
@@ -128,11 +128,11 @@ def round_close_warning(round: Round) -> str:
 def round_closed_outcome(round: Round) -> str:
     """After the close, from what it recorded."""
     currency = round.collective.currency
-    buckets = list(Bucket.objects.of(round.collective).select_related("account")
+    buckets = list(Bucket.objects.of(round.collective_id).select_related("account")
                    .filter(round=round, status__in=WINNERS))
     funded_total = sum((selectors.bucket_funded_amount(bucket) for bucket in buckets), ZERO)
     refunded = selectors.refunded_by_bucket(round)
-    left = selectors.round_totals(round)["left_at_close"]
+    left = selectors.left_at_close(round)
     text = ngettext("Round closed: %(count)s bucket funded, %(total)s.",
                     "Round closed: %(count)s buckets funded, %(total)s in total.", len(buckets)) % {
         "count": len(buckets), "total": format_money(funded_total, currency)}

@@ -59,7 +59,7 @@ def _when(moment: datetime) -> str:
 def first_close_question(round: Round) -> str:
     """What the first close will do, in figures, for the coordinator to confirm."""
     currency = round.collective.currency
-    below = (Bucket.objects.of(round.collective)
+    below = (Bucket.objects.of(round.collective_id)
              .filter(round=round, status=BucketStatus.OPEN, settled_at__isnull=True,
                      account__balance__lt=F("min_goal"))
              .aggregate(count=Count("pk"), total=Sum("account__balance")))
@@ -70,7 +70,7 @@ def first_close_question(round: Round) -> str:
     if round.redistribute_unspent:
         lines.append(_("What is left in the wallets stays there and can be given in the second window."))
     else:
-        left = (Wallet.objects.of(round.collective).filter(round=round)
+        left = (Wallet.objects.of(round.collective_id).filter(round=round)
                 .aggregate(total=Sum("account__balance"))["total"] or ZERO)
         lines.append((_("The %(amount)s left in the wallets return to the cobudget pool now.")
                       if round.leftover_policy == LeftoverPolicy.RETURN_TO_POOL or round.funded_from_pool
@@ -87,7 +87,7 @@ def first_close_question(round: Round) -> str:
 def first_close_outcome(round: Round) -> str:
     """After the first close, from what it recorded."""
     currency = round.collective.currency
-    refunded = (Bucket.objects.of(round.collective).filter(round=round, settled_at__isnull=False,
+    refunded = (Bucket.objects.of(round.collective_id).filter(round=round, settled_at__isnull=False,
                                                             status=BucketStatus.UNFUNDED)
                 .aggregate(count=Count("pk"))["count"])
     given_back = services.redistribution_given_back(round)

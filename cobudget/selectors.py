@@ -29,6 +29,7 @@ from .models import (
     BucketStatus,
     CommentKind,
     Delegation,
+    MemberBucketTotal,
     Round,
     RoundMode,
     RoundStatus,
@@ -74,9 +75,9 @@ def wallet_of(round: Round, user: User | AnonymousUser) -> Wallet | None:
     a delegated wallet (the pages read the delegations only then)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    delegations = Delegation.objects.of(round.collective).filter(Q(delegator=user) | Q(delegate=user), round=round,
+    delegations = Delegation.objects.of(round.collective_id).filter(Q(delegator=user) | Q(delegate=user), round=round,
                                                                  revoked_at__isnull=True)
-    return (Wallet.objects.of(round.collective).select_related("account").filter(round=round, user=user)
+    return (Wallet.objects.of(round.collective_id).select_related("account").filter(round=round, user=user)
             .annotate(in_delegation=Exists(delegations)).first())
 
 
@@ -96,16 +97,15 @@ class BucketFunding:
 
 
 def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None) -> dict[int, BucketFunding]:
-    """Funders, counts and what `user` gave, for many buckets in one query."""
+    """Funders, counts and what `user` gave, for many buckets in one query: the members' running totals, one row
+    a funder, rather than the sum of every allocation the buckets received."""
     result = {bucket.pk: BucketFunding(funded_amount=bucket_funded_amount(bucket)) for bucket in buckets}
     if not buckets:
         return result
     rows = (
-        Allocation.objects.filter(bucket__in=[b.pk for b in buckets])
-        .values("bucket_id", "user_id", "user__name", "user__email")
-        .annotate(net=Sum("amount"))
-        .filter(net__gt=0)
-        .order_by("bucket_id", "-net", "user_id")
+        MemberBucketTotal.objects.filter(bucket__in=[b.pk for b in buckets], amount__gt=0)
+        .values("bucket_id", "user_id", "user__name", "user__email", net=F("amount"))
+        .order_by("bucket_id", "-amount", "user_id")
     )
     for row in rows:
         funding = result[row["bucket_id"]]
@@ -145,7 +145,7 @@ def buckets_visible_to(queryset: QuerySet[Bucket], user: User | AnonymousUser | 
 
 def round_buckets(round: Round, *, include_drafts_of: User | AnonymousUser | None = None) -> QuerySet[Bucket]:
     """The buckets of a round that others can see (drafts only for their carriers), withdrawn ones last."""
-    queryset = buckets_visible_to(Bucket.objects.of(round.collective).filter(round=round).select_related("account"),
+    queryset = buckets_visible_to(Bucket.objects.of(round.collective_id).filter(round=round).select_related("account"),
                                   include_drafts_of)
     withdrawn_last = Case(When(status=BucketStatus.CANCELLED, then=Value(1)), default=Value(0))
     return queryset.order_by(withdrawn_last, "created_at", "id")
@@ -198,24 +198,42 @@ def buckets_found(buckets: QuerySet[Bucket], *, search: str = "", sort: str = ""
     return buckets.annotate(funded=_funded()).order_by(withdrawn_last, *_sort_keys(sort))
 
 
-def round_totals(round: Round) -> dict[str, Decimal | int]:
-    """The round's envelopes, what is in buckets and what is left in wallets."""
-    wallets = Wallet.objects.of(round.collective).filter(round=round)
-    totals = wallets.aggregate(envelopes=Sum("envelope"), left=Sum(F("account__balance")))
-    settled = (Entry.objects.filter(account__in=wallets.values("account_id"),
+def _wallets(round: Round) -> QuerySet[Wallet]:
+    return Wallet.objects.of(round.collective_id).filter(round=round)
+
+
+def participants_count(round: Round) -> int:
+    return _wallets(round).count()
+
+
+def left_in_wallets(round: Round) -> Decimal:
+    """What the round's wallets hold now."""
+    return _wallets(round).aggregate(left=Sum("account__balance"))["left"] or ZERO
+
+
+def left_at_close(round: Round) -> Decimal:
+    """What the close took out of the wallets (returned to the pool or expired), from the ledger."""
+    settled = (Entry.objects.filter(account__in=_wallets(round).values("account_id"),
                                     transaction__kind__in=("cobudget_wallet_return", "cobudget_wallet_expiry"))
                .aggregate(total=Sum("amount"))["total"])
+    return -(settled or ZERO)
+
+
+def round_totals(round: Round) -> dict[str, Decimal | int]:
+    """The round's envelopes, what is in buckets and what is left in wallets, for its results page; the pages
+    that need one of these figures ask for that one alone."""
+    totals = _wallets(round).aggregate(envelopes=Sum("envelope"), left=Sum(F("account__balance")))
     return {
         "envelopes": totals["envelopes"] or ZERO,
         "left_in_wallets": totals["left"] or ZERO,
-        "left_at_close": -(settled or ZERO),
-        "participants": wallets.count(),
+        "left_at_close": left_at_close(round),
+        "participants": participants_count(round),
     }
 
 
 def returned_at_merge(round: Round, user: User) -> QuerySet[Allocation]:
     """What merges sent back to `user`'s wallet because the merged bucket would exceed the per-member maximum."""
-    return (Allocation.objects.of(round.collective)
+    return (Allocation.objects.of(round.collective_id)
             .filter(round=round, user=user, kind=AllocationKind.MERGE_EXCESS)
             .select_related("bucket", "bucket__merged_into").order_by("created_at", "id"))
 
@@ -230,7 +248,7 @@ def pool_balance(collective: Collective) -> Decimal:
 def refunded_by_bucket(round: Round, *, buckets: list[Bucket] | None = None) -> dict[int, Decimal]:
     """What the close gave back to the wallets, per unfunded bucket (what it had raised); of `buckets` only when
     given."""
-    rows = Allocation.objects.of(round.collective).filter(round=round, kind=AllocationKind.REFUND)
+    rows = Allocation.objects.of(round.collective_id).filter(round=round, kind=AllocationKind.REFUND)
     if buckets is not None:
         rows = rows.filter(bucket__in=[bucket.pk for bucket in buckets])
     rows = rows.values("bucket_id").annotate(total=Sum("amount"))
@@ -243,7 +261,7 @@ def delegations_of(round: Round, user: User | AnonymousUser) -> tuple[Delegation
     if not getattr(user, "is_authenticated", False):
         return None, []
     given, received = None, False
-    for delegation in (Delegation.objects.of(round.collective).select_related("delegate")
+    for delegation in (Delegation.objects.of(round.collective_id).select_related("delegate")
                        .filter(Q(delegator=user) | Q(delegate=user), round=round, revoked_at__isnull=True)):
         if delegation.delegator_id == user.pk:
             given = delegation
@@ -256,7 +274,7 @@ def delegation_given(round: Round, user: User | AnonymousUser) -> Delegation | N
     """`user`'s active delegation of their wallet in `round`, with its delegate; None without one."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return (Delegation.objects.of(round.collective).select_related("delegate")
+    return (Delegation.objects.of(round.collective_id).select_related("delegate")
             .filter(round=round, delegator=user, revoked_at__isnull=True).first())
 
 
@@ -264,16 +282,16 @@ def wallets_delegated_to(round: Round, user: User | AnonymousUser) -> list[Walle
     """The wallets of `round` delegated to `user` now, with their accounts and owners, in one query."""
     if not getattr(user, "is_authenticated", False):
         return []
-    delegators = Delegation.objects.of(round.collective).filter(round=round, delegate=user,
+    delegators = Delegation.objects.of(round.collective_id).filter(round=round, delegate=user,
                                                                 revoked_at__isnull=True).values("delegator_id")
-    return list(Wallet.objects.of(round.collective).filter(round=round, user_id__in=delegators)
+    return list(Wallet.objects.of(round.collective_id).filter(round=round, user_id__in=delegators)
                 .select_related("account", "user").order_by("user__name", "user_id"))
 
 
 def given_on_behalf(round: Round, bucket_ids: Iterable[int]) -> dict[int, list[tuple]]:
     """What delegates gave on others' behalf to each of the buckets (net), in one query: per bucket id, rows of
     (delegate id, delegate's name, owner id, owner's name, amount)."""
-    rows = (Allocation.objects.of(round.collective)
+    rows = (Allocation.objects.of(round.collective_id)
             .filter(round=round, bucket_id__in=list(bucket_ids), made_by__isnull=False)
             .values("bucket_id", "made_by_id", "made_by__name", "made_by__email", "user_id", "user__name",
                     "user__email")

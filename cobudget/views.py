@@ -33,12 +33,16 @@ SEARCH_MAX_LENGTH = 100
 
 
 def _round(request, round_id) -> Round:
-    return get_object_or_404(Round.objects.of(request.collective), pk=round_id)
+    round = get_object_or_404(Round.objects.of(request.collective), pk=round_id)
+    round.collective = request.collective  # the page has it: what reads the round's currency does not load it again
+    return round
 
 
 def bucket_of(request, bucket_id) -> Bucket:
     queryset = Bucket.objects.of(request.collective).select_related("round", "account", "created_by")
-    return get_object_or_404(selectors.buckets_visible_to(queryset, request.user), pk=bucket_id)
+    bucket = get_object_or_404(selectors.buckets_visible_to(queryset, request.user), pk=bucket_id)
+    bucket.collective = bucket.round.collective = request.collective
+    return bucket
 
 
 def posted_id(request, name: str) -> int:

@@ -20,9 +20,14 @@ def model_of_record_label(label: str):
     return None
 
 
+def _collective_id(collective) -> int | None:
+    return getattr(collective, "pk", collective)
+
+
 class CollectiveScopedQuerySet(models.QuerySet):
     def of(self, collective) -> "CollectiveScopedQuerySet":
-        return self.filter(collective=collective)
+        # By the column, not the relation: the ORM then has no related object to resolve.
+        return self.filter(collective_id=_collective_id(collective))
 
 
 class CollectiveScopedManager(models.Manager.from_queryset(CollectiveScopedQuerySet)):  # type: ignore[misc]
@@ -36,6 +41,15 @@ class CollectiveScopedManager(models.Manager.from_queryset(CollectiveScopedQuery
         if scope is None:
             raise OutOfScope(f"{self.model._meta.label} was queried outside a collective scope")
         return queryset.filter(collective_id=scope)
+
+    def of(self, collective) -> CollectiveScopedQuerySet:
+        """The rows of `collective`. Inside its own scope the manager's queryset holds them already, and filtering
+        again would only make every query compile the same condition twice; another collective finds nothing."""
+        queryset = self.get_queryset()
+        collective_id = _collective_id(collective)
+        if collective_id is not None and collective_id == active_scope():
+            return queryset
+        return queryset.of(collective_id)
 
     def none(self) -> CollectiveScopedQuerySet:
         # An empty queryset reads nothing: views and forms name their model with it before any scope exists.

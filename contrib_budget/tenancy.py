@@ -86,9 +86,11 @@ def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Any:
     Membership = membership_model()
     try:
         with every_collective():  # which collective the person may enter is what this finds out
-            return Membership.objects.select_related("collective", "user").get(collective__slug=slug, user=user)
+            membership = Membership.objects.select_related("collective").get(collective__slug=slug, user_id=user.pk)
     except Membership.DoesNotExist:
         raise Http404 from None
+    membership.user = user  # the request has loaded them already
+    return membership
 
 
 class CollectiveMiddleware:

@@ -55,7 +55,7 @@ def contributions_of(
 
 def contribution_thread(contribution: Contribution) -> QuerySet[Comment]:
     """A declaration's comments, the newest first: a page of the thread is its latest comments."""
-    return (Comment.objects.of(contribution.collective).filter(contribution=contribution).select_related("author")
+    return (Comment.objects.of(contribution.collective_id).filter(contribution=contribution).select_related("author")
             .order_by("-created_at", "-id"))
 
 
@@ -66,7 +66,7 @@ def contribution_approvers(contribution: Contribution) -> list[User]:
 def contribution_history(contribution: Contribution) -> QuerySet[AuditEvent]:
     """The audit trail of one declaration, oldest first: who did what, when."""
     return (
-        AuditEvent.objects.of(contribution.collective)
+        AuditEvent.objects.of(contribution.collective_id)
         .filter(target_type=Contribution._meta.label_lower, target_id=str(contribution.pk))
         .select_related("actor")
         .order_by("created_at", "id")

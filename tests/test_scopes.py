@@ -59,6 +59,21 @@ def test_a_collective_scope_sees_only_its_collective_whatever_the_filters_say(tw
         assert set(Budget.objects.all()) == {mine, theirs}
 
 
+def test_of_names_the_collective_once_and_finds_nothing_of_another(two_budgets):
+    mine, theirs = two_budgets
+    with no_scope(), scopes.collective_scope(mine.collective_id):
+        sql = str(Budget.objects.of(mine.collective).query)
+        assert sql.count('"collective_id" =') == 1
+        assert list(Budget.objects.of(mine.collective)) == [mine]
+        assert list(Budget.objects.of(mine.collective_id)) == [mine]
+        assert not Budget.objects.of(theirs.collective).exists()
+        # A queryset filtered already is filtered again: `of` on it says which collective, whatever came before.
+        assert not Budget.objects.all().of(theirs.collective).exists()
+    with scopes.every_collective():
+        assert list(Budget.objects.of(theirs.collective)) == [theirs]
+        assert list(Budget.objects.all().of(mine.collective)) == [mine]
+
+
 def _scope_seen_by(view_kwargs: dict, user) -> list:
     seen = []
 

@@ -73,7 +73,7 @@ class UploadSerializer(serializers.Serializer):
 
 
 def import_data(funding_import: FundingImport, page_number=1) -> dict:
-    lines = FundingImportLine.objects.of(funding_import.collective).filter(funding_import=funding_import)
+    lines = FundingImportLine.objects.of(funding_import.collective_id).filter(funding_import=funding_import)
     page = Paginator(lines.order_by("number"), LINES_PAGE_SIZE).get_page(page_number)
     return FundingImportSerializer({
         "id": funding_import.pk, "format": funding_import.format, "status": funding_import.status,

@@ -214,7 +214,7 @@ def _check(line: FundingImportLine, received_by: dict[int, int]) -> None:
 
 
 def _locked_lines(funding_import: FundingImport) -> dict[int, FundingImportLine]:
-    lines = FundingImportLine.objects.of(funding_import.collective).filter(funding_import=funding_import)
+    lines = FundingImportLine.objects.of(funding_import.collective_id).filter(funding_import=funding_import)
     return {line.number: line for line in lines.select_related("funding", "budget").order_by("number")}
 
 

@@ -250,7 +250,7 @@ def _instance(model: type[M], row: tuple, start: int) -> M:
 def _refuse_without_wallet(round: Round) -> NoReturn:
     """Why the allocation is refused when the close was asked for or the actor has no wallet, in the order the
     person should hear it: closing, then funding closed, then not a participant."""
-    if RoundCloseRequest.objects.of(round.collective).filter(round_id=round.pk).exists():
+    if RoundCloseRequest.objects.of(round.collective_id).filter(round_id=round.pk).exists():
         raise Conflict(_("This round is closing: allocations are no longer accepted."), "round_closing")
     if not funding_is_open(round):
         raise Conflict(_("Funding is not open in this round."), "funding_closed")

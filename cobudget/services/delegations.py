@@ -43,7 +43,7 @@ def _check_live_and_open(round: Round) -> None:
                        "equal_shares_round")
     if round.status != RoundStatus.OPEN:
         raise Conflict(_("A wallet can be delegated only while the round is open."), "round_not_open")
-    if RoundCloseRequest.objects.of(round.collective).filter(round_id=round.pk).exists():
+    if RoundCloseRequest.objects.of(round.collective_id).filter(round_id=round.pk).exists():
         raise Conflict(_("This round is closing: wallets can no longer be delegated."), "round_closing")
 
 

@@ -39,7 +39,7 @@ def bucket_flag_resolve(*, flag: BucketFlag, actor: User, resolution: str) -> Bu
     RESOLVE_FLAGS.require(collective=flag.collective, actor=actor)
     resolution = _required("resolution", resolution, _("Say how this flag is resolved."))
     with transaction.atomic():
-        flag = BucketFlag.objects.of(flag.collective).select_for_update().select_related("bucket").get(pk=flag.pk)
+        flag = BucketFlag.objects.of(flag.collective_id).select_for_update().select_related("bucket").get(pk=flag.pk)
         if flag.resolved_at is not None:
             raise Conflict(_("This flag is already resolved."), "already_resolved")
         flag.resolved_at, flag.resolved_by, flag.resolution = timezone.now(), actor, resolution

@@ -248,7 +248,7 @@ def _new_round(template: RoundTemplate, occurrence: date, actor: User | None) ->
     _check_round_rules(round)
     _validated(round, exclude=("collective", "created_by", "template"))
     round.save()
-    participants = (Membership.objects.of(template.collective).filter(roles__overlap=template.participant_roles)
+    participants = (Membership.objects.of(template.collective_id).filter(roles__overlap=template.participant_roles)
                     .order_by("user_id").values_list("user_id", flat=True))
     round.participants.set(list(participants))
     return round
@@ -256,7 +256,7 @@ def _new_round(template: RoundTemplate, occurrence: date, actor: User | None) ->
 
 def previous_round(template: RoundTemplate, occurrence: date) -> Round | None:
     """The round of the template before `occurrence`: the latest by occurrence, else the one it was saved from."""
-    return (Round.objects.of(template.collective).filter(template=template)
+    return (Round.objects.of(template.collective_id).filter(template=template)
             .filter(Q(occurrence__lt=occurrence) | Q(occurrence__isnull=True))
             .order_by(F("occurrence").desc(nulls_last=True), "-created_at", "-id").first())
 
@@ -269,7 +269,7 @@ def _carry_over(template: RoundTemplate, round: Round, actor: User | None) -> li
     kept = list(Bucket.objects.select_for_update(of=("self",))
                 .filter(round=previous, carry_over=True, status=BucketStatus.UNFUNDED, carried_to__isnull=True)
                 .order_by("created_at", "id"))
-    members = set(Membership.objects.of(template.collective).values_list("user_id", flat=True))
+    members = set(Membership.objects.of(template.collective_id).values_list("user_id", flat=True))
     copies = []
     for bucket in kept:
         carriers = [pk for pk in bucket.carriers.order_by("pk").values_list("pk", flat=True) if pk in members]
@@ -325,7 +325,7 @@ def round_from_template(*, template: RoundTemplate, occurrence: date,
     with transaction.atomic():
         template = (RoundTemplate.objects.select_for_update(of=("self",)).select_related("collective", "created_by")
                     .get(pk=template.pk))
-        existing = Round.objects.of(template.collective).filter(template=template, occurrence=occurrence).first()
+        existing = Round.objects.of(template.collective_id).filter(template=template, occurrence=occurrence).first()
         if existing is not None:
             return existing, False
         round = _new_round(template, occurrence, actor)
@@ -379,7 +379,7 @@ def next_round_made(round: Round) -> bool:
     """Whether the round after `round` in its template's series exists (its buckets were carried over then)."""
     if round.template_id is None:
         return False
-    later = Round.objects.of(round.collective).filter(template_id=round.template_id).exclude(pk=round.pk)
+    later = Round.objects.of(round.collective_id).filter(template_id=round.template_id).exclude(pk=round.pk)
     if round.occurrence is None:
         return later.filter(occurrence__isnull=False).exists()
     return later.filter(occurrence__gt=round.occurrence).exists()

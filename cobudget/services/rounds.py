@@ -119,7 +119,7 @@ def _check_round_rules(round: Round) -> None:
                               fields={"manual_envelopes": [_("Must not be negative.")]})
         cleaned[str(user_id)] = str(amount)
     if cleaned:
-        known = set(Membership.objects.of(round.collective).filter(user_id__in=[int(k) for k in cleaned])
+        known = set(Membership.objects.of(round.collective_id).filter(user_id__in=[int(k) for k in cleaned])
                     .values_list("user_id", flat=True))
         if len(known) != len(cleaned):
             raise DomainError(_("Every envelope must go to a member of the collective."), "manual_envelopes",
@@ -174,7 +174,7 @@ def round_create(
 
 def round_set_participants(*, round: Round, users: People) -> None:
     ids = person_ids(users)
-    members = set(Membership.objects.of(round.collective).filter(user_id__in=ids).values_list("user_id", flat=True))
+    members = set(Membership.objects.of(round.collective_id).filter(user_id__in=ids).values_list("user_id", flat=True))
     if members != ids:
         raise DomainError(_("Every participant must be a member of the collective."), "unknown_participant",
                           fields={"participants": [_("Unknown member.")]})
@@ -405,4 +405,4 @@ def is_participant(*, round: Round, user: User) -> bool:
         return str(user.pk) in round.manual_envelopes
     if round.participants.exists():
         return round.participants.filter(pk=user.pk).exists()
-    return Membership.objects.of(round.collective).filter(user=user, roles__contains=[Role.MEMBER.value]).exists()
+    return Membership.objects.of(round.collective_id).filter(user=user, roles__contains=[Role.MEMBER.value]).exists()

@@ -162,7 +162,7 @@ def contributions_validate(*, membership: Membership, ids: list[int]) -> list[Ba
         raise invalid("ids", _("Choose at least one declaration to validate."), "required")
     if len(ids) > MAX_BATCH:
         raise invalid("ids", _("Validate at most %(max)s declarations at once.") % {"max": MAX_BATCH}, "too_many")
-    found = Contribution.objects.of(membership.collective).select_related("author").in_bulk(ids)
+    found = Contribution.objects.of(membership.collective_id).select_related("author").in_bulk(ids)
     results = []
     for pk in ids:
         contribution = found.get(pk)
