@@ -3,11 +3,12 @@
 Every read issues a fixed number of queries whatever the number of declarations.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -28,13 +29,14 @@ def contributions_of(
     collective: Collective, *, budget: int | None = None, period: int | None = None,
     status: str | None = None, author: int | None = None, since: date | None = None, until: date | None = None,
 ) -> QuerySet[Contribution]:
-    """Every declaration of the collective (visible to all its members), newest first. Comments are counted per
-    declaration shown, not by grouping the whole joined list: a page of 50 stays cheap among 20,000."""
+    """Every declaration of the collective (visible to all its members), newest first, with its author and payout:
+    what the API renders (pages name more: `with_names`). Comments are counted per declaration shown, not by
+    grouping the whole joined list: a page of 50 stays cheap among 20,000."""
     comments = (Comment.objects.filter(contribution=OuterRef("pk")).order_by().values("contribution")
                 .annotate(n=Count("id")).values("n")[:1])
     queryset = (
         Contribution.objects.of(collective)
-        .select_related("author", "budget", "period", "envelope", "task", "rate_level", "payout__collective")
+        .select_related("author", "payout")
         .annotate(comments_count=Coalesce(Subquery(comments), Value(0)))
         .order_by("-performed_on", "-id")
     )
@@ -51,6 +53,25 @@ def contributions_of(
     if until:
         queryset = queryset.filter(performed_on__lte=until)
     return queryset
+
+
+def with_names(contributions: QuerySet[Contribution], collective: Collective) -> QuerySet[Contribution]:
+    """`contributions` with what a page names beside each: the budget joined; the period, envelope and task read by
+    id afterwards, one query for each that the rows name. Every relation joined costs the planner: with all of
+    them joined, planning a page of 50 declarations took 35-45 ms, running it 1.5 ms."""
+    return contributions.select_related("budget").prefetch_related(
+        *(Prefetch(name, queryset=model.objects.of(collective))
+          for name, model in (("period", Period), ("envelope", Envelope), ("task", Task))))
+
+
+def payouts_told_their_collective(contributions: Iterable[Contribution], collective: Collective) -> list[Contribution]:
+    """The declarations, each payout given its collective (the page's): explaining a payout reads its currency."""
+    contributions = list(contributions)
+    for contribution in contributions:
+        payout = getattr(contribution, "payout", None)
+        if payout is not None:
+            payout.collective = collective
+    return contributions
 
 
 def contribution_thread(contribution: Contribution) -> QuerySet[Comment]:

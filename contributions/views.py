@@ -44,9 +44,11 @@ COMMENTS_PAGE_SIZE = 50
 
 def _contribution(request, contribution_id: int) -> Contribution:
     try:
-        return selectors.contributions_of(request.collective).get(pk=contribution_id)
+        contribution = (selectors.with_names(selectors.contributions_of(request.collective), request.collective)
+                        .select_related("rate_level").get(pk=contribution_id))
     except Contribution.DoesNotExist:
         raise Http404 from None
+    return selectors.payouts_told_their_collective([contribution], request.collective)[0]
 
 
 @role_required(Role.CONTRIBUTOR)
@@ -81,7 +83,7 @@ def contribution_list(request, collective_slug):
     filter_form = ListFilterForm(
         request.GET or None, collective=collective, suggest_url=reverse("member_search", args=[collective.slug]),
         by_email=membership.has_role(Role.COORDINATOR) or membership.has_role(Role.ACCOUNTANT))
-    queryset = selectors.contributions_of(collective, **filter_form.filters())
+    queryset = selectors.with_names(selectors.contributions_of(collective, **filter_form.filters()), collective)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -319,8 +321,10 @@ def contribution_reject(request, collective_slug, contribution_id):
 
 def period_detail(request, collective_slug, period_id):
     period = get_object_or_404(Period.objects.of(request.collective).select_related("budget"), pk=period_id)
-    contributions = selectors.contributions_of(request.collective, period=period.pk)
+    contributions = selectors.with_names(selectors.contributions_of(request.collective, period=period.pk),
+                                         request.collective)
     page = Paginator(contributions, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.payouts_told_their_collective(page.object_list, request.collective)
     return render(request, "contributions/period.html", {
         "collective": request.collective,
         "period": period,
