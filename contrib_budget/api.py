@@ -108,7 +108,9 @@ class CollectiveScopedMixin(CollectiveScopeMixin):
     def resolve(request, slug: str):
         if not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        membership = tenancy.membership_for(request.user, slug)
+        # A token's authentication may have read the membership with it (members.authentication).
+        found = getattr(request.successful_authenticator, "membership", None)
+        membership = found if found is not None else tenancy.membership_for(request.user, slug)
         request.membership = membership
         request.collective = membership.collective
         return membership

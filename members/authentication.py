@@ -1,11 +1,14 @@
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from .models import PersonalToken
+from contrib_budget.scopes import every_collective
+from contrib_budget.tenancy import URL_KWARG
+
+from .models import Membership, PersonalToken
 
 
 class TokenExpired(exceptions.APIException):
@@ -22,14 +25,25 @@ class PersonalTokenAuthentication(TokenAuthentication):
     """`Authorization: Token <key>` with any of the person's named tokens, found by the key's digest.
 
     An expired token is refused (401). Its last use is written at most once a minute, by an UPDATE that
-    finds nothing to do when another request wrote it first."""
+    finds nothing to do when another request wrote it first.
+
+    On a collective's endpoint the token is read with its person's membership of that collective, in one query;
+    `membership` keeps it for the view (contrib_budget.api.CollectiveScopedMixin). When that finds nothing, the
+    token alone is looked up, which tells an unknown token from a person who is not a member."""
 
     model = PersonalToken
+    collective_slug: str | None = None
+    membership: Membership | None = None
+
+    def authenticate(self, request):
+        self.collective_slug = (request.parser_context or {}).get("kwargs", {}).get(URL_KWARG)
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key):
-        token = (
-            PersonalToken.objects.select_related("user").filter(key_hash=PersonalToken.hash_key(key)).first()
-        )
+        key_hash = PersonalToken.hash_key(key)
+        token = self._token_with_membership(key_hash) if self.collective_slug else None
+        if token is None:
+            token = PersonalToken.objects.select_related("user").filter(key_hash=key_hash).first()
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:
@@ -43,3 +57,18 @@ class PersonalTokenAuthentication(TokenAuthentication):
                 last_used_at=now
             )
         return token.user, token
+
+    def _token_with_membership(self, key_hash: str) -> PersonalToken | None:
+        with every_collective():  # which collective the person may enter is what this finds out
+            membership = (
+                Membership.objects.select_related("collective", "user")
+                .filter(collective__slug=self.collective_slug, user__api_tokens__key_hash=key_hash)
+                .annotate(token_id=F("user__api_tokens__id"), token_expires_at=F("user__api_tokens__expires_at"),
+                          token_last_used_at=F("user__api_tokens__last_used_at"))
+                .first()
+            )
+        if membership is None:
+            return None
+        self.membership = membership
+        return PersonalToken(pk=membership.token_id, user=membership.user, key_hash=key_hash,
+                             expires_at=membership.token_expires_at, last_used_at=membership.token_last_used_at)

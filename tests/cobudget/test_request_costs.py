@@ -9,11 +9,11 @@ from members.services import token_create
 
 pytestmark = pytest.mark.django_db
 
-# Measured (README, "What a request costs"): the token, the membership, the bucket; under the locks, two round trips
+# Measured (README, "What a request costs"): the token with the membership, the bucket; under the locks, two round trips
 # (contrib_budget.statements): the locks with what they protect and the ids to write, then the ledger's posting, the
 # allocation and the audit event; after the commit, the wallet's balance. The test's own transaction adds a
 # savepoint around the service's (two statements), whose release stands for the commit.
-ALLOCATION_POST_STATEMENTS = 8
+ALLOCATION_POST_STATEMENTS = 7
 UNDER_THE_BUCKET_LOCK = 2
 
 

@@ -10,10 +10,10 @@ from members.services import token_create
 
 pytestmark = pytest.mark.django_db
 
-# The token, the membership, the budget and the rate named in the body; the period found and locked in one
+# The token with the membership, the budget and the rate named in the body; the period found and locked in one
 # statement; the declaration and its audit event. The test's own transaction adds a savepoint around the
 # service's (two statements).
-DECLARATION_POST_STATEMENTS = 9
+DECLARATION_POST_STATEMENTS = 8
 
 
 def test_a_declaration_through_the_api_runs_a_bounded_number_of_statements(member, collective, budget, rate):

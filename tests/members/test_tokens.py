@@ -26,10 +26,10 @@ pytestmark = pytest.mark.django_db
 TOKEN_URL = "/api/v1/auth/token/"
 
 
-def call_with(key: str, **extra):
+def call_with(key: str, path: str = "/api/v1/collectives/", **extra):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client.get("/api/v1/collectives/", **extra)
+    return client.get(path, **extra)
 
 
 def ask_token(user, user_agent="", **fields):
@@ -77,6 +77,41 @@ def test_token_expiry_and_proxies_are_read_from_the_environment(value, expected)
                             env={**environment, "DJANGO_SETTINGS_MODULE": "contrib_budget.settings"}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
+
+
+# On a collective's endpoint ------------------------------------------------------------------------------
+
+
+def test_on_a_collectives_endpoint_the_token_is_read_with_the_membership_and_refused_as_anywhere(
+        member, collective, outsider):
+    """One query finds the token and the person's membership of the collective named by the address; an unknown
+    or expired token is refused there as it is elsewhere, and a stranger's good token finds nothing (404)."""
+    token, key = services.token_create(user=member, name="script")
+    path = f"/api/v1/collectives/{collective.slug}/members/"
+    assert call_with(key, path).status_code == 200  # the token's first use is written
+    with CaptureQueriesContext(connection) as queries:
+        assert call_with(key, path).status_code == 200
+    # The token, or the membership found by the collective's slug (the list itself reads memberships too).
+    reads = [query["sql"] for query in queries
+             if "members_personaltoken" in query["sql"] or '"members_collective"."slug" =' in query["sql"]]
+    assert len(reads) == 1 and "members_personaltoken" in reads[0], reads
+
+    unknown = call_with("not-a-token", path, HTTP_ACCEPT_LANGUAGE="en")
+    assert (unknown.status_code, unknown.json()) == (403, {"detail": "Invalid token.",
+                                                           "code": "authentication_failed", "fields": {}})
+    _theirs, stranger_key = services.token_create(user=outsider, name="script")
+    assert call_with(stranger_key, path).status_code == 404
+    PersonalToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    expired = call_with(key, path, HTTP_ACCEPT_LANGUAGE="en")
+    assert expired.status_code == 401 and expired.json()["code"] == "token_expired"
+
+
+def test_on_a_collectives_endpoint_the_last_use_is_written_too(member, collective):
+    token, key = services.token_create(user=member, name="script")
+    PersonalToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - timedelta(minutes=2))
+    assert call_with(key, f"/api/v1/collectives/{collective.slug}/members/").status_code == 200
+    token.refresh_from_db()
+    assert timezone.now() - token.last_used_at < timedelta(seconds=10)
 
 
 # Last use ----------------------------------------------------------------------------------------------
