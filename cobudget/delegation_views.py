@@ -4,7 +4,7 @@ pages show of it comes from cobudget/templatetags/cobudget_delegation.py."""
 
 from django import forms
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +19,7 @@ from . import services
 from .delegation_api import on_behalf_of_member
 from .forms import members_of, person_field
 from .models import Round
+from .views import round_of
 
 
 class DelegateForm(forms.Form):
@@ -44,19 +45,13 @@ def posted_owner(request) -> User | None:
     return on_behalf_of_member(request.collective, {"on_behalf_of": parse_id(posted) or 0})
 
 
-def _round(request, round_id) -> Round:
-    round = get_object_or_404(Round.objects.of(request.collective), pk=round_id)
-    round.collective = request.collective
-    return round
-
-
 def _back(request, round: Round):
     return redirect(reverse("cobudget_round", args=[request.collective.slug, round.pk]) + "#delegation")
 
 
 @require_POST
 def round_delegate(request, collective_slug, round_id):
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     form = delegate_form(request, request.POST)
     try:
         if not form.is_valid():
@@ -74,7 +69,7 @@ def round_delegate(request, collective_slug, round_id):
 
 @require_POST
 def round_delegation_revoke(request, collective_slug, round_id):
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     try:
         delegation = services.wallet_delegation_revoke(round=round, actor=request.user)
     except DomainError as error:

@@ -5,7 +5,7 @@ show of them comes from cobudget/templatetags/cobudget_recurring.py."""
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,13 +14,13 @@ from django.views.decorators.http import require_POST
 
 from contrib_budget.errors import DomainError
 from contrib_budget.forms import DateField, SingleLineField, add_domain_error, error_text
-from contrib_budget.tenancy import role_required
+from contrib_budget.tenancy import collective_object_or_404, role_required
 from members.models import Role
 
 from . import services
 from .models import Round, RoundSchedule, RoundStatus, RoundTemplate
 from .services.recurring import MAX_FUNDING_DAYS
-from .views import bucket_of
+from .views import bucket_of, round_of
 
 TEMPLATES_PER_PAGE = 25
 ROUNDS_SHOWN = 12
@@ -49,9 +49,7 @@ class RunForm(forms.Form):
 
 
 def _template(request, round_template_id) -> RoundTemplate:
-    template = get_object_or_404(RoundTemplate.objects.of(request.collective), pk=round_template_id)
-    template.collective = request.collective
-    return template
+    return collective_object_or_404(request, RoundTemplate.objects.of(request.collective), round_template_id)
 
 
 def _template_url(request, template: RoundTemplate) -> str:
@@ -69,8 +67,7 @@ def template_list(request, collective_slug):
 
 @role_required(Role.COORDINATOR)
 def template_save(request, collective_slug, round_id):
-    round = get_object_or_404(Round.objects.of(request.collective), pk=round_id)
-    round.collective = request.collective
+    round = round_of(request, round_id)
     form = TemplateForm(request.POST or None, initial={"name": round.name})
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from contrib_budget.errors import DomainError
 from contrib_budget.forms import add_domain_error, error_text
 from contrib_budget.money import ZERO
-from contrib_budget.tenancy import role_required
+from contrib_budget.tenancy import collective_object_or_404, role_required
 from contrib_budget.text import parse_id
 from members.models import Role
 
@@ -32,16 +32,14 @@ FUNDERS_SHOWN = 20
 SEARCH_MAX_LENGTH = 100
 
 
-def _round(request, round_id) -> Round:
-    round = get_object_or_404(Round.objects.of(request.collective), pk=round_id)
-    round.collective = request.collective  # the page has it: what reads the round's currency does not load it again
-    return round
+def round_of(request, round_id) -> Round:
+    return collective_object_or_404(request, Round.objects.of(request.collective), round_id)
 
 
 def bucket_of(request, bucket_id) -> Bucket:
     queryset = Bucket.objects.of(request.collective).select_related("round", "account", "created_by")
-    bucket = get_object_or_404(selectors.buckets_visible_to(queryset, request.user), pk=bucket_id)
-    bucket.collective = bucket.round.collective = request.collective
+    bucket = collective_object_or_404(request, selectors.buckets_visible_to(queryset, request.user), bucket_id)
+    bucket.round.collective = request.collective
     return bucket
 
 
@@ -142,7 +140,7 @@ def round_list(request, collective_slug):
 
 
 def round_detail(request, collective_slug, round_id):
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     buckets, show_all, left_out = _shown_buckets(request, round)
     search, sort = _search_and_sort(request)
     page = Paginator(selectors.buckets_found(buckets, search=search, sort=sort),
@@ -174,7 +172,7 @@ def round_live(request, collective_slug, round_id):
 
     The tab says what it shows (`seen`, see `live.seen`) rather than since when: allocations commit out of the
     order of their ids and times, so a marker could skip one; comparing what is shown cannot."""
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     seen_wallet, seen_buckets = live.seen_on_the_tab(request.GET.get("seen", ""), most=BUCKETS_PER_PAGE)
     shown = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk__in=list(seen_buckets))
     context = round_context(request, round, shown)
@@ -188,7 +186,7 @@ def round_live(request, collective_slug, round_id):
 
 @role_required(Role.COORDINATOR)
 def round_edit(request, collective_slug, round_id=None):
-    round = _round(request, round_id) if round_id else None
+    round = round_of(request, round_id) if round_id else None
     if round is not None and round.status == RoundStatus.CLOSED:
         messages.error(request, _("A closed round cannot change."))
         return redirect("cobudget_round", request.collective.slug, round.pk)
@@ -214,7 +212,7 @@ def round_edit(request, collective_slug, round_id=None):
 @require_POST
 @role_required(Role.COORDINATOR)
 def round_open(request, collective_slug, round_id):
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     try:
         round = services.round_open(round=round, actor=request.user)
         messages.success(request, _told(round).round_opened_outcome(round))
@@ -226,7 +224,7 @@ def round_open(request, collective_slug, round_id):
 @require_POST
 @role_required(Role.COORDINATOR)
 def round_close(request, collective_slug, round_id):
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     try:
         round = services.round_close(round=round, actor=request.user)
     except DomainError as error:
@@ -238,7 +236,7 @@ def round_close(request, collective_slug, round_id):
 
 def round_results(request, collective_slug, round_id):
     """The round's figures (summed in SQL over every bucket) and its buckets a page at a time, funded ones first."""
-    round = _round(request, round_id)
+    round = round_of(request, round_id)
     if round.mode == RoundMode.EQUAL_SHARES:
         return equal_shares_pages.round_results(request, round, per_page=RESULTS_PER_PAGE,
                                                 is_coordinator=_is_coordinator(request))
@@ -355,7 +353,7 @@ def bucket_edit(request, collective_slug, bucket_id=None, round_id=None):
     """Propose a bucket (the round's participants, while proposals are open) or edit one (its carriers and the
     coordinators): the form is only offered to those who may use it."""
     bucket = bucket_of(request, bucket_id) if bucket_id else None
-    round = bucket.round if bucket else _round(request, round_id)
+    round = bucket.round if bucket else round_of(request, round_id)
     if bucket is None and not services.is_participant(round=round, user=request.user):
         raise PermissionDenied
     if bucket is not None and not _may_edit(request, bucket):

@@ -19,6 +19,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from . import scopes
@@ -91,6 +92,14 @@ def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Any:
         raise Http404 from None
     membership.user = user  # the request has loaded them already
     return membership
+
+
+def collective_object_or_404(request: Any, queryset: Any, pk: Any) -> Any:
+    """The object `pk` of `queryset` (rows of the request's collective), or 404; told the collective the request
+    has already loaded, so what reads it through the object (a currency, a slug) does not load it again."""
+    found = get_object_or_404(queryset, pk=pk)
+    found.collective = request.collective
+    return found
 
 
 class CollectiveMiddleware:
