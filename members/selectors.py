@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contrib_budget import scopes
 from contrib_budget.scopes import across_collectives
 
 from .audit import audit_hidden
@@ -50,11 +51,15 @@ def waiting_provider(provider: WaitingProvider) -> WaitingProvider:
     return provider
 
 
-@across_collectives
 def waiting_items(user: User, *, collective: Collective | None = None) -> list[WaitingItem]:
     """Everything waiting for `user`, across apps (only what concerns `collective` when given), soonest due
-    first."""
-    items = [item for provider in _waiting_providers for item in provider(user)]
+    first.
+
+    For one collective the providers run inside its scope, so each of their queries reads that collective's rows
+    only: a collective's dashboard does not grow with the number of the person's other collectives."""
+    scope = scopes.collective_scope(collective.pk) if collective is not None else scopes.every_collective()
+    with scope:
+        items = [item for provider in _waiting_providers for item in provider(user)]
     if collective is not None:
         items = [item for item in items if item.collective is not None and item.collective.pk == collective.pk]
     return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))

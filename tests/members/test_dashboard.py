@@ -16,8 +16,10 @@ from budgets.payouts import payouts_mark_paid
 from cobudget import services as cobudget
 from contributions.closing import period_close
 from contributions.models import ContributionStatus
-from members.models import AuditEvent, Membership
+from members.models import AuditEvent, Membership, Role
+from members.selectors import waiting_items
 from tests.budgets.helpers import declare, make_budget, period_at
+from tests.factories import CollectiveFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -147,6 +149,25 @@ def test_the_accountant_pays_and_locks_and_a_coordinator_pays_only_where_nobody_
     assert not any(action == "Pay" for _t, _u, action in _waiting(_page(client, coordinator, collective)))
     Membership.objects.filter(user=accountant).delete()
     assert any(action == "Pay" for _t, _u, action in _waiting(_page(client, coordinator, collective)))
+
+
+def test_what_waits_here_reads_this_collective_only_whatever_waits_in_the_person_other_collectives(
+        client, collective, coordinator):
+    elsewhere = CollectiveFactory(name="Ailleurs", slug="ailleurs")
+    MembershipFactory(collective=elsewhere, user=coordinator,
+                      roles=[Role.COORDINATOR.value, Role.ACCOUNTANT.value, Role.CONTRIBUTOR.value])
+    budget = make_budget(elsewhere, coordinator)
+    declare(budget, coordinator, "400.00")
+    period_close(period=period_at(budget, 0), actor=coordinator)
+    assert {item.action for item in waiting_items(coordinator)} >= {"Pay", "Close"}
+
+    with CaptureQueriesContext(connection) as queries:
+        here = waiting_items(coordinator, collective=collective)
+    assert here == []
+    # The person's invitations are theirs, in no collective; every other read names this collective.
+    reads = [query["sql"] for query in queries.captured_queries if "members_invitation" not in query["sql"]]
+    assert reads and all(f'"collective_id" = {collective.pk}' in sql for sql in reads), reads
+    assert _waiting(_page(client, coordinator, collective)) == []
 
 
 def test_the_rounds_show_my_wallet_and_the_buckets_nearest_their_goal(client, collective, coordinator, member,
