@@ -69,7 +69,9 @@ class Contribution(CollectiveOwned):
         "budgets.Task", null=True, blank=True, on_delete=models.PROTECT, related_name="contributions"
     )
     # The period that contains performed_on; pending declarations may be carried to a later one at closing.
-    period = models.ForeignKey("budgets.Period", on_delete=models.PROTECT, related_name="contributions")
+    # Indexed by contribution_period_newest_idx, which leads with the period.
+    period = models.ForeignKey("budgets.Period", on_delete=models.PROTECT, related_name="contributions",
+                               db_index=False)
     performed_on = models.DateField(_("date"))
     description = models.TextField(_("description"))
     minutes = models.PositiveIntegerField(_("time spent (minutes)"), default=0)
@@ -101,6 +103,8 @@ class Contribution(CollectiveOwned):
             models.Index(fields=["collective", "period", "status"]),
             # The lists' order (newest first): a page of 50 is read from the index among hundreds of thousands.
             models.Index(fields=["collective", "-performed_on", "-id"], name="contribution_newest_idx"),
+            # A period's page in the same order: an old period's page does not walk every newer declaration.
+            models.Index(fields=["period", "-performed_on", "-id"], name="contribution_period_newest_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="contribution_amount_not_negative"),

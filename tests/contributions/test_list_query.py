@@ -1,6 +1,8 @@
 """The declarations list counts each shown declaration's comments without grouping the whole joined list (issue
 12: the count ran over a 7-table GROUP BY before paginating, 440 ms for a page of 50 among 20,000)."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -51,3 +53,28 @@ def test_a_page_of_declarations_joins_only_what_every_row_shows_and_reads_the_re
     assert {(row["id"], row["envelope"], row["task"], row["budget"]) for row in listed} == {
         (named.pk, envelope.pk, task.pk, budget.pk), (plain.pk, None, None, budget.pk)}
     assert _rows_statement(api_queries.captured_queries).count(" JOIN ") == 2
+
+
+def test_a_period_page_reads_its_declarations_from_the_period_index_in_the_list_order(client, collective,
+                                                                                      coordinator):
+    """An old period's page walked the collective's newest-first index and filtered out every newer declaration:
+    190 ms for the first period among 250,000 declarations. Its own index leads with the period, in the same
+    order. (The planner is kept off sequential scans and sorts: with a test's few rows it would pick them.)"""
+    budget = make_budget(collective, coordinator)
+    author = person(collective, 1)
+    for week in range(3):
+        for _n in range(5):
+            declare(budget, author, "10.00", day=budget.starts_on + timedelta(days=7 * week))
+    first = Contribution.objects.filter(budget=budget).order_by("performed_on").first().period
+    client.force_login(coordinator)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/c/{collective.slug}/periods/{first.pk}/").status_code == 200
+    rows = _rows_statement(queries.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("ANALYZE contributions_contribution")
+        cursor.execute(f"EXPLAIN {rows}")
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "contribution_period_newest_idx" in plan, plan
+    assert "Sort" not in plan, plan
