@@ -58,7 +58,7 @@ def test_a_page_of_declarations_joins_only_what_every_row_shows_and_reads_the_re
 def test_a_period_page_reads_its_declarations_from_the_period_index_in_the_list_order(client, collective,
                                                                                       coordinator):
     """An old period's page walked the collective's newest-first index and filtered out every newer declaration:
-    190 ms for the first period among 250,000 declarations. Its own index leads with the period, in the same
+    188 ms for the first period among 250,000 declarations. Its own index leads with the period, in the same
     order. (The planner is kept off sequential scans and sorts: with a test's few rows it would pick them.)"""
     budget = make_budget(collective, coordinator)
     author = person(collective, 1)
