@@ -249,7 +249,7 @@ def payouts_of_period(period: Period) -> QuerySet[Payout]:
 
 def payouts_of_collective(collective: Collective, *, state: str | None = None) -> QuerySet[Payout]:
     payouts = (Payout.objects.of(collective).select_related("collective", "person", "contribution", "period__budget")
-               .order_by("period__ends_on", "id"))
+               .order_by("period_ends_on", "id"))
     if state == "paid":
         payouts = payouts.filter(paid_on__isnull=False)
     elif state == "payable":

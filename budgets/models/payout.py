@@ -67,6 +67,10 @@ class Payout(CollectiveOwned):
     # The claim the payout answers; declarations are the only kind of claim (the app above budgets).
     contribution = models.OneToOneField("contributions.Contribution", on_delete=models.PROTECT, related_name="payout")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="payouts")
+    # The period's end, written by the database when the payout is (migration 0013's trigger; a period's dates
+    # never change once it has payouts): the lists order by it, and their index reads a page without sorting them
+    # all through a join.
+    period_ends_on = models.DateField(editable=False)
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts")
     requested = models.DecimalField(_("requested"), **MONEY)
     granted = models.DecimalField(_("granted"), **MONEY)
@@ -123,9 +127,11 @@ class Payout(CollectiveOwned):
         ]
         indexes = [
             # What waits to be paid, from the index alone: summed per collective on the payers' dashboards, and
-            # the ids of a page of it ordered by period (contrib_budget.paging).
-            models.Index(fields=["collective", "period"], include=["id", "granted", "withheld"], condition=PAYABLE,
-                         name="payout_payable_idx"),
+            # a page of it in the lists' order (the periods' ends, then the ids).
+            models.Index(fields=["collective", "period_ends_on", "id"], include=["granted", "withheld"],
+                         condition=PAYABLE, name="payout_payable_idx"),
+            # A page of the collective's payouts in the lists' order, read from the index.
+            models.Index(fields=["collective", "period_ends_on", "id"], name="payout_listed_idx"),
             # What periods and budgets granted, summed from the index alone on every page showing their figures.
             models.Index(fields=["period"], include=["collective", "granted"], name="payout_period_granted_idx"),
         ]
