@@ -1,8 +1,9 @@
-"""Pages of long lists whose order lies across a join (payouts by their period's end, for instance).
+"""Pages of long lists of wide, joined rows (the payouts, with their people, declarations and budgets).
 
 Sorting the whole joined rows to keep fifty of them makes PostgreSQL sort hundreds of wide rows per kept one,
 spilling to disk past a few thousand. The page's ids are found first, by a query that carries only the ordering
-columns and the id (a top-N sort in memory), then only those rows are read with everything the page shows."""
+columns and the id (read from an index in the list's order, or a top-N sort in memory), then only those rows are
+read with everything the page shows."""
 
 from django.db.models import QuerySet
 
