@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         ("budgets", "0012_ledger_post_function"),
     ]
 
-    # The new indexes first: the payable payouts stay indexed while their old index goes.
+    # The list's index first: the payable payouts stay indexed by it while their own index moves to the new column.
     operations = [
         migrations.AddField(
             model_name="payout",
