@@ -8,8 +8,12 @@ one query string, the parameters bound on the client (Django's default psycopg c
 Each statement still reads from its own snapshot, taken when it starts (READ COMMITTED): a read sent after a
 locking statement sees every commit made while the lock was awaited. The first statement that fails stops the
 rest, and the error aborts the transaction as any failing statement would.
+
+The last trip under the lock can also end the transaction (`commit=True`): the lock is then released as soon as the
+database has written the rows, not after Python has read the answer and sent COMMIT in another trip.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,17 +28,27 @@ class Statement:
     params: Sequence[Any] = ()
 
 
-def insert_statement(instance: models.Model) -> Statement:
+def insert_statement(instance: models.Model, *, only_if: Statement | None = None) -> Statement:
     """The INSERT that `instance.save()` would send for a new row, its defaults applied. The statement returns
     nothing: a caller that needs the row's id reserves it first (`ids_reserve_statement`) and sets it. Once the
-    statement has run, `inserted` marks the instance as saved."""
+    statement has run, `inserted` marks the instance as saved.
+
+    With `only_if` (a query), the row is inserted only when that query finds a row, as the statement runs: an
+    insert sent after another statement of the same trip can depend on what that one wrote."""
     meta = instance._meta
     fields = [field for field in meta.local_concrete_fields
               if not field.generated and (field is not meta.auto_field or instance.pk is not None)]
     query = InsertQuery(instance.__class__)
     query.insert_values(fields, [instance])
     [(sql, params)] = query.get_compiler(connection=connection).as_sql()
-    return Statement(sql, params)
+    if only_if is None:
+        return Statement(sql, params)
+    # The compiler writes `INSERT INTO t (columns) VALUES (values)`: the same values selected under a condition.
+    into, values = _INSERT_VALUES.fullmatch(sql).groups()  # type: ignore[union-attr]
+    return Statement(f"{into} SELECT {values} WHERE EXISTS ({only_if.sql})", [*params, *only_if.params])
+
+
+_INSERT_VALUES = re.compile(r"(INSERT INTO .+?\)) VALUES \((.*)\)", re.DOTALL)
 
 
 def inserted(instance: models.Model) -> None:
@@ -51,13 +65,27 @@ def ids_reserve_statement(model: type[models.Model], count: int) -> Statement:
                      [meta.db_table, meta.pk.column, count])
 
 
-def run_together(statements: Sequence[Statement]) -> list[list[tuple]]:
-    """Run `statements` in order, in one round trip; return the rows of each (empty for those returning none)."""
+def run_together(statements: Sequence[Statement], *, commit: bool = False) -> list[list[tuple]]:
+    """Run `statements` in order, in one round trip; return the rows of each (empty for those returning none).
+
+    With `commit`, the same trip commits the transaction when it is the outermost atomic block's (otherwise the
+    block commits it when it ends, as usual). Nothing after these statements may then fail or write: the block's
+    own commit, at its end, finds nothing left to commit (psycopg sends no COMMIT outside a transaction), and its
+    rollback would find nothing to undo."""
+    sql = "; ".join(statement.sql for statement in statements)
+    if commit and _outermost_block_is_open():
+        sql += "; COMMIT"
     with connection.cursor() as cursor:
-        cursor.execute("; ".join(statement.sql for statement in statements),
-                       [param for statement in statements for param in statement.params])
+        cursor.execute(sql, [param for statement in statements for param in statement.params])
         results = []
         while True:
             results.append(cursor.fetchall() if cursor.description is not None else [])
             if not cursor.cursor.nextset():
-                return results
+                return results[:len(statements)]
+
+
+def _outermost_block_is_open() -> bool:
+    """Inside exactly one atomic block, with no savepoint and nothing marked for rollback: its commit is the
+    transaction's. Inside a caller's block (a test's, a batch's), committing here would commit the caller's work."""
+    return (connection.in_atomic_block and len(connection.atomic_blocks) == 1 and not connection.savepoint_ids
+            and not connection.needs_rollback)

@@ -68,3 +68,46 @@ def test_a_statement_after_a_lock_reads_what_was_committed_while_the_lock_was_aw
     holder.close()
     thread.join(10)
     assert read["rows"] == [[(collective.pk,)], [("Renamed while waiting",)]]
+
+
+def test_an_insert_with_a_condition_writes_its_row_only_when_the_condition_finds_one(collective, coordinator):
+    kept, skipped = (audit_event(collective=collective, actor=coordinator, action=action)
+                     for action in ("test.kept", "test.skipped"))
+    run_together([
+        insert_statement(kept, only_if=Statement("SELECT FROM members_collective WHERE id = %s", [collective.pk])),
+        insert_statement(skipped, only_if=Statement("SELECT FROM members_collective WHERE id = %s", [0])),
+    ])
+    assert list(AuditEvent.objects.filter(action__startswith="test.").values_list("action", flat=True)) == [
+        "test.kept"]
+
+
+def _committed_actions() -> list[str]:
+    """The test events another session sees: only what was committed."""
+    with psycopg.connect(**connection.get_connection_params()) as other:
+        return [action for (action,) in other.execute(
+            "SELECT action FROM members_auditevent WHERE action LIKE 'test.%%' ORDER BY id").fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trip_that_commits_ends_the_outermost_block_in_the_same_trip():
+    collective = CollectiveFactory()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        results = run_together([Statement("SELECT 1"), insert_statement(
+            audit_event(collective=collective, actor=None, action="test.committed"))], commit=True)
+        seen_inside = _committed_actions()
+    assert results == [[(1,)], []]
+    assert seen_inside == ["test.committed"]
+    [trip] = [query["sql"] for query in queries if "members_auditevent" in query["sql"]]
+    assert trip.startswith("SELECT 1; INSERT") and trip.endswith("; COMMIT")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trip_inside_a_callers_block_leaves_the_commit_to_that_block():
+    collective = CollectiveFactory()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with transaction.atomic():
+            run_together([insert_statement(audit_event(collective=collective, actor=None, action="test.nested"))],
+                         commit=True)
+        assert _committed_actions() == []
+        raise RuntimeError("the caller's work fails after the trip")
+    assert not AuditEvent.objects.filter(action__startswith="test.").exists()

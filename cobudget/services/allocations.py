@@ -80,8 +80,8 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput, round_
     maximum, nor drive a wallet below zero.
 
     The caller's bucket (with its collective, as the API loaded them) names what to lock. The locks and what they
-    protect are one round trip, the writes another (contrib_budget.statements): the bucket stays locked for those
-    two and the commit.
+    protect are one round trip, the writes another (contrib_budget.statements) that also commits, unless the
+    bucket's status changes: the bucket stays locked for those two trips.
 
     With `on_behalf_of` (someone else than the actor), the actor gives from that person's wallet, as their
     delegate: the allocation is theirs (`user`, so the per-member maximum is theirs), `made_by` the actor. Their
@@ -121,17 +121,16 @@ def allocation_create(*, bucket: Bucket, actor: User, amount: MoneyInput, round_
         else:
             _check_retract(round, bucket, mine, amount)
         funded += amount
-        allocation = _move(locked, wallet, actor, amount, owner=owner, funded=funded)
         status = BucketStatus.FUNDED if funded == bucket.max_goal else BucketStatus.OPEN
+        # Most allocations leave the bucket's status as it was: their writes end the transaction (`_move`).
+        allocation = _move(locked, wallet, actor, amount, owner=owner, funded=funded, last=status == bucket.status)
         if status != bucket.status:
             bucket.status = status
             bucket.save(update_fields=["status"])
             if status == BucketStatus.FUNDED:
                 bucket_funded_notify(bucket=bucket, funded=funded + bucket.converted_amount, actor=actor)
-    # Read after the commit, outside the locks: the balance the person sees next.
-    balance = Account.objects.of(collective).filter(pk=wallet.account_id).values_list("balance", flat=True).get()
     return AllocationResult(allocation=allocation, requested=requested, amount=amount, trimmed=trimmed,
-                            funded_amount=funded + bucket.converted_amount, wallet_balance=balance,
+                            funded_amount=funded + bucket.converted_amount, wallet_balance=wallet.account.balance,
                             currency=collective.currency,
                             on_behalf_of_name=owner.display_name if owner is not actor else "")
 
@@ -258,10 +257,15 @@ def _refuse_without_wallet(round: Round) -> NoReturn:
 
 
 def _move(locked: Locked, wallet: Wallet, actor: User, amount: Decimal, *, owner: User,
-          funded: Decimal) -> Allocation:
+          funded: Decimal, last: bool) -> Allocation:
     """Post the money between wallet and bucket, record the allocation (its trigger moves the totals) and its
     audit event, in one round trip: the owner's allocation, made by the actor when they gave on the owner's
-    behalf. The bucket's funding once it is made is `funded`."""
+    behalf. The bucket's funding once it is made is `funded`.
+
+    The allocation and its event are written only if the posting was: when the wallet is short, the trip writes
+    nothing. So when these are the allocation's `last` writes, the same trip commits (contrib_budget.statements)
+    and the bucket's lock is released without waiting for Python to send COMMIT. The trip also reads the wallet's
+    balance once posted (or refused), which the person sees next."""
     bucket, collective = locked.bucket, locked.bucket.collective
     source, destination = (wallet.account, bucket.account) if amount > 0 else (bucket.account, wallet.account)
     legs = [(source, -abs(amount)), (destination, abs(amount))]
@@ -275,12 +279,16 @@ def _move(locked: Locked, wallet: Wallet, actor: User, amount: Decimal, *, owner
     event = audit_event(collective=collective, actor=actor, action=f"cobudget.{allocation.kind}", target=bucket,
                         after={"amount": str(amount), "funded": str(funded),
                                **({"on_behalf_of": owner.pk} if owner is not actor else {})})
-    posted = run_together([posting, insert_statement(allocation), insert_statement(event)])[0][0]
+    if_posted = Statement("SELECT FROM budgets_ledgertransaction WHERE id = %s", [locked.transaction_id])
+    balance = Statement("SELECT balance FROM budgets_account WHERE collective_id = %s AND id = %s",
+                        [collective.pk, wallet.account_id])
+    [[posted], _allocation_rows, _event_rows, [(wallet.account.balance,)]] = run_together(
+        [posting, insert_statement(allocation, only_if=if_posted), insert_statement(event, only_if=if_posted),
+         balance], commit=last)
     try:
         posting_outcome(txn, legs, posted)
     except InsufficientFunds:
-        # Nothing was posted: the allocation's row, sent with the posting, goes with the rolled back transaction.
-        wallet.account.refresh_from_db()
+        # Nothing was posted, so neither the allocation nor its event was written.
         raise DomainError(
             _("Your wallet holds only %(balance)s.")
             % {"balance": format_money(wallet.account.balance, collective.currency)}, "insufficient_funds",
