@@ -150,7 +150,8 @@ class PayoutCorrectionViewSet(CollectiveScopedMixin, viewsets.GenericViewSet):
     lookup_url_kwarg = "payout_id"
 
     def get_queryset(self):
-        return selectors.payouts_of_collective(self.collective)
+        # A correction moves money between the payout's budget's accounts.
+        return selectors.payouts_of_collective(self.collective).select_related("period__budget")
 
     @extend_schema(request=ReverseSerializer, responses=PayoutSerializer)
     @action(detail=True, methods=["post"])

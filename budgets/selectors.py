@@ -246,9 +246,11 @@ def payouts_of_period(period: Period) -> QuerySet[Payout]:
             .order_by("person__name", "person__email", "id"))
 
 
-
 def payouts_of_collective(collective: Collective, *, state: str | None = None) -> QuerySet[Payout]:
-    payouts = (Payout.objects.of(collective).select_related("collective", "person", "contribution", "period__budget")
+    """The collective's payouts in `state`, each with what its lists show: the person, the declaration and the
+    currency (for its explanation). Their periods and budgets are not joined: no list names them, and each joined
+    row is two more model instances per payout."""
+    payouts = (Payout.objects.of(collective).select_related("collective", "person", "contribution")
                .order_by("period_ends_on", "id"))
     if state == "paid":
         payouts = payouts.filter(paid_on__isnull=False)
@@ -270,7 +272,7 @@ def payouts_of_person(user: User, collectives: Iterable[Collective]) -> QuerySet
     corrections = Prefetch("corrections", queryset=PayoutCorrection.objects.filter(collective__in=collectives))
     return (Payout.objects.filter(person=user, collective__in=collectives)
             .select_related("collective", "period__budget", "contribution").prefetch_related(corrections)
-            .order_by(F("paid_on").desc(nulls_first=True), "-period__ends_on", "-id"))
+            .order_by(F("paid_on").desc(nulls_first=True), "-period_ends_on", "-id"))
 
 
 def periods_settled_unlocked(collective: Collective) -> QuerySet[Period]:
