@@ -12,8 +12,9 @@ from django.db.models.functions import Coalesce
 from members.models import Collective
 
 from .ledger import ACCOUNTS_ALLOWED_NEGATIVE
-from .models import NET_AMOUNT, Account, AccountKind, Entry, LedgerTransaction, Payout
+from .models import NET_AMOUNT, Account, AccountKind, Budget, Entry, LedgerTransaction, Payout
 from .notifications import ledger_violation_notify
+from .selectors import sum_of
 
 
 def _entries_total() -> Coalesce:
@@ -68,7 +69,8 @@ def _posted_payouts(collective: Collective | None) -> QuerySet[Payout]:
 def payout_violations(collective: Collective | None = None) -> list[str]:
     """The payouts' own figures (`granted`, `payable_amount`, paid or not) against the ledger, the only truth:
     each posted grant and each payment moves exactly the payout's amount, and per person what the posted
-    payouts hold as owed, payable and paid equals what the person's accounts hold."""
+    payouts hold as owed, payable and paid equals what the person's accounts hold; and each budget's granted
+    total against its payouts."""
     problems = []
     payouts = _posted_payouts(collective)
     granted = Sum("grant_transaction__entries__amount", filter=Q(grant_transaction__entries__amount__gt=0))
@@ -102,7 +104,16 @@ def payout_violations(collective: Collective | None = None) -> list[str]:
                             f" but the posted payouts say {figure}")
     problems += [f"account {code} ({collective_id}) is missing; the posted payouts say {figure}"
                  for (collective_id, code), figure in expected.items() if figure]
-    return problems
+    return problems + granted_total_violations(collective)
+
+
+def granted_total_violations(collective: Collective | None = None) -> list[str]:
+    """Each budget's granted total, kept by triggers (migration 0014), against its payouts' grants."""
+    budgets = Budget.objects.all() if collective is None else Budget.objects.of(collective)
+    grants = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
+    return [f"budget #{budget.pk} keeps {budget.granted_total} as granted but its payouts grant {budget.summed}"
+            for budget in budgets.annotate(summed=sum_of(grants, "granted")).exclude(granted_total=F("summed"))
+            .order_by("pk")]
 
 
 def ledger_check_and_alert(*, today: date) -> dict[int, list[str]]:

@@ -72,13 +72,11 @@ def sum_of(queryset: QuerySet[Any], column: str | Combinable) -> Coalesce:
 
 
 def budgets_with_money(collective: Collective) -> QuerySet[Budget]:
-    """Budgets of a collective annotated with received, pledged and granted totals."""
+    """Budgets of a collective annotated with received and pledged totals (the granted one is a column)."""
     fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
-    payouts = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
     return (Budget.objects.of(collective).prefetch_related("rate_levels")
             .annotate(received_total=sum_of(fundings.filter(status=FundingStatus.RECEIVED), "amount"),
-                      pledged_total=sum_of(fundings.filter(status=FundingStatus.PLEDGED), "amount"),
-                      granted_total=sum_of(payouts, "granted")))
+                      pledged_total=sum_of(fundings.filter(status=FundingStatus.PLEDGED), "amount")))
 
 
 def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal | None) -> bool:
@@ -189,12 +187,10 @@ def _funds_not_granted_and_closed(budgets: dict[int, Budget]) -> tuple[dict[int,
     if not budgets:
         return {}, {}
     fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
-    payouts = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
     closed = (Period.objects.filter(budget=OuterRef("pk"), status=PeriodStatus.CLOSED).order_by().values("budget")
               .annotate(n=Count("id")).values("n")[:1])
     rows = (Budget.objects.filter(pk__in=list(budgets))
-            .annotate(funded=sum_of(fundings, "amount"), granted_total=sum_of(payouts, "granted"),
-                      closed=Coalesce(Subquery(closed), Value(0)))
+            .annotate(funded=sum_of(fundings, "amount"), closed=Coalesce(Subquery(closed), Value(0)))
             .values_list("pk", "funded", "granted_total", "closed"))
     left, count = {}, {}
     for pk, funded, granted, closed_count in rows:

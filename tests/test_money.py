@@ -179,6 +179,7 @@ KIND_OF_COLUMN = {
     "Account.balance": money.MAX_FUNDING,
     "Entry.amount": money.MAX_FUNDING,
     "Budget.amount_per_period": money.MAX_BUDGET_AMOUNT,
+    "Budget.granted_total": money.MAX_FUNDING,  # what closings granted of the money received into the budget
     "RateLevel.hourly_rate": money.MAX_BUDGET_AMOUNT,
     "Funding.amount": money.MAX_FUNDING,
     "FundingImportLine.amount": money.MAX_FUNDING,  # becomes a funding's amount

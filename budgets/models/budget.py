@@ -55,6 +55,9 @@ class Budget(CollectiveOwned):
         _("close automatically this many days after a period ends"), null=True, blank=True, default=7
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # What its closings granted over its whole history, kept by triggers on the payouts (migration 0014) so that a
+    # page reads one row instead of summing every payout; budgets.ledger_audit checks it against the sum nightly.
+    granted_total = models.DecimalField(_("granted in all"), default=0, db_default=0, editable=False, **MONEY)
 
     class Meta:
         verbose_name = _("budget")
