@@ -34,7 +34,8 @@ def insert_statement(instance: models.Model, *, only_if: Statement | None = None
     statement has run, `inserted` marks the instance as saved.
 
     With `only_if` (a query), the row is inserted only when that query finds a row, as the statement runs: an
-    insert sent after another statement of the same trip can depend on what that one wrote."""
+    insert sent after another statement of the same trip can depend on what that one wrote. The instance must then
+    hold every value (a value left to the column's database default compiles to DEFAULT, which cannot be selected)."""
     meta = instance._meta
     fields = [field for field in meta.local_concrete_fields
               if not field.generated and (field is not meta.auto_field or instance.pk is not None)]
@@ -44,11 +45,13 @@ def insert_statement(instance: models.Model, *, only_if: Statement | None = None
     if only_if is None:
         return Statement(sql, params)
     # The compiler writes `INSERT INTO t (columns) VALUES (values)`: the same values selected under a condition.
-    into, values = _INSERT_VALUES.fullmatch(sql).groups()  # type: ignore[union-attr]
-    return Statement(f"{into} SELECT {values} WHERE EXISTS ({only_if.sql})", [*params, *only_if.params])
+    parts = _INSERT_VALUES.fullmatch(sql)
+    assert parts is not None and "DEFAULT" not in parts["values"], sql
+    return Statement(f"{parts['into']} SELECT {parts['values']} WHERE EXISTS ({only_if.sql})",
+                     [*params, *only_if.params])
 
 
-_INSERT_VALUES = re.compile(r"(INSERT INTO .+?\)) VALUES \((.*)\)", re.DOTALL)
+_INSERT_VALUES = re.compile(r"(?P<into>INSERT INTO .+?\)) VALUES \((?P<values>.*)\)", re.DOTALL)
 
 
 def inserted(instance: models.Model) -> None:
