@@ -217,7 +217,7 @@ class BucketSerializer(ModelSerializer):
     def _funding(self, bucket) -> selectors.BucketFunding:
         funding = self.context.get("funding", {})
         if bucket.pk not in funding:
-            funding.update(selectors.funding_by_bucket([bucket], self.context["request"].user))
+            funding.update(selectors.funding_by_bucket([bucket], self.context["request"].user, named=False))
         return funding[bucket.pk]
 
     def get_funded_amount(self, bucket) -> str:
@@ -312,7 +312,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         context = self.get_serializer_context()
-        context["funding"] = selectors.funding_by_bucket(page, request.user)
+        context["funding"] = selectors.funding_by_bucket(page, request.user, named=False)
         return self.get_paginated_response(BucketSerializer(page, many=True, context=context).data)
 
     def create(self, request, *args, **kwargs):

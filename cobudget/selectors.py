@@ -96,15 +96,25 @@ class BucketFunding:
     funders: list = field(default_factory=list)
 
 
-def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None) -> dict[int, BucketFunding]:
+def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None, *,
+                      named: bool = True) -> dict[int, BucketFunding]:
     """Funders, counts and what `user` gave, for many buckets in one query: the members' running totals, one row
-    a funder, rather than the sum of every allocation the buckets received."""
+    a funder, rather than the sum of every allocation the buckets received. Unless `named`, only the counts and
+    what `user` gave, summed by the database: a list of buckets does not name their funders (50 buckets of 20
+    funders each are 1,000 rows otherwise)."""
     result = {bucket.pk: BucketFunding(funded_amount=bucket_funded_amount(bucket)) for bucket in buckets}
     if not buckets:
         return result
+    totals = MemberBucketTotal.objects.filter(bucket__in=[b.pk for b in buckets], amount__gt=0)
+    if not named:
+        mine = Sum("amount", filter=Q(user_id=getattr(user, "pk", None)), default=ZERO)
+        for bucket_id, count, my_amount in (totals.order_by().values("bucket_id")
+                                             .annotate(count=Count("id"), mine=mine)
+                                             .values_list("bucket_id", "count", "mine")):
+            result[bucket_id].funders_count, result[bucket_id].my_amount = count, my_amount
+        return result
     rows = (
-        MemberBucketTotal.objects.filter(bucket__in=[b.pk for b in buckets], amount__gt=0)
-        .values("bucket_id", "user_id", "user__name", "user__email", net=F("amount"))
+        totals.values("bucket_id", "user_id", "user__name", "user__email", net=F("amount"))
         .order_by("bucket_id", "-amount", "user_id")
     )
     for row in rows:

@@ -53,11 +53,11 @@ def _is_coordinator(request) -> bool:
 
 
 def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet=None,
-              funding_open: bool = False) -> list[Bucket]:
-    """Attach funding figures (one query for all buckets) and bar widths; with the reader's wallet, what they
-    may do: give (`may_give`, up to `room`: the bucket's need, the per-member cap and the wallet all bound it)
-    and take back (`may_take_back`: only where they gave)."""
-    funding = selectors.funding_by_bucket(buckets, user)
+              funding_open: bool = False, named: bool = True) -> list[Bucket]:
+    """Attach funding figures (one query for all buckets; the funders named unless not `named`) and bar widths;
+    with the reader's wallet, what they may do: give (`may_give`, up to `room`: the bucket's need, the per-member
+    cap and the wallet all bound it) and take back (`may_take_back`: only where they gave)."""
+    funding = selectors.funding_by_bucket(buckets, user, named=named)
     balance = wallet.account.balance if wallet else ZERO
     cap = round.max_per_member_per_bucket if round else None
     for bucket in buckets:
@@ -81,11 +81,14 @@ def _told(round: Round):
     return equal_shares_pages if round.mode == RoundMode.EQUAL_SHARES else outcomes
 
 
-def round_context(request, round: Round, buckets) -> dict:
+def round_context(request, round: Round, buckets, *, named: bool = True) -> dict:
+    """What the round's page and a bucket's box show; the lists of buckets (`named=False`) count their funders
+    without naming them."""
     wallet = selectors.wallet_of(round, request.user)
     funding_open = services.funding_is_open(round)
     visible = selectors.allocations_visible(round)
-    buckets = _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open)
+    buckets = _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open,
+                        named=named)
     for bucket in buckets:
         bucket.live_version = live.bucket_version(bucket, visible=visible)
     return {
@@ -145,7 +148,7 @@ def round_detail(request, collective_slug, round_id):
     search, sort = _search_and_sort(request)
     page = Paginator(selectors.buckets_found(buckets, search=search, sort=sort),
                      BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
-    context = round_context(request, round, page.object_list)
+    context = round_context(request, round, page.object_list, named=False)
     context.update({
         "page": page, "search": search, "sort": sort, "sorts": selectors.BucketSort.choices,
         "query": _page_query(show_all=show_all, search=search, sort=sort),
@@ -175,7 +178,7 @@ def round_live(request, collective_slug, round_id):
     round = round_of(request, round_id)
     seen_wallet, seen_buckets = live.seen_on_the_tab(request.GET.get("seen", ""), most=BUCKETS_PER_PAGE)
     shown = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk__in=list(seen_buckets))
-    context = round_context(request, round, shown)
+    context = round_context(request, round, shown, named=False)
     changed = [bucket for bucket in context["buckets"] if seen_buckets[bucket.pk] != bucket.live_version]
     wallet_changed = seen_wallet != live.wallet_version(context["wallet"])
     if not changed and not wallet_changed:
