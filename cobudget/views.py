@@ -81,9 +81,9 @@ def _told(round: Round):
     return equal_shares_pages if round.mode == RoundMode.EQUAL_SHARES else outcomes
 
 
-def round_context(request, round: Round, buckets, *, named: bool = True) -> dict:
-    """What the round's page and a bucket's box show; the lists of buckets (`named=False`) count their funders
-    without naming them."""
+def round_context(request, round: Round, buckets, *, named: bool = False) -> dict:
+    """What the round's page, its live refresh and a bucket's box show: their funders counted, not named, except
+    on the bucket's own page (`named`)."""
     wallet = selectors.wallet_of(round, request.user)
     funding_open = services.funding_is_open(round)
     visible = selectors.allocations_visible(round)
@@ -148,7 +148,7 @@ def round_detail(request, collective_slug, round_id):
     search, sort = _search_and_sort(request)
     page = Paginator(selectors.buckets_found(buckets, search=search, sort=sort),
                      BUCKETS_PER_PAGE).get_page(request.GET.get("page"))
-    context = round_context(request, round, page.object_list, named=False)
+    context = round_context(request, round, page.object_list)
     context.update({
         "page": page, "search": search, "sort": sort, "sorts": selectors.BucketSort.choices,
         "query": _page_query(show_all=show_all, search=search, sort=sort),
@@ -178,7 +178,7 @@ def round_live(request, collective_slug, round_id):
     round = round_of(request, round_id)
     seen_wallet, seen_buckets = live.seen_on_the_tab(request.GET.get("seen", ""), most=BUCKETS_PER_PAGE)
     shown = selectors.round_buckets(round, include_drafts_of=request.user).filter(pk__in=list(seen_buckets))
-    context = round_context(request, round, shown, named=False)
+    context = round_context(request, round, shown)
     changed = [bucket for bucket in context["buckets"] if seen_buckets[bucket.pk] != bucket.live_version]
     wallet_changed = seen_wallet != live.wallet_version(context["wallet"])
     if not changed and not wallet_changed:
@@ -284,7 +284,7 @@ def _comments_page(request, bucket: Bucket):
 def bucket_detail(request, collective_slug, bucket_id):
     bucket = bucket_of(request, bucket_id)
     round = bucket.round
-    context = round_context(request, round, [bucket])
+    context = round_context(request, round, [bucket], named=True)
     bucket = context["buckets"][0]
     is_carrier = bucket.carriers.filter(pk=request.user.pk).exists()
     comments = _comments_page(request, bucket)

@@ -44,17 +44,28 @@ def test_a_list_of_buckets_reads_one_row_a_bucket_not_one_a_funder(funded, peopl
     assert "GROUP BY" in totals and "members_user" not in totals
 
 
-def test_the_round_page_and_the_api_count_funders_without_naming_them(client, api, collective, coordinator,
-                                                                    funded):
+def _named_funders(queries) -> list[str]:
+    return [query["sql"] for query in queries if "cobudget_memberbuckettotal" in query["sql"]
+            and "members_user" in query["sql"]]
+
+
+def test_the_round_page_its_give_box_and_the_api_count_funders_without_naming_them(client, api, collective,
+                                                                                 coordinator, funded):
     round_id = funded[0].round_id
     client.force_login(coordinator)
     for reader, path in ((client, f"/c/{collective.slug}/cobudget/{round_id}/"),
                          (api(coordinator), f"/api/v1/collectives/{collective.slug}/buckets/?round={round_id}")):
         with CaptureQueriesContext(connection) as queries:
             assert reader.get(path).status_code == 200
-        totals = [query["sql"] for query in queries if "cobudget_memberbuckettotal" in query["sql"]
-                  and "members_user" in query["sql"]]
-        assert totals == [], path
+        assert _named_funders(queries) == [], path
+    with CaptureQueriesContext(connection) as queries:
+        box = client.post(f"/c/{collective.slug}/cobudget/buckets/{funded[0].pk}/allocate/",
+                          {"amount": "1", "direction": "give"}, HTTP_HX_REQUEST="true")
+    assert box.status_code == 200 and 'class="message success cb-outcome"' in box.content.decode()
+    assert _named_funders(queries) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/c/{collective.slug}/cobudget/buckets/{funded[0].pk}/").status_code == 200
+    assert _named_funders(queries)  # a bucket's own page names its funders (and the merge questions read them)
     listed = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/buckets/?round={round_id}").json()
     assert {row["title"]: (row["funders_count"], row["my_allocation"]) for row in listed["results"]} == {
-        "Many": (3, "10.00"), "One": (1, "0.00"), "None": (0, "0.00")}
+        "Many": (3, "11.00"), "One": (1, "0.00"), "None": (0, "0.00")}
