@@ -73,6 +73,23 @@ class CollectiveOwned(models.Model):
         abstract = True
 
 
+class KeptByTheDatabase(models.Model):
+    """A model some of whose columns the database keeps (by triggers, as totals of other rows): `save()` of a row
+    already stored never writes them, so an instance read before the database moved them cannot undo the move.
+    A new row starts them at their default."""
+
+    kept_by_the_database: tuple[str, ...] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *, update_fields=None, **options) -> None:
+        if update_fields is None and not self._state.adding:
+            update_fields = [field.name for field in self._meta.concrete_fields
+                             if not field.primary_key and field.name not in self.kept_by_the_database]
+        super().save(update_fields=update_fields, **options)
+
+
 class IdempotencyRecord(models.Model):
     """The first answer to a request sent with an idempotency key (or a page form's one-time token), so a repeat
     returns it instead of doing the work again. Kept 24 hours."""

@@ -323,6 +323,8 @@ CELERY_BEAT_SCHEDULE = {
     "budgets-check-ledger-nightly": {"task": "budgets.check_ledger", "schedule": crontab(hour=3, minute=30)},
     "cobudget-check-running-totals-nightly": {"task": "cobudget.check_running_totals",
                                               "schedule": crontab(hour=3, minute=45)},
+    "contributions-check-demand-totals-nightly": {"task": "contributions.check_demand_totals",
+                                                  "schedule": crontab(hour=4, minute=0)},
     "notifications-send-due-digests": {"task": "notifications.send_due_digests", "schedule": 900.0},
     "notifications-send-unsent-emails": {"task": "notifications.send_unsent_emails", "schedule": 900.0},
     "notifications-send-reminders": {"task": "notifications.send_reminders", "schedule": 3600.0},

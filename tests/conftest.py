@@ -18,6 +18,7 @@ from budgets.models import Budget, PeriodKind, RateLevel
 from cobudget import services as cobudget
 from contrib_budget import scopes
 from contrib_budget.db_roles import app_role_grant, connected_as_owner
+from contributions.demand import demand_total_violations
 from members.models import Role
 
 from .factories import CollectiveFactory, MembershipFactory, UserFactory
@@ -101,6 +102,26 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
 def _fast_password_hashing(settings):
     """Hashing with PBKDF2 costs ~0.3 s a user; tests need passwords to work, not to resist attacks."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The fixtures through which a test reaches the database (pytest-django's).
+_DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                      "live_server"}
+
+
+@pytest.fixture(autouse=True)
+def _periods_keep_what_their_declarations_ask(request):
+    """After every test that reached the database, each period's kept totals equal its declarations' sums: every
+    test that declares, reviews, amends, withdraws or closes checks the triggers that keep them (contributions
+    migration 0008). A test that makes them differ on purpose marks itself `demand_totals_differ`."""
+    reaches_database = request.node.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(request.fixturenames)
+    if not reaches_database or request.node.get_closest_marker("demand_totals_differ"):
+        yield
+        return
+    # Set up here, the database is torn down after this fixture's check, not before it.
+    request.getfixturevalue("db")
+    yield
+    assert demand_total_violations() == []
 
 
 @pytest.fixture

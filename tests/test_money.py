@@ -185,6 +185,8 @@ KIND_OF_COLUMN = {
     "FundingImportLine.amount": money.MAX_FUNDING,  # becomes a funding's amount
     "Envelope.amount": money.MAX_BUDGET_AMOUNT,
     "Period.available": money.MAX_BUDGET_AMOUNT,
+    "Period.requested_total": money.MAX_DECLARATION,  # what the period's declarations ask, summed
+    "Period.validated_total": money.MAX_DECLARATION,
     "Contribution.hourly_rate": money.MAX_DECLARATION,
     "Contribution.amount": money.MAX_DECLARATION,
     "Contribution.validated_amount": money.MAX_DECLARATION,

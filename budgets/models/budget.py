@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from contrib_budget.models import CollectiveOwned
+from contrib_budget.models import CollectiveOwned, KeptByTheDatabase
 
 from .ledger import MONEY
 
@@ -30,7 +30,9 @@ class LeftoverPolicy(models.TextChoices):
     RETURN_TO_POOL = "return_to_pool", _("return to the pool")
 
 
-class Budget(CollectiveOwned):
+class Budget(KeptByTheDatabase, CollectiveOwned):
+    kept_by_the_database = ("granted_total",)
+
     name = models.CharField(_("name"), max_length=150)
     description = models.TextField(_("description"), blank=True)
     period_kind = models.CharField(_("period"), max_length=10, choices=PeriodKind.choices, default=PeriodKind.MONTH)
@@ -188,7 +190,9 @@ class PeriodStatus(models.TextChoices):
     CLOSED = "closed", _("closed")
 
 
-class Period(CollectiveOwned):
+class Period(KeptByTheDatabase, CollectiveOwned):
+    kept_by_the_database = ("requested_total", "validated_total", "claim_count")
+
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="periods")
     index = models.PositiveIntegerField()
     starts_on = models.DateField(_("starts on"))
@@ -206,6 +210,12 @@ class Period(CollectiveOwned):
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # What the claims on the period ask (budgets.demand), kept by the app that defines the claims (triggers on the
+    # declarations, contributions migration 0008) so that a period's figures read its row instead of summing its
+    # claims; that app checks them against the sums nightly.
+    requested_total = models.DecimalField(_("requested in all"), default=0, db_default=0, editable=False, **MONEY)
+    validated_total = models.DecimalField(_("validated in all"), default=0, db_default=0, editable=False, **MONEY)
+    claim_count = models.PositiveIntegerField(_("number of claims"), default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("period")

@@ -45,6 +45,14 @@ def test_closings_and_a_reversal_keep_each_budgets_granted_total(collective, coo
     assert books_violations(collective) == []
 
 
+def test_a_budget_saved_from_an_instance_read_before_its_closings_keeps_its_granted_total(two_granted):
+    first, second = two_granted  # as they were made, before their periods closed
+    first.name = "Renamed"
+    first.save()
+    assert granted_totals(first, second) == [D("380.00"), D("40.00")]
+    assert Budget.objects.get(pk=first.pk).name == "Renamed"
+
+
 def test_a_grant_changed_in_sql_moves_its_budgets_total(collective, two_granted):
     first, second = two_granted
     large = Payout.objects.get(period__budget=first, granted=D("250.00")).pk
