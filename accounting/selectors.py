@@ -83,11 +83,8 @@ def _count(payouts: QuerySet[Payout]) -> Coalesce:
 
 
 def periods_with_settlement(periods: QuerySet[Period]) -> QuerySet[Period]:
-    """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts; and with
-    `granted_total`, what locking seals."""
+    """Periods annotated with what keeps them from being locked: `unposted` grants and `unpaid` payouts (what
+    locking seals is the period's own `granted_total`)."""
     granted = Payout.objects.filter(period=OuterRef("pk"), granted__gt=0)
-    granted_total = granted.order_by().values("period").annotate(total=Sum("granted")).values("total")
     return periods.annotate(unposted=_count(granted.filter(grant_transaction__isnull=True)),
-                            unpaid=_count(granted.filter(paid_on__isnull=True)),
-                            granted_total=Coalesce(Subquery(granted_total), Value(ZERO),
-                                                   output_field=Payout._meta.get_field("granted")))
+                            unpaid=_count(granted.filter(paid_on__isnull=True)))

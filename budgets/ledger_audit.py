@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from members.models import Collective
 
 from .ledger import ACCOUNTS_ALLOWED_NEGATIVE
-from .models import NET_AMOUNT, Account, AccountKind, Budget, Entry, LedgerTransaction, Payout
+from .models import NET_AMOUNT, Account, AccountKind, Budget, Entry, LedgerTransaction, Payout, Period
 from .notifications import ledger_violation_notify
 from .selectors import sum_of
 
@@ -108,12 +108,17 @@ def payout_violations(collective: Collective | None = None) -> list[str]:
 
 
 def granted_total_violations(collective: Collective | None = None) -> list[str]:
-    """Each budget's granted total, kept by triggers (migration 0014), against its payouts' grants."""
-    budgets = Budget.objects.all() if collective is None else Budget.objects.of(collective)
-    grants = Payout.objects.filter(period__budget=OuterRef("pk")).order_by().values("period__budget")
-    return [f"budget #{budget.pk} keeps {budget.granted_total} as granted but its payouts grant {budget.summed}"
-            for budget in budgets.annotate(summed=sum_of(grants, "granted")).exclude(granted_total=F("summed"))
-            .order_by("pk")]
+    """Each budget's and each period's granted total, kept by triggers (migrations 0014 and 0016), against their
+    payouts' grants."""
+    problems = []
+    for model, payouts_of in ((Budget, "period__budget"), (Period, "period")):
+        rows = model.objects.all() if collective is None else model.objects.of(collective)
+        grants = Payout.objects.filter(**{payouts_of: OuterRef("pk")}).order_by().values(payouts_of)
+        problems += [f"{model._meta.model_name} #{row.pk} keeps {row.granted_total} as granted but its payouts grant"
+                     f" {row.summed}"
+                     for row in rows.annotate(summed=sum_of(grants, "granted")).exclude(granted_total=F("summed"))
+                     .order_by("pk")]
+    return problems
 
 
 def ledger_check_and_alert(*, today: date) -> dict[int, list[str]]:

@@ -140,14 +140,13 @@ def tasks_first_of(envelope_ids: Iterable[int], *, published_only: bool, count: 
 
 def with_figures(periods: QuerySet[Period]) -> list["PeriodWithFigures"]:
     """Periods, of one budget or of many, with `requested`, `validated`, `declaration_count` (budgets.demand),
-    `granted`,
-    `available_now` (frozen once closed or in deficit; while open, what a closing now could grant, by the rule
-    of `closing.period_available`) and `over`. At most three queries, whatever the number of periods, budgets
-    and declarations: a dashboard shows the open periods of every budget at once."""
-    payouts = Payout.objects.filter(period=OuterRef("pk")).order_by().values("period")
+    `granted`, `available_now` (frozen once closed or in deficit; while open, what a closing now could grant, by
+    the rule of `closing.period_available`) and `over`. At most three queries, whatever the number of periods,
+    budgets, declarations and payouts (a period keeps its totals in its row): a dashboard shows the open periods
+    of every budget at once."""
     # What period_demand() annotates is registered at run time, and the loop below sets the rest of the figures.
     figured = cast("list[PeriodWithFigures]", list(
-        periods.select_related("budget").annotate(**period_demand(), granted=sum_of(payouts, "granted"))))
+        periods.select_related("budget").annotate(**period_demand(), granted=F("granted_total"))))
     budgets = {current.budget_id: current.budget for current in figured}
     left, closed = _funds_not_granted_and_closed(budgets)
     counts = {pk: period_count(budget) for pk, budget in budgets.items()}
@@ -202,11 +201,9 @@ def _leftovers_of_closed(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], 
     """(budget id, index) of closed periods → what they kept of their money (`closing.carried_in`)."""
     if not wanted:
         return {}
-    payouts = Payout.objects.filter(period=OuterRef("pk")).order_by().values("period")
     rows = (Period.objects.filter(budget_id__in={budget_id for budget_id, _index in wanted},
                                   index__in={index for _budget_id, index in wanted},
                                   status=PeriodStatus.CLOSED, available__isnull=False)
-            .annotate(granted_total=sum_of(payouts, "granted"))
             .values_list("budget_id", "index", "available", "granted_total"))
     return {(budget_id, index): max(available - granted, ZERO) for budget_id, index, available, granted in rows
             if (budget_id, index) in wanted}

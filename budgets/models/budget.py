@@ -191,7 +191,7 @@ class PeriodStatus(models.TextChoices):
 
 
 class Period(KeptByTheDatabase, CollectiveOwned):
-    kept_by_the_database = ("requested_total", "validated_total", "claim_count")
+    kept_by_the_database = ("requested_total", "validated_total", "claim_count", "granted_total")
 
     budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="periods")
     index = models.PositiveIntegerField()
@@ -216,6 +216,8 @@ class Period(KeptByTheDatabase, CollectiveOwned):
     requested_total = models.DecimalField(_("requested in all"), default=0, db_default=0, editable=False, **MONEY)
     validated_total = models.DecimalField(_("validated in all"), default=0, db_default=0, editable=False, **MONEY)
     claim_count = models.PositiveIntegerField(_("number of claims"), default=0, db_default=0, editable=False)
+    # What its closing granted, kept by triggers on the payouts (migration 0016) as the budget's total is.
+    granted_total = models.DecimalField(_("granted in all"), default=0, db_default=0, editable=False, **MONEY)
 
     class Meta:
         verbose_name = _("period")
