@@ -185,6 +185,7 @@ KIND_OF_COLUMN = {
     "FundingImportLine.amount": money.MAX_FUNDING,  # becomes a funding's amount
     "Envelope.amount": money.MAX_BUDGET_AMOUNT,
     "Period.available": money.MAX_BUDGET_AMOUNT,
+    "Period.granted_total": money.MAX_FUNDING,  # what the period's closing granted of the money received
     "Period.requested_total": money.MAX_DECLARATION,  # what the period's declarations ask, summed
     "Period.validated_total": money.MAX_DECLARATION,
     "Contribution.hourly_rate": money.MAX_DECLARATION,
