@@ -121,6 +121,12 @@ class Contribution(CollectiveOwned):
     def attachment_filename(self) -> str:
         return self.attachment_name or PurePath(self.attachment.name).name
 
+    @property
+    def granted_payout(self):
+        """What a closing granted this declaration, or None before: `payout` raises when there is none, which costs
+        a page of 50 declarations almost a millisecond in the template engine's recovery."""
+        return getattr(self, "payout", None)
+
 
 class Approval(CollectiveOwned):
     """One coordinator's approval; a budget may require several before validation."""
