@@ -14,6 +14,7 @@ from django.db import connection
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from budgets.ledger_audit import granted_total_violations
 from budgets.models import Budget, PeriodKind, RateLevel
 from cobudget import services as cobudget
 from contrib_budget import scopes
@@ -110,18 +111,19 @@ _DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "dj
 
 
 @pytest.fixture(autouse=True)
-def _periods_keep_what_their_declarations_ask(request):
-    """After every test that reached the database, each period's kept totals equal its declarations' sums: every
-    test that declares, reviews, amends, withdraws or closes checks the triggers that keep them (contributions
-    migration 0008). A test that makes them differ on purpose marks itself `demand_totals_differ`."""
+def _kept_totals_agree_with_their_rows(request):
+    """After every test that reached the database, the totals triggers keep equal the sums they stand for: each
+    period's, of its declarations (contributions migration 0008); each budget's and period's granted, of their
+    payouts (budgets 0014, 0016). Every test that declares, reviews, closes, reverses or corrects checks the
+    triggers. A test that makes them differ on purpose marks itself `kept_totals_differ`."""
     reaches_database = request.node.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(request.fixturenames)
-    if not reaches_database or request.node.get_closest_marker("demand_totals_differ"):
+    if not reaches_database or request.node.get_closest_marker("kept_totals_differ"):
         yield
         return
     # Set up here, the database is torn down after this fixture's check, not before it.
     request.getfixturevalue("db")
     yield
-    assert demand_total_violations() == []
+    assert demand_total_violations() + granted_total_violations() == []
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_declarations_deleted_by_the_owner_leave_their_periods(collective, coord
     assert kept(second) == (D("0.00"), D("0.00"), 0)
 
 
-@pytest.mark.demand_totals_differ
+@pytest.mark.kept_totals_differ
 def test_a_total_that_differs_from_the_declarations_is_reported(collective, coordinator):
     budget = make_budget(collective, coordinator)
     declare(budget, person(collective, 1), "40.00")
