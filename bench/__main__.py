@@ -71,7 +71,7 @@ def prepare(scale: Scale, database_url: str):
     call_command("migrate", verbosity=0)
     from contrib_budget import scopes
 
-    from .seed import seed_bulk, seed_round
+    from .seed import seed_bulk, seed_round, settle
 
     step(f"migrated in {time.perf_counter() - started:.1f} s; seeding at scale {scale.name}")
     started = time.perf_counter()
@@ -81,6 +81,7 @@ def prepare(scale: Scale, database_url: str):
         seeded = seed_round(scale)
     finally:
         scopes.leave(token)
+    settle(database_url)
     step(f"seeded in {time.perf_counter() - started:.1f} s")
     return seeded
 
