@@ -6,6 +6,8 @@ their money. Waiting lines: decisions on periods in deficit and periods to close
 of queries, whatever the number of budgets and periods.
 """
 
+from datetime import date, timedelta
+
 from django.db.models import Count, DateField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -13,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contrib_budget.money import format_money
+from contrib_budget.prepared import Prepared
 from members import dashboard
 from members.models import Collective, Membership, Role
-from members.selectors import WaitingItem, per_collective, waiting_provider
+from members.selectors import WaitingItem, by_collective_name, per_collective, waiting_provider
 
 from . import charts, selectors
 from .models import NET_AMOUNT, PAYABLE, Payout, Period, PeriodStatus
@@ -68,8 +71,10 @@ dashboard.register(
 # ---------------------------------------------------------------------------------------------------------------
 # "what waits for me"
 
-def _collectives_where(user, role: str):
-    return Membership.objects.filter(user=user, roles__contains=[role]).values("collective_id")
+# Each line's query is prepared (contrib_budget.prepared): the dashboard compiles none of them again.
+
+def _collectives_where(user_id: int, role: str):
+    return Membership.objects.filter(user_id=user_id, roles__contains=[role]).values("collective_id")
 
 
 def _collective(row: dict) -> Collective:
@@ -77,12 +82,14 @@ def _collective(row: dict) -> Collective:
                       currency=row.get("collective__currency", "EUR"))
 
 
+_DEFICITS = Prepared(lambda user_id: Period.objects.filter(
+    collective_id__in=_collectives_where(user_id, Role.COORDINATOR.value), status=PeriodStatus.DEFICIT,
+).select_related("budget", "collective").order_by("ends_on", "id"))
+
+
 @waiting_provider
 def _deficits_to_decide(user) -> list[WaitingItem]:
     """Coordinators: periods whose validated requests exceed their money under the `hold` rule."""
-    periods = (Period.objects.filter(collective_id__in=_collectives_where(user, Role.COORDINATOR.value),
-                                     status=PeriodStatus.DEFICIT)
-               .select_related("budget", "collective").order_by("ends_on", "id"))
     return [
         WaitingItem(
             title=_("%(budget)s: the requests of the period %(period)s exceed its money") % {
@@ -90,24 +97,30 @@ def _deficits_to_decide(user) -> list[WaitingItem]:
             url=reverse("period_decision", args=[period.collective.slug, period.pk]),
             collective=period.collective, action=_("Decide"),
         )
-        for period in periods
+        for period in _DEFICITS.rows(user_id=user.pk)
     ]
 
 
-@waiting_provider
-def _periods_to_close(user) -> list[WaitingItem]:
-    """Coordinators: ended periods nobody closes for them, because their budget closes none automatically or
-    its automatic closing is overdue (it stopped on something to settle first); one line per budget."""
-    today = timezone.localdate()
-    due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timezone.timedelta(days=1),
+def _ended_periods_to_close(user_id: int, today: date):
+    due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timedelta(days=1),
                                output_field=DateField())
-    rows = (Period.objects.filter(collective_id__in=_collectives_where(user, Role.COORDINATOR.value),
+    return (Period.objects.filter(collective_id__in=_collectives_where(user_id, Role.COORDINATOR.value),
                                   status=PeriodStatus.OPEN, ends_on__lt=today)
             .alias(due_on=due_on)
             .filter(Q(budget__auto_close_after_days__isnull=True) | Q(due_on__lt=today))
             .values("budget_id", "budget__name", "collective_id", "collective__slug", "collective__name")
             .annotate(count=Count("id"), first_end=Min("ends_on"))
             .order_by("first_end", "budget_id"))
+
+
+_ENDED_PERIODS_TO_CLOSE = Prepared(_ended_periods_to_close)
+
+
+@waiting_provider
+def _periods_to_close(user) -> list[WaitingItem]:
+    """Coordinators: ended periods nobody closes for them, because their budget closes none automatically or
+    its automatic closing is overdue (it stopped on something to settle first); one line per budget."""
+    rows = _ENDED_PERIODS_TO_CLOSE.rows(user_id=user.pk, today=timezone.localdate())
     return [
         WaitingItem(
             title=ngettext("%(budget)s: %(count)d period has ended and waits to be closed",
@@ -120,16 +133,24 @@ def _periods_to_close(user) -> list[WaitingItem]:
     ]
 
 
+def _payable_per_collective(user_id: int):
+    accountant_here = Membership.objects.filter(collective_id=OuterRef("collective_id"),
+                                                roles__contains=[Role.ACCOUNTANT.value])
+    payers = (Membership.objects.filter(user_id=user_id)
+              .filter(Q(roles__contains=[Role.ACCOUNTANT.value])
+                      | Q(roles__contains=[Role.COORDINATOR.value]) & ~Exists(accountant_here))
+              .values("collective_id"))
+    return per_collective(Payout.objects.filter(PAYABLE, collective_id__in=payers),
+                          count=Count("id"), total=Sum(NET_AMOUNT))
+
+
+_PAYABLE_PER_COLLECTIVE = Prepared(_payable_per_collective)
+
+
 @waiting_provider
 def _payouts_to_pay(user) -> list[WaitingItem]:
     """Accountants, and coordinators of collectives without an accountant: payouts whose money is in, unpaid;
     one line per collective with their total."""
-    accountant_here = Membership.objects.filter(collective_id=OuterRef("collective_id"),
-                                                roles__contains=[Role.ACCOUNTANT.value])
-    payers = (Membership.objects.filter(user=user)
-              .filter(Q(roles__contains=[Role.ACCOUNTANT.value])
-                      | Q(roles__contains=[Role.COORDINATOR.value]) & ~Exists(accountant_here))
-              .values("collective_id"))
     return [
         WaitingItem(
             title=ngettext("%(count)d payout to pay: %(amount)s", "%(count)d payouts to pay: %(amount)s in all",
@@ -138,19 +159,20 @@ def _payouts_to_pay(user) -> list[WaitingItem]:
             url=reverse("payouts", args=[collective.slug]) + "?state=payable",
             collective=collective, action=_("Pay"),
         )
-        for collective, totals in per_collective(Payout.objects.filter(PAYABLE, collective_id__in=payers),
-                                                 count=Count("id"), total=Sum(NET_AMOUNT))
+        for collective, totals in by_collective_name(_PAYABLE_PER_COLLECTIVE.rows(user_id=user.pk))
     ]
+
+
+_PERIODS_TO_LOCK = Prepared(lambda user_id: selectors.periods_settled_unlocked_of(
+    Period.objects.filter(collective_id__in=_collectives_where(user_id, Role.ACCOUNTANT.value)),
+).values("collective_id", "collective__slug", "collective__name").annotate(count=Count("id"))
+    .order_by("collective__name"))
 
 
 @waiting_provider
 def _periods_to_lock(user) -> list[WaitingItem]:
     """Accountants: closed periods whose payouts are all paid, not locked yet; one line per collective."""
-    rows = (selectors.periods_settled_unlocked_of(Period.objects.filter(
-                collective_id__in=_collectives_where(user, Role.ACCOUNTANT.value)))
-            .values("collective_id", "collective__slug", "collective__name")
-            .annotate(count=Count("id"))
-            .order_by("collective__name"))
+    rows = _PERIODS_TO_LOCK.rows(user_id=user.pk)
     return [
         WaitingItem(
             title=ngettext("%(count)d closed period is paid and can be locked",

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from budgets.models import Account, AccountKind, Entry
 from contrib_budget.money import ZERO, format_money
+from contrib_budget.prepared import Prepared
 from members.models import Collective, Membership, Role, User
 from members.selectors import WaitingItem, waiting_provider
 
@@ -317,23 +318,23 @@ def given_on_behalf(round: Round, bucket_ids: Iterable[int]) -> dict[int, list[t
 # ---------------------------------------------------------------------------
 # "what waits for me" on the home page (registered from CobudgetConfig.ready)
 
-def _funding_open_now() -> Q:
-    """Rounds whose funding is open now, as a filter on Round (prefix-free)."""
-    now = timezone.now()
+def _funding_open_at(now: datetime) -> Q:
+    """Rounds whose funding is open at `now`, as a filter on Round (prefix-free)."""
     return (Q(status=RoundStatus.OPEN) & (Q(funding_opens_at__isnull=True) | Q(funding_opens_at__lte=now))
             & (Q(funding_closes_at__isnull=True) | Q(funding_closes_at__gt=now)))
+
+
+# The dashboard's lines are prepared queries (contrib_budget.prepared): compiled once, not on every visit.
+_WALLETS_HOLDING_MONEY = Prepared(lambda user_id, now: Wallet.objects.filter(
+    user_id=user_id, account__balance__gt=0, round__in=Round.objects.filter(_funding_open_at(now)),
+).select_related("account", "round", "collective").order_by("round__funding_closes_at", "round_id"))
 
 
 @waiting_provider
 def _money_left_in_my_wallets(user: User) -> list[WaitingItem]:
     """Participants: open rounds where their wallet still holds money, in one query."""
-    wallets = (
-        Wallet.objects.filter(user=user, account__balance__gt=0, round__in=Round.objects.filter(_funding_open_now()))
-        .select_related("account", "round", "collective")
-        .order_by("round__funding_closes_at", "round_id")
-    )
     items = []
-    for wallet in wallets:
+    for wallet in _WALLETS_HOLDING_MONEY.rows(user_id=user.pk, now=timezone.now()):
         values = {"amount": format_money(wallet.account.balance, wallet.collective.currency),
                   "round": wallet.round.name}
         closes = wallet.round.funding_closes_at
@@ -348,20 +349,26 @@ def _money_left_in_my_wallets(user: User) -> list[WaitingItem]:
     return items
 
 
-@waiting_provider
-def _questions_on_my_buckets(user: User) -> list[WaitingItem]:
-    """Carriers: live buckets whose latest message is somebody else's question."""
+def _questioned_buckets_of(user_id: int) -> QuerySet[Bucket]:
     latest = BucketComment.objects.filter(bucket=OuterRef("pk")).order_by("-created_at", "-id")
-    buckets = (
-        Bucket.objects.filter(carriers=user, status__in=(BucketStatus.DRAFT, BucketStatus.PROPOSED,
-                                                          BucketStatus.OPEN, BucketStatus.FUNDED))
+    return (
+        Bucket.objects.filter(carriers=user_id, status__in=(BucketStatus.DRAFT, BucketStatus.PROPOSED,
+                                                             BucketStatus.OPEN, BucketStatus.FUNDED))
         .exclude(round__status=RoundStatus.CLOSED)
         .annotate(last_kind=Subquery(latest.values("kind")[:1]), last_author=Subquery(latest.values("author")[:1]))
         .filter(last_kind=CommentKind.QUESTION)
-        .exclude(last_author=user.pk)
+        .exclude(last_author=user_id)
         .select_related("collective")
         .order_by("-id")[:20]
     )
+
+
+_QUESTIONED_BUCKETS_OF = Prepared(_questioned_buckets_of)
+
+
+@waiting_provider
+def _questions_on_my_buckets(user: User) -> list[WaitingItem]:
+    """Carriers: live buckets whose latest message is somebody else's question."""
     return [
         WaitingItem(
             title=_("Your bucket %(title)s has a question waiting") % {"title": bucket.title},
@@ -369,16 +376,14 @@ def _questions_on_my_buckets(user: User) -> list[WaitingItem]:
             collective=bucket.collective,
             action=_("Answer"),
         )
-        for bucket in buckets
+        for bucket in _QUESTIONED_BUCKETS_OF.rows(user_id=user.pk)
     ]
 
 
-@waiting_provider
-def _buckets_to_approve(user: User) -> list[WaitingItem]:
-    """Coordinators: proposed buckets of rounds that need approval, one line per round."""
-    coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
+def _buckets_to_approve_per_round(user_id: int) -> QuerySet:
+    coordinated = Membership.objects.filter(user_id=user_id, roles__contains=[Role.COORDINATOR.value]).values(
         "collective_id")
-    rows = (
+    return (
         Bucket.objects.filter(collective_id__in=coordinated, status=BucketStatus.PROPOSED,
                               round__bucket_approval_required=True)
         .exclude(round__status=RoundStatus.CLOSED)
@@ -386,6 +391,14 @@ def _buckets_to_approve(user: User) -> list[WaitingItem]:
         .annotate(count=Count("id"))
         .order_by("collective__name", "round_id")
     )
+
+
+_BUCKETS_TO_APPROVE_PER_ROUND = Prepared(_buckets_to_approve_per_round)
+
+
+@waiting_provider
+def _buckets_to_approve(user: User) -> list[WaitingItem]:
+    """Coordinators: proposed buckets of rounds that need approval, one line per round."""
     return [
         WaitingItem(
             title=ngettext(
@@ -397,7 +410,7 @@ def _buckets_to_approve(user: User) -> list[WaitingItem]:
             collective=Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"]),
             action=_("Approve"),
         )
-        for row in rows
+        for row in _BUCKETS_TO_APPROVE_PER_ROUND.rows(user_id=user.pk)
     ]
 
 

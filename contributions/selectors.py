@@ -18,9 +18,10 @@ from django.utils.translation import ngettext
 from budgets.models import Budget, Envelope, Payout, Period, PeriodStatus, RateLevel, Task
 from budgets.selectors import period_with_figures
 from contrib_budget.money import ZERO
+from contrib_budget.prepared import Prepared
 from members.footprints import footprint_provider
 from members.models import AuditEvent, Collective, Membership, Role, User
-from members.selectors import WaitingItem, per_collective, waiting_provider
+from members.selectors import WaitingItem, by_collective_name, per_collective, waiting_provider
 
 from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus
 
@@ -179,15 +180,23 @@ def period_gauge(period: Period) -> Gauge:
                  granted=figures.granted, count=figures.declaration_count, over=figures.over)
 
 
-@waiting_provider
-def _declarations_to_review(user: User) -> list[WaitingItem]:
-    """Coordinators: pending declarations of others they have not approved yet, one line per collective."""
-    coordinated = Membership.objects.filter(user=user, roles__contains=[Role.COORDINATOR.value]).values(
+def _to_review_per_collective(user_id: int) -> QuerySet:
+    coordinated = Membership.objects.filter(user_id=user_id, roles__contains=[Role.COORDINATOR.value]).values(
         "collective_id"
     )
     waiting = (Contribution.objects.filter(collective_id__in=coordinated, status=ContributionStatus.PENDING,
                                            period__status="open")
-               .exclude(author=user).exclude(approvals__coordinator=user))
+               .exclude(author_id=user_id).exclude(approvals__coordinator_id=user_id))
+    return per_collective(waiting, count=Count("id"))
+
+
+# The dashboard's lines are prepared queries (contrib_budget.prepared): compiled once, not on every visit.
+_TO_REVIEW_PER_COLLECTIVE = Prepared(_to_review_per_collective)
+
+
+@waiting_provider
+def _declarations_to_review(user: User) -> list[WaitingItem]:
+    """Coordinators: pending declarations of others they have not approved yet, one line per collective."""
     return [
         WaitingItem(
             title=ngettext(
@@ -198,23 +207,30 @@ def _declarations_to_review(user: User) -> list[WaitingItem]:
             url=reverse("contribution_list", args=[collective.slug]) + "?status=pending",
             collective=collective, action=_("Review"),
         )
-        for collective, totals in per_collective(waiting, count=Count("id"))
+        for collective, totals in by_collective_name(_TO_REVIEW_PER_COLLECTIVE.rows(user_id=user.pk))
     ]
+
+
+def _questioned_declarations_of(user_id: int) -> QuerySet[Contribution]:
+    latest = Comment.objects.filter(contribution=OuterRef("pk")).order_by("-created_at", "-id")
+    return (
+        Contribution.objects.filter(author_id=user_id, period__status="open")
+        .exclude(status__in=NOT_COUNTED)
+        .annotate(last_kind=Subquery(latest.values("kind")[:1]), last_author=Subquery(latest.values("author")[:1]))
+        .filter(last_kind=CommentKind.QUESTION)
+        .exclude(last_author=user_id)
+        .select_related("collective")
+        .order_by("-performed_on", "-id")[:20]
+    )
+
+
+_QUESTIONED_DECLARATIONS_OF = Prepared(_questioned_declarations_of)
 
 
 @waiting_provider
 def _questions_on_my_declarations(user: User) -> list[WaitingItem]:
     """My open declarations whose latest comment is somebody else's question."""
-    latest = Comment.objects.filter(contribution=OuterRef("pk")).order_by("-created_at", "-id")
-    rows = (
-        Contribution.objects.filter(author=user, period__status="open")
-        .exclude(status__in=NOT_COUNTED)
-        .annotate(last_kind=Subquery(latest.values("kind")[:1]), last_author=Subquery(latest.values("author")[:1]))
-        .filter(last_kind=CommentKind.QUESTION)
-        .exclude(last_author=user.pk)
-        .select_related("collective")
-        .order_by("-performed_on", "-id")[:20]
-    )
+    rows = _QUESTIONED_DECLARATIONS_OF.rows(user_id=user.pk)
     return [
         WaitingItem(
             title=_("A question waits for your answer: %(description)s") % {"description": row.description[:60]},

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contrib_budget import scopes
+from contrib_budget.prepared import Prepared
 from contrib_budget.scopes import across_collectives
 
 from .audit import audit_hidden
@@ -65,14 +66,18 @@ def waiting_items(user: User, *, collective: Collective | None = None) -> list[W
     return sorted(items, key=lambda item: (item.due is None, item.due.timestamp() if item.due else 0, item.title))
 
 
-def per_collective(rows: QuerySet, **aggregates: Aggregate) -> list[tuple[Collective, dict]]:
-    """The `aggregates` of `rows` (a collective-owned model's) per collective, then each collective by name with
-    them: the collectives are read once thousands of rows are summed, rather than joined to each row and sorted by
-    name with them."""
-    totals = {row.pop("collective_id"): row
-              for row in rows.order_by().values("collective_id").annotate(**aggregates)}
-    collectives = Collective.objects.filter(pk__in=list(totals)).only("slug", "name", "currency").order_by("name")
-    return [(collective, totals[collective.pk]) for collective in collectives]
+def per_collective(rows: QuerySet, **aggregates: Aggregate) -> QuerySet:
+    """The `aggregates` of `rows` (a collective-owned model's) per collective: dicts of `collective_id` and them,
+    for `by_collective_name`."""
+    return rows.order_by().values("collective_id").annotate(**aggregates)
+
+
+def by_collective_name(totals: Iterable[dict]) -> list[tuple[Collective, dict]]:
+    """Each collective of `totals` (`per_collective`'s rows) by name, with its own: the collectives are read once
+    thousands of rows are summed, rather than joined to each row and sorted by name with them."""
+    totals_of = {row.pop("collective_id"): row for row in totals}
+    collectives = Collective.objects.filter(pk__in=list(totals_of)).only("slug", "name", "currency").order_by("name")
+    return [(collective, totals_of[collective.pk]) for collective in collectives]
 
 
 @across_collectives
@@ -88,18 +93,27 @@ def _pending(invitations: QuerySet[Invitation], now: datetime | None = None) -> 
 @across_collectives
 def invitations_pending_for(user: User) -> QuerySet[Invitation]:
     """Pending invitations addressed to the user: to their login address or to a verified address of theirs."""
-    verified = (EmailAddress.objects.filter(user=user, verified=True)
+    return _invitations_pending_to(user.pk, user.email.lower(), timezone.now())
+
+
+def _invitations_pending_to(user_id: int, email: str, now: datetime) -> QuerySet[Invitation]:
+    verified = (EmailAddress.objects.filter(user_id=user_id, verified=True)
                 .annotate(address=Lower("email")).values("address"))
     return (
-        _pending(Invitation.objects.annotate(address=Lower("email")))
-        .filter(Q(address=user.email.lower()) | Q(address__in=verified))
+        _pending(Invitation.objects.annotate(address=Lower("email")), now)
+        .filter(Q(address=email) | Q(address__in=verified))
         .select_related("collective", "invited_by")
         .order_by("expires_at", "pk")
     )
 
 
+_INVITATIONS_PENDING_TO = Prepared(_invitations_pending_to)
+
+
 @waiting_provider
 def _pending_invitations(user: User) -> list[WaitingItem]:
+    with scopes.every_collective():
+        invitations = _INVITATIONS_PENDING_TO.rows(user_id=user.pk, email=user.email.lower(), now=timezone.now())
     return [
         WaitingItem(
             title=_("Answer the invitation to join %(name)s") % {"name": invitation.collective.name},
@@ -109,7 +123,7 @@ def _pending_invitations(user: User) -> list[WaitingItem]:
             due=invitation.expires_at,
             action=_("Answer"),
         )
-        for invitation in invitations_pending_for(user)
+        for invitation in invitations
     ]
 
 

@@ -105,6 +105,13 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _prepared_queries_compiled_again(settings):
+    """Every prepared query (contrib_budget.prepared) is compiled again on each call of the tests, from the values
+    of that call, and must give the SQL and the parameters it ran."""
+    settings.PREPARED_QUERIES_VERIFY = True
+
+
 # The fixtures through which a test reaches the database (pytest-django's).
 _DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
                       "live_server"}
