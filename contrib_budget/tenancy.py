@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from . import scopes
+from .prepared import Prepared
 from .scopes import every_collective
 
 URL_KWARG = "collective_slug"
@@ -81,15 +82,20 @@ def membership_deleted(sender: type[Any], instance: Any, **kwargs: Any) -> None:
         _request_membership.set(None)
 
 
+# Prepared (contrib_budget.prepared): every page of a collective runs it, and compiling it cost more than running it.
+_MEMBERSHIP_BY_SLUG = Prepared(lambda slug, user_id: (
+    membership_model().objects.select_related("collective").filter(collective__slug=slug, user_id=user_id)
+))
+
+
 def membership_for(user: AbstractBaseUser | AnonymousUser, slug: str) -> Any:
     if not user.is_authenticated:
         raise Http404
-    Membership = membership_model()
-    try:
-        with every_collective():  # which collective the person may enter is what this finds out
-            membership = Membership.objects.select_related("collective").get(collective__slug=slug, user_id=user.pk)
-    except Membership.DoesNotExist:
-        raise Http404 from None
+    with every_collective():  # which collective the person may enter is what this finds out
+        found = _MEMBERSHIP_BY_SLUG.rows(slug=slug, user_id=user.pk)
+    if not found:
+        raise Http404
+    membership = found[0]
     membership.user = user  # the request has loaded them already
     return membership
 

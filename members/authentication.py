@@ -5,10 +5,20 @@ from django.utils.translation import gettext_lazy
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
+from contrib_budget.prepared import Prepared
 from contrib_budget.scopes import every_collective
 from contrib_budget.tenancy import URL_KWARG
 
 from .models import Membership, PersonalToken
+
+# Prepared (contrib_budget.prepared): every API request runs it, and compiling it cost more than running it.
+_MEMBERSHIP_BY_TOKEN = Prepared(lambda slug, key_hash: (
+    Membership.objects.select_related("collective", "user")
+    .filter(collective__slug=slug, user__api_tokens__key_hash=key_hash)
+    .annotate(token_id=F("user__api_tokens__id"), token_expires_at=F("user__api_tokens__expires_at"),
+              token_last_used_at=F("user__api_tokens__last_used_at"))
+    .order_by("pk")[:1]
+))
 
 
 class TokenExpired(exceptions.APIException):
@@ -60,15 +70,10 @@ class PersonalTokenAuthentication(TokenAuthentication):
 
     def _token_with_membership(self, key_hash: str) -> PersonalToken | None:
         with every_collective():  # which collective the person may enter is what this finds out
-            membership = (
-                Membership.objects.select_related("collective", "user")
-                .filter(collective__slug=self.collective_slug, user__api_tokens__key_hash=key_hash)
-                .annotate(token_id=F("user__api_tokens__id"), token_expires_at=F("user__api_tokens__expires_at"),
-                          token_last_used_at=F("user__api_tokens__last_used_at"))
-                .first()
-            )
-        if membership is None:
+            found = _MEMBERSHIP_BY_TOKEN.rows(slug=self.collective_slug, key_hash=key_hash)
+        if not found:
             return None
+        membership = found[0]
         self.membership = membership
         return PersonalToken(pk=membership.token_id, user=membership.user, key_hash=key_hash,
                              expires_at=membership.token_expires_at, last_used_at=membership.token_last_used_at)

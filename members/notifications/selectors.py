@@ -4,9 +4,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from contrib_budget.prepared import Prepared
 from contrib_budget.scopes import across_collectives
 
 from .kinds import all_kinds, kind_of, notification_text
@@ -22,9 +23,16 @@ def inbox(user, *, unread: bool = False) -> QuerySet[Notification]:
     return notifications.order_by("-created_at", "-id")
 
 
+# Prepared (contrib_budget.prepared): every page shows the count, and compiling its query cost more than running it.
+_UNREAD_COUNT = Prepared(lambda user_id: (
+    Notification.objects.filter(recipient_id=user_id, in_app=True, read_at__isnull=True)
+    .values("recipient_id").annotate(count=Count("id")).values_list("count", flat=True)
+))
+
+
 @across_collectives
 def unread_count(user) -> int:
-    return Notification.objects.filter(recipient=user, in_app=True, read_at__isnull=True).count()
+    return sum(_UNREAD_COUNT.rows(user_id=user.pk))
 
 
 def text_of(notification: Notification) -> str:
