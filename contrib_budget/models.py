@@ -1,7 +1,10 @@
 """What every collective-owned model shares: one way to scope queries."""
 
+from functools import cache
+
 from django.apps import apps
 from django.db import models
+from django.utils.encoding import force_str
 
 from .scopes import EVERY, OutOfScope, active_scope
 
@@ -71,6 +74,18 @@ class CollectiveOwned(models.Model):
 
     class Meta:
         abstract = True
+
+    def _get_FIELD_display(self, field: models.Field) -> str:
+        """`get_<field>_display()`, which list pages call once a row: Django's builds a dict of every choice on
+        each call, translating every label to hash it; this one looks the value up in a dict kept per field and
+        translates the row's label only."""
+        value = getattr(self, field.attname)
+        return force_str(_labels_of(field).get(value, value), strings_only=True)
+
+
+@cache
+def _labels_of(field: models.Field) -> dict:
+    return dict(field.flatchoices)
 
 
 class KeptByTheDatabase(models.Model):
