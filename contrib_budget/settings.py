@@ -168,6 +168,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The site's administrators (comma-separated addresses): told when the nightly check of the books fails.
 ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
 
+SESSION_ENGINE = "contrib_budget.sessions"
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Trust X-Forwarded-Proto only behind a proxy that sets it (e.g. the compose web service's).

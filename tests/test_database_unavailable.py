@@ -1,12 +1,12 @@
 """A lost database connection fails the request cleanly (503, nothing saved) wherever the request meets it, and the
 next request works."""
 
-from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, OperationalError
 
 from budgets import fundings
 from budgets.models import Funding, LedgerTransaction
+from contrib_budget.sessions import SessionStore
 from members.notifications import api as notifications_api
 from members.notifications import context_processors
 from members.notifications import views as notifications_views
