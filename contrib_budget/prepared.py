@@ -8,7 +8,8 @@ rows become values or model instances) and, from then on, only puts the call's v
 It finds where each value goes by building the queryset again with that value changed and seeing which of the
 SQL's parameters change with it. A builder whose SQL is not the same whatever its values (a list whose length
 varies, a value that changes the query's shape, a clock read inside the builder) is refused with NotPreparable on
-its first call: such a query stays an ordinary queryset. The active collective scope counts as one more value.
+its first call: such a query stays an ordinary queryset. The active collective scope counts as one more value, and
+each time zone and language has its own plan, for what the SQL writes of them (a date of a time, in the zone).
 """
 
 import copy
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.db import connections
 from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone, translation
 
 from . import scopes
 
@@ -65,7 +67,10 @@ class Prepared:
         scope = scopes.active_scope()
         if isinstance(scope, int):
             values[_SCOPE] = scope
-        key = (scope if not isinstance(scope, int) else _SCOPE, tuple(sorted(values)))
+        # The SQL a builder gives may also hold the active time zone (a date of a time) or language: each pair
+        # gets its own plan rather than another's baked-in constant.
+        key = (scope if not isinstance(scope, int) else _SCOPE, tuple(sorted(values)),
+               timezone.get_current_timezone_name(), translation.get_language())
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._prepare(values)

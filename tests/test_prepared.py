@@ -149,3 +149,17 @@ def test_threads_run_it_on_their_own_connections(settings):
     results, errors = run_concurrently(read, len(people))
     assert errors == []
     assert sorted(results) == [(person.name, [f"Of {person.name}"]) for person in people]
+
+
+def test_each_time_zone_has_its_own_plan(collective, settings):
+    """A day of a time is written in the active time zone: the SQL of one zone is never run for another."""
+    settings.PREPARED_QUERIES_VERIFY = False
+    _budget(collective, "Weekly", "10")
+    created_at = Budget.objects.get().created_at
+    late_evening = created_at.replace(hour=23, minute=30)
+    Budget.objects.update(created_at=late_evening)
+    made_on = Prepared(lambda name: Budget.objects.filter(name=name).values_list("created_at__date", flat=True))
+    with timezone.override("UTC"):
+        assert made_on.rows(name="Weekly") == [late_evening.astimezone(timezone.get_current_timezone()).date()]
+    with timezone.override("Asia/Tokyo"):
+        assert made_on.rows(name="Weekly") == [late_evening.astimezone(timezone.get_current_timezone()).date()]
