@@ -71,15 +71,25 @@ def allocations_visible(round: Round) -> bool:
     return not round.hide_allocations_until_close or round.status == RoundStatus.CLOSED
 
 
+def _wallet_in(collective_id: int, round_id: int, user_id: int) -> QuerySet[Wallet]:
+    delegations = Delegation.objects.filter(Q(delegator_id=user_id) | Q(delegate_id=user_id),
+                                            collective_id=collective_id, round_id=round_id, revoked_at__isnull=True)
+    return (Wallet.objects.filter(collective_id=collective_id, round_id=round_id, user_id=user_id)
+            .select_related("account").annotate(in_delegation=Exists(delegations)).order_by("pk")[:1])
+
+
+# Prepared (contrib_budget.prepared): the round's page, its live refresh every few seconds and the bucket's page
+# read the wallet, and compiling the query cost more than running it. So are the buckets' funders below.
+_WALLET_IN = Prepared(_wallet_in)
+
+
 def wallet_of(round: Round, user: User | AnonymousUser) -> Wallet | None:
     """`user`'s wallet in `round`, with its account; `in_delegation` says whether its owner delegated it or holds
     a delegated wallet (the pages read the delegations only then)."""
     if not getattr(user, "is_authenticated", False):
         return None
-    delegations = Delegation.objects.of(round.collective_id).filter(Q(delegator=user) | Q(delegate=user), round=round,
-                                                                 revoked_at__isnull=True)
-    return (Wallet.objects.of(round.collective_id).select_related("account").filter(round=round, user=user)
-            .annotate(in_delegation=Exists(delegations)).first())
+    found = _WALLET_IN.rows(collective_id=round.collective_id, round_id=round.pk, user_id=user.pk)
+    return found[0] if found else None
 
 
 def wallet_allocated(wallet: Wallet) -> Decimal:
@@ -97,6 +107,21 @@ class BucketFunding:
     funders: list = field(default_factory=list)
 
 
+def _funders_of(bucket_ids: list[int]) -> QuerySet[MemberBucketTotal]:
+    return MemberBucketTotal.objects.filter(bucket_id__any=bucket_ids, amount__gt=0)
+
+
+_FUNDERS_COUNTED = Prepared(lambda bucket_ids, user_id: (
+    _funders_of(bucket_ids).order_by().values("bucket_id")
+    .annotate(count=Count("id"), mine=Sum("amount", filter=Q(user_id=user_id), default=ZERO))
+    .values_list("bucket_id", "count", "mine")
+))
+_FUNDERS_NAMED = Prepared(lambda bucket_ids: (
+    _funders_of(bucket_ids).values("bucket_id", "user_id", "user__name", "user__email", net=F("amount"))
+    .order_by("bucket_id", "-amount", "user_id")
+))
+
+
 def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None, *,
                       named: bool = True) -> dict[int, BucketFunding]:
     """Funders, counts and what `user` gave, for many buckets in one query: the members' running totals, one row
@@ -106,19 +131,14 @@ def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None, 
     result = {bucket.pk: BucketFunding(funded_amount=bucket_funded_amount(bucket)) for bucket in buckets}
     if not buckets:
         return result
-    totals = MemberBucketTotal.objects.filter(bucket__in=[b.pk for b in buckets], amount__gt=0)
+    bucket_ids = [bucket.pk for bucket in buckets]
     if not named:
-        mine = Sum("amount", filter=Q(user_id=getattr(user, "pk", None)), default=ZERO)
-        for bucket_id, count, my_amount in (totals.order_by().values("bucket_id")
-                                             .annotate(count=Count("id"), mine=mine)
-                                             .values_list("bucket_id", "count", "mine")):
+        # Nobody has the id 0: without a person, what they gave is nothing.
+        counted = _FUNDERS_COUNTED.rows(bucket_ids=bucket_ids, user_id=getattr(user, "pk", None) or 0)
+        for bucket_id, count, my_amount in counted:
             result[bucket_id].funders_count, result[bucket_id].my_amount = count, my_amount
         return result
-    rows = (
-        totals.values("bucket_id", "user_id", "user__name", "user__email", net=F("amount"))
-        .order_by("bucket_id", "-amount", "user_id")
-    )
-    for row in rows:
+    for row in _FUNDERS_NAMED.rows(bucket_ids=bucket_ids):
         funding = result[row["bucket_id"]]
         funding.funders_count += 1
         name = row["user__name"] or row["user__email"].split("@")[0]

@@ -9,7 +9,7 @@ class ContribBudgetConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete, post_save
 
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, lookups  # noqa: F401  (they register the system checks and `__any`)
         from .tenancy import membership_deleted, membership_saved
 
         post_save.connect(membership_saved, sender=settings.TENANCY_MEMBERSHIP_MODEL)

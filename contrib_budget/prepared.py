@@ -36,6 +36,7 @@ _OTHER: dict[type, Callable[[Any], Any]] = {
     Decimal: lambda value: value + 1,
     datetime: lambda value: value + timedelta(microseconds=1),
     date: lambda value: value + timedelta(days=1),
+    list: lambda value: [*value, max(value, default=0) + 1],  # ids, for `__any` (contrib_budget.lookups)
 }
 
 
@@ -56,8 +57,9 @@ class Prepared:
     """`Prepared(build)`: `build(**values)` returns a queryset; `rows(**values)` its rows (values, tuples or model
     instances, as the queryset gives them), compiled on the first call only.
 
-    Values are keyword arguments of the kinds in `_OTHER` (ids, texts, dates, times, amounts), never None; the
-    builder must not read anything else that changes (the clock, a setting, the database)."""
+    Values are keyword arguments of the kinds in `_OTHER` (ids, texts, dates, times, amounts, lists of ids for
+    `__any`), never None; the builder must not read anything else that changes (the clock, a setting, the
+    database)."""
 
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
@@ -97,9 +99,9 @@ class Prepared:
 
     def _prepare(self, values: dict[str, Any]) -> _Plan:
         for name, value in values.items():
-            if type(value) not in _OTHER:
+            if type(value) not in _OTHER or type(value) is list and any(type(item) is not int for item in value):
                 raise NotPreparable(f"{self.build.__qualname__}: {name} is a {type(value).__name__}, "
-                                    f"not one of {', '.join(kind.__name__ for kind in _OTHER)}")
+                                    f"not one of {', '.join(kind.__name__ for kind in _OTHER)} (of ids)")
         queryset, compiler, sql, params = self._compiled(values)
         slots, filled = [], set()
         for name, value in values.items():

@@ -163,3 +163,27 @@ def test_each_time_zone_has_its_own_plan(collective, settings):
         assert made_on.rows(name="Weekly") == [late_evening.astimezone(timezone.get_current_timezone()).date()]
     with timezone.override("Asia/Tokyo"):
         assert made_on.rows(name="Weekly") == [late_evening.astimezone(timezone.get_current_timezone()).date()]
+
+
+def test_a_list_of_ids_is_one_value_whatever_its_length(collective, settings):
+    """`__any` (contrib_budget.lookups) writes one array parameter where `__in` writes one an item."""
+    settings.PREPARED_QUERIES_VERIFY = False
+    ids = [_budget(collective, name, "10").pk for name in ("A", "B", "C")]
+    build = Counted(lambda ids: Budget.objects.filter(pk__any=ids).order_by("name").values_list("name", flat=True))
+    named = Prepared(build)
+    assert named.rows(ids=ids[:1]) == ["A"]
+    builds = build.calls
+    assert named.rows(ids=ids) == ["A", "B", "C"]
+    assert named.rows(ids=[ids[2], ids[0]]) == ["A", "C"]
+    assert named.rows(ids=[]) == []
+    assert build.calls == builds
+    with pytest.raises(NotPreparable, match="of ids"):
+        Prepared(lambda names: Budget.objects.filter(name__any=names)).rows(names=["A"])
+
+
+def test_a_foreign_key_takes_a_list_of_ids(collective, settings):
+    settings.PREPARED_QUERIES_VERIFY = False
+    _budget(collective, "A", "10")
+    of = Prepared(lambda ids: Budget.objects.filter(collective_id__any=ids).values_list("name", flat=True))
+    assert of.rows(ids=[collective.pk]) == ["A"]
+    assert of.rows(ids=[collective.pk + 1]) == []
