@@ -72,7 +72,6 @@ dashboard.register(
 # "what waits for me"
 
 # Each line's query is prepared (contrib_budget.prepared): the dashboard compiles none of them again.
-
 def _collectives_where(user_id: int, role: str):
     return Membership.objects.filter(user_id=user_id, roles__contains=[role]).values("collective_id")
 

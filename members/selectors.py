@@ -76,8 +76,14 @@ def by_collective_name(totals: Iterable[dict]) -> list[tuple[Collective, dict]]:
     """Each collective of `totals` (`per_collective`'s rows) by name, with its own: the collectives are read once
     thousands of rows are summed, rather than joined to each row and sorted by name with them."""
     totals_of = {row.pop("collective_id"): row for row in totals}
-    collectives = Collective.objects.filter(pk__in=list(totals_of)).only("slug", "name", "currency").order_by("name")
-    return [(collective, totals_of[collective.pk]) for collective in collectives]
+    if not totals_of:
+        return []
+    return [(collective, totals_of[collective.pk]) for collective in _COLLECTIVES_BY_NAME.rows(ids=list(totals_of))]
+
+
+_COLLECTIVES_BY_NAME = Prepared(lambda ids: (
+    Collective.objects.filter(pk__any=ids).only("slug", "name", "currency").order_by("name")
+))
 
 
 @across_collectives
