@@ -18,7 +18,7 @@ from contrib_budget.money import format_money
 from contrib_budget.prepared import Prepared
 from members import dashboard
 from members.models import Collective, Membership, Role
-from members.selectors import WaitingItem, by_collective_name, per_collective, waiting_provider
+from members.selectors import WaitingItem, by_collective_name, collectives_where, per_collective, waiting_provider
 
 from . import charts, selectors
 from .models import NET_AMOUNT, PAYABLE, Payout, Period, PeriodStatus
@@ -72,17 +72,13 @@ dashboard.register(
 # "what waits for me"
 
 # Each line's query is prepared (contrib_budget.prepared): the dashboard compiles none of them again.
-def _collectives_where(user_id: int, role: str):
-    return Membership.objects.filter(user_id=user_id, roles__contains=[role]).values("collective_id")
-
-
 def _collective(row: dict) -> Collective:
     return Collective(pk=row["collective_id"], slug=row["collective__slug"], name=row["collective__name"],
                       currency=row.get("collective__currency", "EUR"))
 
 
 _DEFICITS = Prepared(lambda user_id: Period.objects.filter(
-    collective_id__in=_collectives_where(user_id, Role.COORDINATOR.value), status=PeriodStatus.DEFICIT,
+    collective_id__in=collectives_where(user_id, Role.COORDINATOR.value), status=PeriodStatus.DEFICIT,
 ).select_related("budget", "collective").order_by("ends_on", "id"))
 
 
@@ -103,7 +99,7 @@ def _deficits_to_decide(user) -> list[WaitingItem]:
 def _ended_periods_to_close(user_id: int, today: date):
     due_on = ExpressionWrapper(F("ends_on") + F("budget__auto_close_after_days") * timedelta(days=1),
                                output_field=DateField())
-    return (Period.objects.filter(collective_id__in=_collectives_where(user_id, Role.COORDINATOR.value),
+    return (Period.objects.filter(collective_id__in=collectives_where(user_id, Role.COORDINATOR.value),
                                   status=PeriodStatus.OPEN, ends_on__lt=today)
             .alias(due_on=due_on)
             .filter(Q(budget__auto_close_after_days__isnull=True) | Q(due_on__lt=today))
@@ -163,7 +159,7 @@ def _payouts_to_pay(user) -> list[WaitingItem]:
 
 
 _PERIODS_TO_LOCK = Prepared(lambda user_id: selectors.periods_settled_unlocked_of(
-    Period.objects.filter(collective_id__in=_collectives_where(user_id, Role.ACCOUNTANT.value)),
+    Period.objects.filter(collective_id__in=collectives_where(user_id, Role.ACCOUNTANT.value)),
 ).values("collective_id", "collective__slug", "collective__name").annotate(count=Count("id"))
     .order_by("collective__name"))
 

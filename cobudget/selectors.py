@@ -20,7 +20,7 @@ from budgets.models import Account, AccountKind, Entry
 from contrib_budget.money import ZERO, format_money
 from contrib_budget.prepared import Prepared
 from members.models import Collective, Membership, Role, User
-from members.selectors import WaitingItem, waiting_provider
+from members.selectors import WaitingItem, collectives_where, waiting_provider
 
 from .models import (
     Allocation,
@@ -401,8 +401,7 @@ def _questions_on_my_buckets(user: User) -> list[WaitingItem]:
 
 
 def _buckets_to_approve_per_round(user_id: int) -> QuerySet:
-    coordinated = Membership.objects.filter(user_id=user_id, roles__contains=[Role.COORDINATOR.value]).values(
-        "collective_id")
+    coordinated = collectives_where(user_id, Role.COORDINATOR.value)
     return (
         Bucket.objects.filter(collective_id__in=coordinated, status=BucketStatus.PROPOSED,
                               round__bucket_approval_required=True)

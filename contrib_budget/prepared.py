@@ -69,9 +69,11 @@ class Prepared:
         scope = scopes.active_scope()
         if isinstance(scope, int):
             values[_SCOPE] = scope
-        # The SQL a builder gives may also hold the active time zone (a date of a time) or language: each pair
-        # gets its own plan rather than another's baked-in constant.
-        key = (scope if not isinstance(scope, int) else _SCOPE, tuple(sorted(values)),
+        self._check_kinds(values)
+        # A value of another kind may compile to other SQL (a cast), and the SQL a builder gives may also hold the
+        # active time zone (a date of a time) or language: each gets its own plan rather than another's.
+        key = (scope if not isinstance(scope, int) else _SCOPE,
+               tuple(sorted((name, type(value)) for name, value in values.items())),
                timezone.get_current_timezone_name(), translation.get_language())
         plan = self._plans.get(key)
         if plan is None:
@@ -97,11 +99,13 @@ class Prepared:
         sql, params = compiler.as_sql()
         return queryset, compiler, sql, tuple(params)
 
-    def _prepare(self, values: dict[str, Any]) -> _Plan:
+    def _check_kinds(self, values: dict[str, Any]) -> None:
         for name, value in values.items():
             if type(value) not in _OTHER or type(value) is list and any(type(item) is not int for item in value):
                 raise NotPreparable(f"{self.build.__qualname__}: {name} is a {type(value).__name__}, "
                                     f"not one of {', '.join(kind.__name__ for kind in _OTHER)} (of ids)")
+
+    def _prepare(self, values: dict[str, Any]) -> _Plan:
         queryset, compiler, sql, params = self._compiled(values)
         slots, filled = [], set()
         for name, value in values.items():

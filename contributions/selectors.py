@@ -20,8 +20,8 @@ from budgets.selectors import period_with_figures
 from contrib_budget.money import ZERO
 from contrib_budget.prepared import Prepared
 from members.footprints import footprint_provider
-from members.models import AuditEvent, Collective, Membership, Role, User
-from members.selectors import WaitingItem, by_collective_name, per_collective, waiting_provider
+from members.models import AuditEvent, Collective, Role, User
+from members.selectors import WaitingItem, by_collective_name, collectives_where, per_collective, waiting_provider
 
 from .models import NOT_COUNTED, Comment, CommentKind, Contribution, ContributionStatus
 
@@ -181,9 +181,7 @@ def period_gauge(period: Period) -> Gauge:
 
 
 def _to_review_per_collective(user_id: int) -> QuerySet:
-    coordinated = Membership.objects.filter(user_id=user_id, roles__contains=[Role.COORDINATOR.value]).values(
-        "collective_id"
-    )
+    coordinated = collectives_where(user_id, Role.COORDINATOR.value)
     waiting = (Contribution.objects.filter(collective_id__in=coordinated, status=ContributionStatus.PENDING,
                                            period__status="open")
                .exclude(author_id=user_id).exclude(approvals__coordinator_id=user_id))

@@ -72,6 +72,11 @@ def per_collective(rows: QuerySet, **aggregates: Aggregate) -> QuerySet:
     return rows.order_by().values("collective_id").annotate(**aggregates)
 
 
+def collectives_where(user_id: int, role: str) -> QuerySet[Membership]:
+    """The ids of the collectives where the person holds `role`, as a subquery for `collective_id__in`."""
+    return Membership.objects.filter(user_id=user_id, roles__contains=[role]).values("collective_id")
+
+
 def by_collective_name(totals: Iterable[dict]) -> list[tuple[Collective, dict]]:
     """Each collective of `totals` (`per_collective`'s rows) by name, with its own: the collectives are read once
     thousands of rows are summed, rather than joined to each row and sorted by name with them."""

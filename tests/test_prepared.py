@@ -187,3 +187,17 @@ def test_a_foreign_key_takes_a_list_of_ids(collective, settings):
     of = Prepared(lambda ids: Budget.objects.filter(collective_id__any=ids).values_list("name", flat=True))
     assert of.rows(ids=[collective.pk]) == ["A"]
     assert of.rows(ids=[collective.pk + 1]) == []
+
+
+def test_every_call_checks_the_kinds_of_its_values(collective, settings):
+    """A plan is made for its values' kinds: a later call with another kind gets its own plan or is refused."""
+    settings.PREPARED_QUERIES_VERIFY = False
+    budget = _budget(collective, "A", "10")
+    named = Prepared(lambda ids: Budget.objects.filter(pk__any=ids).values_list("name", flat=True))
+    assert named.rows(ids=[budget.pk]) == ["A"]
+    with pytest.raises(NotPreparable, match="of ids"):
+        named.rows(ids=["A"])
+    by_amount = Prepared(lambda amount: Budget.objects.filter(amount_per_period=amount).values_list("name", flat=True))
+    assert by_amount.rows(amount=10) == ["A"]
+    assert by_amount.rows(amount=Decimal("10.00")) == ["A"]
+    assert len(by_amount._plans) == 2
