@@ -1,6 +1,7 @@
 """The cobudget API: rounds, their wallets, buckets and allocations (thin: services do the work)."""
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -283,11 +284,19 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     roles_by_action = {"approve": APPROVE_BUCKETS.roles}
 
-    def get_queryset(self):
+    def get_object(self):
         if self.action == "allocations" and self.request.method == "POST":
             # The service locks and reads again what an allocation needs: the bucket is looked up only to 404
             # on one the person may not see.
-            return selectors.buckets_visible_to(Bucket.objects.of(self.collective), self.request.user)
+            bucket_id = parse_id(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+            bucket = bucket_id and selectors.bucket_visible_to(self.collective.pk, bucket_id, self.request.user.pk)
+            if not bucket:
+                raise Http404(f"No {Bucket._meta.object_name} matches the given query.")
+            self.check_object_permissions(self.request, bucket)
+            return bucket
+        return super().get_object()
+
+    def get_queryset(self):
         # The lines' queryset is given so that the prefetch does not build a scoped query for every bucket.
         queryset = (selectors.with_carrier_ids(Bucket.objects.of(self.collective)).select_related("account", "round")
                     .prefetch_related(Prefetch("lines", queryset=BudgetLine.objects.of(self.collective)))

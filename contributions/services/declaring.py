@@ -18,6 +18,7 @@ from budgets.periods import period_for_date
 from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from contrib_budget.money import MAX_DECLARATION, parse_money, to_money
+from contrib_budget.prepared import Prepared
 from members.audit import audit_record
 from members.models import Collective, Membership, Role, User
 
@@ -141,12 +142,18 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
     }
 
 
+# Compiled once per process (contrib_budget.prepared): every declaration looks its period up.
+_PERIOD_CONTAINING = Prepared(lambda budget_id, day: Period.objects.select_for_update().filter(
+    budget_id=budget_id, starts_on__lte=day, ends_on__gte=day).order_by("pk")[:1])
+
+
 def _open_period(*, budget: Budget, day: date) -> Period:
     """The period containing `day`, locked; refused unless it is still open."""
-    locked = Period.objects.select_for_update().filter(budget=budget, starts_on__lte=day, ends_on__gte=day)
-    period = locked.first()
-    if period is None:  # not made yet (or outside the budget, which period_for_date refuses)
-        period = locked.get(pk=period_for_date(budget=budget, day=day).pk)
+    found = _PERIOD_CONTAINING.rows(budget_id=budget.pk, day=day)
+    if found:
+        period = found[0]
+    else:  # not made yet (or outside the budget, which period_for_date refuses)
+        period = Period.objects.select_for_update().get(pk=period_for_date(budget=budget, day=day).pk)
     refuse_if_locked(locked_at=period.locked_at)
     if period.status != PeriodStatus.OPEN:
         raise invalid(

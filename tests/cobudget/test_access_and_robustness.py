@@ -60,6 +60,9 @@ def test_a_draft_is_not_found_by_other_members_through_any_api_action_or_page(
     others = api(member)
     assert others.get(api_url(collective, draft.pk)).status_code == 404
     assert others.get(api_url(collective, draft.pk, "allocations")).status_code == 404
+    for bucket_id in (draft.pk, draft.pk + 1000, "abc"):
+        assert others.post(api_url(collective, bucket_id, "allocations"), {"amount": "1.00"},
+                           format="json").status_code == 404
     assert others.post(api_url(collective, draft.pk, "propose")).status_code == 404
     browser = logged_in(member)
     assert browser.get(page(collective, "buckets", draft.pk)).status_code == 404

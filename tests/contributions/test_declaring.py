@@ -152,6 +152,19 @@ def test_budget_of_another_collective_does_not_exist_here(api, member, collectiv
     _assert_refused(response, "budget", 0)
 
 
+@pytest.mark.parametrize("given", ["id as text", "not an id", "too large", "a boolean", "unknown id"])
+def test_a_related_object_is_named_by_its_id_in_any_form_that_is_one(api, member, collective, budget, given):
+    value = {"id as text": str(budget.pk), "not an id": "abc", "too large": 10**30, "a boolean": True,
+             "unknown id": budget.pk + 1000}[given]
+    response = declare(api, member, collective,
+                       **{**base(budget, value_mode="fixed_price", amount="10.00"), "budget": value})
+    if given == "id as text":
+        assert response.status_code == 201, response.json()
+        assert Contribution.objects.get().budget == budget
+    else:
+        _assert_refused(response, "budget", 0)
+
+
 def test_time_rate_without_a_rate_level_refused(api, member, collective, budget):
     _assert_refused(declare(api, member, collective, **base(budget, minutes=60)), "rate_level", 0)
 
