@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,8 @@ from contrib_budget import dates, text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from contrib_budget.money import MAX_DECLARATION, parse_money, to_money
 from contrib_budget.prepared import Prepared
-from members.audit import audit_record
+from contrib_budget.statements import Statement, ids_reserve_statement, insert_statement, inserted, run_together
+from members.audit import audit_event, audit_record
 from members.models import Collective, Membership, Role, User
 
 from ..models import ATTACHMENT_VALIDATORS, Approval, Comment, CommentKind, Contribution, ContributionStatus, ValueMode
@@ -142,18 +144,16 @@ def _checked(declaration: Declaration, *, collective: Collective) -> dict:
     }
 
 
+def _containing(budget_id: int, day: date) -> QuerySet[Period]:
+    return Period.objects.filter(budget_id=budget_id, starts_on__lte=day, ends_on__gte=day).order_by("pk")[:1]
+
+
 # Compiled once per process (contrib_budget.prepared): every declaration looks its period up.
-_PERIOD_CONTAINING = Prepared(lambda budget_id, day: Period.objects.select_for_update().filter(
-    budget_id=budget_id, starts_on__lte=day, ends_on__gte=day).order_by("pk")[:1])
+_PERIOD_CONTAINING = Prepared(_containing)
+_PERIOD_CONTAINING_LOCKED = Prepared(lambda budget_id, day: _containing(budget_id, day).select_for_update())
 
 
-def _open_period(*, budget: Budget, day: date) -> Period:
-    """The period containing `day`, locked; refused unless it is still open."""
-    found = _PERIOD_CONTAINING.rows(budget_id=budget.pk, day=day)
-    if found:
-        period = found[0]
-    else:  # not made yet (or outside the budget, which period_for_date refuses)
-        period = Period.objects.select_for_update().get(pk=period_for_date(budget=budget, day=day).pk)
+def _refuse_unless_open(period: Period) -> None:
     refuse_if_locked(locked_at=period.locked_at)
     if period.status != PeriodStatus.OPEN:
         raise invalid(
@@ -163,7 +163,50 @@ def _open_period(*, budget: Budget, day: date) -> Period:
             },
             "period_closed",
         )
+
+
+def _open_period(*, budget: Budget, day: date) -> Period:
+    """The period containing `day`, locked; refused unless it is still open."""
+    found = _PERIOD_CONTAINING_LOCKED.rows(budget_id=budget.pk, day=day)
+    if found:
+        period = found[0]
+    else:  # not made yet (or outside the budget, which period_for_date refuses)
+        period = Period.objects.select_for_update().get(pk=period_for_date(budget=budget, day=day).pk)
+    _refuse_unless_open(period)
     return period
+
+
+def _period_to_declare_in(*, budget: Budget, day: date) -> Period:
+    """The period containing `day`, refused unless it is open, not locked: `_declared_under_the_period_lock`
+    checks it again once locked."""
+    found = _PERIOD_CONTAINING.rows(budget_id=budget.pk, day=day)
+    period = found[0] if found else period_for_date(budget=budget, day=day)  # may make it, or refuse the day
+    _refuse_unless_open(period)
+    return period
+
+
+def _declared_under_the_period_lock(contribution: Contribution, *, actor: User) -> None:
+    """Write the declaration and its audit event in the round trip that locks its period and commits
+    (contrib_budget.statements).
+
+    The declarations of a period wait for each other on its row, whose totals their trigger moves: each holds the
+    lock for that one trip, not for three and the commit. The rows are written only if the period is still open
+    and unlocked once the lock is held; otherwise nothing is (but an attachment, stored as the statement was
+    made: only a closing that starts in between leaves one behind), and the refusal is the one given before the
+    lock."""
+    period = contribution.period
+    [[(contribution.pk,)]] = run_together([ids_reserve_statement(Contribution, 1)])
+    event = audit_event(collective=contribution.collective, actor=actor, action="contribution.declared",
+                        target=contribution, after=contribution_state(contribution))
+    still_open = Statement("SELECT FROM budgets_period WHERE id = %s AND status = %s AND locked_at IS NULL",
+                           [period.pk, PeriodStatus.OPEN.value])
+    with transaction.atomic():
+        [[(period.status, period.locked_at)], _rows, _event] = run_together([
+            Statement("SELECT status, locked_at FROM budgets_period WHERE id = %s FOR UPDATE", [period.pk]),
+            insert_statement(contribution, only_if=still_open), insert_statement(event, only_if=still_open),
+        ], commit=True)
+    _refuse_unless_open(period)
+    inserted(contribution)
 
 
 def contribution_declare(
@@ -174,14 +217,11 @@ def contribution_declare(
     if membership.collective_id != collective.pk or not membership.has_role(Role.CONTRIBUTOR):
         raise Forbidden(_("Only contributors declare work in this collective."), "not_contributor")
     fields = _checked(declaration, collective=collective)
-    contribution = Contribution(collective=collective, author=membership.user, **fields)
+    period = _period_to_declare_in(budget=fields["budget"], day=fields["performed_on"])
+    contribution = Contribution(collective=collective, author=membership.user, period=period, **fields)
     if attachment is not None:
         _attach(contribution, attachment)
-    with transaction.atomic():
-        contribution.period = _open_period(budget=fields["budget"], day=fields["performed_on"])
-        contribution.save()
-        audit_record(collective=collective, actor=membership.user, action="contribution.declared",
-                     target=contribution, after=contribution_state(contribution))
+    _declared_under_the_period_lock(contribution, actor=membership.user)
     return contribution
 
 

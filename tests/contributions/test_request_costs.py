@@ -10,9 +10,9 @@ from members.services import token_create
 
 pytestmark = pytest.mark.django_db
 
-# The token with the membership, the budget and the rate named in the body; the period found and locked in one
-# statement; the declaration and its audit event. The test's own transaction adds a savepoint around the
-# service's (two statements).
+# The token with the membership, the budget and the rate named in the body; the period found; the declaration's
+# id reserved; then one trip that locks the period and writes the declaration and its audit event. The test's own
+# transaction adds a savepoint around the service's (two statements).
 DECLARATION_POST_STATEMENTS = 8
 
 
@@ -28,7 +28,9 @@ def test_a_declaration_through_the_api_runs_a_bounded_number_of_statements(membe
     assert response.status_code == 201, response.content
     statements = [query["sql"] for query in context.captured_queries]
     assert len(statements) <= DECLARATION_POST_STATEMENTS, "\n".join(statements)
-    assert sum("FOR UPDATE" in sql for sql in statements) == 1
+    [locking] = [sql for sql in statements if "FOR UPDATE" in sql]
+    assert locking.count("INSERT INTO") == 2, locking  # under the period's lock for one trip only
+    assert statements.index(locking) >= len(statements) - 2, statements  # its savepoint's release after it
     declared = response.json()
     assert declared["amount"] == "30.00" and declared["status"] == "pending" and declared["comments_count"] == 0
     assert declared["granted_amount"] is None and declared["author"]["id"] == member.pk
