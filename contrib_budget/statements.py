@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.models.sql import InsertQuery
 
@@ -37,11 +38,9 @@ def insert_statement(instance: models.Model, *, only_if: Statement | None = None
     insert sent after another statement of the same trip can depend on what that one wrote. The instance must then
     hold every value (a value left to the column's database default compiles to DEFAULT, which cannot be selected)."""
     meta = instance._meta
-    fields = [field for field in meta.local_concrete_fields
-              if not field.generated and (field is not meta.auto_field or instance.pk is not None)]
-    query = InsertQuery(instance.__class__)
-    query.insert_values(fields, [instance])
-    [(sql, params)] = query.get_compiler(connection=connection).as_sql()
+    fields = tuple(field for field in meta.local_concrete_fields
+                   if not field.generated and (field is not meta.auto_field or instance.pk is not None))
+    sql, params = _insert(instance, fields)
     if only_if is None:
         return Statement(sql, params)
     # The compiler writes `INSERT INTO t (columns) VALUES (values)`: the same values selected under a condition.
@@ -49,6 +48,44 @@ def insert_statement(instance: models.Model, *, only_if: Statement | None = None
     assert parts is not None and "DEFAULT" not in parts["values"], sql
     return Statement(f"{parts['into']} SELECT {parts['values']} WHERE EXISTS ({only_if.sql})",
                      [*params, *only_if.params])
+
+
+# The INSERT of each model and set of columns, compiled once: a service that holds a hot lock builds its
+# statements while it holds it, and compiling cost more than preparing the values.
+_INSERT_SQL: dict[tuple[type[models.Model], tuple[models.Field, ...]], str] = {}
+
+
+def _insert(instance: models.Model, fields: tuple[models.Field, ...]) -> tuple[str, list]:
+    """The INSERT of `instance`'s `fields` and its parameters, as Django's compiler writes them. A value that is
+    an expression (a column's database default) is compiled into the SQL: such a statement is compiled anew. The
+    tests (PREPARED_QUERIES_VERIFY) compile every statement and compare."""
+    key = (type(instance), fields)
+    sql = _INSERT_SQL.get(key)
+    if sql is not None and not getattr(settings, "PREPARED_QUERIES_VERIFY", False):
+        values = [field.pre_save(instance, add=True) for field in fields]
+        if not _expressions(values):
+            return sql, _prepared(fields, values)
+    query = InsertQuery(type(instance))
+    query.insert_values(list(fields), [instance])
+    [(compiled, params)] = query.get_compiler(connection=connection).as_sql()
+    values = [getattr(instance, field.attname) for field in fields]  # as the compiler's pre_save left them
+    if not _expressions(values):
+        assert sql in (None, compiled), f"{sql} compiled again as {compiled}"
+        assert [_compared(p) for p in _prepared(fields, values)] == [_compared(p) for p in params], compiled
+        _INSERT_SQL[key] = compiled
+    return compiled, list(params)
+
+
+def _expressions(values: list) -> bool:
+    return any(hasattr(value, "resolve_expression") for value in values)
+
+
+def _prepared(fields: tuple[models.Field, ...], values: list) -> list:
+    return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+
+
+def _compared(param: Any) -> Any:
+    return getattr(param, "obj", param)  # psycopg's JSON wrappers compare by identity: their value
 
 
 _INSERT_VALUES = re.compile(r"(?P<into>INSERT INTO .+?\)) VALUES \((?P<values>.*)\)", re.DOTALL)

@@ -5,8 +5,11 @@ import threading
 import psycopg
 import pytest
 from django.db import DataError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.test.utils import CaptureQueriesContext
 
+from contrib_budget import statements
 from contrib_budget.statements import Statement, ids_reserve_statement, insert_statement, inserted, run_together
 from members.audit import audit_event
 from members.models import AuditEvent
@@ -111,3 +114,28 @@ def test_a_trip_inside_a_callers_block_leaves_the_commit_to_that_block():
         assert _committed_actions() == []
         raise RuntimeError("the caller's work fails after the trip")
     assert not AuditEvent.objects.filter(action__startswith="test.").exists()
+
+
+def test_an_insert_is_compiled_once_per_model_and_columns_and_an_expression_anew(collective, coordinator,
+                                                                                  settings, monkeypatch):
+    settings.PREPARED_QUERIES_VERIFY = False
+    first = insert_statement(audit_event(collective=collective, actor=coordinator, action="test.one"))
+    with monkeypatch.context() as patched:
+        patched.setattr(statements.InsertQuery, "get_compiler", lambda *args, **kwargs: pytest.fail("compiled"))
+        second = insert_statement(audit_event(collective=collective, actor=coordinator, action="test.two"))
+    assert second.sql == first.sql and "test.two" in second.params
+    expressed = audit_event(collective=collective, actor=coordinator, action="")
+    expressed.action = Upper(Value("test.three"))
+    third = insert_statement(expressed)
+    assert third.sql != first.sql and "UPPER" in third.sql
+    run_together([first, second, third])
+    assert sorted(AuditEvent.objects.values_list("action", flat=True)) == ["TEST.THREE", "test.one", "test.two"]
+
+
+def test_the_tests_compile_every_insert_again_and_compare(collective, coordinator, settings, monkeypatch):
+    settings.PREPARED_QUERIES_VERIFY = True
+    insert_statement(audit_event(collective=collective, actor=coordinator, action="test.one"))
+    [key] = [key for key in statements._INSERT_SQL if key[0] is AuditEvent and not key[1][0].primary_key]
+    monkeypatch.setitem(statements._INSERT_SQL, key, "INSERT INTO elsewhere")
+    with pytest.raises(AssertionError, match="compiled again"):
+        insert_statement(audit_event(collective=collective, actor=coordinator, action="test.two"))
