@@ -198,11 +198,13 @@ def _declared_under_the_period_lock(contribution: Contribution, *, actor: User) 
     [[(contribution.pk,)]] = run_together([ids_reserve_statement(Contribution, 1)])
     event = audit_event(collective=contribution.collective, actor=actor, action="contribution.declared",
                         target=contribution, after=contribution_state(contribution))
-    still_open = Statement("SELECT FROM budgets_period WHERE id = %s AND status = %s AND locked_at IS NULL",
-                           [period.pk, PeriodStatus.OPEN.value])
+    scoped = [contribution.collective_id, period.pk]
+    still_open = Statement("SELECT FROM budgets_period WHERE collective_id = %s AND id = %s AND status = %s"
+                           " AND locked_at IS NULL", [*scoped, PeriodStatus.OPEN.value])
     with transaction.atomic():
         [[(period.status, period.locked_at)], _rows, _event] = run_together([
-            Statement("SELECT status, locked_at FROM budgets_period WHERE id = %s FOR UPDATE", [period.pk]),
+            Statement("SELECT status, locked_at FROM budgets_period WHERE collective_id = %s AND id = %s FOR UPDATE",
+                      scoped),
             insert_statement(contribution, only_if=still_open), insert_statement(event, only_if=still_open),
         ], commit=True)
     _refuse_unless_open(period)
