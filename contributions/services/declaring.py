@@ -191,9 +191,8 @@ def _declared_under_the_period_lock(contribution: Contribution, *, actor: User) 
 
     The declarations of a period wait for each other on its row, whose totals their trigger moves: each holds the
     lock for that one trip, not for three and the commit. The rows are written only if the period is still open
-    and unlocked once the lock is held; otherwise nothing is (but an attachment, stored as the statement was
-    made: only a closing that starts in between leaves one behind), and the refusal is the one given before the
-    lock."""
+    and unlocked once the lock is held; otherwise nothing is (the attachment, stored as the statement was made, is
+    removed again), and the refusal is the one given before the lock."""
     period = contribution.period
     [[(contribution.pk,)]] = run_together([ids_reserve_statement(Contribution, 1)])
     event = audit_event(collective=contribution.collective, actor=actor, action="contribution.declared",
@@ -207,7 +206,12 @@ def _declared_under_the_period_lock(contribution: Contribution, *, actor: User) 
                       scoped),
             insert_statement(contribution, only_if=still_open), insert_statement(event, only_if=still_open),
         ], commit=True)
-    _refuse_unless_open(period)
+    try:
+        _refuse_unless_open(period)
+    except DomainError:
+        if contribution.attachment:
+            contribution.attachment.delete(save=False)  # its row was not written: nothing refers to the file
+        raise
     inserted(contribution)
 
 
