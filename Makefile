@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# pytest's processes (pytest-xdist): one per core of a small CI machine; each has its own database and Redis db.
+# A file runs whole in one of them: its module fixtures are built once and its tests keep their order.
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed-stamp
 # axe-core, the accessibility checker the browser tests inject into each page (package.json, from npm).
 AXE := node_modules/axe-core/axe.min.js
@@ -27,7 +30,7 @@ run: $(STAMP)
 
 ## Run the static checks, then the whole test suite against PostgreSQL and Redis (127.0.0.1 by default).
 test: lint $(STAMP) system-packages $(AXE)
-	$(PY) -m pytest
+	$(PY) -m pytest -p tests.parallel -n $(TEST_WORKERS) --dist loadfile
 
 ## Measure the app against its limits on a fresh database (BENCH_SCALE=smoke|small|large, default small; README "Bench").
 ## Not part of `make test`: it drops and re-creates BENCH_DATABASE_URL (default: the cb_bench database).

@@ -50,6 +50,7 @@ OWNER = "postgres"
 # PostgreSQL refuses to run as root: then it runs as the user pgserver creates for the quick start.
 SYSTEM_USER = "pgserver" if os.geteuid() == 0 else None
 WRITERS, READERS = 4, 2
+GUNICORN_WORKERS = 2
 REQUEST_TIMEOUT = 20.0  # an answer slower than this is a hang
 WAIT_TIMEOUT = 60.0  # only a failing run waits this long
 MAX_REQUESTS_PER_THREAD = 2000
@@ -211,7 +212,8 @@ def app(request, cluster, tmp_path) -> Iterator[App]:
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "contrib_budget.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--worker-class", "gthread", "--threads", str(threads), "--timeout", "60", "--preload"],
+             "--workers", str(GUNICORN_WORKERS), "--worker-class", "gthread", "--threads", str(threads),
+             "--timeout", "60", "--preload"],
             cwd=settings.BASE_DIR, env={**env, "CONN_MAX_AGE": conn_max_age}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -221,6 +223,8 @@ def app(request, cluster, tmp_path) -> Iterator[App]:
     try:
         wait_until(lambda: call(app, "GET", app.budget_path).status == 200, "gunicorn answers",
                    alive=app.check_alive)
+        # The first worker may answer before the master has forked the second one (on a busy machine).
+        wait_until(lambda: len(app.workers()) == GUNICORN_WORKERS, "both gunicorn workers run", alive=app.check_alive)
         yield app
     finally:
         try:
