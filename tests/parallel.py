@@ -16,7 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# The longest files first (pytest's --durations on the 2-core CI machine, 2 workers): 5, 4, 3, 2 and 2 minutes.
+# The longest files first (pytest's --durations on the 2-core CI machine: the first three take about 5, 4 and 3
+# minutes; the other two, over a minute each, in many tests).
 LONGEST_FILES = ("tests/test_schemathesis.py", "tests/e2e/test_accessibility.py", "tests/test_migrations.py",
                  "tests/test_bounded_pages.py", "tests/test_crash_safety.py")
 
