@@ -15,7 +15,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # The longest files first (pytest's --durations on the 2-core CI machine: the first three take about 5, 4 and 3
 # minutes; the other two, over a minute each, in many tests).
 LONGEST_FILES = ("tests/test_schemathesis.py", "tests/e2e/test_accessibility.py", "tests/test_migrations.py",
@@ -27,7 +26,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
-    url = urlsplit(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
+    url = urlsplit(os.environ["REDIS_URL"])  # pytest-env, also tryfirst but registered later, has set its default
     database = int(url.path.strip("/") or 0) + int(worker.removeprefix("gw"))
     os.environ["REDIS_URL"] = urlunsplit(url._replace(path=f"/{database}"))
 
