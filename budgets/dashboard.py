@@ -21,21 +21,26 @@ from members.models import Collective, Membership, Role
 from members.selectors import WaitingItem, by_collective_name, collectives_where, per_collective, waiting_provider
 
 from . import charts, selectors
-from .models import NET_AMOUNT, PAYABLE, Payout, Period, PeriodStatus
+from .models import NET_AMOUNT, PAYABLE, Budget, Payout, Period, PeriodStatus
 
 SHOWN_BUDGETS = 6
 SHOWN_PERIODS = 4
 
 
+def _budgets_running_or_holding_money(collective_id: int, today: date):
+    return (selectors.with_money(Budget.objects.filter(collective_id=collective_id))
+            .alias(left=F("received_total") + F("pledged_total") - F("granted_total"))
+            .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today) | ~Q(left=0))
+            .order_by("name", "id")[:SHOWN_BUDGETS + 1])
+
+
+# Prepared (contrib_budget.prepared), as the panels' other queries: compiling them cost more than running them.
+_BUDGETS_RUNNING_OR_HOLDING_MONEY = Prepared(_budgets_running_or_holding_money)
+
+
 def _money(collective: Collective, membership: Membership) -> dict | None:
     """The budgets still running, or that still hold money, each as a gauge."""
-    today = timezone.localdate()
-    budgets = list(
-        selectors.budgets_with_money(collective).prefetch_related(None)
-        .alias(left=F("received_total") + F("pledged_total") - F("granted_total"))
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today) | ~Q(left=0))
-        .order_by("name", "id")[:SHOWN_BUDGETS + 1]
-    )
+    budgets = _BUDGETS_RUNNING_OR_HOLDING_MONEY.rows(collective_id=collective.pk, today=timezone.localdate())
     is_coordinator = membership.has_role(Role.COORDINATOR)
     if not budgets and not is_coordinator:
         return None
@@ -45,13 +50,21 @@ def _money(collective: Collective, membership: Membership) -> dict | None:
             "is_coordinator": is_coordinator}
 
 
+def _periods_under_way(collective_id: int, today: date):
+    under_way = (Period.objects.filter(collective_id=collective_id, starts_on__lte=today,
+                                       status__in=(PeriodStatus.OPEN, PeriodStatus.DEFICIT))
+                 .order_by("ends_on", "budget__name", "id"))
+    return selectors.with_demand(Period.objects.filter(collective_id=collective_id,
+                                                       pk__in=under_way.values("pk")[:SHOWN_PERIODS + 1])
+                                 .order_by("ends_on", "budget__name", "id"))
+
+
+_PERIODS_UNDER_WAY = Prepared(_periods_under_way)
+
+
 def _open_periods(collective: Collective, membership: Membership) -> dict | None:
     """The periods under way (started, not closed), the soonest ending first: requests against money."""
-    under_way = (Period.objects.of(collective)
-                 .filter(status__in=(PeriodStatus.OPEN, PeriodStatus.DEFICIT), starts_on__lte=timezone.localdate())
-                 .order_by("ends_on", "budget__name", "id"))
-    periods = selectors.with_figures(Period.objects.filter(pk__in=under_way.values("pk")[:SHOWN_PERIODS + 1])
-                                     .order_by("ends_on", "budget__name", "id"))
+    periods = selectors.figures_of(_PERIODS_UNDER_WAY.rows(collective_id=collective.pk, today=timezone.localdate()))
     if not periods:
         return None
     more, periods = len(periods) > SHOWN_PERIODS, periods[:SHOWN_PERIODS]

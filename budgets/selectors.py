@@ -24,6 +24,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, RowNumber
 
 from contrib_budget.money import ZERO
+from contrib_budget.prepared import Prepared
 from contrib_budget.scopes import across_collectives
 from members.models import Collective, User
 
@@ -71,12 +72,16 @@ def sum_of(queryset: QuerySet[Any], column: str | Combinable) -> Coalesce:
     )
 
 
-def budgets_with_money(collective: Collective) -> QuerySet[Budget]:
-    """Budgets of a collective annotated with received and pledged totals (the granted one is a column)."""
+def with_money(budgets: QuerySet[Budget]) -> QuerySet[Budget]:
+    """Budgets annotated with their received and pledged totals (the granted one is a column)."""
     fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
-    return (Budget.objects.of(collective).prefetch_related("rate_levels")
-            .annotate(received_total=sum_of(fundings.filter(status=FundingStatus.RECEIVED), "amount"),
-                      pledged_total=sum_of(fundings.filter(status=FundingStatus.PLEDGED), "amount")))
+    return budgets.annotate(received_total=sum_of(fundings.filter(status=FundingStatus.RECEIVED), "amount"),
+                            pledged_total=sum_of(fundings.filter(status=FundingStatus.PLEDGED), "amount"))
+
+
+def budgets_with_money(collective: Collective) -> QuerySet[Budget]:
+    """The budgets of a collective `with_money`, their rate levels fetched too."""
+    return with_money(Budget.objects.of(collective).prefetch_related("rate_levels"))
 
 
 def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal | None) -> bool:
@@ -85,12 +90,9 @@ def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal
     return available is not None and max(requested, validated) > available
 
 
-def periods_with_figures(budget: Budget, *, period: Period | None = None) -> list["PeriodWithFigures"]:
-    """The periods of a budget (or only `period`), in order, with their figures (`with_figures`)."""
-    queryset = Period.objects.filter(budget=budget).order_by("index")
-    if period is not None:
-        queryset = queryset.filter(pk=period.pk)
-    return with_figures(queryset)
+def periods_with_figures(budget: Budget) -> list["PeriodWithFigures"]:
+    """The periods of a budget, in order, with their figures (`with_figures`)."""
+    return with_figures(Period.objects.filter(budget=budget).order_by("index"))
 
 
 def periods_of_budget(budget: Budget) -> QuerySet[Period]:
@@ -138,15 +140,25 @@ def tasks_first_of(envelope_ids: Iterable[int], *, published_only: bool, count: 
     return first
 
 
+def with_demand(periods: QuerySet[Period]) -> QuerySet[Period]:
+    """Periods with their budget, `requested`, `validated`, `declaration_count` (budgets.demand) and `granted`:
+    the rows `figures_of` completes."""
+    return periods.select_related("budget").annotate(**period_demand(), granted=F("granted_total"))
+
+
 def with_figures(periods: QuerySet[Period]) -> list["PeriodWithFigures"]:
     """Periods, of one budget or of many, with `requested`, `validated`, `declaration_count` (budgets.demand),
     `granted`, `available_now` (frozen once closed or in deficit; while open, what a closing now could grant, by
     the rule of `closing.period_available`) and `over`. At most three queries, whatever the number of periods,
     budgets, declarations and payouts (a period keeps its totals in its row): a dashboard shows the open periods
     of every budget at once."""
-    # What period_demand() annotates is registered at run time, and the loop below sets the rest of the figures.
-    figured = cast("list[PeriodWithFigures]", list(
-        periods.select_related("budget").annotate(**period_demand(), granted=F("granted_total"))))
+    return figures_of(list(with_demand(periods)))
+
+
+def figures_of(periods: list[Period]) -> list["PeriodWithFigures"]:
+    """Periods read through `with_demand`, completed with the figures of `with_figures`."""
+    # What period_demand() annotated is registered at run time, and the loop below sets the rest of the figures.
+    figured = cast("list[PeriodWithFigures]", periods)
     budgets = {current.budget_id: current.budget for current in figured}
     left, closed = _funds_not_granted_and_closed(budgets)
     counts = {pk: period_count(budget) for pk, budget in budgets.items()}
@@ -181,37 +193,52 @@ def with_figures(periods: QuerySet[Period]) -> list["PeriodWithFigures"]:
     return figured
 
 
+def _funds_and_closed(budget_ids: list[int]) -> QuerySet[Budget]:
+    fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
+    closed = (Period.objects.filter(budget=OuterRef("pk"), status=PeriodStatus.CLOSED).order_by().values("budget")
+              .annotate(n=Count("id")).values("n")[:1])
+    return (Budget.objects.filter(pk__any=budget_ids)
+            .annotate(funded=sum_of(fundings, "amount"), closed=Coalesce(Subquery(closed), Value(0)))
+            .values_list("pk", "funded", "granted_total", "closed"))
+
+
+# Prepared (contrib_budget.prepared): every page showing a period's figures reads these, and compiling them cost
+# more than running them. The budgets and periods are those the caller read, in its own collective.
+_FUNDS_NOT_GRANTED_AND_CLOSED = Prepared(_funds_and_closed)
+
+
 def _funds_not_granted_and_closed(budgets: dict[int, Budget]) -> tuple[dict[int, Decimal], dict[int, int]]:
     """Per budget: its fundings (not cancelled) less what closings granted, and how many periods are closed."""
     if not budgets:
         return {}, {}
-    fundings = Funding.objects.filter(budget=OuterRef("pk"), cancelled_at__isnull=True).order_by().values("budget")
-    closed = (Period.objects.filter(budget=OuterRef("pk"), status=PeriodStatus.CLOSED).order_by().values("budget")
-              .annotate(n=Count("id")).values("n")[:1])
-    rows = (Budget.objects.filter(pk__in=list(budgets))
-            .annotate(funded=sum_of(fundings, "amount"), closed=Coalesce(Subquery(closed), Value(0)))
-            .values_list("pk", "funded", "granted_total", "closed"))
     left, count = {}, {}
-    for pk, funded, granted, closed_count in rows:
+    for pk, funded, granted, closed_count in _FUNDS_NOT_GRANTED_AND_CLOSED.rows(budget_ids=list(budgets)):
         left[pk], count[pk] = funded - granted, closed_count
     return left, count
+
+
+_CLOSED_PERIODS_KEPT = Prepared(lambda budget_ids, indexes: Period.objects.filter(
+    budget_id__any=budget_ids, index__any=indexes, status=PeriodStatus.CLOSED, available__isnull=False,
+).values_list("budget_id", "index", "available", "granted_total"))
 
 
 def _leftovers_of_closed(wanted: set[tuple[int, int]]) -> dict[tuple[int, int], Decimal]:
     """(budget id, index) of closed periods → what they kept of their money (`closing.carried_in`)."""
     if not wanted:
         return {}
-    rows = (Period.objects.filter(budget_id__in={budget_id for budget_id, _index in wanted},
-                                  index__in={index for _budget_id, index in wanted},
-                                  status=PeriodStatus.CLOSED, available__isnull=False)
-            .values_list("budget_id", "index", "available", "granted_total"))
+    rows = _CLOSED_PERIODS_KEPT.rows(budget_ids=sorted({budget_id for budget_id, _index in wanted}),
+                                     indexes=sorted({index for _budget_id, index in wanted}))
     return {(budget_id, index): max(available - granted, ZERO) for budget_id, index, available, granted in rows
             if (budget_id, index) in wanted}
 
 
+_ONE_PERIOD = Prepared(lambda collective_id, period_id: with_demand(
+    Period.objects.filter(collective_id=collective_id, pk=period_id)))
+
+
 def period_with_figures(period: Period) -> "PeriodWithFigures":
-    """One period with the figures `periods_with_figures` gives, without computing the others'."""
-    return periods_with_figures(period.budget, period=period)[0]
+    """One period with the figures `with_figures` gives, without computing its budget's other periods'."""
+    return figures_of(_ONE_PERIOD.rows(collective_id=period.collective_id, period_id=period.pk))[0]
 
 
 def payouts_unposted(*, period: Period) -> QuerySet[Payout]:

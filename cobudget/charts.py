@@ -28,9 +28,3 @@ def wallet_gauge(wallet, *, currency: str) -> BarChart:
         (Series("given", _("Given"), BLUE), max(wallet.envelope - left, ZERO)),
         (Series("left", _("Left to give"), GREEN, hatched=True), left),
     ])], uid=f"wallet-{wallet.pk}", currency=currency)
-
-
-def next_goal_share(bucket, funded: Decimal) -> Decimal:
-    """How close a bucket is to its next goal (the minimum, then the maximum), from 0 to 1."""
-    goal = bucket.min_goal if funded < bucket.min_goal else bucket.max_goal
-    return min(funded / goal, Decimal(1)) if goal > 0 else Decimal(1)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from budgets.models import Payout, PeriodStatus
 from budgets.payouts import payouts_mark_paid
 from cobudget import services as cobudget
+from cobudget.dashboard import _NEAREST_THEIR_GOAL
 from contributions.closing import period_close
 from contributions.models import ContributionStatus
 from members.models import AuditEvent, Membership, Role
@@ -188,6 +189,17 @@ def test_the_rounds_show_my_wallet_and_the_buckets_nearest_their_goal(client, co
     # The accountant takes no part in the round: no wallet, no "give" button, the buckets still show.
     [seen] = _panel(_page(client, accountant, collective), "cobudget.rounds")["rounds"]
     assert seen.wallet_chart is None and len(seen.nearest) == 3
+
+
+def test_the_database_sends_only_the_buckets_shown_nearest_their_goal(collective, coordinator, member):
+    """A round of many buckets costs the dashboard the three it shows, not a row per bucket."""
+    round = _round(collective, coordinator)
+    buckets = [_bucket(round, coordinator, f"B{index}", "10.00", "20.00") for index in range(5)]
+    cobudget.allocation_create(bucket=buckets[3], actor=member, amount="5.00")
+    cobudget.allocation_create(bucket=buckets[4], actor=member, amount="20.00")  # full: it needs nothing
+    sent = _NEAREST_THEIR_GOAL.rows(collective_id=collective.pk, round_ids=[round.pk])
+    assert [bucket.title for bucket in sent] == ["B3", "B0", "B1"]  # even shares in the order proposed
+    assert sent[0].funded == Decimal("5.00")
 
 
 def test_recent_activity_is_what_i_was_told_and_for_coordinators_the_latest_changes(client, collective,
