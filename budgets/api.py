@@ -297,8 +297,9 @@ class BudgetPeriodViewSet(BudgetChildMixin, mixins.ListModelMixin, viewsets.Gene
     queryset = Period.objects.none()
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(selectors.periods_with_figures(self.budget))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        # A page of periods, then its figures: the budget's other periods are never read.
+        page = self.paginate_queryset(selectors.with_demand(selectors.periods_of_budget(self.budget)))
+        return self.get_paginated_response(self.get_serializer(selectors.figures_of(page), many=True).data)
 
 
 class PeriodViewSet(CollectiveScopedMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

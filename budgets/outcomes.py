@@ -19,7 +19,7 @@ def _span(period: Period) -> str:
 
 
 def period_close_question(period: Period, currency: str) -> str:
-    """`period` carries the figures of `selectors.periods_with_figures`."""
+    """`period` carries the figures of `selectors.with_figures`."""
     figures = {"span": _span(period), "validated": format_money(period.validated, currency),
                "available": format_money(period.available_now, currency)}
     question = _("Closing the period %(span)s grants its validated declarations: %(validated)s validated, "

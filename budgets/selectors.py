@@ -90,11 +90,6 @@ def period_is_over(*, requested: Decimal, validated: Decimal, available: Decimal
     return available is not None and max(requested, validated) > available
 
 
-def periods_with_figures(budget: Budget) -> list["PeriodWithFigures"]:
-    """The periods of a budget, in order, with their figures (`with_figures`)."""
-    return with_figures(Period.objects.filter(budget=budget).order_by("index"))
-
-
 def periods_of_budget(budget: Budget) -> QuerySet[Period]:
     return Period.objects.filter(budget=budget).order_by("index")
 

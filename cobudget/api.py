@@ -218,7 +218,7 @@ class BucketSerializer(ModelSerializer):
     def _funding(self, bucket) -> selectors.BucketFunding:
         funding = self.context.get("funding", {})
         if bucket.pk not in funding:
-            funding.update(selectors.funding_by_bucket([bucket], self.context["request"].user, named=False))
+            funding.update(selectors.funding_by_bucket([bucket], self.context["request"].user))
         return funding[bucket.pk]
 
     def get_funded_amount(self, bucket) -> str:
@@ -321,7 +321,7 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         context = self.get_serializer_context()
-        context["funding"] = selectors.funding_by_bucket(page, request.user, named=False)
+        context["funding"] = selectors.funding_by_bucket(page, request.user)
         return self.get_paginated_response(BucketSerializer(page, many=True, context=context).data)
 
     def create(self, request, *args, **kwargs):
@@ -405,10 +405,11 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
                 on_behalf_of=delegation_api.on_behalf_of_member(self.collective, serializer.validated_data),
             )
             return Response(AllocationResultSerializer(result).data, status=status.HTTP_201_CREATED)
-        funding = selectors.funding_by_bucket([bucket], request.user)[bucket.pk]
-        visible = selectors.allocations_visible(bucket.round)
-        funders = [{"user": uid, "name": name, "amount": amount} for uid, name, amount in funding.funders
-                   if visible or uid == request.user.pk]
-        page = delegation_api.with_delegates(bucket.round, bucket.pk, self.paginate_queryset(funders))
+        # Until the round shows who gave what, a person reads only their own line.
+        hidden = not selectors.allocations_visible(bucket.round)
+        rows = self.paginate_queryset(selectors.funders_of_bucket(
+            bucket, only_user_id=request.user.pk if hidden else None))
+        funders = [{"user": row["user_id"], "name": selectors.funder_name(row), "amount": row["net"]} for row in rows]
+        page = delegation_api.with_delegates(bucket.round, bucket.pk, funders)
         return self.get_paginated_response(FunderSerializer(page, many=True).data)
 

@@ -75,21 +75,21 @@ class ClosePreview:
 def round_close_preview(round: Round) -> ClosePreview:
     """What the close would decide now, by the round's rules (the same `bucket_outcome` the close applies)."""
     preview = ClosePreview(0, ZERO, 0, 0, ZERO, ZERO)
-    # Three columns, not model instances: the coordinator's round page asks this at every load, whatever the
-    # number of buckets.
-    buckets = (Bucket.objects.of(round.collective_id)
-               .filter(round=round, status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN, BucketStatus.FUNDED))
-               .values_list("status", "min_goal", "account__balance"))
-    for status, min_goal, funded in buckets:
-        outcome = BucketStatus.UNFUNDED if status == BucketStatus.PROPOSED else services.bucket_outcome(
-            round=round, funded=funded, min_goal=min_goal)
+    # One row an outcome, summed by the database: the coordinator's round page asks this at every load, whatever
+    # the number of buckets.
+    by_outcome = (Bucket.objects.of(round.collective_id)
+                  .filter(round=round, status__in=(BucketStatus.PROPOSED, BucketStatus.OPEN, BucketStatus.FUNDED))
+                  .annotate(outcome=services.bucket_outcome_in_sql(round)).order_by().values("outcome")
+                  .annotate(count=Count("id"), funded=Sum("account__balance"))
+                  .values_list("outcome", "count", "funded"))
+    for outcome, count, funded in by_outcome:
         if outcome == BucketStatus.UNFUNDED:
-            preview.unfunded += 1
+            preview.unfunded += count
             preview.refunded += funded
         else:
-            preview.funded += 1
+            preview.funded += count
             preview.funded_total += funded
-            preview.partially += outcome == BucketStatus.PARTIALLY_FUNDED
+            preview.partially += count if outcome == BucketStatus.PARTIALLY_FUNDED else 0
     # Refunds land in the wallets first; what the wallets then hold is what the leftover rule applies to.
     preview.left_in_wallets = selectors.left_in_wallets(round) + preview.refunded
     return preview
@@ -189,15 +189,15 @@ def bucket_merge_questions(bucket: Bucket, targets: list[Bucket]) -> dict[int, s
     """For each bucket `bucket` could merge into, the question that states both goals before and after.
 
     `bucket` and `targets` carry their funding (views._decorate); what would move follows the merge's own
-    per-member rule (`services.merge_split`), so the figures are the ones the merge will post.
+    per-member rule (`services.merge_split`, summed by the database: `services.merge_moved_by_target`), so the
+    figures are the ones the merge will post.
     """
     currency = bucket.collective.currency
     round = bucket.round
     lines = {}
+    moved_by_target = services.merge_moved_by_target(bucket, [target.pk for target in targets])
     for target in targets:
-        in_target = {uid: amount for uid, _name, amount in target.funding.funders}
-        moved = sum((services.merge_split(round, amount, in_target.get(uid, ZERO))[0]
-                     for uid, _name, amount in bucket.funding.funders), ZERO)
+        moved = moved_by_target[target.pk]
         returned = bucket.funding.funded_amount - moved
         text = [
             _("Merge “%(source)s” into “%(target)s”:") % {"source": bucket.title, "target": target.title},

@@ -7,9 +7,23 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, TextChoices, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextChoices,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -103,7 +117,7 @@ class BucketFunding:
     funded_amount: Decimal = ZERO
     funders_count: int = 0
     my_amount: Decimal = ZERO
-    # (user id, name, amount) of every funder; only filled when allocations are visible.
+    # (user id, name, amount) of the biggest funders, as many as asked; only filled when allocations are visible.
     funders: list = field(default_factory=list)
 
 
@@ -116,35 +130,44 @@ _FUNDERS_COUNTED = Prepared(lambda bucket_ids, user_id: (
     .annotate(count=Count("id"), mine=Sum("amount", filter=Q(user_id=user_id), default=ZERO))
     .values_list("bucket_id", "count", "mine")
 ))
-_FUNDERS_NAMED = Prepared(lambda bucket_ids: (
+_BIGGEST_FUNDERS = Prepared(lambda bucket_ids, most: (
     _funders_of(bucket_ids).values("bucket_id", "user_id", "user__name", "user__email", net=F("amount"))
-    .order_by("bucket_id", "-amount", "user_id")
+    .annotate(rank=Window(RowNumber(), partition_by=F("bucket_id"), order_by=[F("amount").desc(), F("user_id")]))
+    .filter(rank__lte=most).order_by("bucket_id", "rank")
 ))
 
 
+def funder_name(row: dict) -> str:
+    """A funder as a list of funders names them: their name, else their address before the @."""
+    return row["user__name"] or row["user__email"].split("@")[0]
+
+
+def funders_of_bucket(bucket: Bucket, *, only_user_id: int | None = None) -> QuerySet[MemberBucketTotal]:
+    """A bucket's funders, the biggest first (those of `only_user_id` alone when given), as rows of `user_id`,
+    `user__name`, `user__email` and `net`: a list to paginate, never read whole."""
+    funders = _funders_of([bucket.pk])
+    if only_user_id is not None:
+        funders = funders.filter(user_id=only_user_id)
+    return funders.values("user_id", "user__name", "user__email", net=F("amount")).order_by("-amount", "user_id")
+
+
 def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None, *,
-                      named: bool = True) -> dict[int, BucketFunding]:
-    """Funders, counts and what `user` gave, for many buckets in one query: the members' running totals, one row
-    a funder, rather than the sum of every allocation the buckets received. Unless `named`, only the counts and
-    what `user` gave, summed by the database: a list of buckets does not name their funders (50 buckets of 20
-    funders each are 1,000 rows otherwise)."""
+                      naming: int = 0) -> dict[int, BucketFunding]:
+    """Funded amounts, funder counts and what `user` gave, for many buckets in one query summed by the database
+    (one row a bucket, from the members' running totals rather than every allocation); with `naming`, the
+    `naming` biggest funders of each bucket named, in one more query (never a row for every funder: 50 buckets
+    of 1,000 funders each would be 50,000)."""
     result = {bucket.pk: BucketFunding(funded_amount=bucket_funded_amount(bucket)) for bucket in buckets}
     if not buckets:
         return result
     bucket_ids = [bucket.pk for bucket in buckets]
-    if not named:
-        # Nobody has the id 0: without a person, what they gave is nothing.
-        counted = _FUNDERS_COUNTED.rows(bucket_ids=bucket_ids, user_id=getattr(user, "pk", None) or 0)
-        for bucket_id, count, my_amount in counted:
-            result[bucket_id].funders_count, result[bucket_id].my_amount = count, my_amount
-        return result
-    for row in _FUNDERS_NAMED.rows(bucket_ids=bucket_ids):
-        funding = result[row["bucket_id"]]
-        funding.funders_count += 1
-        name = row["user__name"] or row["user__email"].split("@")[0]
-        funding.funders.append((row["user_id"], name, row["net"]))
-        if user is not None and row["user_id"] == user.pk:
-            funding.my_amount = row["net"]
+    # Nobody has the id 0: without a person, what they gave is nothing.
+    for bucket_id, count, my_amount in _FUNDERS_COUNTED.rows(bucket_ids=bucket_ids,
+                                                            user_id=getattr(user, "pk", None) or 0):
+        result[bucket_id].funders_count, result[bucket_id].my_amount = count, my_amount
+    if naming:
+        for row in _BIGGEST_FUNDERS.rows(bucket_ids=bucket_ids, most=naming):
+            result[row["bucket_id"]].funders.append((row["user_id"], funder_name(row), row["net"]))
     return result
 
 

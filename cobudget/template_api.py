@@ -147,5 +147,5 @@ class BucketCarryOverViewSet(CollectiveScopedMixin, viewsets.ViewSet):
         bucket = (Bucket.objects.of(self.collective).select_related("account", "round")
                   .prefetch_related("carriers", "lines").get(pk=bucket.pk))
         context = {"request": request, "collective": self.collective,
-                   "funding": selectors.funding_by_bucket([bucket], request.user, named=False)}
+                   "funding": selectors.funding_by_bucket([bucket], request.user)}
         return Response(BucketSerializer(bucket, context=context).data)

@@ -53,11 +53,11 @@ def _is_coordinator(request) -> bool:
 
 
 def _decorate(buckets: list[Bucket], user, *, round: Round | None = None, wallet=None,
-              funding_open: bool = False, named: bool = True) -> list[Bucket]:
-    """Attach funding figures (one query for all buckets; the funders named unless not `named`) and bar widths;
-    with the reader's wallet, what they may do: give (`may_give`, up to `room`: the bucket's need, the per-member
-    cap and the wallet all bound it) and take back (`may_take_back`: only where they gave)."""
-    funding = selectors.funding_by_bucket(buckets, user, named=named)
+              funding_open: bool = False, naming: int = 0) -> list[Bucket]:
+    """Attach funding figures (one query for all buckets; the `naming` biggest funders of each named in one more)
+    and bar widths; with the reader's wallet, what they may do: give (`may_give`, up to `room`: the bucket's need,
+    the per-member cap and the wallet all bound it) and take back (`may_take_back`: only where they gave)."""
+    funding = selectors.funding_by_bucket(buckets, user, naming=naming)
     balance = wallet.account.balance if wallet else ZERO
     cap = round.max_per_member_per_bucket if round else None
     for bucket in buckets:
@@ -88,7 +88,7 @@ def round_context(request, round: Round, buckets, *, named: bool = False) -> dic
     funding_open = services.funding_is_open(round)
     visible = selectors.allocations_visible(round)
     buckets = _decorate(list(buckets), request.user, round=round, wallet=wallet, funding_open=funding_open,
-                        named=named)
+                        naming=FUNDERS_SHOWN if named else 0)
     for bucket in buckets:
         bucket.live_version = live.bucket_version(bucket, visible=visible)
     return {
@@ -244,7 +244,7 @@ def round_results(request, collective_slug, round_id):
         return equal_shares_pages.round_results(request, round, per_page=RESULTS_PER_PAGE,
                                                 is_coordinator=_is_coordinator(request))
     page = Paginator(selectors.results_buckets(round), RESULTS_PER_PAGE).get_page(request.GET.get("page"))
-    buckets = _decorate(list(page.object_list), request.user)
+    buckets = _decorate(list(page.object_list), request.user, naming=FUNDERS_SHOWN)
     refunded = selectors.refunded_by_bucket(round, buckets=buckets)
     charted = []
     for bucket in buckets:
@@ -267,9 +267,8 @@ def round_results(request, collective_slug, round_id):
 
 
 def _name_biggest_funders(bucket: Bucket) -> None:
-    """Keep the FUNDERS_SHOWN biggest funders to name; `funders_unnamed` counts the others."""
+    """`funders_unnamed` counts the funders past the FUNDERS_SHOWN biggest, whom the page names."""
     bucket.funders_unnamed = max(bucket.funding.funders_count - FUNDERS_SHOWN, 0)
-    bucket.funding.funders = bucket.funding.funders[:FUNDERS_SHOWN]
 
 
 MERGE_TARGETS_SHOWN = 20
@@ -297,7 +296,7 @@ def bucket_detail(request, collective_slug, bucket_id):
         "allocate_form": AllocateForm(), "comment_form": CommentForm(), "flag_form": FlagForm(),
         **_merge_targets(request, bucket, is_carrier=is_carrier),
     })
-    _name_biggest_funders(bucket)  # once the merge questions counted every funder
+    _name_biggest_funders(bucket)
     if (is_carrier or context["is_coordinator"]) and round.status != RoundStatus.CLOSED \
             and bucket.status in services.BUCKET_LIVE:
         context["cancel_question"] = outcomes.bucket_cancel_question(bucket)
@@ -313,7 +312,7 @@ def _merge_targets(request, bucket: Bucket, *, is_carrier: bool) -> dict:
     if bucket.round.status == RoundStatus.CLOSED or bucket.status not in mergeable or not (is_carrier or coordinator):
         return {"merge_targets": []}
     targets = selectors.round_buckets(bucket.round).filter(status__in=mergeable).exclude(pk=bucket.pk)
-    if bucket.funding.funders:  # its allocations can only follow it into a bucket open for funding
+    if bucket.funding.funders_count:  # its allocations can only follow it into a bucket open for funding
         targets = targets.filter(status=BucketStatus.OPEN)
     if not coordinator:
         targets = targets.filter(carriers=request.user)

@@ -33,9 +33,17 @@ from .buckets import (
     bucket_merge,
     bucket_propose,
     bucket_update,
+    merge_moved_by_target,
     merge_split,
 )
-from .closing import bucket_outcome, buckets_settle, round_close, rounds_close_due, wallets_settle
+from .closing import (
+    bucket_outcome,
+    bucket_outcome_in_sql,
+    buckets_settle,
+    round_close,
+    rounds_close_due,
+    wallets_settle,
+)
 from .delegations import wallet_delegate, wallet_delegation_revoke
 from .flags import bucket_flag, bucket_flag_resolve
 from .handover import bucket_to_envelope
@@ -95,6 +103,7 @@ __all__ = [
     "bucket_merge",
     "bucket_propose",
     "bucket_update",
+    "merge_moved_by_target",
     "merge_split",
     # allocations
     "AllocationResult",
@@ -104,6 +113,7 @@ __all__ = [
     "wallet_delegation_revoke",
     # closing
     "bucket_outcome",
+    "bucket_outcome_in_sql",
     "buckets_settle",
     "round_close",
     "rounds_close_due",

@@ -1,5 +1,5 @@
-"""Lists of buckets count their funders in the database (`funding_by_bucket(named=False)`): one row a bucket,
-the same figures as naming every funder, which a bucket's own page still does."""
+"""Lists of buckets count their funders in the database (`funding_by_bucket`): one row a bucket, the same figures
+as naming every funder. A bucket's own page also names its biggest funders, as many as it shows (`naming`)."""
 
 from decimal import Decimal
 
@@ -29,17 +29,24 @@ def funded(make_round, make_bucket, people):
 @pytest.mark.parametrize("reader", [0, 1, 3, 5, None])
 def test_counted_funders_are_those_named_and_what_the_reader_gave(funded, people, reader):
     user = people[reader] if reader is not None else AnonymousUser()
-    named = selectors.funding_by_bucket(funded, user)
-    counted = selectors.funding_by_bucket(funded, user, named=False)
+    named = selectors.funding_by_bucket(funded, user, naming=10)
+    counted = selectors.funding_by_bucket(funded, user)
     assert {pk: (f.funded_amount, f.funders_count, f.my_amount) for pk, f in counted.items()} == {
         pk: (f.funded_amount, f.funders_count, f.my_amount) for pk, f in named.items()}
     assert [named[bucket.pk].funders_count for bucket in funded] == [3, 1, 0]
     assert all(not funding.funders for funding in counted.values())
 
 
+def test_naming_reads_only_the_biggest_funders_of_each_bucket(funded, people):
+    named = selectors.funding_by_bucket(funded, people[1], naming=2)
+    assert [[(uid, amount) for uid, _name, amount in named[bucket.pk].funders] for bucket in funded] == [
+        [(people[1].pk, D("20.00")), (people[0].pk, D("10.00"))], [(people[1].pk, D("15.00"))], []]
+    assert [named[bucket.pk].funders_count for bucket in funded] == [3, 1, 0]
+
+
 def test_a_list_of_buckets_reads_one_row_a_bucket_not_one_a_funder(funded, people):
     with CaptureQueriesContext(connection) as queries:
-        selectors.funding_by_bucket(funded, people[1], named=False)
+        selectors.funding_by_bucket(funded, people[1])
     [totals] = [query["sql"] for query in queries if "cobudget_memberbuckettotal" in query["sql"]]
     assert "GROUP BY" in totals and "members_user" not in totals
 
@@ -65,7 +72,7 @@ def test_the_round_page_its_give_box_and_the_api_count_funders_without_naming_th
     assert _named_funders(queries) == []
     with CaptureQueriesContext(connection) as queries:
         assert client.get(f"/c/{collective.slug}/cobudget/buckets/{funded[0].pk}/").status_code == 200
-    assert _named_funders(queries)  # a bucket's own page names its funders (and the merge questions read them)
+    assert _named_funders(queries)  # a bucket's own page names its biggest funders
     listed = api(coordinator).get(f"/api/v1/collectives/{collective.slug}/buckets/?round={round_id}").json()
     assert {row["title"]: (row["funders_count"], row["my_allocation"]) for row in listed["results"]} == {
         "Many": (3, "11.00"), "One": (1, "0.00"), "None": (0, "0.00")}
