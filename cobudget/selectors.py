@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.expressions import ArraySubquery
@@ -142,7 +143,7 @@ def funder_name(row: dict) -> str:
     return row["user__name"] or row["user__email"].split("@")[0]
 
 
-def funders_of_bucket(bucket: Bucket, *, only_user_id: int | None = None) -> QuerySet[MemberBucketTotal]:
+def funders_of_bucket(bucket: Bucket, *, only_user_id: int | None = None) -> QuerySet[MemberBucketTotal, Any]:
     """A bucket's funders, the biggest first (those of `only_user_id` alone when given), as rows of `user_id`,
     `user__name`, `user__email` and `net`: a list to paginate, never read whole."""
     funders = _funders_of([bucket.pk])

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
 
 from budgets.ledger import account_get_or_create, transfer
-from budgets.models import AccountKind
+from budgets.models import MONEY, AccountKind
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from contrib_budget.keywords import UNSET, Unset, given
@@ -342,7 +342,8 @@ def merge_moved_by_target(source: Bucket, target_ids: list[int]) -> dict[int, De
     """What of `source`'s allocations would follow a merge into each of `target_ids`, by `merge_split`'s rule,
     summed by the database: the bucket's page asks it of its merge targets, whatever the number of funders.
     tests/cobudget/test_merge_preview.py holds it to what the merge moves."""
-    money = DecimalField(max_digits=14, decimal_places=2)
+    money: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=MONEY["max_digits"],
+                                                           decimal_places=MONEY["decimal_places"])
     funders = MemberBucketTotal.objects.filter(bucket_id=source.pk, amount__gt=0).order_by().values("bucket_id")
     cap = source.round.max_per_member_per_bucket
     if cap is None:

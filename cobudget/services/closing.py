@@ -90,7 +90,8 @@ def bucket_outcome_in_sql(round: Round) -> Case:
     outcomes = [When(status=BucketStatus.PROPOSED, then=Value(BucketStatus.UNFUNDED.value)),
                 When(Q(account__balance__gte=F("min_goal")), then=Value(BucketStatus.FUNDED.value))]
     if round.partial_policy == PartialPolicy.ACCEPT:
-        reaches_threshold = GreaterThanOrEqual(funded * 100, F("min_goal") * round.partial_threshold_percent)
+        reaches_threshold: GreaterThanOrEqual = GreaterThanOrEqual(funded * 100,
+                                                                   F("min_goal") * round.partial_threshold_percent)
         outcomes.append(When(Q(account__balance__gt=0) & Q(reaches_threshold),
                              then=Value(BucketStatus.PARTIALLY_FUNDED.value)))
     return Case(*outcomes, default=Value(BucketStatus.UNFUNDED.value), output_field=CharField())
