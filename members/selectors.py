@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -241,6 +242,14 @@ def invitation_by_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("collective", "invited_by").filter(token=token).first()
 
 
+AuditEvents = TypeVar("AuditEvents", bound=QuerySet[AuditEvent])
+
+
+def newest_first(events: AuditEvents) -> AuditEvents:
+    """Audit events as the trail lists them: the latest first, with who did them."""
+    return events.select_related("actor").order_by("-created_at", "-id")
+
+
 def audit_events(collective: Collective, *, action: str = "", actor: int | str | None = None,
                  since: date | None = None, until: date | None = None) -> QuerySet[AuditEvent]:
     """The collective's audit trail, newest first; `actor` is a person's id or "system" (no person), and the days
@@ -248,7 +257,7 @@ def audit_events(collective: Collective, *, action: str = "", actor: int | str |
 
     Searching by person leaves out the events an app hides for now (members.audit.audit_hidden): finding them
     under a name would tell who did them."""
-    events = AuditEvent.objects.of(collective).select_related("actor").order_by("-created_at", "-id")
+    events = newest_first(AuditEvent.objects.of(collective))
     if action:
         events = events.filter(action=action)
     if actor == "system":
