@@ -86,8 +86,12 @@ SETUP_TABLES = {"budgets_budget", "budgets_ratelevel", "budgets_envelope", "budg
 def _beyond_setup(route_id: str, rows: Counter) -> Counter:
     if route_id not in SETUP_SELECTS:
         return rows
-    return Counter({sql: count for sql, count in rows.items()
-                    if re.search(r'FROM "(\w+)"', sql).group(1) not in SETUP_TABLES})
+    return Counter({sql: count for sql, count in rows.items() if _first_table(sql) not in SETUP_TABLES})
+
+
+def _first_table(sql: str) -> str:
+    found = re.search(r'FROM "(\w+)"', sql)
+    return found.group(1) if found else ""
 
 
 def _without_setup_options(route_id: str, body: bytes) -> bytes:
