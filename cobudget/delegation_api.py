@@ -75,7 +75,8 @@ def on_behalf_of_member(collective: Collective, data: dict) -> User | None:
 def with_delegates(round: Round, bucket_id: int, funders: list[dict]) -> list[dict]:
     """`funders` of a bucket (dicts with `user`), each with what delegates gave on their behalf
     (`given_by_delegates`: made_by, made_by_name, amount), in one query."""
-    rows = selectors.given_on_behalf(round, [bucket_id]).get(bucket_id, []) if funders else []
+    owners = [funder["user"] for funder in funders]
+    rows = selectors.given_on_behalf(round, [bucket_id], owner_ids=owners).get(bucket_id, []) if funders else []
     for funder in funders:
         funder["given_by_delegates"] = [{"made_by": made_by, "made_by_name": name, "amount": amount}
                                         for made_by, name, owner, _owner_name, amount in rows

@@ -357,14 +357,18 @@ def wallets_delegated_to(round: Round, user: User | AnonymousUser) -> list[Walle
                 .select_related("account", "user").order_by("user__name", "user_id"))
 
 
-def given_on_behalf(round: Round, bucket_ids: Iterable[int]) -> dict[int, list[tuple]]:
+def given_on_behalf(round: Round, bucket_ids: Iterable[int], *,
+                    owner_ids: Iterable[int] | None = None) -> dict[int, list[tuple]]:
     """What delegates gave on others' behalf to each of the buckets (net), in one query: per bucket id, rows of
-    (delegate id, delegate's name, owner id, owner's name, amount)."""
+    (delegate id, delegate's name, owner id, owner's name, amount); only for the wallets of `owner_ids` when
+    given (a page of funders)."""
     rows = (Allocation.objects.of(round.collective_id)
             .filter(round=round, bucket_id__in=list(bucket_ids), made_by__isnull=False)
             .values("bucket_id", "made_by_id", "made_by__name", "made_by__email", "user_id", "user__name",
                     "user__email")
             .annotate(net=Sum("amount")).filter(net__gt=0).order_by("bucket_id", "-net", "made_by_id", "user_id"))
+    if owner_ids is not None:
+        rows = rows.filter(user_id__in=list(owner_ids))
     found: dict[int, list[tuple]] = {}
     for row in rows:
         found.setdefault(row["bucket_id"], []).append((

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from budgets.ledger_audit import ledger_violations
-from cobudget import services
+from cobudget import selectors, services
 from cobudget.models import Allocation, Delegation, RoundCloseRequest, Wallet
 from contrib_budget.errors import DomainError, Forbidden
 from members.audit import AuditEvent
@@ -186,6 +186,10 @@ def test_delegate_give_and_revoke_through_the_api(api, collective, live, make_bu
     funders = api(bob).get(allocations_url(collective, bucket)).json()["results"]
     assert funders == [{"user": alice.pk, "name": "Alice", "amount": "40.00", "given_by_delegates": [
         {"made_by": bob.pk, "made_by_name": "Bob", "amount": "40.00"}]}]
+    # A page of funders reads what was given on behalf of its own funders only.
+    assert selectors.given_on_behalf(live, [bucket.pk], owner_ids=[bob.pk]) == {}
+    assert selectors.given_on_behalf(live, [bucket.pk], owner_ids=[alice.pk]) == {
+        bucket.pk: [(bob.pk, "Bob", alice.pk, "Alice", D("40.00"))]}
     wallet = api(bob).get(f"/api/v1/collectives/{collective.slug}/rounds/{live.pk}/wallet/").json()
     assert wallet["delegated_to"] is None and wallet["delegated_wallets"][0]["balance"] == "60.00"
     assert api(alice).get(f"/api/v1/collectives/{collective.slug}/rounds/{live.pk}/wallet/").json()[
