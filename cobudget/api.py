@@ -14,6 +14,7 @@ from contrib_budget.api import CollectiveScopedMixin, DecimalField, ModelSeriali
 from contrib_budget.errors import DomainError, NotFound
 from contrib_budget.money import MAX_ALLOCATION, MAX_BUCKET_GOAL, MAX_ENVELOPE
 from contrib_budget.text import parse_id
+from members.models import display_name_of
 
 from . import delegation_api, selectors, services
 from .models import Bucket, BucketStatus, BudgetLine, Round
@@ -409,7 +410,8 @@ class BucketViewSet(CollectiveScopedMixin, mixins.ListModelMixin, mixins.CreateM
         hidden = not selectors.allocations_visible(bucket.round)
         rows = self.paginate_queryset(selectors.funders_of_bucket(
             bucket, only_user_id=request.user.pk if hidden else None))
-        funders = [{"user": row["user_id"], "name": selectors.funder_name(row), "amount": row["net"]} for row in rows]
+        funders = [{"user": row["user_id"], "name": display_name_of(row["user__name"], row["user__email"]),
+                    "amount": row["net"]} for row in rows]
         page = delegation_api.with_delegates(bucket.round, bucket.pk, funders)
         return self.get_paginated_response(FunderSerializer(page, many=True).data)
 

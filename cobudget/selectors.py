@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from budgets.models import Account, AccountKind, Entry
 from contrib_budget.money import ZERO, format_money
 from contrib_budget.prepared import Prepared
-from members.models import Collective, Membership, Role, User
+from members.models import Collective, Membership, Role, User, display_name_of
 from members.selectors import WaitingItem, collectives_where, waiting_provider
 
 from .models import (
@@ -138,11 +138,6 @@ _BIGGEST_FUNDERS = Prepared(lambda bucket_ids, most: (
 ))
 
 
-def funder_name(row: dict) -> str:
-    """A funder as a list of funders names them: their name, else their address before the @."""
-    return row["user__name"] or row["user__email"].split("@")[0]
-
-
 def funders_of_bucket(bucket: Bucket, *, only_user_id: int | None = None) -> QuerySet[MemberBucketTotal, Any]:
     """A bucket's funders, the biggest first (those of `only_user_id` alone when given), as rows of `user_id`,
     `user__name`, `user__email` and `net`: a list to paginate, never read whole."""
@@ -168,7 +163,8 @@ def funding_by_bucket(buckets: list[Bucket], user: User | AnonymousUser | None, 
         result[bucket_id].funders_count, result[bucket_id].my_amount = count, my_amount
     if naming:
         for row in _BIGGEST_FUNDERS.rows(bucket_ids=bucket_ids, most=naming):
-            result[row["bucket_id"]].funders.append((row["user_id"], funder_name(row), row["net"]))
+            name = display_name_of(row["user__name"], row["user__email"])
+            result[row["bucket_id"]].funders.append((row["user_id"], name, row["net"]))
     return result
 
 
@@ -372,8 +368,8 @@ def given_on_behalf(round: Round, bucket_ids: Iterable[int], *,
     found: dict[int, list[tuple]] = {}
     for row in rows:
         found.setdefault(row["bucket_id"], []).append((
-            row["made_by_id"], row["made_by__name"] or row["made_by__email"].split("@")[0],
-            row["user_id"], row["user__name"] or row["user__email"].split("@")[0], row["net"]))
+            row["made_by_id"], display_name_of(row["made_by__name"], row["made_by__email"]),
+            row["user_id"], display_name_of(row["user__name"], row["user__email"]), row["net"]))
     return found
 
 

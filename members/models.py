@@ -59,7 +59,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email.split("@")[0]
+        return display_name_of(self.name, self.email)
+
+
+def display_name_of(name: str, email: str) -> str:
+    """How a person is named: their name, else their address before the @ (also for rows read as values)."""
+    return name or email.split("@")[0]
 
 
 def validate_currency(code: str) -> None:

@@ -8,12 +8,13 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils.translation import gettext as _
 
 from budgets.ledger import account_get_or_create, transfer
-from budgets.models import MONEY, AccountKind
+from budgets.models import AccountKind
+from budgets.selectors import MONEY_FIELD
 from contrib_budget import text
 from contrib_budget.errors import Conflict, DomainError, Forbidden, checked
 from contrib_budget.keywords import UNSET, Unset, given
@@ -342,19 +343,19 @@ def merge_moved_by_target(source: Bucket, target_ids: list[int]) -> dict[int, De
     """What of `source`'s allocations would follow a merge into each of `target_ids`, by `merge_split`'s rule,
     summed by the database: the bucket's page asks it of its merge targets, whatever the number of funders.
     tests/cobudget/test_merge_preview.py holds it to what the merge moves."""
-    money: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=MONEY["max_digits"],
-                                                           decimal_places=MONEY["decimal_places"])
-    funders = MemberBucketTotal.objects.filter(bucket_id=source.pk, amount__gt=0).order_by().values("bucket_id")
+    funders = (MemberBucketTotal.objects.of(source.collective_id).filter(bucket_id=source.pk, amount__gt=0)
+               .order_by().values("bucket_id"))
     cap = source.round.max_per_member_per_bucket
     if cap is None:
         moved = funders.annotate(total=Sum("amount")).values("total")
     else:
         already = MemberBucketTotal.objects.filter(bucket_id=OuterRef(OuterRef("pk")), user_id=OuterRef("user_id"),
                                                    amount__gt=0).values("amount")[:1]
-        room = Greatest(Value(cap, output_field=money) - Coalesce(Subquery(already), ZERO), ZERO, output_field=money)
-        moved = funders.annotate(total=Sum(Least(F("amount"), room, output_field=money))).values("total")
-    return dict(Bucket.objects.filter(pk__any=target_ids)
-                .annotate(moved=Coalesce(Subquery(moved), ZERO, output_field=money)).values_list("pk", "moved"))
+        room = Greatest(Value(cap, output_field=MONEY_FIELD) - Coalesce(Subquery(already), ZERO), ZERO,
+                        output_field=MONEY_FIELD)
+        moved = funders.annotate(total=Sum(Least(F("amount"), room, output_field=MONEY_FIELD))).values("total")
+    return dict(Bucket.objects.of(source.collective_id).filter(pk__any=target_ids)
+                .annotate(moved=Coalesce(Subquery(moved), ZERO, output_field=MONEY_FIELD)).values_list("pk", "moved"))
 
 
 def bucket_complete(*, bucket: Bucket, actor: User) -> Bucket:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, CharField, F, Q, Value, When
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,11 +88,11 @@ def bucket_outcome_in_sql(round: Round) -> Case:
     proposed bucket ends unfunded (`_bucket_fate`). tests/cobudget/test_close_preview.py holds both to agree."""
     funded = F("account__balance")
     outcomes = [When(status=BucketStatus.PROPOSED, then=Value(BucketStatus.UNFUNDED.value)),
-                When(Q(account__balance__gte=F("min_goal")), then=Value(BucketStatus.FUNDED.value))]
+                When(GreaterThanOrEqual(funded, F("min_goal")), then=Value(BucketStatus.FUNDED.value))]
     if round.partial_policy == PartialPolicy.ACCEPT:
-        reaches_threshold: GreaterThanOrEqual = GreaterThanOrEqual(funded * 100,
-                                                                   F("min_goal") * round.partial_threshold_percent)
-        outcomes.append(When(Q(account__balance__gt=0) & Q(reaches_threshold),
+        reaches_threshold: GreaterThanOrEqual = GreaterThanOrEqual(
+            funded * 100, F("min_goal") * round.partial_threshold_percent)
+        outcomes.append(When(Q(GreaterThan(funded, 0)) & Q(reaches_threshold),
                              then=Value(BucketStatus.PARTIALLY_FUNDED.value)))
     return Case(*outcomes, default=Value(BucketStatus.UNFUNDED.value), output_field=CharField())
 
